@@ -1,0 +1,72 @@
+#!/usr/bin/env node
+// The kube-oidc-gateway command line: one entry, one file per subcommand under commands/.
+import { readFileSync } from "node:fs";
+import type { Command } from "./command.ts";
+import { demo } from "./commands/demo.ts";
+import { doctor } from "./commands/doctor.ts";
+import { lint } from "./commands/lint.ts";
+import { serve } from "./commands/serve.ts";
+import { token } from "./commands/token.ts";
+
+export const commands: readonly Command[] = [serve, token, doctor, lint, demo];
+
+const packageJson = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as {
+  version: string;
+};
+
+export function usage(): string {
+  const width = Math.max(...commands.map((c) => c.name.length));
+  return `kube-oidc-gateway ${packageJson.version}: OIDC login to Kubernetes that works, and says why when it does not.
+
+Usage: kube-oidc-gateway <command> [flags]
+
+Commands:
+${commands.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`).join("\n")}
+
+Run 'kube-oidc-gateway <command> --help' for a command's flags.`;
+}
+
+interface Io {
+  readonly stdout: (text: string) => void;
+  readonly stderr: (text: string) => void;
+}
+
+const processIo: Io = {
+  stdout: (text) => process.stdout.write(text),
+  stderr: (text) => process.stderr.write(text),
+};
+
+/** Runs the CLI with `argv` (without node and script) and returns the exit code. */
+export async function main(argv: readonly string[], io: Io = processIo): Promise<number> {
+  const [first, ...rest] = argv;
+  if (first === undefined || first === "help" || first === "--help" || first === "-h") {
+    const topic = first === "help" ? commands.find((c) => c.name === rest[0]) : undefined;
+    io.stdout(`${topic ? topic.help : usage()}\n`);
+    return 0;
+  }
+  if (first === "--version" || first === "version") {
+    io.stdout(`${packageJson.version}\n`);
+    return 0;
+  }
+  const command = commands.find((c) => c.name === first);
+  if (!command) {
+    io.stderr(`kube-oidc-gateway: unknown command ${JSON.stringify(first)}\n\n${usage()}\n`);
+    return 2;
+  }
+  if (rest.includes("--help") || rest.includes("-h")) {
+    io.stdout(`${command.help}\n`);
+    return 0;
+  }
+  if (!command.run) {
+    io.stderr(
+      `kube-oidc-gateway ${command.name}: this build does not include the ${command.name} command yet (${command.trackedIn}).\n` +
+        `'kube-oidc-gateway ${command.name} --help' describes what it will do.\n`,
+    );
+    return 2;
+  }
+  return command.run(rest);
+}
+
+if (import.meta.main) {
+  process.exitCode = await main(process.argv.slice(2));
+}
