@@ -1,0 +1,45 @@
+// Runs every test with Node's test runner and fails when none ran. `npm test` calls this after
+// type-checking and linting. The test bed's binaries are built (or found in the cache) first,
+// so the build's progress shows here rather than inside a test's timeout.
+import { spawn } from "node:child_process";
+import { mkdir, readFile } from "node:fs/promises";
+import { join } from "node:path";
+import { ensureKubeBinaries } from "../testbed/kube-binaries.ts";
+import { cacheDir, repoRoot } from "../testbed/paths.ts";
+
+const patterns = process.argv.slice(2);
+const files = patterns.length > 0 ? patterns : ["test/**/*.test.ts"];
+
+await ensureKubeBinaries();
+await mkdir(cacheDir, { recursive: true });
+const tapFile = join(cacheDir, "test-results.tap");
+
+const code = await new Promise<number>((resolve) => {
+  const child = spawn(
+    process.execPath,
+    [
+      "--test",
+      // A hung test must not eat CI's time: every test file gets at most ten minutes.
+      "--test-timeout=600000",
+      "--test-reporter=spec",
+      "--test-reporter-destination=stdout",
+      "--test-reporter=tap",
+      `--test-reporter-destination=${tapFile}`,
+      ...files,
+    ],
+    { cwd: repoRoot, stdio: "inherit" },
+  );
+  child.on("close", (exitCode, signal) => resolve(exitCode ?? (signal ? 1 : 0)));
+});
+
+const tap = await readFile(tapFile, "utf8").catch(() => "");
+const count = (name: string) => Number(new RegExp(`^# ${name} (\\d+)$`, "m").exec(tap)?.[1] ?? 0);
+const tests = count("tests");
+const passed = count("pass");
+const failed = count("fail");
+if (tests === 0) {
+  process.stderr.write(`run-tests: no test ran (patterns: ${files.join(" ")}); that is a failure\n`);
+  process.exit(1);
+}
+process.stdout.write(`${passed} passed, ${failed} failed\n`);
+process.exit(code !== 0 || failed > 0 ? 1 : 0);

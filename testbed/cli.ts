@@ -1,0 +1,144 @@
+// `npm run testbed`: starts the test bed for a person (or checks it and stops).
+import { mkdir, readFile, rm, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { parseArgs } from "node:util";
+import { startTestBed } from "./bed.ts";
+import { checkTestBed } from "./check.ts";
+import { loginWithCodeFlow } from "./issuer/code-flow.ts";
+import { clients } from "./issuer/oidc-provider.ts";
+import { findUser, testUsers } from "./issuer/users.ts";
+import { ensureKubeBinaries } from "./kube-binaries.ts";
+import { cacheDir } from "./paths.ts";
+
+const help = `Usage: npm run testbed -- [options]
+       npm run --silent testbed -- token <user>
+
+Starts the kube-oidc-gateway test bed on loopback, with its own throwaway CA:
+  - a real kube-apiserver (k8s.io/kubernetes, embedded etcd, RBAC on, anonymous off,
+    audit log) whose own OIDC authenticator trusts the bed's issuer
+  - an OpenID provider (oidc-provider) with code + PKCE + refresh and test users
+  - kubectl built from the same Kubernetes release
+
+Options:
+  --check      start everything, prove it works, print the result and stop
+               (exit 0 only when every check passed)
+  --build      build (or find cached) kube-apiserver and kubectl, then exit
+  -h, --help   show this text
+
+Commands:
+  token <user> print an id token for a test user of the running bed (${testUsers.map((u) => u.username).join(", ")})
+
+The first start builds kube-apiserver and kubectl from Go modules (minutes on 2 cores);
+they are cached under ${cacheDir} and later starts take seconds.`;
+
+const statePath = join(cacheDir, "testbed", "running.json");
+
+interface RunningState {
+  readonly issuerUrl: string;
+  readonly caPath: string;
+}
+
+const log = (line: string) => process.stderr.write(`${line}\n`);
+
+async function printToken(username: string | undefined): Promise<number> {
+  const user = username ? findUser(username) : undefined;
+  if (!user) {
+    log(`token: name a test user: ${testUsers.map((u) => u.username).join(", ")}`);
+    return 2;
+  }
+  const state = JSON.parse(await readFile(statePath, "utf8").catch(() => "null")) as RunningState | null;
+  if (!state) {
+    log("token: no test bed is running; start one with `npm run testbed` in another terminal");
+    return 1;
+  }
+  const tokens = await loginWithCodeFlow({
+    issuerUrl: state.issuerUrl,
+    ca: await readFile(state.caPath, "utf8"),
+    username: user.username,
+    password: user.password,
+    clientSecret: clients.kubernetes.secret,
+  });
+  process.stdout.write(`${tokens.idToken}\n`);
+  return 0;
+}
+
+async function main(): Promise<number> {
+  const { values, positionals } = parseArgs({
+    options: {
+      check: { type: "boolean", default: false },
+      build: { type: "boolean", default: false },
+      help: { type: "boolean", short: "h", default: false },
+    },
+    allowPositionals: true,
+  });
+  if (values.help) {
+    process.stdout.write(`${help}\n`);
+    return 0;
+  }
+  if (positionals[0] === "token") return printToken(positionals[1]);
+  if (positionals.length > 0) {
+    log(`testbed: unknown command ${JSON.stringify(positionals[0])}\n\n${help}`);
+    return 2;
+  }
+  if (values.build) {
+    const binaries = await ensureKubeBinaries(log);
+    log(`testbed: kube-apiserver ${binaries.kubeApiserver}\ntestbed: kubectl        ${binaries.kubectl}`);
+    return 0;
+  }
+
+  const started = Date.now();
+  const bed = await startTestBed({ log });
+  let stopping = false;
+  const stop = async () => {
+    if (stopping) return;
+    stopping = true;
+    log("testbed: stopping");
+    await rm(statePath, { force: true });
+    await bed.stop();
+  };
+  process.once("SIGINT", () => void stop().then(() => process.exit(130)));
+  process.once("SIGTERM", () => void stop().then(() => process.exit(143)));
+  log(`testbed: up in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+
+  if (values.check) {
+    const results = await checkTestBed(bed);
+    for (const r of results) process.stdout.write(`${r.ok ? "ok  " : "FAIL"} ${r.name}\n     ${r.detail}\n`);
+    await stop();
+    const failed = results.filter((r) => !r.ok).length;
+    process.stdout.write(failed === 0 ? "testbed: all checks passed\n" : `testbed: ${failed} check(s) failed\n`);
+    return failed === 0 ? 0 : 1;
+  }
+
+  await mkdir(join(cacheDir, "testbed"), { recursive: true });
+  await writeFile(statePath, JSON.stringify({ issuerUrl: bed.issuer.url, caPath: join(bed.dir, "ca.crt") }));
+  const api = bed.apiServer;
+  process.stdout.write(`
+kube-oidc-gateway test bed is up. Ctrl-C stops it and removes ${bed.dir}.
+
+  kube-apiserver   ${api?.url}   (${bed.binaries?.version})
+  issuer           ${bed.issuer.url}   (oidc-provider; clients: ${clients.kubernetes.id}, ${clients.dashboard.id}, ${clients.otherApp.id})
+  CA               ${join(bed.dir, "ca.crt")}
+  audit log        ${api?.auditLogPath}
+  admin kubeconfig ${api?.adminKubeconfig}
+  kubectl          ${bed.binaries?.kubectl}
+
+As the admin:
+  ${bed.binaries?.kubectl} --kubeconfig ${api?.adminKubeconfig} get namespaces
+
+As a test user (${testUsers.map((u) => `${u.username}/${u.password}`).join(", ")}), in another terminal:
+  TOKEN=$(npm run --silent testbed -- token jane)
+  ${bed.binaries?.kubectl} --kubeconfig ${api?.adminKubeconfig} --token "$TOKEN" auth whoami
+
+The API server maps the id token's email to the username and its groups with prefix "oidc:".
+`);
+  await new Promise(() => {}); // until a signal arrives
+  return 0;
+}
+
+main().then(
+  (code) => process.exit(code),
+  (error: unknown) => {
+    log(`testbed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
+    process.exit(1);
+  },
+);
