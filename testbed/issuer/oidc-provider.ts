@@ -7,7 +7,7 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import * as https from "node:https";
 import type { AddressInfo } from "node:net";
 import Provider, { type ClientMetadata, type Configuration } from "oidc-provider";
-import MemoryAdapter from "oidc-provider/lib/adapters/memory_adapter.js";
+import { createMemoryAdapter } from "oidc-provider/lib/adapters/memory_adapter.js";
 import type { KeyPairPem } from "../ca.ts";
 import { generateIssuerKeys, type IssuerKeys } from "./keys.ts";
 import { findUser, findUserBySub, type TestUser } from "./users.ts";
@@ -101,7 +101,7 @@ function configuration(keys: IssuerKeys, redirectUris: string[], idTokenTtl: num
     token_endpoint_auth_method: "client_secret_basic",
   });
   return {
-    adapter: MemoryAdapter,
+    adapter: createMemoryAdapter(),
     clients: [
       confidential(clients.kubernetes),
       confidential(clients.otherApp),
