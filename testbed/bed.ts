@@ -10,18 +10,30 @@ import { keyByKid } from "./issuer/keys.ts";
 import { clients, type OidcIssuer, startOidcIssuer } from "./issuer/oidc-provider.ts";
 import { type MintOptions, mintJwt } from "./issuer/raw-signer.ts";
 import { findUser } from "./issuer/users.ts";
+import { ensureKeycloak } from "./keycloak/distribution.ts";
+import { type Keycloak, keycloakClusterAudience, keycloakUsers, startKeycloak } from "./keycloak/keycloak.ts";
+import { keycloakPasswordGrant } from "./keycloak/tokens.ts";
 import { type JwtAuthenticator, type KubeApiServer, kubeconfig, startKubeApiServer } from "./kube-apiserver.ts";
 import { ensureKubeBinaries, type KubeBinaries } from "./kube-binaries.ts";
 import { type KubectlResult, kubectl } from "./kubectl.ts";
 
+/** The bed's issuers, as the API server's authenticators are configured from them. */
+export interface BedIssuers {
+  readonly oidcProvider: OidcIssuer;
+  readonly keycloak?: Keycloak;
+  readonly caPem: string;
+}
+
 export interface TestBedOptions {
   /** Start kube-apiserver (default true); issuer-only tests leave it off and start in a second. */
   readonly kubeApiServer?: boolean;
+  /** Start Keycloak too (default false: a JVM start costs tens of seconds). */
+  readonly keycloak?: boolean;
   /**
-   * The API server's JWT authenticators, given the bed's issuer. Default: `defaultJwtAuthenticator`.
+   * The API server's JWT authenticators, given the bed's issuers. Default: `defaultJwtAuthenticators`.
    * Differential tests pass their own to configure the oracle like the gateway.
    */
-  readonly jwt?: (issuer: OidcIssuer, caPem: string) => JwtAuthenticator[];
+  readonly jwt?: (issuers: BedIssuers) => JwtAuthenticator[];
   readonly log?: (line: string) => void;
 }
 
@@ -30,11 +42,15 @@ export interface TestBed {
   readonly dir: string;
   readonly ca: TestCA;
   readonly issuer: OidcIssuer;
+  /** Present when started with `keycloak: true`. */
+  readonly keycloak?: Keycloak;
   /** Present unless started with `kubeApiServer: false`. */
   readonly apiServer?: KubeApiServer;
   readonly binaries?: KubeBinaries;
   /** Logs a test user in through the issuer's code + PKCE flow. */
   login(username: string, client?: { id: string; secret?: string }): Promise<TokenSet>;
+  /** Tokens for a Keycloak realm user by password grant (needs `keycloak: true`). */
+  keycloakLogin(username: keyof typeof keycloakUsers): Promise<TokenSet>;
   /** Mints a JWT with the raw signer; `kid` picks one of the issuer's published or unpublished keys. */
   mint(options: Omit<MintOptions, "key"> & { kid?: string }): string;
   /** Writes a kubeconfig that sends `token` to the bed's API server (or `server`). */
@@ -45,20 +61,31 @@ export interface TestBed {
 }
 
 /**
- * The bed's standard authenticator: id tokens for the `kubernetes` client; username from
- * `email` (so kube-apiserver's email_verified rule applies) without prefix; groups prefixed
- * `oidc:` as in the incident's setup.
+ * The bed's standard authenticators, one per issuer, both for audience `kubernetes`.
+ * oidc-provider: username from `email` (so kube-apiserver's email_verified rule applies)
+ * without prefix, groups prefixed `oidc:` as in the incident's setup. Keycloak: username from
+ * `preferred_username` and groups, both prefixed `keycloak:`.
  */
-export function defaultJwtAuthenticator(issuer: OidcIssuer, caPem: string): JwtAuthenticator[] {
-  return [
+export function defaultJwtAuthenticators({ oidcProvider, keycloak, caPem }: BedIssuers): JwtAuthenticator[] {
+  const authenticators: JwtAuthenticator[] = [
     {
-      issuer: { url: issuer.url, certificateAuthority: caPem, audiences: [clients.kubernetes.id] },
+      issuer: { url: oidcProvider.url, certificateAuthority: caPem, audiences: [clients.kubernetes.id] },
       claimMappings: {
         username: { claim: "email", prefix: "" },
         groups: { claim: "groups", prefix: "oidc:" },
       },
     },
   ];
+  if (keycloak) {
+    authenticators.push({
+      issuer: { url: keycloak.issuerUrl, certificateAuthority: caPem, audiences: [keycloakClusterAudience] },
+      claimMappings: {
+        username: { claim: "preferred_username", prefix: "keycloak:" },
+        groups: { claim: "groups", prefix: "keycloak:" },
+      },
+    });
+  }
+  return authenticators;
 }
 
 export async function startTestBed(options: TestBedOptions = {}): Promise<TestBed> {
@@ -77,6 +104,13 @@ export async function startTestBed(options: TestBedOptions = {}): Promise<TestBe
     stops.push(() => issuer.close());
     log(`testbed: oidc-provider issuer at ${issuer.url}`);
 
+    let keycloak: Keycloak | undefined;
+    if (options.keycloak) {
+      const dist = await ensureKeycloak(log);
+      keycloak = await startKeycloak({ dist, ca, dir: join(dir, "keycloak"), log });
+      stops.push(() => keycloak?.stop() ?? Promise.resolve());
+    }
+
     let apiServer: KubeApiServer | undefined;
     let binaries: KubeBinaries | undefined;
     if (options.kubeApiServer ?? true) {
@@ -85,7 +119,7 @@ export async function startTestBed(options: TestBedOptions = {}): Promise<TestBe
         binaries,
         ca,
         dir: join(dir, "kube-apiserver"),
-        jwt: (options.jwt ?? defaultJwtAuthenticator)(issuer, ca.certPem),
+        jwt: (options.jwt ?? defaultJwtAuthenticators)({ oidcProvider: issuer, keycloak, caPem: ca.certPem }),
         log,
       });
       stops.push(() => apiServer?.stop() ?? Promise.resolve());
@@ -111,6 +145,7 @@ export async function startTestBed(options: TestBedOptions = {}): Promise<TestBe
       dir,
       ca,
       issuer,
+      keycloak,
       apiServer,
       binaries,
       login: (username, client = clients.kubernetes) => {
@@ -124,6 +159,10 @@ export async function startTestBed(options: TestBedOptions = {}): Promise<TestBe
           clientId: client.id,
           clientSecret: client.secret,
         });
+      },
+      keycloakLogin: (username) => {
+        if (!keycloak) throw new Error("this test bed runs no Keycloak; start it with keycloak: true");
+        return keycloakPasswordGrant({ issuerUrl: keycloak.issuerUrl, ca: ca.certPem }, keycloakUsers[username]);
       },
       mint: ({ kid, ...rest }) => mintJwt({ ...rest, key: kid === undefined ? undefined : keyByKid(issuer.keys, kid) }),
       kubeconfigFor,

@@ -8,7 +8,7 @@ export interface CheckResult {
   readonly detail: string;
 }
 
-type Check = { name: string; run: (bed: TestBed) => Promise<string> };
+type Check = { name: string; needsKeycloak?: boolean; run: (bed: TestBed) => Promise<string> };
 
 function expect(condition: boolean, message: string): void {
   if (!condition) throw new Error(message);
@@ -63,11 +63,34 @@ const checks: Check[] = [
       return `${events.length} events in ${bed.apiServer?.auditLogPath}`;
     },
   },
+  {
+    name: "API server accepts a Keycloak id token next to the other issuer's",
+    needsKeycloak: true,
+    run: async (bed) => {
+      const { idToken } = await bed.keycloakLogin("testuser");
+      const result = await bed.kubectl(["auth", "whoami", "-o", "json"], { token: idToken });
+      expect(result.code === 0, result.stderr);
+      const status = JSON.parse(result.stdout).status.userInfo as { username: string; groups: string[] };
+      expect(status.username === "keycloak:testuser", `username ${status.username}`);
+      return `${status.username} in ${status.groups.join(", ")}`;
+    },
+  },
+  {
+    name: "a Keycloak access token (wrong audience) gets 401",
+    needsKeycloak: true,
+    run: async (bed) => {
+      const { accessToken } = await bed.keycloakLogin("testuser");
+      const result = await bed.kubectl(["auth", "whoami"], { token: accessToken });
+      expect(result.code !== 0 && result.stderr.includes("must be logged in"), result.stderr || result.stdout);
+      return result.stderr.trim();
+    },
+  },
 ];
 
 export async function checkTestBed(bed: TestBed): Promise<CheckResult[]> {
   const results: CheckResult[] = [];
   for (const check of checks) {
+    if (check.needsKeycloak && !bed.keycloak) continue;
     try {
       results.push({ name: check.name, ok: true, detail: await check.run(bed) });
     } catch (error) {

@@ -5,11 +5,11 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { generateKeyPairSync, randomBytes } from "node:crypto";
 import { createWriteStream } from "node:fs";
 import { mkdir, readFile, writeFile } from "node:fs/promises";
-import { createServer } from "node:net";
 import { join } from "node:path";
 import type { TestCA } from "./ca.ts";
 import { httpsRequest, waitFor } from "./http.ts";
 import type { KubeBinaries } from "./kube-binaries.ts";
+import { freePort } from "./ports.ts";
 
 /** One `jwt` entry of apiserver.config.k8s.io/v1 AuthenticationConfiguration. */
 export interface JwtAuthenticator {
@@ -53,17 +53,6 @@ export interface KubeApiServer {
   readonly port: number;
   auditEvents(): Promise<AuditEvent[]>;
   stop(): Promise<void>;
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 export function kubeconfig(options: { server: string; caPem: string; user: string; token: string }): string {

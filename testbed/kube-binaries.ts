@@ -4,8 +4,9 @@
 import { spawn } from "node:child_process";
 import { createHash } from "node:crypto";
 import { createWriteStream, existsSync } from "node:fs";
-import { mkdir, readdir, readFile, rename, rm, stat } from "node:fs/promises";
+import { mkdir, readdir, readFile, rename, rm } from "node:fs/promises";
 import { join, relative } from "node:path";
+import { withCacheLock } from "./cache-lock.ts";
 import { cacheDir, repoRoot } from "./paths.ts";
 
 export interface KubeBinaries {
@@ -32,7 +33,11 @@ function run(command: string, args: string[], cwd: string): Promise<string> {
     child.stdout.on("data", (d: Buffer) => {
       out += d.toString();
     });
-    child.on("error", reject);
+    child.on("error", (error) =>
+      reject(
+        new Error(`could not run ${command} (${error.message}): the test bed builds kube-apiserver with Go >= 1.26`),
+      ),
+    );
     child.on("close", (code) => (code === 0 ? resolve(out.trim()) : reject(new Error(`${command} exited ${code}`))));
   });
 }
@@ -57,8 +62,6 @@ async function cacheKey(): Promise<string> {
   return hash.digest("hex").slice(0, 16);
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
 /** Returns the cached binaries, building them first if this machine has none for this key. */
 export async function ensureKubeBinaries(log: (line: string) => void = (l) => process.stderr.write(`${l}\n`)) {
   const version = await kubernetesVersion();
@@ -68,29 +71,12 @@ export async function ensureKubeBinaries(log: (line: string) => void = (l) => pr
     kubectl: join(dir, "kubectl"),
     version,
   };
-  if (existsSync(binaries.kubeApiserver) && existsSync(binaries.kubectl)) return binaries;
+  const built = () => existsSync(binaries.kubeApiserver) && existsSync(binaries.kubectl);
+  if (built()) return binaries;
 
   // Several test processes may ask at once: one builds, the others wait for its result.
-  await mkdir(join(cacheDir, "kube"), { recursive: true });
-  const lock = `${dir}.lock`;
-  for (;;) {
-    try {
-      await mkdir(lock);
-      break;
-    } catch {
-      const age = Date.now() - (await stat(lock).catch(() => ({ mtimeMs: Date.now() }))).mtimeMs;
-      if (age > 60 * 60_000) await rm(lock, { recursive: true, force: true }); // a dead builder's lock
-      if (existsSync(binaries.kubeApiserver) && existsSync(binaries.kubectl)) return binaries;
-      await sleep(2000);
-    }
-  }
-  try {
-    if (existsSync(binaries.kubeApiserver) && existsSync(binaries.kubectl)) return binaries;
-    await build(dir, version, log);
-    return binaries;
-  } finally {
-    await rm(lock, { recursive: true, force: true });
-  }
+  await withCacheLock(dir, built, () => build(dir, version, log));
+  return binaries;
 }
 
 async function build(dir: string, version: string, log: (line: string) => void): Promise<void> {

@@ -3,8 +3,9 @@ import { after, before, describe, it } from "node:test";
 import { createLocalJWKSet, decodeJwt, type JSONWebKeySet, jwtVerify } from "jose";
 import { TestCA } from "../../testbed/ca.ts";
 import { httpsRequest } from "../../testbed/http.ts";
-import { loginWithCodeFlow, refreshTokens } from "../../testbed/issuer/code-flow.ts";
+import { loginWithCodeFlow } from "../../testbed/issuer/code-flow.ts";
 import { clients, defaultRedirectUri, type OidcIssuer, startOidcIssuer } from "../../testbed/issuer/oidc-provider.ts";
+import { refreshTokens } from "../../testbed/issuer/token-endpoint.ts";
 import { findUser } from "../../testbed/issuer/users.ts";
 
 describe("test bed issuer (oidc-provider)", () => {
@@ -108,7 +109,12 @@ describe("test bed issuer (oidc-provider)", () => {
   it("refreshes a session into a new, valid id token", async () => {
     const tokens = await login("jane");
     const refreshed = await refreshTokens(
-      { issuerUrl: issuer.url, ca: ca.certPem, clientSecret: clients.kubernetes.secret },
+      {
+        tokenEndpoint: `${issuer.url}/token`,
+        ca: ca.certPem,
+        clientId: clients.kubernetes.id,
+        clientSecret: clients.kubernetes.secret,
+      },
       tokens.refreshToken ?? "",
     );
     assert.notEqual(refreshed.accessToken, tokens.accessToken);

@@ -3,13 +3,9 @@
 import { createHash, randomBytes } from "node:crypto";
 import { type HttpResponse, httpsRequest } from "../http.ts";
 import { clients, defaultRedirectUri } from "./oidc-provider.ts";
+import { requestTokens, type TokenSet } from "./token-endpoint.ts";
 
-export interface TokenSet {
-  readonly idToken: string;
-  readonly accessToken: string;
-  readonly refreshToken?: string;
-  readonly expiresIn: number;
-}
+export type { TokenSet } from "./token-endpoint.ts";
 
 export interface CodeFlowOptions {
   readonly issuerUrl: string;
@@ -44,30 +40,6 @@ function location(response: HttpResponse, base: string): URL {
     throw new Error(`expected a redirect, got HTTP ${response.status}: ${response.body.slice(0, 300)}`);
   }
   return new URL(value, base);
-}
-
-function tokenEndpointAuth(options: CodeFlowOptions, clientId: string): Record<string, string> {
-  if (options.clientSecret === undefined) return {};
-  const basic = Buffer.from(`${encodeURIComponent(clientId)}:${encodeURIComponent(options.clientSecret)}`);
-  return { authorization: `Basic ${basic.toString("base64")}` };
-}
-
-async function tokenRequest(options: CodeFlowOptions, clientId: string, form: URLSearchParams): Promise<TokenSet> {
-  if (options.clientSecret === undefined) form.set("client_id", clientId);
-  const response = await httpsRequest(`${options.issuerUrl}/token`, {
-    method: "POST",
-    ca: options.ca,
-    headers: { "content-type": "application/x-www-form-urlencoded", ...tokenEndpointAuth(options, clientId) },
-    body: form.toString(),
-  });
-  if (response.status !== 200) throw new Error(`token endpoint: HTTP ${response.status}: ${response.body}`);
-  const json = JSON.parse(response.body) as Record<string, unknown>;
-  return {
-    idToken: String(json.id_token),
-    accessToken: String(json.access_token),
-    refreshToken: typeof json.refresh_token === "string" ? json.refresh_token : undefined,
-    expiresIn: Number(json.expires_in),
-  };
 }
 
 /** Logs `username` in through the real code + PKCE flow and returns the issued tokens. */
@@ -118,23 +90,8 @@ export async function loginWithCodeFlow(options: CodeFlowOptions): Promise<Token
   const code = next.searchParams.get("code");
   if (!code) throw new Error(`authorization response without a code: ${next.href}`);
 
-  return tokenRequest(
-    options,
-    clientId,
+  return requestTokens(
+    { tokenEndpoint: `${options.issuerUrl}/token`, ca: options.ca, clientId, clientSecret: options.clientSecret },
     new URLSearchParams({ grant_type: "authorization_code", code, redirect_uri: redirectUri, code_verifier: verifier }),
-  );
-}
-
-/** Exchanges a refresh token for a fresh token set. */
-export function refreshTokens(
-  options: Pick<CodeFlowOptions, "issuerUrl" | "ca" | "clientId" | "clientSecret">,
-  refreshToken: string,
-): Promise<TokenSet> {
-  const clientId = options.clientId ?? clients.kubernetes.id;
-  const full: CodeFlowOptions = { ...options, username: "", password: "" };
-  return tokenRequest(
-    full,
-    clientId,
-    new URLSearchParams({ grant_type: "refresh_token", refresh_token: refreshToken }),
   );
 }
