@@ -49,7 +49,11 @@ async function fetch(root: string, log: (line: string) => void): Promise<void> {
   await mkdir(staging, { recursive: true });
   const artifact = `org.keycloak:keycloak-quarkus-dist:${keycloakVersion}:zip`;
   log(`testbed: fetching ${artifact} from Maven Central (about 170 MB)`);
-  await run("mvn", ["-q", "-B", "dependency:copy", `-Dartifact=${artifact}`, `-DoutputDirectory=${staging}`], staging);
+  await run(
+    "mvn",
+    ["-q", "-B", "-Dstyle.color=never", "dependency:copy", `-Dartifact=${artifact}`, `-DoutputDirectory=${staging}`],
+    staging,
+  );
   const zip = join(staging, `keycloak-quarkus-dist-${keycloakVersion}.zip`);
   log("testbed: unpacking Keycloak");
   if (onPath("unzip")) await run("unzip", ["-q", zip], staging);
