@@ -1,0 +1,183 @@
+// An issuer's discovery document and signing keys, as kube-apiserver keeps them
+// (plugin/pkg/authenticator/token/oidc/oidc.go `New`, go-oidc's remoteKeySet):
+// - discovery is fetched in the background and retried every 10 s until it succeeds; until
+//   then the issuer is not ready and its tokens are refused; it is not refreshed afterwards;
+// - the discovered `issuer` must equal the configured URL;
+// - keys are cached; a token whose `kid` is unknown (or whose signature no cached key
+//   verifies) triggers one shared refetch, at most once per cooldown so hostile tokens cannot
+//   turn the gateway into a load generator against the issuer.
+import { createPublicKey, type KeyObject } from "node:crypto";
+import * as https from "node:https";
+import type { JwtAuthenticatorConfig } from "./jwt-config.ts";
+
+export interface SigningKey {
+  readonly kid: string | undefined;
+  readonly key: KeyObject;
+}
+
+export interface IssuerKeysEvents {
+  onDiscovery?(issuer: string, ok: boolean, error?: Error): void;
+  onKeysFetched?(issuer: string, ok: boolean, error?: Error): void;
+}
+
+const discoveryRetryMs = 10_000;
+const requestTimeoutMs = 30_000;
+const maxDocumentBytes = 1 << 20;
+
+function getJson(url: string, ca: string | undefined, signal: AbortSignal): Promise<unknown> {
+  return new Promise((resolve, reject) => {
+    const req = https.get(
+      url,
+      { ca, timeout: requestTimeoutMs, signal, headers: { accept: "application/json" } },
+      (res) => {
+        const chunks: Buffer[] = [];
+        let size = 0;
+        res.on("data", (chunk: Buffer) => {
+          size += chunk.length;
+          if (size > maxDocumentBytes) req.destroy(new Error(`${url}: response larger than ${maxDocumentBytes} bytes`));
+          else chunks.push(chunk);
+        });
+        res.on("end", () => {
+          if (res.statusCode !== 200) return reject(new Error(`GET ${url}: HTTP ${res.statusCode}`));
+          try {
+            resolve(JSON.parse(Buffer.concat(chunks).toString("utf8")));
+          } catch (error) {
+            reject(new Error(`GET ${url}: invalid JSON: ${(error as Error).message}`));
+          }
+        });
+        res.on("error", reject);
+      },
+    );
+    req.on("timeout", () => req.destroy(new Error(`GET ${url}: timed out after ${requestTimeoutMs} ms`)));
+    req.on("error", reject);
+  });
+}
+
+function toSigningKeys(jwks: unknown): SigningKey[] {
+  const keys = (jwks as { keys?: unknown })?.keys;
+  if (!Array.isArray(keys)) throw new Error("JWKS has no keys array");
+  const result: SigningKey[] = [];
+  for (const jwk of keys) {
+    if (!jwk || typeof jwk !== "object") continue;
+    const { kty, use, kid } = jwk as { kty?: unknown; use?: unknown; kid?: unknown };
+    if (use !== undefined && use !== "sig") continue;
+    if (kty !== "RSA" && kty !== "EC") continue; // the algorithms kube-apiserver accepts
+    try {
+      result.push({
+        kid: typeof kid === "string" ? kid : undefined,
+        key: createPublicKey({ key: jwk, format: "jwk" }),
+      });
+    } catch {
+      // A key Node cannot import cannot verify anything; skip it like go-jose skips unknown keys.
+    }
+  }
+  return result;
+}
+
+export class IssuerKeys {
+  readonly #config: JwtAuthenticatorConfig;
+  readonly #events: IssuerKeysEvents;
+  readonly #abort = new AbortController();
+  readonly #refetchCooldownMs: number;
+  #jwksUri: string | undefined;
+  #keys: SigningKey[] = [];
+  #lastFetch = 0;
+  #inflight: Promise<void> | undefined;
+  #discoveryError: Error | undefined = new Error("discovery has not completed yet");
+
+  constructor(config: JwtAuthenticatorConfig, events: IssuerKeysEvents = {}, refetchCooldownMs = 5_000) {
+    this.#config = config;
+    this.#events = events;
+    this.#refetchCooldownMs = refetchCooldownMs;
+  }
+
+  get issuerUrl(): string {
+    return this.#config.issuer.url;
+  }
+
+  /** Undefined once discovery and the first key fetch succeeded; else why not. */
+  get notReadyReason(): Error | undefined {
+    return this.#discoveryError;
+  }
+
+  /** Starts discovery in the background, retrying until it succeeds or `close()`. */
+  start(): void {
+    void this.#discover();
+  }
+
+  close(): void {
+    this.#abort.abort();
+  }
+
+  async #discover(): Promise<void> {
+    const url =
+      this.#config.issuer.discoveryUrl ??
+      `${this.#config.issuer.url.replace(/\/$/, "")}/.well-known/openid-configuration`;
+    while (!this.#abort.signal.aborted) {
+      try {
+        const doc = (await getJson(url, this.#config.issuer.certificateAuthority, this.#abort.signal)) as {
+          issuer?: unknown;
+          jwks_uri?: unknown;
+        };
+        if (doc.issuer !== this.#config.issuer.url) {
+          throw new Error(
+            `oidc: issuer did not match the issuer returned by provider, expected ${JSON.stringify(this.#config.issuer.url)} got ${JSON.stringify(doc.issuer)}`,
+          );
+        }
+        if (typeof doc.jwks_uri !== "string") throw new Error("discovery document has no jwks_uri");
+        this.#jwksUri = doc.jwks_uri;
+        await this.#fetchKeys();
+        this.#discoveryError = undefined;
+        this.#events.onDiscovery?.(this.issuerUrl, true);
+        return;
+      } catch (error) {
+        if (this.#abort.signal.aborted) return;
+        this.#discoveryError = error as Error;
+        this.#events.onDiscovery?.(this.issuerUrl, false, error as Error);
+        await new Promise((resolve) => {
+          const timer = setTimeout(resolve, discoveryRetryMs);
+          this.#abort.signal.addEventListener("abort", () => {
+            clearTimeout(timer);
+            resolve(undefined);
+          });
+        });
+      }
+    }
+  }
+
+  async #fetchKeys(): Promise<void> {
+    if (!this.#jwksUri) return;
+    this.#lastFetch = Date.now();
+    try {
+      this.#keys = toSigningKeys(
+        await getJson(this.#jwksUri, this.#config.issuer.certificateAuthority, this.#abort.signal),
+      );
+      this.#events.onKeysFetched?.(this.issuerUrl, true);
+    } catch (error) {
+      this.#events.onKeysFetched?.(this.issuerUrl, false, error as Error);
+      throw error;
+    }
+  }
+
+  /** The cached keys a token with this `kid` may be signed with (all when it has none). */
+  candidates(kid: string | undefined): SigningKey[] {
+    return kid === undefined ? this.#keys : this.#keys.filter((k) => k.kid === kid);
+  }
+
+  /**
+   * Refetches the key set if the cooldown allows; concurrent callers share one fetch.
+   * Resolves to whether a fetch happened.
+   */
+  async refresh(): Promise<boolean> {
+    if (this.#inflight) {
+      await this.#inflight;
+      return true;
+    }
+    if (Date.now() - this.#lastFetch < this.#refetchCooldownMs) return false;
+    this.#inflight = this.#fetchKeys().finally(() => {
+      this.#inflight = undefined;
+    });
+    await this.#inflight.catch(() => {});
+    return true;
+  }
+}

@@ -1,0 +1,51 @@
+// Validated identities by token hash, like kube-apiserver's token cache
+// (k8s.io/apiserver pkg/authentication/token/cache): successes only, for a short TTL, and never
+// past the token's own exp. Keys are SHA-256 digests, so the cache holds no token.
+import { createHash } from "node:crypto";
+import type { AuthenticatedToken } from "./jwt-authenticator.ts";
+
+interface Entry {
+  readonly value: AuthenticatedToken;
+  readonly until: number;
+}
+
+export class TokenCache {
+  readonly #ttlMs: number;
+  readonly #maxEntries: number;
+  readonly #entries = new Map<string, Entry>();
+
+  constructor(ttlMs: number, maxEntries = 10_000) {
+    this.#ttlMs = ttlMs;
+    this.#maxEntries = maxEntries;
+  }
+
+  static key(token: string): string {
+    return createHash("sha256").update(token).digest("base64url");
+  }
+
+  get(key: string, now = Date.now()): AuthenticatedToken | undefined {
+    const entry = this.#entries.get(key);
+    if (!entry) return undefined;
+    if (entry.until <= now) {
+      this.#entries.delete(key);
+      return undefined;
+    }
+    return entry.value;
+  }
+
+  set(key: string, value: AuthenticatedToken, now = Date.now()): void {
+    if (this.#ttlMs <= 0) return;
+    const until = Math.min(now + this.#ttlMs, value.expiresAt);
+    if (until <= now) return;
+    if (this.#entries.size >= this.#maxEntries) {
+      // Map iterates in insertion order: drop the oldest entry.
+      const oldest = this.#entries.keys().next().value;
+      if (oldest !== undefined) this.#entries.delete(oldest);
+    }
+    this.#entries.set(key, { value, until });
+  }
+
+  get size(): number {
+    return this.#entries.size;
+  }
+}

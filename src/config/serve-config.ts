@@ -1,0 +1,149 @@
+// `serve`'s configuration: flags, environment and config file merged (flags win, then
+// environment, then the file, then defaults), validated once into one frozen object that the
+// rest of the program receives and never re-reads.
+import { readFileSync } from "node:fs";
+import { isIP } from "node:net";
+import { parse as parseYaml } from "yaml";
+import type { JwtAuthenticatorConfig } from "../authn/jwt-config.ts";
+import { ConfigError } from "./errors.ts";
+import { type FlagValue, type FlagValues, parseDuration, parseFlags, valuesFromEnv, valuesFromFile } from "./flags.ts";
+import { jwtAuthenticatorFromFlags } from "./oidc-flags.ts";
+import { serveFlags } from "./serve-flags.ts";
+
+export type LogLevel = "debug" | "info" | "warn" | "error";
+
+export interface ServeConfig {
+  readonly authentication: {
+    readonly jwt: readonly JwtAuthenticatorConfig[];
+    readonly allowSystemIdentities: boolean;
+    readonly tokenCacheTtlMs: number;
+  };
+  readonly serving: {
+    readonly bindAddress: string;
+    readonly securePort: number;
+    readonly tlsCertFile: string;
+    readonly tlsKeyFile: string;
+    readonly healthBindAddress: string;
+    /** 0: no health listener. */
+    readonly healthPort: number;
+    readonly trustedProxies: readonly string[];
+  };
+  readonly upstream: {
+    /** Empty: in-cluster. */
+    readonly kubeconfig: string;
+    readonly extraCaFile: string;
+    readonly responseTimeoutMs: number;
+  };
+  readonly logLevel: LogLevel;
+  readonly shutdownGracePeriodMs: number;
+}
+
+function defaults(): Record<string, FlagValue> {
+  const values: Record<string, FlagValue> = {};
+  for (const spec of serveFlags) {
+    if (spec.default === undefined) continue;
+    values[spec.name] = spec.type === "duration" ? parseDuration(String(spec.default)) : (spec.default as FlagValue);
+  }
+  return values;
+}
+
+function readConfigFile(path: string): Record<string, FlagValue> {
+  let text: string;
+  try {
+    text = readFileSync(path, "utf8");
+  } catch (error) {
+    throw new ConfigError("CONFIG_FILE_UNREADABLE", `--config: ${(error as Error).message}`);
+  }
+  let object: unknown;
+  try {
+    object = parseYaml(text);
+  } catch (error) {
+    throw new ConfigError("INVALID_CONFIG_FILE", `${path}: ${(error as Error).message}`);
+  }
+  return valuesFromFile(serveFlags, object, path);
+}
+
+const port = (values: FlagValues, name: string, allowZero = false): number => {
+  const value = values[name] as number;
+  if (!Number.isInteger(value) || value < (allowZero ? 0 : 1) || value > 65535) {
+    throw new ConfigError("INVALID_FLAG_VALUE", `--${name}: not a port: ${value}`);
+  }
+  return value;
+};
+
+const required = (values: FlagValues, name: string): string => {
+  const value = values[name];
+  if (typeof value !== "string" || value === "") {
+    throw new ConfigError(
+      "MISSING_REQUIRED_FLAG",
+      `--${name} is required (or ${name} in --config, or its environment variable)`,
+    );
+  }
+  return value;
+};
+
+/** Builds the validated configuration; `help` is true when --help was asked for. */
+export function loadServeConfig(
+  argv: readonly string[],
+  env: NodeJS.ProcessEnv,
+): { config?: ServeConfig; help: boolean } {
+  const parsed = parseFlags(serveFlags, argv);
+  if (parsed.help) return { help: true };
+  if (parsed.positionals.length > 0) {
+    throw new ConfigError(
+      "UNEXPECTED_ARGUMENT",
+      `serve takes no arguments, got ${JSON.stringify(parsed.positionals[0])}`,
+    );
+  }
+  const fromEnv = valuesFromEnv(serveFlags, env);
+  const configPath = (parsed.values.config ?? fromEnv.config) as string | undefined;
+  const values: FlagValues = {
+    ...defaults(),
+    ...(configPath ? readConfigFile(configPath) : {}),
+    ...fromEnv,
+    ...parsed.values,
+  };
+
+  const logLevel = values["log-level"] as string;
+  if (!["debug", "info", "warn", "error"].includes(logLevel)) {
+    throw new ConfigError("INVALID_FLAG_VALUE", `--log-level: expected debug, info, warn or error, got ${logLevel}`);
+  }
+  const trustedProxies = (values["trusted-proxies"] as string[] | undefined) ?? [];
+  for (const address of trustedProxies) {
+    if (isIP(address) === 0)
+      throw new ConfigError("INVALID_FLAG_VALUE", `--trusted-proxies: not an IP address: ${address}`);
+  }
+
+  const config: ServeConfig = {
+    authentication: {
+      jwt: [jwtAuthenticatorFromFlags(values)],
+      allowSystemIdentities: values["allow-system-identities"] === true,
+      tokenCacheTtlMs: values["token-cache-ttl"] as number,
+    },
+    serving: {
+      bindAddress: values["bind-address"] as string,
+      securePort: port(values, "secure-port"),
+      tlsCertFile: required(values, "tls-cert-file"),
+      tlsKeyFile: required(values, "tls-private-key-file"),
+      healthBindAddress: values["health-bind-address"] as string,
+      healthPort: port(values, "health-port", true),
+      trustedProxies,
+    },
+    upstream: {
+      kubeconfig: (values.kubeconfig as string | undefined) ?? "",
+      extraCaFile: (values["upstream-ca-file"] as string | undefined) ?? "",
+      responseTimeoutMs: values["upstream-timeout"] as number,
+    },
+    logLevel: logLevel as LogLevel,
+    shutdownGracePeriodMs: values["shutdown-grace-period"] as number,
+  };
+  return { config: deepFreeze(config), help: false };
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value && typeof value === "object" && !Object.isFrozen(value)) {
+    for (const inner of Object.values(value)) deepFreeze(inner);
+    Object.freeze(value);
+  }
+  return value;
+}
