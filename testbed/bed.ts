@@ -56,7 +56,7 @@ export interface TestBed {
   /** Writes a kubeconfig that sends `token` to the bed's API server (or `server`). */
   kubeconfigFor(token: string, server?: string): Promise<string>;
   /** Runs kubectl as the admin, or with `token` when given. */
-  kubectl(args: readonly string[], as?: { token: string; server?: string }): Promise<KubectlResult>;
+  kubectl(args: readonly string[], as?: { token: string; server?: string }, input?: string): Promise<KubectlResult>;
   stop(): Promise<void>;
 }
 
@@ -166,10 +166,10 @@ export async function startTestBed(options: TestBedOptions = {}): Promise<TestBe
       },
       mint: ({ kid, ...rest }) => mintJwt({ ...rest, key: kid === undefined ? undefined : keyByKid(issuer.keys, kid) }),
       kubeconfigFor,
-      kubectl: async (args, as) => {
+      kubectl: async (args, as, input) => {
         if (!binaries || !apiServer) throw new Error("this test bed runs no kube-apiserver");
         const config = as ? await kubeconfigFor(as.token, as.server) : apiServer.adminKubeconfig;
-        return kubectl({ kubectl: binaries.kubectl, kubeconfig: config, home: dir }, args);
+        return kubectl({ kubectl: binaries.kubectl, kubeconfig: config, home: dir }, args, input);
       },
       stop: stopAll,
     };

@@ -16,9 +16,9 @@ export interface KubectlOptions {
 }
 
 /** Runs kubectl with `args`; resolves with its exit code and output (never rejects on exit code). */
-export function kubectl(options: KubectlOptions, args: readonly string[]): Promise<KubectlResult> {
+export function kubectl(options: KubectlOptions, args: readonly string[], input?: string): Promise<KubectlResult> {
   return new Promise((resolve, reject) => {
-    execFile(
+    const child = execFile(
       options.kubectl,
       [`--kubeconfig=${options.kubeconfig}`, ...args],
       // A clean environment: no KUBECONFIG or cache directory of the person running the tests.
@@ -28,5 +28,6 @@ export function kubectl(options: KubectlOptions, args: readonly string[]): Promi
         resolve({ code: typeof error?.code === "number" ? error.code : 0, stdout, stderr });
       },
     );
+    child.stdin?.end(input);
   });
 }

@@ -122,7 +122,7 @@ export function loadServeConfig(
     },
     serving: {
       bindAddress: values["bind-address"] as string,
-      securePort: port(values, "secure-port"),
+      securePort: port(values, "secure-port", true), // 0: the OS picks one (tests)
       tlsCertFile: required(values, "tls-cert-file"),
       tlsKeyFile: required(values, "tls-private-key-file"),
       healthBindAddress: values["health-bind-address"] as string,

@@ -1,0 +1,132 @@
+// The gateway's metrics, all defined here, exposed in the Prometheus text format
+// (https://prometheus.io/docs/instrumenting/exposition_formats/) on the health port.
+
+type Labels = Record<string, string>;
+
+const escapeLabel = (value: string) => value.replaceAll("\\", "\\\\").replaceAll("\n", "\\n").replaceAll('"', '\\"');
+const labelText = (labels: Labels) => {
+  const entries = Object.entries(labels);
+  return entries.length === 0 ? "" : `{${entries.map(([k, v]) => `${k}="${escapeLabel(v)}"`).join(",")}}`;
+};
+
+abstract class Metric {
+  readonly name: string;
+  readonly help: string;
+  abstract readonly type: string;
+  constructor(name: string, help: string) {
+    this.name = name;
+    this.help = help;
+  }
+  abstract samples(): string[];
+  render(): string {
+    return [`# HELP ${this.name} ${this.help}`, `# TYPE ${this.name} ${this.type}`, ...this.samples()].join("\n");
+  }
+}
+
+export class Counter extends Metric {
+  readonly type = "counter";
+  readonly #values = new Map<string, number>();
+  inc(labels: Labels = {}, by = 1): void {
+    const key = labelText(labels);
+    this.#values.set(key, (this.#values.get(key) ?? 0) + by);
+  }
+  get(labels: Labels = {}): number {
+    return this.#values.get(labelText(labels)) ?? 0;
+  }
+  samples(): string[] {
+    return [...this.#values].map(([labels, value]) => `${this.name}${labels} ${value}`);
+  }
+}
+
+export class Gauge extends Metric {
+  readonly type = "gauge";
+  #value = 0;
+  inc(): void {
+    this.#value++;
+  }
+  dec(): void {
+    this.#value--;
+  }
+  get value(): number {
+    return this.#value;
+  }
+  samples(): string[] {
+    return [`${this.name} ${this.#value}`];
+  }
+}
+
+export class Histogram extends Metric {
+  readonly type = "histogram";
+  readonly #buckets: readonly number[];
+  readonly #series = new Map<string, { counts: number[]; sum: number; count: number; labels: Labels }>();
+  constructor(name: string, help: string, buckets: readonly number[]) {
+    super(name, help);
+    this.#buckets = buckets;
+  }
+  observe(labels: Labels, value: number): void {
+    const key = labelText(labels);
+    let series = this.#series.get(key);
+    if (!series) {
+      series = { counts: this.#buckets.map(() => 0), sum: 0, count: 0, labels };
+      this.#series.set(key, series);
+    }
+    for (let i = 0; i < this.#buckets.length; i++)
+      if (value <= (this.#buckets[i] ?? 0)) series.counts[i] = (series.counts[i] ?? 0) + 1;
+    series.sum += value;
+    series.count++;
+  }
+  samples(): string[] {
+    const lines: string[] = [];
+    for (const series of this.#series.values()) {
+      this.#buckets.forEach((bound, i) => {
+        lines.push(`${this.name}_bucket${labelText({ ...series.labels, le: String(bound) })} ${series.counts[i]}`);
+      });
+      lines.push(`${this.name}_bucket${labelText({ ...series.labels, le: "+Inf" })} ${series.count}`);
+      lines.push(`${this.name}_sum${labelText(series.labels)} ${series.sum}`);
+      lines.push(`${this.name}_count${labelText(series.labels)} ${series.count}`);
+    }
+    return lines;
+  }
+}
+
+export function createMetrics() {
+  const metrics = {
+    requests: new Counter(
+      "kube_oidc_gateway_http_requests_total",
+      "Requests answered, by method and HTTP status code.",
+    ),
+    requestDuration: new Histogram(
+      "kube_oidc_gateway_http_request_duration_seconds",
+      "Time to the response headers, by method (watches and upgrades count until they start).",
+      [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
+    ),
+    authentications: new Counter(
+      "kube_oidc_gateway_authentications_total",
+      "Token authentications by result (success, cached, failure) and failure reason.",
+    ),
+    jwksFetches: new Counter(
+      "kube_oidc_gateway_jwks_fetches_total",
+      "Fetches of an issuer's JWKS, by issuer and result.",
+    ),
+    discoveries: new Counter("kube_oidc_gateway_discovery_total", "OIDC discovery attempts, by issuer and result."),
+    upstreamErrors: new Counter(
+      "kube_oidc_gateway_upstream_errors_total",
+      "Requests the API server could not answer, by kind (unavailable, timeout, reset).",
+    ),
+    openWatches: new Gauge("kube_oidc_gateway_open_watches", "Watch and follow streams open now."),
+    openUpgrades: new Gauge(
+      "kube_oidc_gateway_open_upgrades",
+      "Upgraded connections (exec, attach, port-forward) open now.",
+    ),
+    tlsReloads: new Counter("kube_oidc_gateway_tls_reloads_total", "Serving certificate reloads, by result."),
+  };
+  return {
+    ...metrics,
+    render: () =>
+      `${Object.values(metrics)
+        .map((m) => m.render())
+        .join("\n")}\n`,
+  };
+}
+
+export type Metrics = ReturnType<typeof createMetrics>;

@@ -1,0 +1,328 @@
+// The request pipeline of `serve`, top to bottom:
+//   refuse client Impersonate-* → find the token → authenticate → build the upstream headers
+//   (gateway credentials + Impersonate-*) → stream to the API server and back,
+// for ordinary requests (HTTP/1.1 and HTTP/2) and for upgrades (exec, attach, port-forward:
+// SPDY or WebSocket over HTTP/1.1), which pass byte for byte once switched.
+import { randomUUID } from "node:crypto";
+import type { IncomingMessage, ServerResponse } from "node:http";
+import type { Http2ServerRequest, Http2ServerResponse } from "node:http2";
+import * as https from "node:https";
+import type { Duplex } from "node:stream";
+import { pipeline } from "node:stream";
+import type { Authenticator } from "../authn/authenticator.ts";
+import { AuthenticationError } from "../authn/errors.ts";
+import type { UserInfo } from "../authn/user.ts";
+import type { Logger } from "../observability/logger.ts";
+import type { Metrics } from "../observability/metrics.ts";
+import type { Upstream } from "../upstream/cluster.ts";
+import { bearerToken, isWebSocketUpgrade, websocketProtocolToken } from "./credentials.ts";
+import { clientResponseHeaders, upstreamRequestHeaders } from "./headers.ts";
+import { clientImpersonationHeader, impersonationHeaders } from "./impersonation.ts";
+import { StatusError, type StatusResponse, toStatus, unauthorized } from "./status.ts";
+
+type ClientRequest = IncomingMessage | Http2ServerRequest;
+type ClientResponse = ServerResponse | Http2ServerResponse;
+
+export interface ApiProxyOptions {
+  readonly authenticator: Authenticator;
+  readonly upstream: Upstream;
+  readonly logger: Logger;
+  readonly metrics: Metrics;
+  readonly trustedProxies: readonly string[];
+  readonly responseTimeoutMs: number;
+}
+
+interface Authorized {
+  readonly user: UserInfo;
+  readonly headers: string[];
+}
+
+/** Requests whose response is a long-lived stream (kube-apiserver's long-running requests). */
+function isLongRunning(url: string): boolean {
+  const query = url.indexOf("?");
+  const path = query === -1 ? url : url.slice(0, query);
+  const params = new URLSearchParams(query === -1 ? "" : url.slice(query + 1));
+  return (
+    path.includes("/watch/") ||
+    ["true", "1"].includes(params.get("watch") ?? "") ||
+    params.get("follow") === "true" ||
+    /\/(exec|attach|portforward|proxy)(\/|$)/.test(path)
+  );
+}
+
+export class ApiProxy {
+  readonly #options: ApiProxyOptions;
+  /** Long-lived streams to end on shutdown. */
+  readonly #streams = new Set<{ destroy(): void }>();
+
+  constructor(options: ApiProxyOptions) {
+    this.#options = options;
+  }
+
+  /** Ends every open watch and upgraded connection (graceful shutdown, after the grace period). */
+  closeStreams(): void {
+    for (const stream of this.#streams) stream.destroy();
+    this.#streams.clear();
+  }
+
+  get openStreams(): number {
+    return this.#streams.size;
+  }
+
+  /**
+   * Checks the client's credentials and builds the headers for the API server.
+   * Throws a StatusError for anything the client must be told.
+   */
+  async #authorize(req: IncomingMessage | Http2ServerRequest, upgrade?: string): Promise<Authorized> {
+    const forged = clientImpersonationHeader(req.rawHeaders);
+    if (forged) {
+      throw new StatusError(
+        "CLIENT_IMPERSONATION",
+        403,
+        "Forbidden",
+        `impersonation is not allowed through this gateway: the request carries ${forged}`,
+      );
+    }
+    const websocket = upgrade !== undefined && isWebSocketUpgrade(req.headers);
+    let token = bearerToken(req.headers.authorization);
+    let websocketProtocols: string | undefined;
+    if (websocket) {
+      const fromProtocol = websocketProtocolToken((req as IncomingMessage).headersDistinct["sec-websocket-protocol"]);
+      if (fromProtocol) {
+        websocketProtocols = fromProtocol.remaining;
+        token ??= fromProtocol.token;
+      }
+    }
+    if (!token) throw new AuthenticationError("NO_TOKEN", "no bearer token in the request");
+    const { user, cached } = await this.#options.authenticator.authenticate(token);
+    this.#options.metrics.authentications.inc({ result: cached ? "cached" : "success", reason: "" });
+    const clientAddress = req.socket.remoteAddress;
+    const headers = upstreamRequestHeaders({
+      rawHeaders: req.rawHeaders,
+      upstreamHost: this.#options.upstream.url.host,
+      authorization: this.#options.upstream.authorization,
+      identity: impersonationHeaders(user),
+      clientAddress,
+      trustForwarded: clientAddress !== undefined && this.#options.trustedProxies.includes(clientAddress),
+      upgrade,
+      websocketProtocols,
+    });
+    return { user, headers };
+  }
+
+  #failure(error: unknown, req: ClientRequest, requestId: string): StatusResponse {
+    const { logger, metrics } = this.#options;
+    if (error instanceof AuthenticationError) {
+      metrics.authentications.inc({ result: "failure", reason: error.code });
+      logger.info("authentication failed", { requestId, reason: error.code, detail: error.message, path: req.url });
+      return toStatus(unauthorized());
+    }
+    if (error instanceof StatusError) {
+      logger.info("request refused", {
+        requestId,
+        code: error.code,
+        detail: error.message,
+        cause: String(error.cause ?? ""),
+      });
+      return toStatus(error);
+    }
+    logger.error("request failed", { requestId, error: String(error) });
+    return toStatus(error);
+  }
+
+  #upstreamError(error: NodeJS.ErrnoException, timedOut: boolean): StatusError {
+    const { metrics } = this.#options;
+    if (timedOut) {
+      metrics.upstreamErrors.inc({ kind: "timeout" });
+      return new StatusError("UPSTREAM_TIMEOUT", 504, "Timeout", "the Kubernetes API server did not answer in time");
+    }
+    metrics.upstreamErrors.inc({ kind: error.code === "ECONNREFUSED" ? "unavailable" : "reset" });
+    return new StatusError(
+      "UPSTREAM_UNAVAILABLE",
+      error.code === "ECONNREFUSED" || error.code === "ENOTFOUND" ? 503 : 502,
+      error.code === "ECONNREFUSED" || error.code === "ENOTFOUND" ? "ServiceUnavailable" : "InternalError",
+      "the Kubernetes API server is unavailable",
+    );
+  }
+
+  /** An ordinary request, over HTTP/1.1 or HTTP/2. */
+  async handleRequest(req: ClientRequest, res: ClientResponse): Promise<void> {
+    const started = performance.now();
+    const requestId = randomUUID();
+    const { metrics } = this.#options;
+    const method = req.method ?? "GET";
+    const done = (status: number) => {
+      metrics.requests.inc({ method, code: String(status) });
+      metrics.requestDuration.observe({ method }, (performance.now() - started) / 1000);
+    };
+    const reply = (response: StatusResponse) => {
+      done(response.status);
+      if (res.headersSent) {
+        res.destroy();
+        return;
+      }
+      (res as ServerResponse).writeHead(response.status, response.headers);
+      res.end(response.body);
+    };
+
+    let authorized: Authorized;
+    try {
+      authorized = await this.#authorize(req);
+    } catch (error) {
+      req.resume();
+      reply(this.#failure(error, req, requestId));
+      return;
+    }
+
+    const longRunning = isLongRunning(req.url ?? "");
+    const upstreamReq = https.request({
+      protocol: "https:",
+      hostname: this.#options.upstream.url.hostname,
+      port: this.#options.upstream.url.port || 443,
+      method,
+      path: req.url,
+      headers: authorized.headers,
+      agent: this.#options.upstream.agent,
+    });
+    let timedOut = false;
+    if (!longRunning) {
+      upstreamReq.setTimeout(this.#options.responseTimeoutMs, () => {
+        timedOut = true;
+        upstreamReq.destroy(new Error("upstream response timeout"));
+      });
+    }
+    upstreamReq.on("response", (upstreamRes) => {
+      upstreamReq.setTimeout(0);
+      const status = upstreamRes.statusCode ?? 502;
+      done(status);
+      (res as ServerResponse).writeHead(status, clientResponseHeaders(upstreamRes.rawHeaders));
+      if (longRunning) {
+        // Send headers now: a watch's first event may be minutes away.
+        (res as Partial<ServerResponse>).flushHeaders?.();
+        metrics.openWatches.inc();
+        const stream = { destroy: () => upstreamRes.destroy() };
+        this.#streams.add(stream);
+        res.once("close", () => {
+          metrics.openWatches.dec();
+          this.#streams.delete(stream);
+        });
+      }
+      pipeline(upstreamRes, res as NodeJS.WritableStream, () => {});
+    });
+    upstreamReq.on("error", (error: NodeJS.ErrnoException) => {
+      if (res.headersSent) {
+        res.destroy();
+        return;
+      }
+      reply(this.#failure(this.#upstreamError(error, timedOut), req, requestId));
+    });
+    res.once("close", () => {
+      if (!res.writableFinished) upstreamReq.destroy();
+    });
+    pipeline(req as NodeJS.ReadableStream, upstreamReq, () => {});
+  }
+
+  /** An HTTP/1.1 Upgrade request (exec, attach, port-forward; SPDY or WebSocket). */
+  async handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
+    const requestId = randomUUID();
+    const { metrics } = this.#options;
+    const upgrade = req.headers.upgrade ?? "";
+    const writeRaw = (response: StatusResponse) => {
+      metrics.requests.inc({ method: req.method ?? "GET", code: String(response.status) });
+      const headers = {
+        ...response.headers,
+        "content-length": String(Buffer.byteLength(response.body)),
+        connection: "close",
+      };
+      socket.end(
+        `HTTP/1.1 ${response.status} ${statusText(response.status)}\r\n${Object.entries(headers)
+          .map(([k, v]) => `${k}: ${v}\r\n`)
+          .join("")}\r\n${response.body}`,
+      );
+    };
+    socket.on("error", () => socket.destroy());
+
+    let authorized: Authorized;
+    try {
+      authorized = await this.#authorize(req, upgrade);
+    } catch (error) {
+      writeRaw(this.#failure(error, req, requestId));
+      return;
+    }
+
+    const upstreamReq = https.request({
+      protocol: "https:",
+      hostname: this.#options.upstream.url.hostname,
+      port: this.#options.upstream.url.port || 443,
+      method: req.method,
+      path: req.url,
+      headers: authorized.headers,
+      // A dedicated connection: once upgraded it belongs to this stream alone.
+      agent: false,
+      ca: this.#options.upstream.agent.options.ca,
+      cert: this.#options.upstream.agent.options.cert,
+      key: this.#options.upstream.agent.options.key,
+    });
+    upstreamReq.on("upgrade", (upstreamRes, upstreamSocket, upstreamHead) => {
+      metrics.requests.inc({ method: req.method ?? "GET", code: "101" });
+      const lines = [`HTTP/1.1 101 ${upstreamRes.statusMessage || "Switching Protocols"}`];
+      for (let i = 0; i < upstreamRes.rawHeaders.length; i += 2) {
+        lines.push(`${upstreamRes.rawHeaders[i]}: ${upstreamRes.rawHeaders[i + 1]}`);
+      }
+      socket.write(`${lines.join("\r\n")}\r\n\r\n`);
+      if (upstreamHead.length > 0) socket.write(upstreamHead);
+      if (head.length > 0) upstreamSocket.write(head);
+      metrics.openUpgrades.inc();
+      const stream = {
+        destroy: () => {
+          upstreamSocket.destroy();
+          socket.destroy();
+        },
+      };
+      this.#streams.add(stream);
+      let closed = false;
+      const close = () => {
+        if (closed) return;
+        closed = true;
+        metrics.openUpgrades.dec();
+        this.#streams.delete(stream);
+      };
+      upstreamSocket.on("error", () => socket.destroy());
+      pipeline(socket, upstreamSocket, close);
+      pipeline(upstreamSocket, socket, close);
+    });
+    upstreamReq.on("response", (upstreamRes) => {
+      // The API server refused to switch (e.g. 403): relay its answer and close.
+      metrics.requests.inc({ method: req.method ?? "GET", code: String(upstreamRes.statusCode) });
+      const lines = [`HTTP/1.1 ${upstreamRes.statusCode} ${upstreamRes.statusMessage ?? ""}`];
+      const headers = clientResponseHeaders(upstreamRes.rawHeaders);
+      for (const [name, values] of Object.entries(headers)) for (const v of values) lines.push(`${name}: ${v}`);
+      lines.push("connection: close");
+      const chunks: Buffer[] = [];
+      upstreamRes.on("data", (c: Buffer) => chunks.push(c));
+      upstreamRes.on("end", () => {
+        const body = Buffer.concat(chunks);
+        if (!headers["content-length"]) lines.push(`content-length: ${body.length}`);
+        socket.end(Buffer.concat([Buffer.from(`${lines.join("\r\n")}\r\n\r\n`), body]));
+      });
+    });
+    upstreamReq.on("error", (error: NodeJS.ErrnoException) =>
+      writeRaw(this.#failure(this.#upstreamError(error, false), req, requestId)),
+    );
+    upstreamReq.end();
+  }
+}
+
+function statusText(status: number): string {
+  return (
+    {
+      400: "Bad Request",
+      401: "Unauthorized",
+      403: "Forbidden",
+      500: "Internal Server Error",
+      502: "Bad Gateway",
+      503: "Service Unavailable",
+      504: "Gateway Timeout",
+    }[status] ?? ""
+  );
+}

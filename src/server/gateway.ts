@@ -1,0 +1,124 @@
+// `serve`, composed: configuration in, a running gateway out. Reads top to bottom:
+// logger and metrics → upstream credentials → authenticator (discovery starts) → request
+// pipeline → client listener and health listener → graceful stop.
+import type { AddressInfo } from "node:net";
+import { Authenticator } from "../authn/authenticator.ts";
+import type { ServeConfig } from "../config/serve-config.ts";
+import { createLogger, type Logger } from "../observability/logger.ts";
+import { createMetrics, type Metrics } from "../observability/metrics.ts";
+import { ApiProxy } from "../proxy/api-proxy.ts";
+import { Upstream } from "../upstream/cluster.ts";
+import { HealthServer } from "./health.ts";
+import { TlsListener } from "./tls-listener.ts";
+
+export interface Gateway {
+  readonly address: AddressInfo;
+  readonly healthAddress: AddressInfo | undefined;
+  readonly metrics: Metrics;
+  /** Graceful stop: stop accepting, let requests finish (up to the grace period), end streams. */
+  stop(): Promise<void>;
+}
+
+export interface GatewayDependencies {
+  readonly logger?: Logger;
+  readonly env?: NodeJS.ProcessEnv;
+}
+
+export async function startGateway(config: ServeConfig, deps: GatewayDependencies = {}): Promise<Gateway> {
+  const logger = deps.logger ?? createLogger(config.logLevel);
+  const metrics = createMetrics();
+
+  const upstream = new Upstream({
+    kubeconfig: config.upstream.kubeconfig,
+    extraCaFile: config.upstream.extraCaFile,
+    env: deps.env,
+    onTokenReloaded: (file) => logger.info("upstream token reloaded", { file }),
+    onTokenReloadFailed: (file, error) => logger.warn("upstream token reload failed", { file, error: error.message }),
+  });
+  upstream.start();
+
+  const authenticator = new Authenticator({
+    ...config.authentication,
+    events: {
+      onDiscovery: (issuer, ok, error) => {
+        metrics.discoveries.inc({ issuer, result: ok ? "success" : "failure" });
+        if (ok) logger.info("issuer discovered", { issuer });
+        else logger.warn("issuer discovery failed; retrying in 10s", { issuer, error: error?.message });
+      },
+      onKeysFetched: (issuer, ok, error) => {
+        metrics.jwksFetches.inc({ issuer, result: ok ? "success" : "failure" });
+        if (!ok) logger.warn("JWKS fetch failed", { issuer, error: error?.message });
+      },
+    },
+  });
+  authenticator.start();
+
+  const proxy = new ApiProxy({
+    authenticator,
+    upstream,
+    logger,
+    metrics,
+    trustedProxies: config.serving.trustedProxies,
+    responseTimeoutMs: config.upstream.responseTimeoutMs,
+  });
+
+  let inFlight = 0;
+  let stopping = false;
+  const listener = new TlsListener({
+    certFile: config.serving.tlsCertFile,
+    keyFile: config.serving.tlsKeyFile,
+    onRequest: (req, res) => {
+      inFlight++;
+      res.once("close", () => inFlight--);
+      void proxy.handleRequest(req, res);
+    },
+    onUpgrade: (req, socket, head) => void proxy.handleUpgrade(req, socket, head),
+    onReload: (ok, error) => {
+      metrics.tlsReloads.inc({ result: ok ? "success" : "failure" });
+      if (ok) logger.info("serving certificate reloaded");
+      else logger.warn("serving certificate reload failed; keeping the previous one", { error: error?.message });
+    },
+  });
+  const address = await listener.listen(config.serving.securePort, config.serving.bindAddress);
+
+  const health =
+    config.serving.healthPort === 0
+      ? undefined
+      : new HealthServer({
+          notReady: () => [
+            ...(stopping ? ["shutting down"] : []),
+            ...authenticator.notReady().map((n) => `issuer ${n.issuer}: ${n.reason}`),
+          ],
+          metrics: () => metrics.render(),
+        });
+  const healthAddress = await health?.listen(config.serving.healthPort, config.serving.healthBindAddress);
+  logger.info("gateway listening", {
+    address: `${address.address}:${address.port}`,
+    health: healthAddress ? `${healthAddress.address}:${healthAddress.port}` : "off",
+    upstream: upstream.url.origin,
+  });
+
+  return {
+    address,
+    healthAddress,
+    metrics,
+    stop: async () => {
+      if (stopping) return;
+      stopping = true;
+      logger.info("stopping: no new connections; waiting for requests in flight", { inFlight });
+      await listener.stopAccepting();
+      listener.closeIdle();
+      const deadline = Date.now() + config.shutdownGracePeriodMs;
+      while (inFlight - proxy.openStreams > 0 && Date.now() < deadline) {
+        await new Promise((r) => setTimeout(r, 50));
+        listener.closeIdle();
+      }
+      proxy.closeStreams();
+      listener.closeAll();
+      authenticator.close();
+      upstream.close();
+      await health?.close();
+      logger.info("stopped");
+    },
+  };
+}

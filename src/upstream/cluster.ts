@@ -1,0 +1,175 @@
+// The gateway's own connection to the Kubernetes API server: from a kubeconfig, or in-cluster
+// (KUBERNETES_SERVICE_HOST/PORT, the ServiceAccount token and ca.crt), like client-go's
+// rest.InClusterConfig. Token files are re-read when they change (kubelet rotates projected
+// ServiceAccount tokens), in the background, so the request path only reads a string.
+import { readFileSync } from "node:fs";
+import { readFile, stat } from "node:fs/promises";
+import * as https from "node:https";
+import { dirname, resolve } from "node:path";
+import { parse as parseYaml } from "yaml";
+import { ConfigError } from "../config/errors.ts";
+
+const serviceAccountDir = "/var/run/secrets/kubernetes.io/serviceaccount";
+
+export interface UpstreamOptions {
+  /** Empty: in-cluster. */
+  readonly kubeconfig: string;
+  readonly extraCaFile: string;
+  readonly env?: NodeJS.ProcessEnv;
+  readonly onTokenReloaded?: (file: string) => void;
+  readonly onTokenReloadFailed?: (file: string, error: Error) => void;
+}
+
+interface Credentials {
+  readonly server: string;
+  readonly ca?: string;
+  readonly token?: string;
+  readonly tokenFile?: string;
+  readonly cert?: string;
+  readonly key?: string;
+}
+
+type Named<T> = { name: string } & T;
+
+function readText(path: string, what: string): string {
+  try {
+    return readFileSync(path, "utf8");
+  } catch (error) {
+    throw new ConfigError("UPSTREAM_FILE_UNREADABLE", `${what}: ${(error as Error).message}`);
+  }
+}
+
+function fromKubeconfig(path: string): Credentials {
+  const doc = parseYaml(readText(path, "--kubeconfig")) as {
+    "current-context"?: string;
+    contexts?: Named<{ context: { cluster: string; user: string } }>[];
+    clusters?: Named<{ cluster: Record<string, string | boolean> }>[];
+    users?: Named<{ user: Record<string, unknown> }>[];
+  };
+  const base = dirname(resolve(path));
+  const file = (p: string) => resolve(base, p);
+  const context = doc.contexts?.find((c) => c.name === doc["current-context"])?.context;
+  if (!context)
+    throw new ConfigError(
+      "KUBECONFIG_INVALID",
+      `${path}: current-context ${JSON.stringify(doc["current-context"])} not found`,
+    );
+  const cluster = doc.clusters?.find((c) => c.name === context.cluster)?.cluster;
+  const user = doc.users?.find((u) => u.name === context.user)?.user ?? {};
+  if (!cluster || typeof cluster.server !== "string") {
+    throw new ConfigError("KUBECONFIG_INVALID", `${path}: cluster ${JSON.stringify(context.cluster)} has no server`);
+  }
+  if (cluster["insecure-skip-tls-verify"] === true) {
+    throw new ConfigError(
+      "KUBECONFIG_INVALID",
+      `${path}: insecure-skip-tls-verify is refused: give the API server's CA`,
+    );
+  }
+  if (user.exec || user["auth-provider"]) {
+    throw new ConfigError(
+      "KUBECONFIG_INVALID",
+      `${path}: exec and auth-provider credentials are not supported; use a token, tokenFile or client certificate`,
+    );
+  }
+  const data = (value: unknown) =>
+    typeof value === "string" ? Buffer.from(value, "base64").toString("utf8") : undefined;
+  const str = (value: unknown) => (typeof value === "string" && value !== "" ? value : undefined);
+  const caFile = str(cluster["certificate-authority"]);
+  const certFile = str(user["client-certificate"]);
+  const keyFile = str(user["client-key"]);
+  const tokenFile = str(user.tokenFile);
+  return {
+    server: cluster.server,
+    ca:
+      data(cluster["certificate-authority-data"]) ??
+      (caFile ? readText(file(caFile), "certificate-authority") : undefined),
+    token: str(user.token),
+    tokenFile: tokenFile ? file(tokenFile) : undefined,
+    cert:
+      data(user["client-certificate-data"]) ?? (certFile ? readText(file(certFile), "client-certificate") : undefined),
+    key: data(user["client-key-data"]) ?? (keyFile ? readText(file(keyFile), "client-key") : undefined),
+  };
+}
+
+function inCluster(env: NodeJS.ProcessEnv): Credentials {
+  const host = env.KUBERNETES_SERVICE_HOST;
+  const port = env.KUBERNETES_SERVICE_PORT;
+  if (!host || !port) {
+    throw new ConfigError(
+      "NOT_IN_CLUSTER",
+      "no --kubeconfig given and KUBERNETES_SERVICE_HOST/KUBERNETES_SERVICE_PORT are not set: run in a pod or pass --kubeconfig",
+    );
+  }
+  return {
+    server: `https://${host.includes(":") ? `[${host}]` : host}:${port}`,
+    ca: readText(`${serviceAccountDir}/ca.crt`, "in-cluster CA"),
+    tokenFile: `${serviceAccountDir}/token`,
+  };
+}
+
+export class Upstream {
+  readonly url: URL;
+  readonly agent: https.Agent;
+  readonly #tokenFile: string | undefined;
+  #authorization: string | undefined;
+  #tokenStamp = "";
+  #timer: NodeJS.Timeout | undefined;
+  readonly #options: UpstreamOptions;
+
+  constructor(options: UpstreamOptions) {
+    this.#options = options;
+    const credentials = options.kubeconfig ? fromKubeconfig(options.kubeconfig) : inCluster(options.env ?? process.env);
+    this.url = new URL(credentials.server);
+    if (this.url.protocol !== "https:")
+      throw new ConfigError("UPSTREAM_INSECURE", `the API server URL must be https: ${credentials.server}`);
+    const extraCa = options.extraCaFile ? readText(options.extraCaFile, "--upstream-ca-file") : "";
+    const ca = [credentials.ca, extraCa].filter(Boolean).join("\n") || undefined;
+    this.agent = new https.Agent({
+      keepAlive: true,
+      ca,
+      cert: credentials.cert,
+      key: credentials.key,
+      scheduling: "lifo",
+    });
+    this.#tokenFile = credentials.tokenFile;
+    if (credentials.token) this.#authorization = `Bearer ${credentials.token}`;
+    if (this.#tokenFile) {
+      const token = readText(this.#tokenFile, "token file").trim();
+      this.#authorization = `Bearer ${token}`;
+    }
+  }
+
+  /** The gateway's own Authorization header value, if it authenticates with a token. */
+  get authorization(): string | undefined {
+    return this.#authorization;
+  }
+
+  /** Starts watching the token file; `intervalMs` bounds how stale a rotated token can be. */
+  start(intervalMs = 1000): void {
+    if (!this.#tokenFile || this.#timer) return;
+    const file = this.#tokenFile;
+    this.#timer = setInterval(() => void this.#reloadToken(file), intervalMs);
+    this.#timer.unref();
+  }
+
+  async #reloadToken(file: string): Promise<void> {
+    try {
+      const info = await stat(file);
+      const stamp = `${info.mtimeMs}:${info.size}:${info.ino}`;
+      if (stamp === this.#tokenStamp) return;
+      const token = (await readFile(file, "utf8")).trim();
+      if (token === "") return; // being rewritten; try again next tick
+      const changed = this.#tokenStamp !== "" && `Bearer ${token}` !== this.#authorization;
+      this.#tokenStamp = stamp;
+      this.#authorization = `Bearer ${token}`;
+      if (changed) this.#options.onTokenReloaded?.(file);
+    } catch (error) {
+      this.#options.onTokenReloadFailed?.(file, error as Error);
+    }
+  }
+
+  close(): void {
+    if (this.#timer) clearInterval(this.#timer);
+    this.agent.destroy();
+  }
+}

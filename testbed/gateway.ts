@@ -1,0 +1,132 @@
+// Puts kube-oidc-gateway in front of the bed's kube-apiserver the way a cluster would: a
+// ServiceAccount whose only rights are impersonation (and nothing else), its token in a file
+// referenced by a kubeconfig, and a serving certificate from the bed's CA.
+import { mkdir, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { loadServeConfig } from "../src/config/serve-config.ts";
+import { createLogger, type Logger } from "../src/observability/logger.ts";
+import { type Gateway, startGateway } from "../src/server/gateway.ts";
+import type { TestBed } from "./bed.ts";
+import { freePort } from "./ports.ts";
+
+export const gatewayServiceAccount = { namespace: "kube-system", name: "kube-oidc-gateway" };
+
+// The chart's ClusterRole (issue #9) must grant no more than this.
+const impersonatorRbac = `
+apiVersion: v1
+kind: ServiceAccount
+metadata: {name: ${gatewayServiceAccount.name}, namespace: ${gatewayServiceAccount.namespace}}
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRole
+metadata: {name: kube-oidc-gateway-impersonator}
+rules:
+- apiGroups: [""]
+  resources: [users, groups, serviceaccounts]
+  verbs: [impersonate]
+- apiGroups: [authentication.k8s.io]
+  resources: [uids, userextras]
+  verbs: [impersonate]
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRoleBinding
+metadata: {name: kube-oidc-gateway-impersonator}
+roleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: kube-oidc-gateway-impersonator}
+subjects:
+- {kind: ServiceAccount, name: ${gatewayServiceAccount.name}, namespace: ${gatewayServiceAccount.namespace}}
+`;
+
+export interface GatewayCredentials {
+  readonly kubeconfig: string;
+  readonly tokenFile: string;
+  readonly certFile: string;
+  readonly keyFile: string;
+  readonly caFile: string;
+}
+
+async function run(bed: TestBed, args: string[], input?: string): Promise<string> {
+  const result = await bed.kubectl(args, undefined, input);
+  if (result.code !== 0) throw new Error(`kubectl ${args.join(" ")}: ${result.stderr}`);
+  return result.stdout;
+}
+
+/** A fresh token for the gateway's ServiceAccount (TokenRequest API). */
+export async function gatewayToken(bed: TestBed, extraArgs: string[] = []): Promise<string> {
+  return (
+    await run(bed, [
+      "create",
+      "token",
+      gatewayServiceAccount.name,
+      `--namespace=${gatewayServiceAccount.namespace}`,
+      "--duration=1h",
+      ...extraArgs,
+    ])
+  ).trim();
+}
+
+/** Creates the gateway's ServiceAccount and RBAC, and writes its kubeconfig and certificate. */
+export async function prepareGatewayCredentials(bed: TestBed, name = "gateway"): Promise<GatewayCredentials> {
+  if (!bed.apiServer) throw new Error("the gateway needs the bed's kube-apiserver");
+  await run(bed, ["apply", "-f", "-"], impersonatorRbac);
+  const dir = join(bed.dir, name);
+  await mkdir(dir, { recursive: true });
+  const tokenFile = join(dir, "token");
+  await writeFile(tokenFile, await gatewayToken(bed), { mode: 0o600 });
+  const caFile = join(bed.dir, "ca.crt");
+  const kubeconfig = join(dir, "kubeconfig");
+  await writeFile(
+    kubeconfig,
+    JSON.stringify({
+      apiVersion: "v1",
+      kind: "Config",
+      clusters: [{ name: "bed", cluster: { server: bed.apiServer.url, "certificate-authority": caFile } }],
+      users: [{ name: "gateway", user: { tokenFile } }],
+      contexts: [{ name: "gateway", context: { cluster: "bed", user: "gateway" } }],
+      "current-context": "gateway",
+    }),
+  );
+  const serving = await bed.ca.issueLoopbackServer("kube-oidc-gateway");
+  const certFile = join(dir, "tls.crt");
+  const keyFile = join(dir, "tls.key");
+  await writeFile(certFile, serving.certPem);
+  await writeFile(keyFile, serving.keyPem, { mode: 0o600 });
+  return { kubeconfig, tokenFile, certFile, keyFile, caFile };
+}
+
+/** Flags that put the gateway in front of the bed with the bed's oidc-provider as issuer. */
+export async function gatewayFlags(credentials: GatewayCredentials, oidc: string[]): Promise<string[]> {
+  return [
+    "--bind-address=127.0.0.1",
+    "--secure-port=0",
+    "--health-bind-address=127.0.0.1",
+    `--health-port=${await freePort()}`, // 0 would turn the health port off
+    `--tls-cert-file=${credentials.certFile}`,
+    `--tls-private-key-file=${credentials.keyFile}`,
+    `--kubeconfig=${credentials.kubeconfig}`,
+    `--oidc-ca-file=${credentials.caFile}`,
+    "--shutdown-grace-period=5s",
+    ...oidc,
+  ];
+}
+
+export interface RunningGateway {
+  readonly gateway: Gateway;
+  readonly url: string;
+  readonly healthUrl: string;
+  readonly logs: string[];
+}
+
+/** Starts the gateway in this process, logs captured for assertions. */
+export async function startTestGateway(credentials: GatewayCredentials, oidc: string[]): Promise<RunningGateway> {
+  const { config } = loadServeConfig(await gatewayFlags(credentials, oidc), {});
+  if (!config) throw new Error("no configuration");
+  const logs: string[] = [];
+  const logger: Logger = createLogger("debug", (line) => logs.push(line));
+  const gateway = await startGateway(config, { logger });
+  return {
+    gateway,
+    url: `https://127.0.0.1:${gateway.address.port}`,
+    healthUrl: `http://127.0.0.1:${gateway.healthAddress?.port}`,
+    logs,
+  };
+}
