@@ -34,6 +34,8 @@ export interface TestBedOptions {
    * Differential tests pass their own to configure the oracle like the gateway.
    */
   readonly jwt?: (issuers: BedIssuers) => JwtAuthenticator[];
+  /** kube-apiserver --oidc-* flags instead of `jwt` (the bed's CA file is at `${dir}/ca.crt`). */
+  readonly oidcFlags?: (issuers: BedIssuers & { caFile: string }) => string[];
   readonly log?: (line: string) => void;
 }
 
@@ -120,6 +122,12 @@ export async function startTestBed(options: TestBedOptions = {}): Promise<TestBe
         ca,
         dir: join(dir, "kube-apiserver"),
         jwt: (options.jwt ?? defaultJwtAuthenticators)({ oidcProvider: issuer, keycloak, caPem: ca.certPem }),
+        oidcFlags: options.oidcFlags?.({
+          oidcProvider: issuer,
+          keycloak,
+          caPem: ca.certPem,
+          caFile: join(dir, "ca.crt"),
+        }),
         log,
       });
       stops.push(() => apiServer?.stop() ?? Promise.resolve());

@@ -25,7 +25,7 @@ rules:
   resources: [users, groups, serviceaccounts]
   verbs: [impersonate]
 - apiGroups: [authentication.k8s.io]
-  resources: [uids, userextras]
+  resources: ["*"] # uids and userextras/<key>: RBAC cannot name a subresource with a slash
   verbs: [impersonate]
 ---
 apiVersion: rbac.authorization.k8s.io/v1

@@ -24,6 +24,11 @@ export interface KubeApiServerOptions {
   readonly dir: string;
   /** The JWT authenticators of the AuthenticationConfiguration (none: no OIDC). */
   readonly jwt: readonly JwtAuthenticator[];
+  /**
+   * kube-apiserver's legacy --oidc-* flags instead of the AuthenticationConfiguration (the two
+   * are mutually exclusive): differential tests give the API server the gateway's own flags.
+   */
+  readonly oidcFlags?: readonly string[];
   readonly extraArgs?: readonly string[];
   readonly log?: (line: string) => void;
 }
@@ -137,7 +142,7 @@ export async function startKubeApiServer(options: KubeApiServerOptions): Promise
     `--client-ca-file=${file("ca.crt")}`,
     "--anonymous-auth=false",
     `--token-auth-file=${file("tokens.csv")}`,
-    `--authentication-config=${file("authentication-config.json")}`,
+    ...(options.oidcFlags ?? [`--authentication-config=${file("authentication-config.json")}`]),
     "--authorization-mode=RBAC",
     "--service-account-issuer=https://kubernetes.default.svc.cluster.local",
     `--service-account-key-file=${file("sa.pub")}`,

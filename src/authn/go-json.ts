@@ -64,6 +64,8 @@ export function goStringOrArray(value: unknown): string[] {
  * int64 converts the way Go does on amd64 (to the minimum int64), i.e. far in the past.
  */
 export function goUnixSeconds(value: unknown): number {
+  // json.Number also takes a JSON string holding a number literal.
+  if (typeof value === "string" && /^-?(0|[1-9]\d*)(\.\d+)?([eE][+-]?\d+)?$/.test(value)) value = Number(value);
   if (typeof value !== "number") throw new GoTypeError(`json: cannot unmarshal ${typeName(value)} into jsonTime`);
   if (Number.isInteger(value) && Math.abs(value) < 2 ** 63) return value;
   const truncated = Math.trunc(value);
