@@ -68,10 +68,20 @@ export async function gatewayToken(bed: TestBed, extraArgs: string[] = []): Prom
 export async function prepareGatewayCredentials(bed: TestBed, name = "gateway"): Promise<GatewayCredentials> {
   if (!bed.apiServer) throw new Error("the gateway needs the bed's kube-apiserver");
   await run(bed, ["apply", "-f", "-"], impersonatorRbac);
+  return writeGatewayCredentials(bed, name, bed.apiServer.url, await gatewayToken(bed));
+}
+
+/** Writes a kubeconfig for `server` with `token` in a token file, and a serving certificate. */
+export async function writeGatewayCredentials(
+  bed: TestBed,
+  name: string,
+  server: string,
+  token: string,
+): Promise<GatewayCredentials> {
   const dir = join(bed.dir, name);
   await mkdir(dir, { recursive: true });
   const tokenFile = join(dir, "token");
-  await writeFile(tokenFile, await gatewayToken(bed), { mode: 0o600 });
+  await writeFile(tokenFile, token, { mode: 0o600 });
   const caFile = join(bed.dir, "ca.crt");
   const kubeconfig = join(dir, "kubeconfig");
   await writeFile(
@@ -79,7 +89,7 @@ export async function prepareGatewayCredentials(bed: TestBed, name = "gateway"):
     JSON.stringify({
       apiVersion: "v1",
       kind: "Config",
-      clusters: [{ name: "bed", cluster: { server: bed.apiServer.url, "certificate-authority": caFile } }],
+      clusters: [{ name: "bed", cluster: { server, "certificate-authority": caFile } }],
       users: [{ name: "gateway", user: { tokenFile } }],
       contexts: [{ name: "gateway", context: { cluster: "bed", user: "gateway" } }],
       "current-context": "gateway",

@@ -250,13 +250,20 @@ export class ApiProxy {
       return;
     }
 
+    // Bytes after an upgrade request's headers belong to the new protocol, so the request has
+    // no body; without a length Node would frame one as chunked and send its "0\r\n\r\n" end
+    // marker into the SPDY or WebSocket stream.
+    const headers = authorized.headers;
+    if (!headers.some((h, i) => i % 2 === 0 && /^(content-length|transfer-encoding)$/i.test(h))) {
+      headers.push("Content-Length", "0");
+    }
     const upstreamReq = https.request({
       protocol: "https:",
       hostname: this.#options.upstream.url.hostname,
       port: this.#options.upstream.url.port || 443,
       method: req.method,
       path: req.url,
-      headers: authorized.headers,
+      headers,
       // A dedicated connection: once upgraded it belongs to this stream alone.
       agent: false,
       ca: this.#options.upstream.agent.options.ca,

@@ -83,7 +83,6 @@ describe("serve in front of kube-apiserver", { timeout: 300_000 }, () => {
   });
 
   const viaGateway = (args: string[], token = jane) => bed.kubectl(args, { token, server: gateway.url });
-  const direct = (args: string[], token = jane) => bed.kubectl(args, { token });
 
   it("shows kubectl auth whoami the mapped user and groups", async () => {
     const result = await viaGateway(["auth", "whoami", "-o", "json"]);
