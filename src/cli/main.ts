@@ -68,5 +68,7 @@ export async function main(argv: readonly string[], io: Io = processIo): Promise
 }
 
 if (import.meta.main) {
-  process.exitCode = await main(process.argv.slice(2));
+  // Exit explicitly: after a graceful stop, a half-open client connection must not keep the
+  // process (and a terminating pod) alive.
+  process.exit(await main(process.argv.slice(2)));
 }

@@ -70,6 +70,9 @@ export async function startGateway(config: ServeConfig, deps: GatewayDependencie
     onRequest: (req, res) => {
       inFlight++;
       res.once("close", () => inFlight--);
+      // While draining, answer requests that still arrive on open keep-alive connections, and
+      // tell HTTP/1.1 clients not to reuse the connection (HTTP/2 clients got GOAWAY).
+      if (stopping && req.httpVersionMajor === 1) res.setHeader("connection", "close");
       void proxy.handleRequest(req, res);
     },
     onUpgrade: (req, socket, head) => void proxy.handleUpgrade(req, socket, head),
@@ -106,13 +109,13 @@ export async function startGateway(config: ServeConfig, deps: GatewayDependencie
       if (stopping) return;
       stopping = true;
       logger.info("stopping: no new connections; waiting for requests in flight", { inFlight });
-      await listener.stopAccepting();
+      listener.stopAccepting();
       listener.closeIdle();
       const deadline = Date.now() + config.shutdownGracePeriodMs;
       while (inFlight - proxy.openStreams > 0 && Date.now() < deadline) {
-        await new Promise((r) => setTimeout(r, 50));
-        listener.closeIdle();
+        await new Promise((r) => setTimeout(r, 25));
       }
+      listener.closeIdle();
       proxy.closeStreams();
       listener.closeAll();
       authenticator.close();

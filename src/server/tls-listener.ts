@@ -5,7 +5,7 @@ import { createHash } from "node:crypto";
 import { readFile } from "node:fs/promises";
 import * as http from "node:http";
 import * as http2 from "node:http2";
-import type { AddressInfo } from "node:net";
+import type { AddressInfo, Socket } from "node:net";
 import type { Duplex } from "node:stream";
 import * as tls from "node:tls";
 
@@ -30,6 +30,8 @@ export class TlsListener {
   #fingerprint = "";
   #timer: NodeJS.Timeout | undefined;
   readonly #sessions = new Set<http2.Http2Session>();
+  /** Every TCP connection, so closeAll also ends those still in their TLS handshake. */
+  readonly #sockets = new Set<Socket>();
 
   constructor(options: TlsListenerOptions) {
     this.#options = options;
@@ -59,6 +61,10 @@ export class TlsListener {
       else this.#http1.emit("connection", socket);
     });
     this.#tls.on("tlsClientError", () => {});
+    this.#tls.on("connection", (socket: Socket) => {
+      this.#sockets.add(socket);
+      socket.once("close", () => this.#sockets.delete(socket));
+    });
     await new Promise<void>((resolve, reject) => {
       this.#tls?.once("error", reject);
       this.#tls?.listen(port, host, () => resolve());
@@ -82,13 +88,13 @@ export class TlsListener {
     }
   }
 
-  /** Stops accepting connections; open ones continue until `closeIdle`/`closeAll`. */
-  stopAccepting(): Promise<void> {
+  /**
+   * Stops accepting connections; open ones continue until `closeIdle`/`closeAll`. (The close
+   * callback of a server only fires once every connection has ended, so it is not awaited.)
+   */
+  stopAccepting(): void {
     if (this.#timer) clearInterval(this.#timer);
-    return new Promise((resolve) => {
-      if (!this.#tls?.listening) return resolve();
-      this.#tls.close(() => resolve());
-    });
+    if (this.#tls?.listening) this.#tls.close();
   }
 
   /** Closes keep-alive connections with no request in flight; HTTP/2 sessions get GOAWAY. */
@@ -100,5 +106,6 @@ export class TlsListener {
   closeAll(): void {
     this.#http1.closeAllConnections();
     for (const session of this.#sessions) session.destroy();
+    for (const socket of this.#sockets) socket.destroy();
   }
 }
