@@ -18,7 +18,7 @@ import type { Upstream } from "../upstream/cluster.ts";
 import { bearerToken, isWebSocketUpgrade, websocketProtocolToken } from "./credentials.ts";
 import { clientResponseHeaders, upstreamRequestHeaders } from "./headers.ts";
 import { clientImpersonationHeader, impersonationHeaders } from "./impersonation.ts";
-import { StatusError, type StatusResponse, toStatus, unauthorized } from "./status.ts";
+import { rawHttpResponse, StatusError, type StatusResponse, toStatus, unauthorized } from "./status.ts";
 
 type ClientRequest = IncomingMessage | Http2ServerRequest;
 type ClientResponse = ServerResponse | Http2ServerResponse;
@@ -229,16 +229,7 @@ export class ApiProxy {
     const upgrade = req.headers.upgrade ?? "";
     const writeRaw = (response: StatusResponse) => {
       metrics.requests.inc({ method: req.method ?? "GET", code: String(response.status) });
-      const headers = {
-        ...response.headers,
-        "content-length": String(Buffer.byteLength(response.body)),
-        connection: "close",
-      };
-      socket.end(
-        `HTTP/1.1 ${response.status} ${statusText(response.status)}\r\n${Object.entries(headers)
-          .map(([k, v]) => `${k}: ${v}\r\n`)
-          .join("")}\r\n${response.body}`,
-      );
+      socket.end(rawHttpResponse(response));
     };
     socket.on("error", () => socket.destroy());
 
@@ -318,18 +309,4 @@ export class ApiProxy {
     );
     upstreamReq.end();
   }
-}
-
-function statusText(status: number): string {
-  return (
-    {
-      400: "Bad Request",
-      401: "Unauthorized",
-      403: "Forbidden",
-      500: "Internal Server Error",
-      502: "Bad Gateway",
-      503: "Service Unavailable",
-      504: "Gateway Timeout",
-    }[status] ?? ""
-  );
 }

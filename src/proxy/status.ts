@@ -73,3 +73,25 @@ export function toStatus(error: unknown): StatusResponse {
   if (e.httpStatus === 403) headers["x-content-type-options"] = "nosniff";
   return { status: e.httpStatus, headers, body: `${JSON.stringify(status)}\n` };
 }
+
+const reasonPhrases: Record<number, string> = {
+  400: "Bad Request",
+  401: "Unauthorized",
+  403: "Forbidden",
+  431: "Request Header Fields Too Large",
+  500: "Internal Server Error",
+  502: "Bad Gateway",
+  503: "Service Unavailable",
+  504: "Gateway Timeout",
+};
+
+/** A whole HTTP/1.1 response for a raw socket (upgrades, malformed requests); it closes the connection. */
+export function rawHttpResponse(response: StatusResponse): string {
+  const headers = {
+    ...response.headers,
+    "content-length": String(Buffer.byteLength(response.body)),
+    connection: "close",
+  };
+  const lines = Object.entries(headers).map(([name, value]) => `${name}: ${value}\r\n`);
+  return `HTTP/1.1 ${response.status} ${reasonPhrases[response.status] ?? ""}\r\n${lines.join("")}\r\n${response.body}`;
+}

@@ -8,6 +8,7 @@ import * as http2 from "node:http2";
 import type { AddressInfo, Socket } from "node:net";
 import type { Duplex } from "node:stream";
 import * as tls from "node:tls";
+import { rawHttpResponse, StatusError, toStatus } from "../proxy/status.ts";
 
 export interface TlsListenerOptions {
   readonly certFile: string;
@@ -37,6 +38,24 @@ export class TlsListener {
     this.#options = options;
     this.#http1 = http.createServer({ noDelay: true }, options.onRequest);
     this.#http1.on("upgrade", options.onUpgrade);
+    // Requests Node cannot parse (oversized or malformed headers, smuggling attempts) still get
+    // a Status body, not Node's bare default.
+    this.#http1.on("clientError", (error: NodeJS.ErrnoException, socket: Duplex) => {
+      if (!socket.writable) return socket.destroy();
+      const tooLarge = error.code === "HPE_HEADER_OVERFLOW";
+      socket.end(
+        rawHttpResponse(
+          toStatus(
+            new StatusError(
+              tooLarge ? "HEADERS_TOO_LARGE" : "MALFORMED_REQUEST",
+              tooLarge ? 431 : 400,
+              "BadRequest",
+              tooLarge ? "request header fields too large" : "malformed HTTP request",
+            ),
+          ),
+        ),
+      );
+    });
     this.#http2 = http2.createServer({}, options.onRequest);
     this.#http2.on("session", (session) => {
       this.#sessions.add(session);

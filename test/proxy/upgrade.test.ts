@@ -195,6 +195,28 @@ describe("upgrades and upstream failures (stand-in upstream)", { timeout: 120_00
     assert.match(body.toString(), /stand-in refuses/);
   });
 
+  it("replaces a client's X-Forwarded-For with the address it came from", async () => {
+    const response = await httpsRequest(`${gateway.url}/api/v1/namespaces`, {
+      ca: bed.ca.certPem,
+      headers: { authorization: `Bearer ${jane}`, "x-forwarded-for": "6.6.6.6", "x-remote-user": "admin" },
+    });
+    assert.equal(response.status, 200);
+    const seen = upstream.received.at(-1);
+    assert.equal(seen?.headers["x-forwarded-for"], "127.0.0.1");
+    assert.equal(seen?.headers["x-remote-user"], undefined);
+  });
+
+  it("answers oversized headers with a 431 Status", async () => {
+    const { head, rest, socket } = await rawUpgrade(
+      gateway.url,
+      bed.ca.certPem,
+      `GET /api HTTP/1.1\r\nHost: g\r\nX-Big: ${"a".repeat(64 * 1024)}\r\n\r\n`,
+    );
+    socket.destroy();
+    assert.match(head, /^HTTP\/1\.1 431 /);
+    assert.equal(JSON.parse(rest.toString()).kind, "Status");
+  });
+
   it("answers 504 Timeout when the API server is too slow", async () => {
     const response = await httpsRequest(`${gateway.url}/slow`, {
       ca: bed.ca.certPem,

@@ -263,6 +263,37 @@ describe("serve in front of kube-apiserver", { timeout: 300_000 }, () => {
     );
   });
 
+  it("refetches the issuer's keys for an unknown kid, at most once per cooldown", async () => {
+    const fetches = async () => {
+      const metrics = await (await fetch(`${gateway.healthUrl}/metrics`)).text();
+      return Number(
+        /^kube_oidc_gateway_jwks_fetches_total\{issuer="[^"]+",result="success"\} (\d+)$/m.exec(metrics)?.[1],
+      );
+    };
+    const unknownKid = () =>
+      bed.mint({
+        alg: "RS256",
+        kid: "rogue-rsa",
+        claims: {
+          iss: bed.issuer.url,
+          aud: clients.kubernetes.id,
+          email: "x@example.com",
+          exp: Math.floor(Date.now() / 1000) + 60,
+          jti: String(Math.random()),
+        },
+      });
+    await new Promise((r) => setTimeout(r, 5100)); // past any cooldown left by earlier tests
+    const before = await fetches();
+    for (let i = 0; i < 5; i++) {
+      const r = await httpsRequest(`${gateway.url}/api`, {
+        ca: bed.ca.certPem,
+        headers: { authorization: `Bearer ${unknownKid()}` },
+      });
+      assert.equal(r.status, 401);
+    }
+    assert.equal(await fetches(), before + 1, "hostile tokens must not make the gateway hammer the issuer");
+  });
+
   it("reports health, readiness and metrics on the plain health port", async () => {
     assert.equal((await fetch(`${gateway.healthUrl}/livez`)).status, 200);
     assert.equal((await fetch(`${gateway.healthUrl}/readyz`)).status, 200);
