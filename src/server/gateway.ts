@@ -22,6 +22,8 @@ export interface Gateway {
 export interface GatewayDependencies {
   readonly logger?: Logger;
   readonly env?: NodeJS.ProcessEnv;
+  /** In-cluster credentials' folder; /var/run/secrets/kubernetes.io/serviceaccount by default. */
+  readonly serviceAccountDir?: string;
 }
 
 export async function startGateway(config: ServeConfig, deps: GatewayDependencies = {}): Promise<Gateway> {
@@ -32,6 +34,7 @@ export async function startGateway(config: ServeConfig, deps: GatewayDependencie
     kubeconfig: config.upstream.kubeconfig,
     extraCaFile: config.upstream.extraCaFile,
     env: deps.env,
+    serviceAccountDir: deps.serviceAccountDir,
     onTokenReloaded: (file) => logger.info("upstream token reloaded", { file }),
     onTokenReloadFailed: (file, error) => logger.warn("upstream token reload failed", { file, error: error.message }),
   });

@@ -9,13 +9,15 @@ import { dirname, resolve } from "node:path";
 import { parse as parseYaml } from "yaml";
 import { ConfigError } from "../config/errors.ts";
 
-const serviceAccountDir = "/var/run/secrets/kubernetes.io/serviceaccount";
+const defaultServiceAccountDir = "/var/run/secrets/kubernetes.io/serviceaccount";
 
 export interface UpstreamOptions {
   /** Empty: in-cluster. */
   readonly kubeconfig: string;
   readonly extraCaFile: string;
   readonly env?: NodeJS.ProcessEnv;
+  /** Where in-cluster credentials are mounted (tests point it elsewhere). */
+  readonly serviceAccountDir?: string;
   readonly onTokenReloaded?: (file: string) => void;
   readonly onTokenReloadFailed?: (file: string, error: Error) => void;
 }
@@ -91,7 +93,7 @@ function fromKubeconfig(path: string): Credentials {
   };
 }
 
-function inCluster(env: NodeJS.ProcessEnv): Credentials {
+function inCluster(env: NodeJS.ProcessEnv, serviceAccountDir: string): Credentials {
   const host = env.KUBERNETES_SERVICE_HOST;
   const port = env.KUBERNETES_SERVICE_PORT;
   if (!host || !port) {
@@ -118,7 +120,9 @@ export class Upstream {
 
   constructor(options: UpstreamOptions) {
     this.#options = options;
-    const credentials = options.kubeconfig ? fromKubeconfig(options.kubeconfig) : inCluster(options.env ?? process.env);
+    const credentials = options.kubeconfig
+      ? fromKubeconfig(options.kubeconfig)
+      : inCluster(options.env ?? process.env, options.serviceAccountDir ?? defaultServiceAccountDir);
     this.url = new URL(credentials.server);
     if (this.url.protocol !== "https:")
       throw new ConfigError("UPSTREAM_INSECURE", `the API server URL must be https: ${credentials.server}`);

@@ -1,13 +1,19 @@
 // The gateway in front of the real kube-apiserver, used as clients use it: kubectl, raw HTTP/1.1
 // and HTTP/2, watches; checked against the API server's own answers and its audit log.
 import assert from "node:assert/strict";
-import { writeFile } from "node:fs/promises";
+import { copyFile, mkdtemp, rm, writeFile } from "node:fs/promises";
 import * as http2 from "node:http2";
 import * as https from "node:https";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
+import { loadServeConfig } from "../../src/config/serve-config.ts";
+import { createLogger } from "../../src/observability/logger.ts";
+import { startGateway } from "../../src/server/gateway.ts";
 import { startTestBed, type TestBed } from "../../testbed/bed.ts";
 import {
   type GatewayCredentials,
+  gatewayFlags,
   gatewayServiceAccount,
   gatewayToken,
   prepareGatewayCredentials,
@@ -292,6 +298,42 @@ describe("serve in front of kube-apiserver", { timeout: 300_000 }, () => {
       assert.equal(r.status, 401);
     }
     assert.equal(await fetches(), before + 1, "hostile tokens must not make the gateway hammer the issuer");
+  });
+
+  it("runs in-cluster: service host and port from the environment, token and ca.crt from the ServiceAccount folder", async () => {
+    const serviceAccountDir = await mkdtemp(join(tmpdir(), "kog-sa-"));
+    try {
+      await copyFile(credentials.tokenFile, join(serviceAccountDir, "token"));
+      await copyFile(credentials.caFile, join(serviceAccountDir, "ca.crt"));
+      const flags = (
+        await gatewayFlags(credentials, [
+          `--oidc-issuer-url=${bed.issuer.url}`,
+          `--oidc-client-id=${clients.kubernetes.id}`,
+          "--oidc-username-claim=email",
+        ])
+      ).filter((f) => !f.startsWith("--kubeconfig="));
+      const { config } = loadServeConfig(flags, {});
+      assert.ok(config);
+      const env = { KUBERNETES_SERVICE_HOST: "127.0.0.1", KUBERNETES_SERVICE_PORT: String(bed.apiServer?.port) };
+      const inCluster = await startGateway(config, { env, serviceAccountDir, logger: createLogger("error") });
+      try {
+        const url = `https://127.0.0.1:${inCluster.address.port}`;
+        await waitFor(
+          "readiness",
+          async () => (await fetch(`http://127.0.0.1:${inCluster.healthAddress?.port}/readyz`)).status === 200,
+          { timeoutMs: 30_000 },
+        );
+        const result = await bed.kubectl(["auth", "whoami", "-o", "jsonpath={.status.userInfo.username}"], {
+          token: jane,
+          server: url,
+        });
+        assert.equal(result.stdout, "jane@example.com", result.stderr);
+      } finally {
+        await inCluster.stop();
+      }
+    } finally {
+      await rm(serviceAccountDir, { recursive: true, force: true });
+    }
   });
 
   it("reports health, readiness and metrics on the plain health port", async () => {
