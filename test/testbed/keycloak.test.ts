@@ -3,29 +3,17 @@
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import { existsSync } from "node:fs";
-import { connect } from "node:net";
 import { after, before, describe, it } from "node:test";
 import { decodeJwt } from "jose";
 import { startTestBed, type TestBed } from "../../testbed/bed.ts";
 import { TokenEndpointError } from "../../testbed/issuer/token-endpoint.ts";
 import { keycloakClients, keycloakClusterAudience } from "../../testbed/keycloak/keycloak.ts";
 import { keycloakRefresh } from "../../testbed/keycloak/tokens.ts";
-
-interface UserInfo {
-  username: string;
-  groups?: string[];
-  extra?: Record<string, string[]>;
-}
-
-const portIsClosed = (port: number) =>
-  new Promise<boolean>((resolve) => {
-    const socket = connect({ host: "127.0.0.1", port });
-    socket.once("connect", () => {
-      socket.destroy();
-      resolve(false);
-    });
-    socket.once("error", () => resolve(true));
-  });
+import {
+  expectUnauthorized as expectUnauthorizedOf,
+  portIsClosed,
+  whoami as whoamiOf,
+} from "../helpers/kubectl-identity.ts";
 
 /** Java processes whose command line names this bed's folder. */
 function javaProcessesOf(dir: string): string[] {
@@ -48,18 +36,8 @@ describe("test bed Keycloak", { timeout: 600_000 }, () => {
     assert.ok(bed.keycloak, "Keycloak did not start");
     return bed.keycloak;
   };
-  const whoami = async (token: string) => {
-    const result = await bed.kubectl(["auth", "whoami", "-o", "json"], { token });
-    return {
-      ...result,
-      userInfo: result.code === 0 ? (JSON.parse(result.stdout).status.userInfo as UserInfo) : undefined,
-    };
-  };
-  const expectUnauthorized = async (token: string) => {
-    const result = await whoami(token);
-    assert.notEqual(result.code, 0, `accepted as ${result.userInfo?.username}`);
-    assert.match(result.stderr, /You must be logged in to the server/);
-  };
+  const whoami = (token: string) => whoamiOf(bed, token);
+  const expectUnauthorized = (token: string) => expectUnauthorizedOf(bed, token);
 
   it("issues id tokens with Keycloak's quirks", async () => {
     const tokens = await bed.keycloakLogin("testuser");

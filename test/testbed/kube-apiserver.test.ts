@@ -2,31 +2,17 @@
 // authentication decision of the gateway will be compared with.
 import assert from "node:assert/strict";
 import { existsSync } from "node:fs";
-import { connect } from "node:net";
 import { after, before, describe, it } from "node:test";
 import { decodeJwt } from "jose";
 import { startTestBed, type TestBed } from "../../testbed/bed.ts";
 import { httpsRequest } from "../../testbed/http.ts";
 import { clients } from "../../testbed/issuer/oidc-provider.ts";
 import { idTokenClaims } from "../../testbed/issuer/raw-signer.ts";
-
-interface UserInfo {
-  username: string;
-  uid?: string;
-  groups?: string[];
-  extra?: Record<string, string[]>;
-}
-
-function portIsClosed(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = connect({ host: "127.0.0.1", port });
-    socket.once("connect", () => {
-      socket.destroy();
-      resolve(false);
-    });
-    socket.once("error", () => resolve(true));
-  });
-}
+import {
+  expectUnauthorized as expectUnauthorizedOf,
+  portIsClosed,
+  whoami as whoamiOf,
+} from "../helpers/kubectl-identity.ts";
 
 function processIsGone(pid: number): boolean {
   try {
@@ -48,18 +34,8 @@ describe("test bed kube-apiserver", { timeout: 300_000 }, () => {
     if (!stopped) await bed?.stop();
   });
 
-  const whoami = async (token: string) => {
-    const result = await bed.kubectl(["auth", "whoami", "-o", "json"], { token });
-    return {
-      ...result,
-      userInfo: result.code === 0 ? (JSON.parse(result.stdout).status.userInfo as UserInfo) : undefined,
-    };
-  };
-  const expectUnauthorized = async (token: string) => {
-    const result = await whoami(token);
-    assert.notEqual(result.code, 0, `accepted as ${result.userInfo?.username}`);
-    assert.match(result.stderr, /You must be logged in to the server/);
-  };
+  const whoami = (token: string) => whoamiOf(bed, token);
+  const expectUnauthorized = (token: string) => expectUnauthorizedOf(bed, token);
   const issuerClaims = (extra: Record<string, unknown>, expiresInSeconds = 300) =>
     idTokenClaims({
       issuer: bed.issuer.url,
