@@ -113,8 +113,9 @@ export async function gatewayFlags(credentials: GatewayCredentials, oidc: string
     `--tls-cert-file=${credentials.certFile}`,
     `--tls-private-key-file=${credentials.keyFile}`,
     `--kubeconfig=${credentials.kubeconfig}`,
-    `--oidc-ca-file=${credentials.caFile}`,
     "--shutdown-grace-period=5s",
+    // The bed's issuers use the bed's CA; an --authentication-config file carries it inline.
+    ...(oidc.some((f) => f.startsWith("--oidc-issuer-url")) ? [`--oidc-ca-file=${credentials.caFile}`] : []),
     ...oidc,
   ];
 }

@@ -5,6 +5,7 @@ import { readFileSync } from "node:fs";
 import { isIP } from "node:net";
 import { parse as parseYaml } from "yaml";
 import type { JwtAuthenticatorConfig } from "../authn/jwt-config.ts";
+import { parseAuthenticationConfiguration } from "./authentication-config.ts";
 import { ConfigError } from "./errors.ts";
 import { type FlagValue, type FlagValues, parseDuration, parseFlags, valuesFromEnv, valuesFromFile } from "./flags.ts";
 import { jwtAuthenticatorFromFlags } from "./oidc-flags.ts";
@@ -15,6 +16,10 @@ export type LogLevel = "debug" | "info" | "warn" | "error";
 export interface ServeConfig {
   readonly authentication: {
     readonly jwt: readonly JwtAuthenticatorConfig[];
+    /** Set when the JWT authenticators come from --authentication-config (watched for changes). */
+    readonly configFile?: string;
+    /** That file's text as loaded, so a reload can tell whether it changed. */
+    readonly configText?: string;
     readonly allowSystemIdentities: boolean;
     readonly tokenCacheTtlMs: number;
   };
@@ -97,12 +102,8 @@ export function loadServeConfig(
   }
   const fromEnv = valuesFromEnv(serveFlags, env);
   const configPath = (parsed.values.config ?? fromEnv.config) as string | undefined;
-  const values: FlagValues = {
-    ...defaults(),
-    ...(configPath ? readConfigFile(configPath) : {}),
-    ...fromEnv,
-    ...parsed.values,
-  };
+  const explicit: FlagValues = { ...(configPath ? readConfigFile(configPath) : {}), ...fromEnv, ...parsed.values };
+  const values: FlagValues = { ...defaults(), ...explicit };
 
   const logLevel = values["log-level"] as string;
   if (!["debug", "info", "warn", "error"].includes(logLevel)) {
@@ -114,9 +115,10 @@ export function loadServeConfig(
       throw new ConfigError("INVALID_FLAG_VALUE", `--trusted-proxies: not an IP address: ${address}`);
   }
 
+  const authentication = loadAuthentication(explicit, values);
   const config: ServeConfig = {
     authentication: {
-      jwt: [jwtAuthenticatorFromFlags(values)],
+      ...authentication,
       allowSystemIdentities: values["allow-system-identities"] === true,
       tokenCacheTtlMs: values["token-cache-ttl"] as number,
     },
@@ -138,6 +140,30 @@ export function loadServeConfig(
     shutdownGracePeriodMs: values["shutdown-grace-period"] as number,
   };
   return { config: deepFreeze(config), help: false };
+}
+
+/** The JWT authenticators: from --authentication-config, or from the --oidc-* flags. */
+function loadAuthentication(
+  explicit: FlagValues,
+  values: FlagValues,
+): Pick<ServeConfig["authentication"], "jwt" | "configFile" | "configText"> {
+  const file = explicit["authentication-config"] as string | undefined;
+  if (!file) return { jwt: [jwtAuthenticatorFromFlags(values)] };
+  // kube-apiserver's validateOIDCOptions: the two ways are mutually exclusive.
+  const oidcFlag = Object.keys(explicit).find((name) => name.startsWith("oidc-"));
+  if (oidcFlag) {
+    throw new ConfigError(
+      "AUTHENTICATION_CONFIG_CONFLICT",
+      `--authentication-config and --${oidcFlag} are mutually exclusive: put the issuer in the file`,
+    );
+  }
+  let text: string;
+  try {
+    text = readFileSync(file, "utf8");
+  } catch (error) {
+    throw new ConfigError("AUTHENTICATION_CONFIG_UNREADABLE", `--authentication-config: ${(error as Error).message}`);
+  }
+  return { jwt: parseAuthenticationConfiguration(text, file), configFile: file, configText: text };
 }
 
 function deepFreeze<T>(value: T): T {

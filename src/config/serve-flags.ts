@@ -15,6 +15,15 @@ export const serveFlags: readonly FlagSpec[] = [
     help: "YAML or JSON file whose keys are these flag names; flags and environment variables override it",
   },
   {
+    name: "authentication-config",
+    type: "string",
+    group: oidc,
+    help:
+      "kube-apiserver's AuthenticationConfiguration file (apiserver.config.k8s.io v1, v1beta1 or v1alpha1): " +
+      "several issuers, audiences, claim mappings and rules; re-read when it changes (a broken edit keeps the " +
+      "previous configuration); mutually exclusive with the --oidc-* flags",
+  },
+  {
     name: "oidc-issuer-url",
     type: "string",
     group: oidc,

@@ -119,6 +119,10 @@ export function createMetrics() {
       "Upgraded connections (exec, attach, port-forward) open now.",
     ),
     tlsReloads: new Counter("kube_oidc_gateway_tls_reloads_total", "Serving certificate reloads, by result."),
+    authenticationConfigReloads: new Counter(
+      "kube_oidc_gateway_authentication_config_reloads_total",
+      "Reloads of --authentication-config after it changed, by result (failure: the previous configuration keeps serving).",
+    ),
   };
   return {
     ...metrics,

@@ -24,7 +24,7 @@ type ClientRequest = IncomingMessage | Http2ServerRequest;
 type ClientResponse = ServerResponse | Http2ServerResponse;
 
 export interface ApiProxyOptions {
-  readonly authenticator: Authenticator;
+  readonly authenticator: Pick<Authenticator, "authenticate">;
   readonly upstream: Upstream;
   readonly logger: Logger;
   readonly metrics: Metrics;

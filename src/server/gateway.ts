@@ -3,6 +3,7 @@
 // pipeline → client listener and health listener → graceful stop.
 import type { AddressInfo } from "node:net";
 import { Authenticator } from "../authn/authenticator.ts";
+import { ReloadingAuthenticator } from "../authn/reloading-authenticator.ts";
 import type { ServeConfig } from "../config/serve-config.ts";
 import { createLogger, type Logger } from "../observability/logger.ts";
 import { createMetrics, type Metrics } from "../observability/metrics.ts";
@@ -40,20 +41,37 @@ export async function startGateway(config: ServeConfig, deps: GatewayDependencie
   });
   upstream.start();
 
-  const authenticator = new Authenticator({
-    ...config.authentication,
-    events: {
-      onDiscovery: (issuer, ok, error) => {
-        metrics.discoveries.inc({ issuer, result: ok ? "success" : "failure" });
-        if (ok) logger.info("issuer discovered", { issuer });
-        else logger.warn("issuer discovery failed; retrying in 10s", { issuer, error: error?.message });
-      },
-      onKeysFetched: (issuer, ok, error) => {
-        metrics.jwksFetches.inc({ issuer, result: ok ? "success" : "failure" });
-        if (!ok) logger.warn("JWKS fetch failed", { issuer, error: error?.message });
-      },
+  const issuerEvents = {
+    onDiscovery: (issuer: string, ok: boolean, error?: Error) => {
+      metrics.discoveries.inc({ issuer, result: ok ? "success" : "failure" });
+      if (ok) logger.info("issuer discovered", { issuer });
+      else logger.warn("issuer discovery failed; retrying in 10s", { issuer, error: error?.message });
     },
-  });
+    onKeysFetched: (issuer: string, ok: boolean, error?: Error) => {
+      metrics.jwksFetches.inc({ issuer, result: ok ? "success" : "failure" });
+      if (!ok) logger.warn("JWKS fetch failed", { issuer, error: error?.message });
+    },
+  };
+  const { configFile, configText, ...authenticationOptions } = config.authentication;
+  const authenticator =
+    configFile === undefined
+      ? new Authenticator({ ...authenticationOptions, events: issuerEvents })
+      : new ReloadingAuthenticator({
+          ...authenticationOptions,
+          events: issuerEvents,
+          file: configFile,
+          initial: authenticationOptions.jwt,
+          initialText: configText ?? "",
+          onReload: (ok, error) => {
+            metrics.authenticationConfigReloads.inc({ result: ok ? "success" : "failure" });
+            if (ok) logger.info("authentication configuration reloaded", { file: configFile });
+            else
+              logger.error("authentication configuration NOT reloaded; the previous one keeps serving", {
+                file: configFile,
+                error: error?.message,
+              });
+          },
+        });
   authenticator.start();
 
   const proxy = new ApiProxy({
