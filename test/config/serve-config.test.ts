@@ -128,6 +128,13 @@ describe("serve configuration", () => {
     );
   });
 
+  it("refuses --authentication-config together with --oidc-* flags, as kube-apiserver does", () => {
+    assert.throws(() => loadServeConfig([...base, "--authentication-config=/etc/auth.yaml"], {}), {
+      code: "AUTHENTICATION_CONFIG_CONFLICT",
+      message: /--authentication-config and --oidc-issuer-url are mutually exclusive/,
+    });
+  });
+
   it("needs a serving certificate", () => {
     assert.throws(() => loadServeConfig(["--oidc-issuer-url", issuer, "--oidc-client-id=k"], {}), {
       code: "MISSING_REQUIRED_FLAG",
