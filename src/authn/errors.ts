@@ -24,7 +24,9 @@ export type AuthenticationFailure =
   | "DISTRIBUTED_CLAIMS_UNSUPPORTED"
   | "EMPTY_USERNAME"
   | "SYSTEM_IDENTITY"
-  | "WEBSOCKET_PROTOCOL";
+  | "WEBSOCKET_PROTOCOL"
+  | "TOKEN_REVIEW_REFUSED"
+  | "TOKEN_REVIEW_FAILED";
 
 export class AuthenticationError extends GatewayError {
   declare readonly code: AuthenticationFailure;

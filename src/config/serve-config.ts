@@ -22,6 +22,8 @@ export interface ServeConfig {
     readonly configText?: string;
     readonly allowSystemIdentities: boolean;
     readonly tokenCacheTtlMs: number;
+    /** Set when tokens no issuer claims may pass through after a TokenReview. */
+    readonly passthrough?: { readonly audiences: readonly string[] };
   };
   readonly serving: {
     readonly bindAddress: string;
@@ -120,6 +122,10 @@ export function loadServeConfig(
     authentication: {
       ...authentication,
       allowSystemIdentities: values["allow-system-identities"] === true,
+      passthrough:
+        values["token-passthrough"] === true
+          ? { audiences: (values["token-passthrough-audiences"] as string[] | undefined) ?? [] }
+          : undefined,
       tokenCacheTtlMs: values["token-cache-ttl"] as number,
     },
     serving: {

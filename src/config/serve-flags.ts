@@ -84,6 +84,21 @@ export const serveFlags: readonly FlagSpec[] = [
     help: "accept usernames and groups from tokens that start with system: (refused by default)",
   },
   {
+    name: "token-passthrough",
+    type: "bool",
+    group: oidc,
+    default: false,
+    help:
+      "forward tokens that no configured issuer claims (e.g. ServiceAccount tokens) unchanged, without " +
+      "impersonation, when a TokenReview says they are valid (the gateway needs create on tokenreviews)",
+  },
+  {
+    name: "token-passthrough-audiences",
+    type: "list",
+    group: oidc,
+    help: "audiences the TokenReview asks for (default: the API server's own)",
+  },
+  {
     name: "token-cache-ttl",
     type: "duration",
     group: oidc,

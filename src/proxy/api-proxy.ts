@@ -11,6 +11,7 @@ import type { Duplex } from "node:stream";
 import { pipeline } from "node:stream";
 import type { Authenticator } from "../authn/authenticator.ts";
 import { AuthenticationError } from "../authn/errors.ts";
+import type { TokenReviewer } from "../authn/token-review.ts";
 import type { UserInfo } from "../authn/user.ts";
 import type { Logger } from "../observability/logger.ts";
 import type { Metrics } from "../observability/metrics.ts";
@@ -25,6 +26,8 @@ type ClientResponse = ServerResponse | Http2ServerResponse;
 
 export interface ApiProxyOptions {
   readonly authenticator: Pick<Authenticator, "authenticate">;
+  /** Present when token passthrough is on. */
+  readonly tokenReviewer?: TokenReviewer;
   readonly upstream: Upstream;
   readonly logger: Logger;
   readonly metrics: Metrics;
@@ -94,20 +97,41 @@ export class ApiProxy {
       }
     }
     if (!token) throw new AuthenticationError("NO_TOKEN", "no bearer token in the request");
-    const { user, cached } = await this.#options.authenticator.authenticate(token);
-    this.#options.metrics.authentications.inc({ result: cached ? "cached" : "success", reason: "" });
+    const { user, authorization, identity } = await this.#identify(token);
     const clientAddress = req.socket.remoteAddress;
     const headers = upstreamRequestHeaders({
       rawHeaders: req.rawHeaders,
       upstreamHost: this.#options.upstream.url.host,
-      authorization: this.#options.upstream.authorization,
-      identity: impersonationHeaders(user),
+      authorization,
+      identity,
       clientAddress,
       trustForwarded: clientAddress !== undefined && this.#options.trustedProxies.includes(clientAddress),
       upgrade,
       websocketProtocols,
     });
     return { user, headers };
+  }
+
+  /**
+   * Who the token is, and how the request goes upstream: impersonated under the gateway's own
+   * credentials, or (passthrough) with the client's token unchanged after a TokenReview.
+   */
+  async #identify(
+    token: string,
+  ): Promise<{ user: UserInfo; authorization: string | undefined; identity: [string, string][] }> {
+    const { authenticator, tokenReviewer, metrics, upstream } = this.#options;
+    try {
+      const { user, cached } = await authenticator.authenticate(token);
+      metrics.authentications.inc({ result: cached ? "cached" : "success", reason: "" });
+      return { user, authorization: upstream.authorization, identity: impersonationHeaders(user) };
+    } catch (error) {
+      const unclaimed =
+        error instanceof AuthenticationError && (error.code === "UNKNOWN_ISSUER" || error.code === "MALFORMED");
+      if (!tokenReviewer || !unclaimed) throw error;
+      const username = await tokenReviewer.review(token);
+      metrics.authentications.inc({ result: "passthrough", reason: "" });
+      return { user: { username, groups: [], extra: {} }, authorization: `Bearer ${token}`, identity: [] };
+    }
   }
 
   #failure(error: unknown, req: ClientRequest, requestId: string): StatusResponse {

@@ -4,6 +4,7 @@
 import type { AddressInfo } from "node:net";
 import { Authenticator } from "../authn/authenticator.ts";
 import { ReloadingAuthenticator } from "../authn/reloading-authenticator.ts";
+import { TokenReviewer } from "../authn/token-review.ts";
 import type { ServeConfig } from "../config/serve-config.ts";
 import { createLogger, type Logger } from "../observability/logger.ts";
 import { createMetrics, type Metrics } from "../observability/metrics.ts";
@@ -52,7 +53,7 @@ export async function startGateway(config: ServeConfig, deps: GatewayDependencie
       if (!ok) logger.warn("JWKS fetch failed", { issuer, error: error?.message });
     },
   };
-  const { configFile, configText, ...authenticationOptions } = config.authentication;
+  const { configFile, configText, passthrough: _passthrough, ...authenticationOptions } = config.authentication;
   const authenticator =
     configFile === undefined
       ? new Authenticator({ ...authenticationOptions, events: issuerEvents })
@@ -74,8 +75,12 @@ export async function startGateway(config: ServeConfig, deps: GatewayDependencie
         });
   authenticator.start();
 
+  const passthrough = config.authentication.passthrough;
   const proxy = new ApiProxy({
     authenticator,
+    tokenReviewer: passthrough
+      ? new TokenReviewer(upstream, passthrough.audiences, config.authentication.tokenCacheTtlMs)
+      : undefined,
     upstream,
     logger,
     metrics,

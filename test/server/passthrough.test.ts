@@ -1,0 +1,116 @@
+// Token passthrough: a ServiceAccount token (e.g. a dashboard's own) through the gateway.
+import assert from "node:assert/strict";
+import { after, before, describe, it } from "node:test";
+import { startTestBed, type TestBed } from "../../testbed/bed.ts";
+import {
+  type GatewayCredentials,
+  gatewayServiceAccount,
+  prepareGatewayCredentials,
+  type RunningGateway,
+  startTestGateway,
+} from "../../testbed/gateway.ts";
+import { waitFor } from "../../testbed/http.ts";
+import { clients } from "../../testbed/issuer/oidc-provider.ts";
+import { expectUnauthorized, whoami } from "../helpers/kubectl-identity.ts";
+
+const setup = `
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRole
+metadata: {name: kube-oidc-gateway-token-reviewer}
+rules:
+- apiGroups: [authentication.k8s.io]
+  resources: [tokenreviews]
+  verbs: [create]
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRoleBinding
+metadata: {name: kube-oidc-gateway-token-reviewer}
+roleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: kube-oidc-gateway-token-reviewer}
+subjects:
+- {kind: ServiceAccount, name: ${gatewayServiceAccount.name}, namespace: ${gatewayServiceAccount.namespace}}
+---
+apiVersion: v1
+kind: ServiceAccount
+metadata: {name: dashboard, namespace: default}
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: Role
+metadata: {name: configmap-reader, namespace: default}
+rules:
+- apiGroups: [""]
+  resources: [configmaps]
+  verbs: [get, list]
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: RoleBinding
+metadata: {name: dashboard-reads-configmaps, namespace: default}
+roleRef: {apiGroup: rbac.authorization.k8s.io, kind: Role, name: configmap-reader}
+subjects:
+- {kind: ServiceAccount, name: dashboard, namespace: default}
+`;
+
+describe("token passthrough", { timeout: 120_000 }, () => {
+  let bed: TestBed;
+  let credentials: GatewayCredentials;
+  let withPassthrough: RunningGateway;
+  let without: RunningGateway;
+  let serviceAccountToken: string;
+
+  before(async () => {
+    bed = await startTestBed();
+    credentials = await prepareGatewayCredentials(bed);
+    const applied = await bed.kubectl(["apply", "-f", "-"], undefined, setup);
+    assert.equal(applied.code, 0, applied.stderr);
+    serviceAccountToken = (await bed.kubectl(["create", "token", "dashboard", "--namespace=default"])).stdout.trim();
+    const oidc = [
+      `--oidc-issuer-url=${bed.issuer.url}`,
+      `--oidc-client-id=${clients.kubernetes.id}`,
+      "--oidc-username-claim=email",
+    ];
+    withPassthrough = await startTestGateway(credentials, [...oidc, "--token-passthrough"]);
+    without = await startTestGateway(credentials, oidc);
+    for (const gateway of [withPassthrough, without]) {
+      await waitFor("readiness", async () => (await fetch(`${gateway.healthUrl}/readyz`)).status === 200, {
+        timeoutMs: 30_000,
+      });
+    }
+  });
+  after(async () => {
+    await withPassthrough?.gateway.stop();
+    await without?.gateway.stop();
+    await bed?.stop();
+  });
+
+  it("forwards a valid ServiceAccount token unchanged: the API server sees the ServiceAccount", async () => {
+    const { userInfo, stderr } = await whoami(bed, serviceAccountToken, withPassthrough.url);
+    assert.ok(userInfo, stderr);
+    assert.equal(userInfo.username, "system:serviceaccount:default:dashboard");
+    const list = await bed.kubectl(["get", "configmaps", "--namespace=default", "-o", "name"], {
+      token: serviceAccountToken,
+      server: withPassthrough.url,
+    });
+    assert.equal(list.code, 0, list.stderr);
+    const events = (await bed.apiServer?.auditEvents()) ?? [];
+    const forwarded = events.filter(
+      (e) =>
+        e.user.username === "system:serviceaccount:default:dashboard" &&
+        e.requestURI.startsWith("/api/v1/namespaces/default/configmaps"),
+    );
+    assert.ok(forwarded.length > 0);
+    for (const event of forwarded) assert.equal(event.impersonatedUser, undefined);
+  });
+
+  it("still impersonates for tokens of the configured issuer", async () => {
+    const { userInfo } = await whoami(bed, (await bed.login("jane")).idToken, withPassthrough.url);
+    assert.equal(userInfo?.username, "jane@example.com");
+  });
+
+  it("refuses a token the TokenReview does not accept", async () => {
+    await expectUnauthorized(bed, "not-a-real-token", withPassthrough.url);
+    assert.match(withPassthrough.logs.join(""), /"reason":"TOKEN_REVIEW_REFUSED"/);
+  });
+
+  it("refuses ServiceAccount tokens when passthrough is off", async () => {
+    await expectUnauthorized(bed, serviceAccountToken, without.url);
+  });
+});
