@@ -10,6 +10,8 @@ import type { TestBed } from "./bed.ts";
 import { freePort } from "./ports.ts";
 
 export const gatewayServiceAccount = { namespace: "kube-system", name: "kube-oidc-gateway" };
+/** The username the API server gives the gateway's ServiceAccount. */
+export const gatewayTokenSubject = `system:serviceaccount:${gatewayServiceAccount.namespace}:${gatewayServiceAccount.name}`;
 
 // The chart's ClusterRole (issue #9) must grant no more than this.
 const impersonatorRbac = `

@@ -3,7 +3,7 @@
 // server; if it is valid, the request goes on with that token unchanged and no impersonation.
 // Results are cached briefly, like kube-apiserver's webhook token cache; the API server checks
 // the forwarded token again anyway, so the cache only saves a round trip.
-import * as https from "node:https";
+import { postToApiServer } from "../upstream/api-request.ts";
 import type { Upstream } from "../upstream/cluster.ts";
 import { AuthenticationError } from "./errors.ts";
 import { TokenCache } from "./token-cache.ts";
@@ -24,11 +24,21 @@ export class TokenReviewer {
     const key = TokenCache.key(token);
     const cached = this.#cache.get(key);
     if (cached) return cached.user.username;
-    const status = await this.#post({
-      apiVersion: "authentication.k8s.io/v1",
-      kind: "TokenReview",
-      spec: { token, ...(this.#audiences.length > 0 ? { audiences: [...this.#audiences] } : {}) },
-    });
+    let status: { authenticated?: boolean; error?: string; user?: { username?: string } };
+    try {
+      const review = await postToApiServer<{ status?: typeof status }>(
+        this.#upstream,
+        "/apis/authentication.k8s.io/v1/tokenreviews",
+        {
+          apiVersion: "authentication.k8s.io/v1",
+          kind: "TokenReview",
+          spec: { token, ...(this.#audiences.length > 0 ? { audiences: [...this.#audiences] } : {}) },
+        },
+      );
+      status = review.status ?? {};
+    } catch (error) {
+      throw new AuthenticationError("TOKEN_REVIEW_FAILED", `TokenReview: ${(error as Error).message}`);
+    }
     if (status.authenticated !== true) {
       throw new AuthenticationError(
         "TOKEN_REVIEW_REFUSED",
@@ -38,48 +48,5 @@ export class TokenReviewer {
     const username = String(status.user?.username ?? "");
     this.#cache.set(key, { user: { username, groups: [], extra: {} }, expiresAt: Number.POSITIVE_INFINITY });
     return username;
-  }
-
-  #post(body: unknown): Promise<{ authenticated?: boolean; error?: string; user?: { username?: string } }> {
-    const payload = JSON.stringify(body);
-    const url = this.#upstream.url;
-    return new Promise((resolve, reject) => {
-      const req = https.request(
-        {
-          protocol: "https:",
-          hostname: url.hostname,
-          port: url.port || 443,
-          method: "POST",
-          path: "/apis/authentication.k8s.io/v1/tokenreviews",
-          agent: this.#upstream.agent,
-          timeout: 10_000,
-          headers: {
-            "content-type": "application/json",
-            accept: "application/json",
-            "content-length": Buffer.byteLength(payload),
-            ...(this.#upstream.authorization ? { authorization: this.#upstream.authorization } : {}),
-          },
-        },
-        (res) => {
-          const chunks: Buffer[] = [];
-          res.on("data", (c: Buffer) => chunks.push(c));
-          res.on("end", () => {
-            if (res.statusCode !== 201 && res.statusCode !== 200) {
-              return reject(new AuthenticationError("TOKEN_REVIEW_FAILED", `TokenReview: HTTP ${res.statusCode}`));
-            }
-            try {
-              resolve(JSON.parse(Buffer.concat(chunks).toString("utf8")).status ?? {});
-            } catch (error) {
-              reject(new AuthenticationError("TOKEN_REVIEW_FAILED", `TokenReview: ${(error as Error).message}`));
-            }
-          });
-        },
-      );
-      req.on("timeout", () => req.destroy(new Error("TokenReview timed out")));
-      req.on("error", (error) =>
-        reject(new AuthenticationError("TOKEN_REVIEW_FAILED", `TokenReview: ${error.message}`)),
-      );
-      req.end(payload);
-    });
   }
 }

@@ -22,6 +22,8 @@ export interface ServeConfig {
     readonly configText?: string;
     readonly allowSystemIdentities: boolean;
     readonly tokenCacheTtlMs: number;
+    /** Whether clients' Impersonate-* headers are honoured after SubjectAccessReviews. */
+    readonly nestedImpersonation: boolean;
     /** Set when tokens no issuer claims may pass through after a TokenReview. */
     readonly passthrough?: { readonly audiences: readonly string[] };
   };
@@ -122,6 +124,7 @@ export function loadServeConfig(
     authentication: {
       ...authentication,
       allowSystemIdentities: values["allow-system-identities"] === true,
+      nestedImpersonation: values["allow-nested-impersonation"] === true,
       passthrough:
         values["token-passthrough"] === true
           ? { audiences: (values["token-passthrough-audiences"] as string[] | undefined) ?? [] }

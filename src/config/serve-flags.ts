@@ -99,6 +99,15 @@ export const serveFlags: readonly FlagSpec[] = [
     help: "audiences the TokenReview asks for (default: the API server's own)",
   },
   {
+    name: "allow-nested-impersonation",
+    type: "bool",
+    group: oidc,
+    default: false,
+    help:
+      "honour clients' Impersonate-* headers (kubectl --as) when SubjectAccessReviews say the authenticated " +
+      "user may impersonate each item (the gateway needs create on subjectaccessreviews); refused with 403 otherwise",
+  },
+  {
     name: "token-cache-ttl",
     type: "duration",
     group: oidc,

@@ -19,6 +19,7 @@ import type { Upstream } from "../upstream/cluster.ts";
 import { bearerToken, isWebSocketUpgrade, websocketProtocolToken } from "./credentials.ts";
 import { clientResponseHeaders, upstreamRequestHeaders } from "./headers.ts";
 import { clientImpersonationHeader, impersonationHeaders } from "./impersonation.ts";
+import { type ImpersonationAuthorizer, requestedImpersonation } from "./nested-impersonation.ts";
 import { rawHttpResponse, StatusError, type StatusResponse, toStatus, unauthorized } from "./status.ts";
 
 type ClientRequest = IncomingMessage | Http2ServerRequest;
@@ -28,6 +29,8 @@ export interface ApiProxyOptions {
   readonly authenticator: Pick<Authenticator, "authenticate">;
   /** Present when token passthrough is on. */
   readonly tokenReviewer?: TokenReviewer;
+  /** Present when nested impersonation is on. */
+  readonly impersonationAuthorizer?: ImpersonationAuthorizer;
   readonly upstream: Upstream;
   readonly logger: Logger;
   readonly metrics: Metrics;
@@ -77,13 +80,13 @@ export class ApiProxy {
    * Throws a StatusError for anything the client must be told.
    */
   async #authorize(req: IncomingMessage | Http2ServerRequest, upgrade?: string): Promise<Authorized> {
-    const forged = clientImpersonationHeader(req.rawHeaders);
-    if (forged) {
+    const impersonationHeader = clientImpersonationHeader(req.rawHeaders);
+    if (impersonationHeader && !this.#options.impersonationAuthorizer) {
       throw new StatusError(
         "CLIENT_IMPERSONATION",
         403,
         "Forbidden",
-        `impersonation is not allowed through this gateway: the request carries ${forged}`,
+        `impersonation is not allowed through this gateway: the request carries ${impersonationHeader}`,
       );
     }
     const websocket = upgrade !== undefined && isWebSocketUpgrade(req.headers);
@@ -97,7 +100,22 @@ export class ApiProxy {
       }
     }
     if (!token) throw new AuthenticationError("NO_TOKEN", "no bearer token in the request");
-    const { user, authorization, identity } = await this.#identify(token);
+    let { user, authorization, identity } = await this.#identify(token);
+    if (impersonationHeader && this.#options.impersonationAuthorizer) {
+      if (identity.length === 0) {
+        throw new StatusError(
+          "CLIENT_IMPERSONATION",
+          403,
+          "Forbidden",
+          "impersonation is not allowed with a passed-through token",
+        );
+      }
+      const requested = requestedImpersonation(req.rawHeaders);
+      if (requested) {
+        user = await this.#options.impersonationAuthorizer.authorize(user, requested);
+        identity = impersonationHeaders(user);
+      }
+    }
     const clientAddress = req.socket.remoteAddress;
     const headers = upstreamRequestHeaders({
       rawHeaders: req.rawHeaders,

@@ -9,6 +9,7 @@ import type { ServeConfig } from "../config/serve-config.ts";
 import { createLogger, type Logger } from "../observability/logger.ts";
 import { createMetrics, type Metrics } from "../observability/metrics.ts";
 import { ApiProxy } from "../proxy/api-proxy.ts";
+import { ImpersonationAuthorizer } from "../proxy/nested-impersonation.ts";
 import { Upstream } from "../upstream/cluster.ts";
 import { HealthServer } from "./health.ts";
 import { TlsListener } from "./tls-listener.ts";
@@ -53,7 +54,13 @@ export async function startGateway(config: ServeConfig, deps: GatewayDependencie
       if (!ok) logger.warn("JWKS fetch failed", { issuer, error: error?.message });
     },
   };
-  const { configFile, configText, passthrough: _passthrough, ...authenticationOptions } = config.authentication;
+  const {
+    configFile,
+    configText,
+    passthrough: _p,
+    nestedImpersonation: _n,
+    ...authenticationOptions
+  } = config.authentication;
   const authenticator =
     configFile === undefined
       ? new Authenticator({ ...authenticationOptions, events: issuerEvents })
@@ -80,6 +87,9 @@ export async function startGateway(config: ServeConfig, deps: GatewayDependencie
     authenticator,
     tokenReviewer: passthrough
       ? new TokenReviewer(upstream, passthrough.audiences, config.authentication.tokenCacheTtlMs)
+      : undefined,
+    impersonationAuthorizer: config.authentication.nestedImpersonation
+      ? new ImpersonationAuthorizer(upstream)
       : undefined,
     upstream,
     logger,
