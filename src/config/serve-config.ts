@@ -44,6 +44,8 @@ export interface ServeConfig {
     readonly responseTimeoutMs: number;
   };
   readonly logLevel: LogLevel;
+  /** Empty: no audit log of the gateway's own refusals. */
+  readonly auditLogPath: string;
   readonly shutdownGracePeriodMs: number;
 }
 
@@ -146,6 +148,7 @@ export function loadServeConfig(
       responseTimeoutMs: values["upstream-timeout"] as number,
     },
     logLevel: logLevel as LogLevel,
+    auditLogPath: (values["audit-log-path"] as string | undefined) ?? "",
     shutdownGracePeriodMs: values["shutdown-grace-period"] as number,
   };
   return { config: deepFreeze(config), help: false };

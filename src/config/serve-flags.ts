@@ -184,6 +184,14 @@ export const serveFlags: readonly FlagSpec[] = [
     help: "debug, info, warn or error; logs are JSON lines on stderr and never contain tokens",
   },
   {
+    name: "audit-log-path",
+    type: "string",
+    group: operations,
+    help:
+      "JSON-lines file (or - for stdout) recording each request the gateway refused itself (time, user, " +
+      "groups, verb, path, status, latency, reason, source IP): those never reach the API server's audit log",
+  },
+  {
     name: "shutdown-grace-period",
     type: "duration",
     group: operations,

@@ -13,6 +13,7 @@ import type { Authenticator } from "../authn/authenticator.ts";
 import { AuthenticationError } from "../authn/errors.ts";
 import type { TokenReviewer } from "../authn/token-review.ts";
 import type { UserInfo } from "../authn/user.ts";
+import type { AuditLog } from "../observability/audit-log.ts";
 import type { Logger } from "../observability/logger.ts";
 import type { Metrics } from "../observability/metrics.ts";
 import type { Upstream } from "../upstream/cluster.ts";
@@ -31,6 +32,8 @@ export interface ApiProxyOptions {
   readonly tokenReviewer?: TokenReviewer;
   /** Present when nested impersonation is on. */
   readonly impersonationAuthorizer?: ImpersonationAuthorizer;
+  /** Present with --audit-log-path: the requests the gateway refused itself. */
+  readonly auditLog?: AuditLog;
   readonly upstream: Upstream;
   readonly logger: Logger;
   readonly metrics: Metrics;
@@ -58,6 +61,8 @@ function isLongRunning(url: string): boolean {
 
 export class ApiProxy {
   readonly #options: ApiProxyOptions;
+  /** Who was authenticated when a later check refused the request (for the audit log). */
+  readonly #actors = new WeakMap<Error, UserInfo>();
   /** Long-lived streams to end on shutdown. */
   readonly #streams = new Set<{ destroy(): void }>();
 
@@ -110,10 +115,15 @@ export class ApiProxy {
           "impersonation is not allowed with a passed-through token",
         );
       }
-      const requested = requestedImpersonation(req.rawHeaders);
-      if (requested) {
-        user = await this.#options.impersonationAuthorizer.authorize(user, requested);
-        identity = impersonationHeaders(user);
+      try {
+        const requested = requestedImpersonation(req.rawHeaders);
+        if (requested) {
+          user = await this.#options.impersonationAuthorizer.authorize(user, requested);
+          identity = impersonationHeaders(user);
+        }
+      } catch (error) {
+        if (error instanceof Error) this.#actors.set(error, user);
+        throw error;
       }
     }
     const clientAddress = req.socket.remoteAddress;
@@ -152,24 +162,41 @@ export class ApiProxy {
     }
   }
 
-  #failure(error: unknown, req: ClientRequest, requestId: string): StatusResponse {
+  #failure(error: unknown, req: ClientRequest, requestId: string, started: number): StatusResponse {
     const { logger, metrics } = this.#options;
+    let response: StatusResponse;
+    let reason: string;
     if (error instanceof AuthenticationError) {
       metrics.authentications.inc({ result: "failure", reason: error.code });
       logger.info("authentication failed", { requestId, reason: error.code, detail: error.message, path: req.url });
-      return toStatus(unauthorized());
-    }
-    if (error instanceof StatusError) {
+      response = toStatus(unauthorized());
+      reason = error.code;
+    } else if (error instanceof StatusError) {
       logger.info("request refused", {
         requestId,
         code: error.code,
         detail: error.message,
         cause: String(error.cause ?? ""),
       });
-      return toStatus(error);
+      response = toStatus(error);
+      reason = error.code;
+    } else {
+      logger.error("request failed", { requestId, error: String(error) });
+      response = toStatus(error);
+      reason = "INTERNAL";
     }
-    logger.error("request failed", { requestId, error: String(error) });
-    return toStatus(error);
+    const user = error instanceof Error ? this.#actors.get(error) : undefined;
+    this.#options.auditLog?.record({
+      user: user?.username,
+      groups: user?.groups,
+      verb: req.method ?? "GET",
+      path: (req.url ?? "").split("?")[0] ?? "",
+      status: response.status,
+      latencyMs: Math.round((performance.now() - started) * 1000) / 1000,
+      reason,
+      sourceIp: req.socket.remoteAddress,
+    });
+    return response;
   }
 
   #upstreamError(error: NodeJS.ErrnoException, timedOut: boolean): StatusError {
@@ -212,7 +239,7 @@ export class ApiProxy {
       authorized = await this.#authorize(req);
     } catch (error) {
       req.resume();
-      reply(this.#failure(error, req, requestId));
+      reply(this.#failure(error, req, requestId, started));
       return;
     }
 
@@ -256,7 +283,7 @@ export class ApiProxy {
         res.destroy();
         return;
       }
-      reply(this.#failure(this.#upstreamError(error, timedOut), req, requestId));
+      reply(this.#failure(this.#upstreamError(error, timedOut), req, requestId, started));
     });
     res.once("close", () => {
       if (!res.writableFinished) upstreamReq.destroy();
@@ -266,6 +293,7 @@ export class ApiProxy {
 
   /** An HTTP/1.1 Upgrade request (exec, attach, port-forward; SPDY or WebSocket). */
   async handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
+    const started = performance.now();
     const requestId = randomUUID();
     const { metrics } = this.#options;
     const upgrade = req.headers.upgrade ?? "";
@@ -279,7 +307,7 @@ export class ApiProxy {
     try {
       authorized = await this.#authorize(req, upgrade);
     } catch (error) {
-      writeRaw(this.#failure(error, req, requestId));
+      writeRaw(this.#failure(error, req, requestId, started));
       return;
     }
 
@@ -347,7 +375,7 @@ export class ApiProxy {
       });
     });
     upstreamReq.on("error", (error: NodeJS.ErrnoException) =>
-      writeRaw(this.#failure(this.#upstreamError(error, false), req, requestId)),
+      writeRaw(this.#failure(this.#upstreamError(error, false), req, requestId, started)),
     );
     upstreamReq.end();
   }

@@ -6,6 +6,7 @@ import { Authenticator } from "../authn/authenticator.ts";
 import { ReloadingAuthenticator } from "../authn/reloading-authenticator.ts";
 import { TokenReviewer } from "../authn/token-review.ts";
 import type { ServeConfig } from "../config/serve-config.ts";
+import { AuditLog } from "../observability/audit-log.ts";
 import { createLogger, type Logger } from "../observability/logger.ts";
 import { createMetrics, type Metrics } from "../observability/metrics.ts";
 import { ApiProxy } from "../proxy/api-proxy.ts";
@@ -83,6 +84,7 @@ export async function startGateway(config: ServeConfig, deps: GatewayDependencie
   authenticator.start();
 
   const passthrough = config.authentication.passthrough;
+  const auditLog = config.auditLogPath ? new AuditLog(config.auditLogPath) : undefined;
   const proxy = new ApiProxy({
     authenticator,
     tokenReviewer: passthrough
@@ -91,6 +93,7 @@ export async function startGateway(config: ServeConfig, deps: GatewayDependencie
     impersonationAuthorizer: config.authentication.nestedImpersonation
       ? new ImpersonationAuthorizer(upstream)
       : undefined,
+    auditLog,
     upstream,
     logger,
     metrics,
@@ -157,6 +160,7 @@ export async function startGateway(config: ServeConfig, deps: GatewayDependencie
       authenticator.close();
       upstream.close();
       await health?.close();
+      await auditLog?.close();
       logger.info("stopped");
     },
   };

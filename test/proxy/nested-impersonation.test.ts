@@ -1,6 +1,8 @@
 // Nested impersonation through the gateway (kubectl --as), judged against the API server's own
 // impersonation checks for the same user.
 import assert from "node:assert/strict";
+import { readFile } from "node:fs/promises";
+import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { originalUserExtra, requestedImpersonation } from "../../src/proxy/nested-impersonation.ts";
 import { startTestBed, type TestBed } from "../../testbed/bed.ts";
@@ -80,6 +82,7 @@ describe("nested impersonation (--allow-nested-impersonation)", { timeout: 120_0
       "--oidc-groups-claim=groups",
       "--oidc-groups-prefix=oidc:",
       "--allow-nested-impersonation",
+      `--audit-log-path=${join(bed.dir, "gateway-audit.log")}`,
     ]);
     await waitFor("readiness", async () => (await fetch(`${gateway.healthUrl}/readyz`)).status === 200, {
       timeoutMs: 30_000,
@@ -154,6 +157,33 @@ describe("nested impersonation (--allow-nested-impersonation)", { timeout: 120_0
     assert.equal(event?.user.username, gatewayTokenSubject);
     assert.equal(event?.impersonatedUser?.username, "viewer-bot");
     assert.deepEqual(event?.impersonatedUser?.extra?.[originalUserExtra], ["jane@example.com"]);
+  });
+
+  it("writes what it refused to its own audit log, with who asked", async () => {
+    await httpsRequest(`${gateway.url}/api/v1/namespaces/default/secrets`, {
+      ca: bed.ca.certPem,
+      headers: { authorization: `Bearer ${jane}`, "impersonate-user": "admin" },
+    });
+    await httpsRequest(`${gateway.url}/api/v1/namespaces`, {
+      ca: bed.ca.certPem,
+      headers: { authorization: "Bearer expired.or.bogus" },
+    });
+    const lines = (await readFile(join(bed.dir, "gateway-audit.log"), "utf8"))
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l));
+    const impersonation = lines.find((l) => l.path === "/api/v1/namespaces/default/secrets");
+    assert.equal(impersonation?.user, "jane@example.com");
+    assert.deepEqual(impersonation?.groups, ["oidc:developers", "oidc:viewers"]);
+    assert.equal(impersonation?.status, 403);
+    assert.equal(impersonation?.reason, "IMPERSONATION_FORBIDDEN");
+    assert.equal(impersonation?.verb, "GET");
+    assert.equal(impersonation?.sourceIp, "127.0.0.1");
+    assert.equal(typeof impersonation?.latencyMs, "number");
+    const unauthenticated = lines.find((l) => l.path === "/api/v1/namespaces");
+    assert.equal(unauthenticated?.status, 401);
+    assert.equal(unauthenticated?.reason, "MALFORMED");
+    assert.doesNotMatch(JSON.stringify(lines), new RegExp(jane.slice(-20)), "a token reached the audit log");
   });
 
   it("still answers whoami for the caller without impersonation", async () => {
