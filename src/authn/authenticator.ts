@@ -20,7 +20,9 @@ export class Authenticator {
   readonly #allowSystemIdentities: boolean;
 
   constructor(options: AuthenticatorOptions) {
-    this.#issuers = options.jwt.map((config) => new JwtAuthenticator(config, new IssuerKeys(config, options.events)));
+    this.#issuers = options.jwt.map(
+      (config) => new JwtAuthenticator(config, new IssuerKeys(config, options.events), options.events),
+    );
     this.#cache = new TokenCache(options.tokenCacheTtlMs);
     this.#allowSystemIdentities = options.allowSystemIdentities;
   }
@@ -30,7 +32,7 @@ export class Authenticator {
   }
 
   close(): void {
-    for (const issuer of this.#issuers) issuer.keys.close();
+    for (const issuer of this.#issuers) issuer.close();
   }
 
   /** Issuers whose discovery has not succeeded yet, with the reason; empty when ready. */

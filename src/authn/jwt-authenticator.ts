@@ -1,18 +1,11 @@
 // One issuer's token check, step for step as kube-apiserver's jwtAuthenticator.AuthenticateToken
-// (k8s.io/apiserver plugin/pkg/authenticator/token/oidc/oidc.go) and go-oidc v2's
-// IDTokenVerifier.Verify (github.com/coreos/go-oidc verify.go), which it calls.
-import { compactVerify } from "jose";
+// (k8s.io/apiserver plugin/pkg/authenticator/token/oidc/oidc.go): the id token is verified as
+// go-oidc does (id-token-verifier.ts), distributed claims are expanded, then the claims are mapped.
+import { DistributedClaimsResolver } from "./distributed-claims.ts";
 import { AuthenticationError } from "./errors.ts";
-import {
-  decodeRawBase64Url,
-  GoTypeError,
-  goBool,
-  goString,
-  goStringOrArray,
-  goUnixSeconds,
-  structField,
-} from "./go-json.ts";
-import type { IssuerKeys } from "./issuer-keys.ts";
+import { decodeRawBase64Url, goBool, goString, goStringOrArray, structField } from "./go-json.ts";
+import { verifyIdToken } from "./id-token-verifier.ts";
+import type { IssuerKeys, IssuerKeysEvents } from "./issuer-keys.ts";
 import type { JwtAuthenticatorConfig } from "./jwt-config.ts";
 import type { UserInfo } from "./user.ts";
 
@@ -68,15 +61,24 @@ export interface AuthenticatedToken {
   readonly expiresAt: number;
 }
 
-const nbfLeewayMs = 60_000;
+const _nbfLeewayMs = 60_000;
 
 export class JwtAuthenticator {
   readonly config: JwtAuthenticatorConfig;
   readonly keys: IssuerKeys;
 
-  constructor(config: JwtAuthenticatorConfig, keys: IssuerKeys) {
+  readonly #distributedClaims: DistributedClaimsResolver | undefined;
+
+  constructor(config: JwtAuthenticatorConfig, keys: IssuerKeys, events?: IssuerKeysEvents) {
     this.config = config;
     this.keys = keys;
+    const groupsClaim = config.claimMappings.groups?.claim;
+    this.#distributedClaims = groupsClaim ? new DistributedClaimsResolver(config, groupsClaim, events) : undefined;
+  }
+
+  close(): void {
+    this.keys.close();
+    this.#distributedClaims?.close();
   }
 
   /** Whether this authenticator handles the token at all (kube-apiserver: hasCorrectIssuer). */
@@ -85,33 +87,13 @@ export class JwtAuthenticator {
   }
 
   async authenticate(token: ParsedToken): Promise<AuthenticatedToken> {
-    const notReady = this.keys.notReadyReason;
-    if (notReady) {
-      throw new AuthenticationError("ISSUER_NOT_READY", `oidc: authenticator not initialized: ${notReady.message}`);
-    }
-    const alg = token.header.alg;
-    if (typeof alg !== "string" || !this.config.signingAlgorithms.includes(alg)) {
-      throw new AuthenticationError(
-        "UNSUPPORTED_ALG",
-        `oidc: id token signed with unsupported algorithm, expected ${JSON.stringify(this.config.signingAlgorithms)} got ${JSON.stringify(alg)}`,
-      );
-    }
-    await this.#verifySignature(token, alg);
-    const claims = token.payload;
-    const expiresAt = this.#verifyStandardClaims(claims);
-
-    // Distributed claims (OIDC core §5.6.2) for the groups claim are not resolved yet: refuse
-    // rather than silently drop groups kube-apiserver would have fetched.
-    const groupsClaim = this.config.claimMappings.groups?.claim;
-    if (groupsClaim && !(groupsClaim in claims)) {
-      const names = claims._claim_names;
-      if (names && typeof names === "object" && groupsClaim in names) {
-        throw new AuthenticationError(
-          "DISTRIBUTED_CLAIMS_UNSUPPORTED",
-          `distributed claim ${JSON.stringify(groupsClaim)} is not supported`,
-        );
-      }
-    }
+    const expiresAt = await verifyIdToken(token, this.keys, {
+      issuerUrl: this.config.issuer.url,
+      audiences: this.config.issuer.audiences,
+      algorithms: this.config.signingAlgorithms,
+    });
+    const claims = { ...token.payload };
+    await this.#distributedClaims?.expand(claims);
 
     const user: UserInfo = {
       username: this.#username(claims),
@@ -132,110 +114,6 @@ export class JwtAuthenticator {
       }
     }
     return { user, expiresAt };
-  }
-
-  async #verifySignature(token: ParsedToken, alg: string): Promise<void> {
-    const kid = typeof token.header.kid === "string" && token.header.kid !== "" ? token.header.kid : undefined;
-    const attempt = async () => {
-      for (const { key } of this.keys.candidates(kid)) {
-        try {
-          await compactVerify(token.raw, key, { algorithms: [alg] });
-          return true;
-        } catch {
-          // try the next key
-        }
-      }
-      return false;
-    };
-    if (await attempt()) return;
-    if ((await this.keys.refresh()) && (await attempt())) return;
-    throw new AuthenticationError(
-      "BAD_SIGNATURE",
-      "oidc: verify token: failed to verify signature: failed to verify id token signature",
-    );
-  }
-
-  /** go-oidc's idToken struct decode and its issuer, audience and time checks. */
-  #verifyStandardClaims(claims: Record<string, unknown>): number {
-    let issuer: string;
-    let audience: string[];
-    let expiry: number | undefined;
-    let notBefore: number | undefined;
-    try {
-      const field = (name: string) => structField(claims, name);
-      issuer = field("iss").present ? goString(field("iss").value) : "";
-      if (field("sub").present) goString(field("sub").value);
-      if (field("nonce").present) goString(field("nonce").value);
-      if (field("at_hash").present) goString(field("at_hash").value);
-      const aud = field("aud");
-      // go-oidc's audience: a string (null leaves "") or an array of strings.
-      audience = !aud.present
-        ? []
-        : typeof aud.value === "string" || aud.value === null
-          ? [goString(aud.value)]
-          : goStringOrArray(aud.value);
-      const exp = field("exp");
-      if (exp.present) expiry = goUnixSeconds(exp.value);
-      const iat = field("iat");
-      if (iat.present) goUnixSeconds(iat.value);
-      const nbf = field("nbf");
-      if (nbf.present && nbf.value !== null) notBefore = goUnixSeconds(nbf.value);
-      this.#checkClaimSources(field("_claim_names"), field("_claim_sources"));
-    } catch (error) {
-      if (error instanceof AuthenticationError) throw error;
-      throw new AuthenticationError("BAD_CLAIMS", `oidc: failed to unmarshal claims: ${(error as Error).message}`);
-    }
-    if (issuer !== this.config.issuer.url) {
-      throw new AuthenticationError(
-        "WRONG_ISSUER",
-        `oidc: id token issued by a different provider, expected ${JSON.stringify(this.config.issuer.url)} got ${JSON.stringify(issuer)}`,
-      );
-    }
-    const audiences = this.config.issuer.audiences;
-    if (!audience.some((a) => audiences.includes(a))) {
-      throw new AuthenticationError(
-        "WRONG_AUDIENCE",
-        audiences.length === 1
-          ? `oidc: expected audience ${JSON.stringify(audiences[0])} got ${JSON.stringify(audience)}`
-          : `oidc: expected audience in ${JSON.stringify(audiences)} got ${JSON.stringify(audience)}`,
-      );
-    }
-    const now = Date.now();
-    // A missing exp is Go's zero time: long expired. No leeway (go-oidc verify.go).
-    const expiresAt = expiry === undefined ? Number.NEGATIVE_INFINITY : expiry * 1000;
-    if (expiresAt < now) {
-      throw new AuthenticationError(
-        "EXPIRED",
-        `oidc: token is expired (Token Expiry: ${expiry === undefined ? "0001-01-01T00:00:00Z" : new Date(expiresAt).toISOString()})`,
-      );
-    }
-    if (notBefore !== undefined && now + nbfLeewayMs < notBefore * 1000) {
-      throw new AuthenticationError(
-        "NOT_YET_VALID",
-        `oidc: current time before the nbf (not before) time: ${new Date(notBefore * 1000).toISOString()}`,
-      );
-    }
-    return expiresAt;
-  }
-
-  #checkClaimSources(names: { present: boolean; value: unknown }, sources: { present: boolean; value: unknown }): void {
-    const asObject = (value: unknown, what: string) => {
-      if (value === null || value === undefined) return {};
-      if (typeof value !== "object" || Array.isArray(value)) throw new GoTypeError(`json: cannot unmarshal ${what}`);
-      return value as Record<string, unknown>;
-    };
-    const nameMap = names.present ? asObject(names.value, "_claim_names") : {};
-    const sourceMap = sources.present ? asObject(sources.value, "_claim_sources") : {};
-    for (const source of Object.values(sourceMap)) {
-      const src = asObject(source, "claim source");
-      if ("endpoint" in src) goString(src.endpoint);
-      if ("access_token" in src) goString(src.access_token);
-    }
-    for (const value of Object.values(nameMap)) {
-      const source = goString(value);
-      if (source === "") throw new AuthenticationError("BAD_CLAIMS", "oidc: failed to obtain source from claim name");
-      if (!(source in sourceMap)) throw new AuthenticationError("BAD_CLAIMS", "oidc: source does not exist");
-    }
   }
 
   #claim<T>(

@@ -10,6 +10,7 @@ import Provider, { type ClientMetadata, type Configuration } from "oidc-provider
 import { createMemoryAdapter } from "oidc-provider/lib/adapters/memory_adapter.js";
 import type { KeyPairPem } from "../ca.ts";
 import { generateIssuerKeys, type IssuerKeys } from "./keys.ts";
+import { mintJwt } from "./raw-signer.ts";
 import { findUser, findUserBySub, type TestUser } from "./users.ts";
 
 /** Client ids registered at every test-bed issuer. */
@@ -70,6 +71,10 @@ export async function startOidcIssuer(options: OidcIssuerOptions): Promise<OidcI
   const provider = new Provider(url, configuration(keys, redirectUris, options.idTokenTtlSeconds ?? 600));
   const providerHandler = provider.callback();
   handle = (req, res) => {
+    if (req.url?.startsWith("/distributed-claims")) {
+      serveDistributedClaims(url, keys, req, res);
+      return;
+    }
     if (req.url?.startsWith("/interaction/")) {
       handleInteraction(provider, req, res).catch((error: unknown) => {
         res.statusCode = 500;
@@ -145,6 +150,34 @@ function configuration(keys: IssuerKeys, redirectUris: string[], idTokenTtl: num
       RefreshToken: 24 * 3600,
     },
   };
+}
+
+/** The access token a distributed-claims source must present (see serveDistributedClaims). */
+export const distributedClaimsAccessToken = "bed-distributed-claims-token";
+
+/**
+ * A distributed claims endpoint (OIDC core §5.6.2) for tests: answers a JWT signed with the
+ * issuer's key carrying `groups`. Query: groups=a,b (string=true: one string), aud (default
+ * kubernetes), expires (seconds from now, default 300), omit=true (no groups claim).
+ */
+function serveDistributedClaims(issuer: string, keys: IssuerKeys, req: IncomingMessage, res: ServerResponse): void {
+  if (req.headers.authorization !== `Bearer ${distributedClaimsAccessToken}`) {
+    res.statusCode = 401;
+    res.end();
+    return;
+  }
+  const query = new URL(req.url ?? "/", issuer).searchParams;
+  const groups = (query.get("groups") ?? "").split(",").filter(Boolean);
+  const claims: Record<string, unknown> = {
+    iss: issuer,
+    aud: query.get("aud") ?? clients.kubernetes.id,
+    sub: "distributed",
+    exp: Math.floor(Date.now() / 1000) + Number(query.get("expires") ?? 300),
+  };
+  if (query.get("omit") !== "true") claims.groups = query.get("string") === "true" ? groups[0] : groups;
+  const key = keys.published.find((k) => k.kid === "rsa-1");
+  res.setHeader("content-type", "application/jwt");
+  res.end(mintJwt({ alg: "RS256", key, claims }));
 }
 
 const escapeHtml = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
