@@ -7,6 +7,7 @@ import { loadServeConfig } from "../src/config/serve-config.ts";
 import { createLogger, type Logger } from "../src/observability/logger.ts";
 import { type Gateway, startGateway } from "../src/server/gateway.ts";
 import type { TestBed } from "./bed.ts";
+import { waitFor } from "./http.ts";
 import { freePort } from "./ports.ts";
 
 export const gatewayServiceAccount = { namespace: "kube-system", name: "kube-oidc-gateway" };
@@ -37,6 +38,35 @@ roleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: kube-oid
 subjects:
 - {kind: ServiceAccount, name: ${gatewayServiceAccount.name}, namespace: ${gatewayServiceAccount.namespace}}
 `;
+
+/** The extra rights of the optional features: only what each needs (the chart grants the same). */
+const reviewRbac = {
+  tokenreviews: { group: "authentication.k8s.io", feature: "token passthrough" },
+  subjectaccessreviews: { group: "authorization.k8s.io", feature: "nested impersonation" },
+} as const;
+
+/** Lets the gateway's ServiceAccount create TokenReviews and/or SubjectAccessReviews. */
+export async function grantGatewayReviews(bed: TestBed, kinds: readonly (keyof typeof reviewRbac)[]): Promise<void> {
+  const documents = kinds.map(
+    (kind) => `
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRole
+metadata: {name: kube-oidc-gateway-${kind}}
+rules:
+- apiGroups: [${reviewRbac[kind].group}]
+  resources: [${kind}]
+  verbs: [create]
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRoleBinding
+metadata: {name: kube-oidc-gateway-${kind}}
+roleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: kube-oidc-gateway-${kind}}
+subjects:
+- {kind: ServiceAccount, name: ${gatewayServiceAccount.name}, namespace: ${gatewayServiceAccount.namespace}}
+`,
+  );
+  await run(bed, ["apply", "-f", "-"], documents.join("---\n"));
+}
 
 export interface GatewayCredentials {
   readonly kubeconfig: string;
@@ -142,4 +172,11 @@ export async function startTestGateway(credentials: GatewayCredentials, oidc: st
     healthUrl: `http://127.0.0.1:${gateway.healthAddress?.port}`,
     logs,
   };
+}
+
+/** Resolves once the gateway's /readyz answers 200 (its issuers are discovered). */
+export function gatewayReady(gateway: { readonly healthUrl: string }, timeoutMs = 30_000): Promise<void> {
+  return waitFor("the gateway's readiness", async () => (await fetch(`${gateway.healthUrl}/readyz`)).status === 200, {
+    timeoutMs,
+  });
 }

@@ -6,10 +6,16 @@ import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { type BedIssuers, startTestBed, type TestBed } from "../../testbed/bed.ts";
-import { prepareGatewayCredentials, type RunningGateway, startTestGateway } from "../../testbed/gateway.ts";
-import { httpsRequest, waitFor } from "../../testbed/http.ts";
+import {
+  gatewayReady,
+  prepareGatewayCredentials,
+  type RunningGateway,
+  startTestGateway,
+} from "../../testbed/gateway.ts";
+import { waitFor } from "../../testbed/http.ts";
 import { clients } from "../../testbed/issuer/oidc-provider.ts";
 import { keycloakClients, keycloakClusterAudience } from "../../testbed/keycloak/keycloak.ts";
+import { selfSubjectReview } from "../helpers/kubectl-identity.ts";
 
 function authenticators({ oidcProvider, keycloak, caPem }: BedIssuers) {
   if (!keycloak) throw new Error("this test needs Keycloak");
@@ -44,23 +50,6 @@ function authenticators({ oidcProvider, keycloak, caPem }: BedIssuers) {
   ];
 }
 
-interface Decision {
-  readonly status: number;
-  readonly body: string;
-  readonly user?: unknown;
-}
-
-async function review(url: string, ca: string, token: string): Promise<Decision> {
-  const response = await httpsRequest(`${url}/apis/authentication.k8s.io/v1/selfsubjectreviews`, {
-    method: "POST",
-    ca,
-    headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
-    body: JSON.stringify({ apiVersion: "authentication.k8s.io/v1", kind: "SelfSubjectReview" }),
-  });
-  const user = response.status === 201 ? JSON.parse(response.body).status.userInfo : undefined;
-  return { status: response.status, body: response.status === 201 ? "" : response.body, user };
-}
-
 describe("differential: AuthenticationConfiguration with oidc-provider and Keycloak", { timeout: 600_000 }, () => {
   let bed: TestBed;
   let gateway: RunningGateway;
@@ -77,14 +66,19 @@ describe("differential: AuthenticationConfiguration with oidc-provider and Keycl
       }),
     );
     gateway = await startTestGateway(await prepareGatewayCredentials(bed), [`--authentication-config=${file}`]);
-    await waitFor("gateway readiness", async () => (await fetch(`${gateway.healthUrl}/readyz`)).status === 200, {
-      timeoutMs: 60_000,
-    });
+    await gatewayReady(gateway, 60_000);
     await waitFor(
       "kube-apiserver's authenticators",
       async () =>
-        (await review(bed.apiServer?.url ?? "", bed.ca.certPem, (await bed.keycloakLogin("testuser")).idToken))
-          .status === 201,
+        (
+          await selfSubjectReview(
+            bed.apiServer?.url ?? "",
+            bed.ca.certPem,
+            (
+              await bed.keycloakLogin("testuser")
+            ).idToken,
+          )
+        ).status === 201,
       { timeoutMs: 60_000 },
     );
   });
@@ -138,17 +132,21 @@ describe("differential: AuthenticationConfiguration with oidc-provider and Keycl
   for (const [name, token] of cases) {
     it(name, async () => {
       const value = await token();
-      const oracle = await review(bed.apiServer?.url ?? "", bed.ca.certPem, value);
-      const through = await review(gateway.url, bed.ca.certPem, value);
+      const oracle = await selfSubjectReview(bed.apiServer?.url ?? "", bed.ca.certPem, value);
+      const through = await selfSubjectReview(gateway.url, bed.ca.certPem, value);
       assert.ok([201, 401].includes(oracle.status), `kube-apiserver answered ${oracle.status}: ${oracle.body}`);
       assert.deepEqual(through, oracle);
     });
   }
 
   it("covered both decisions and both issuers", async () => {
-    const jane = await review(gateway.url, bed.ca.certPem, (await bed.login("jane")).idToken);
+    const jane = await selfSubjectReview(gateway.url, bed.ca.certPem, (await bed.login("jane")).idToken);
     assert.equal((jane.user as { uid?: string }).uid, "jane-0001");
-    const testuser = await review(gateway.url, bed.ca.certPem, (await bed.keycloakLogin("testuser")).idToken);
+    const testuser = await selfSubjectReview(
+      gateway.url,
+      bed.ca.certPem,
+      (await bed.keycloakLogin("testuser")).idToken,
+    );
     assert.equal((testuser.user as { username: string }).username, "kc:testuser");
   });
 });

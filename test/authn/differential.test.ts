@@ -6,9 +6,10 @@ import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { type BedIssuers, startTestBed, type TestBed } from "../../testbed/bed.ts";
 import { prepareGatewayCredentials, type RunningGateway, startTestGateway } from "../../testbed/gateway.ts";
-import { httpsRequest, waitFor } from "../../testbed/http.ts";
+import { waitFor } from "../../testbed/http.ts";
 import { clients } from "../../testbed/issuer/oidc-provider.ts";
 import { base64url } from "../../testbed/issuer/raw-signer.ts";
+import { selfSubjectReview } from "../helpers/kubectl-identity.ts";
 
 interface Variant {
   readonly name: string;
@@ -185,23 +186,6 @@ const cases: [string, Mint][] = [
   ],
 ];
 
-interface Decision {
-  readonly status: number;
-  readonly body: string;
-  readonly user?: unknown;
-}
-
-async function review(url: string, ca: string, token: string): Promise<Decision> {
-  const response = await httpsRequest(`${url}/apis/authentication.k8s.io/v1/selfsubjectreviews`, {
-    method: "POST",
-    ca,
-    headers: { authorization: `Bearer ${token}`, "content-type": "application/json", accept: "application/json" },
-    body: JSON.stringify({ apiVersion: "authentication.k8s.io/v1", kind: "SelfSubjectReview" }),
-  });
-  const user = response.status === 201 ? JSON.parse(response.body).status.userInfo : undefined;
-  return { status: response.status, body: response.status === 201 ? "" : response.body, user };
-}
-
 for (const variant of variants) {
   describe(`differential: ${variant.name}`, { timeout: 300_000 }, () => {
     let bed: TestBed;
@@ -225,7 +209,7 @@ for (const variant of variants) {
       // kube-apiserver initialises its authenticator asynchronously too.
       await waitFor(
         "kube-apiserver's OIDC authenticator",
-        async () => (await review(bed.apiServer?.url ?? "", bed.ca.certPem, signed()(bed))).status === 201,
+        async () => (await selfSubjectReview(bed.apiServer?.url ?? "", bed.ca.certPem, signed()(bed))).status === 201,
         {
           timeoutMs: 30_000,
         },
@@ -239,8 +223,8 @@ for (const variant of variants) {
     for (const [name, mint] of cases) {
       it(name, async () => {
         const token = mint(bed);
-        const oracle = await review(bed.apiServer?.url ?? "", bed.ca.certPem, token);
-        const through = await review(gateway.url, bed.ca.certPem, token);
+        const oracle = await selfSubjectReview(bed.apiServer?.url ?? "", bed.ca.certPem, token);
+        const through = await selfSubjectReview(gateway.url, bed.ca.certPem, token);
         assert.ok([201, 401].includes(oracle.status), `kube-apiserver answered ${oracle.status}: ${oracle.body}`);
         assert.deepEqual(through, oracle);
       });

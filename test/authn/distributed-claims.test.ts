@@ -3,9 +3,15 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { startTestBed, type TestBed } from "../../testbed/bed.ts";
-import { prepareGatewayCredentials, type RunningGateway, startTestGateway } from "../../testbed/gateway.ts";
-import { httpsRequest, waitFor } from "../../testbed/http.ts";
+import {
+  gatewayReady,
+  prepareGatewayCredentials,
+  type RunningGateway,
+  startTestGateway,
+} from "../../testbed/gateway.ts";
+import { waitFor } from "../../testbed/http.ts";
 import { clients, distributedClaimsAccessToken } from "../../testbed/issuer/oidc-provider.ts";
+import { selfSubjectReview } from "../helpers/kubectl-identity.ts";
 
 const flags = (issuer: string) => [
   `--oidc-issuer-url=${issuer}`,
@@ -14,19 +20,6 @@ const flags = (issuer: string) => [
   "--oidc-groups-claim=groups",
   "--oidc-groups-prefix=dist:",
 ];
-
-async function review(url: string, ca: string, token: string) {
-  const response = await httpsRequest(`${url}/apis/authentication.k8s.io/v1/selfsubjectreviews`, {
-    method: "POST",
-    ca,
-    headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
-    body: JSON.stringify({ apiVersion: "authentication.k8s.io/v1", kind: "SelfSubjectReview" }),
-  });
-  return {
-    status: response.status,
-    user: response.status === 201 ? JSON.parse(response.body).status.userInfo : undefined,
-  };
-}
 
 describe("distributed groups claims (differential)", { timeout: 120_000 }, () => {
   let bed: TestBed;
@@ -57,15 +50,13 @@ describe("distributed groups claims (differential)", { timeout: 120_000 }, () =>
       oidcFlags: ({ oidcProvider, caFile }) => [...flags(oidcProvider.url), `--oidc-ca-file=${caFile}`],
     });
     gateway = await startTestGateway(await prepareGatewayCredentials(bed), flags(bed.issuer.url));
-    await waitFor("gateway readiness", async () => (await fetch(`${gateway.healthUrl}/readyz`)).status === 200, {
-      timeoutMs: 30_000,
-    });
+    await gatewayReady(gateway, 30_000);
     // Both resolve the claim source's issuer in the background; the first tokens fail until then.
     const warm = token(endpoint("groups=warm"));
     for (const url of [bed.apiServer?.url ?? "", gateway.url]) {
       await waitFor(
         "distributed claims resolving",
-        async () => (await review(url, bed.ca.certPem, warm)).status === 201,
+        async () => (await selfSubjectReview(url, bed.ca.certPem, warm)).status === 201,
         { timeoutMs: 30_000 },
       );
     }
@@ -92,14 +83,14 @@ describe("distributed groups claims (differential)", { timeout: 120_000 }, () =>
   for (const [name, mint] of cases) {
     it(name, async () => {
       const value = mint();
-      const oracle = await review(bed.apiServer?.url ?? "", bed.ca.certPem, value);
+      const oracle = await selfSubjectReview(bed.apiServer?.url ?? "", bed.ca.certPem, value);
       assert.ok([201, 401].includes(oracle.status));
-      assert.deepEqual(await review(gateway.url, bed.ca.certPem, value), oracle);
+      assert.deepEqual(await selfSubjectReview(gateway.url, bed.ca.certPem, value), oracle);
     });
   }
 
   it("resolved groups for real, with the prefix", async () => {
-    const { user } = await review(gateway.url, bed.ca.certPem, token(endpoint("groups=team-a,team-b")));
-    assert.deepEqual(user.groups, ["dist:team-a", "dist:team-b", "system:authenticated"]);
+    const { user } = await selfSubjectReview(gateway.url, bed.ca.certPem, token(endpoint("groups=team-a,team-b")));
+    assert.deepEqual(user?.groups, ["dist:team-a", "dist:team-b", "system:authenticated"]);
   });
 });

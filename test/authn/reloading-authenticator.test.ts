@@ -6,7 +6,12 @@ import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { startTestBed, type TestBed } from "../../testbed/bed.ts";
-import { prepareGatewayCredentials, type RunningGateway, startTestGateway } from "../../testbed/gateway.ts";
+import {
+  gatewayReady,
+  prepareGatewayCredentials,
+  type RunningGateway,
+  startTestGateway,
+} from "../../testbed/gateway.ts";
 import { httpsRequest, waitFor } from "../../testbed/http.ts";
 import { clients } from "../../testbed/issuer/oidc-provider.ts";
 
@@ -31,9 +36,7 @@ describe("--authentication-config reload", { timeout: 120_000 }, () => {
     file = join(bed.dir, "authentication-config.json");
     await writeFile(file, config("first:"));
     gateway = await startTestGateway(await prepareGatewayCredentials(bed), [`--authentication-config=${file}`]);
-    await waitFor("readiness", async () => (await fetch(`${gateway.healthUrl}/readyz`)).status === 200, {
-      timeoutMs: 30_000,
-    });
+    await gatewayReady(gateway, 30_000);
   });
   after(async () => {
     await gateway?.gateway.stop();

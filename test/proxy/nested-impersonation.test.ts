@@ -7,32 +7,18 @@ import { after, before, describe, it } from "node:test";
 import { originalUserExtra, requestedImpersonation } from "../../src/proxy/nested-impersonation.ts";
 import { startTestBed, type TestBed } from "../../testbed/bed.ts";
 import {
-  gatewayServiceAccount,
+  gatewayReady,
   gatewayTokenSubject,
+  grantGatewayReviews,
   prepareGatewayCredentials,
   type RunningGateway,
   startTestGateway,
 } from "../../testbed/gateway.ts";
-import { httpsRequest, waitFor } from "../../testbed/http.ts";
+import { httpsRequest } from "../../testbed/http.ts";
 import { clients } from "../../testbed/issuer/oidc-provider.ts";
 import { whoami } from "../helpers/kubectl-identity.ts";
 
 const rbac = `
-apiVersion: rbac.authorization.k8s.io/v1
-kind: ClusterRole
-metadata: {name: kube-oidc-gateway-access-reviewer}
-rules:
-- apiGroups: [authorization.k8s.io]
-  resources: [subjectaccessreviews]
-  verbs: [create]
----
-apiVersion: rbac.authorization.k8s.io/v1
-kind: ClusterRoleBinding
-metadata: {name: kube-oidc-gateway-access-reviewer}
-roleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: kube-oidc-gateway-access-reviewer}
-subjects:
-- {kind: ServiceAccount, name: ${gatewayServiceAccount.name}, namespace: ${gatewayServiceAccount.namespace}}
----
 apiVersion: rbac.authorization.k8s.io/v1
 kind: ClusterRole
 metadata: {name: impersonate-viewer-bot}
@@ -73,6 +59,7 @@ describe("nested impersonation (--allow-nested-impersonation)", { timeout: 120_0
   before(async () => {
     bed = await startTestBed();
     const credentials = await prepareGatewayCredentials(bed);
+    await grantGatewayReviews(bed, ["subjectaccessreviews"]);
     const applied = await bed.kubectl(["apply", "-f", "-"], undefined, rbac);
     assert.equal(applied.code, 0, applied.stderr);
     gateway = await startTestGateway(credentials, [
@@ -84,9 +71,7 @@ describe("nested impersonation (--allow-nested-impersonation)", { timeout: 120_0
       "--allow-nested-impersonation",
       `--audit-log-path=${join(bed.dir, "gateway-audit.log")}`,
     ]);
-    await waitFor("readiness", async () => (await fetch(`${gateway.healthUrl}/readyz`)).status === 200, {
-      timeoutMs: 30_000,
-    });
+    await gatewayReady(gateway, 30_000);
     jane = (await bed.login("jane")).idToken;
   });
   after(async () => {

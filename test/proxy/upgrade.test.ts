@@ -7,7 +7,7 @@ import { after, before, describe, it } from "node:test";
 import * as tls from "node:tls";
 import WebSocket from "ws";
 import { startTestBed, type TestBed } from "../../testbed/bed.ts";
-import { type RunningGateway, startTestGateway, writeGatewayCredentials } from "../../testbed/gateway.ts";
+import { gatewayReady, type RunningGateway, startTestGateway, writeGatewayCredentials } from "../../testbed/gateway.ts";
 import { httpsRequest, waitFor } from "../../testbed/http.ts";
 import { clients } from "../../testbed/issuer/oidc-provider.ts";
 import { freePort } from "../../testbed/ports.ts";
@@ -75,9 +75,7 @@ describe("upgrades and upstream failures (stand-in upstream)", { timeout: 120_00
       "--oidc-groups-claim=groups",
       "--upstream-timeout=1s",
     ]);
-    await waitFor("gateway readiness", async () => (await fetch(`${gateway.healthUrl}/readyz`)).status === 200, {
-      timeoutMs: 30_000,
-    });
+    await gatewayReady(gateway, 30_000);
     jane = (await bed.login("jane")).idToken;
   });
   after(async () => {
@@ -236,9 +234,7 @@ describe("upgrades and upstream failures (stand-in upstream)", { timeout: 120_00
       "--oidc-username-claim=email",
     ]);
     try {
-      await waitFor("readiness", async () => (await fetch(`${second.healthUrl}/readyz`)).status === 200, {
-        timeoutMs: 30_000,
-      });
+      await gatewayReady(second, 30_000);
       const response = await httpsRequest(`${second.url}/api/v1/namespaces`, {
         ca: bed.ca.certPem,
         headers: { authorization: `Bearer ${jane}` },

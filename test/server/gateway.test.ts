@@ -14,6 +14,7 @@ import { startTestBed, type TestBed } from "../../testbed/bed.ts";
 import {
   type GatewayCredentials,
   gatewayFlags,
+  gatewayReady,
   gatewayServiceAccount,
   gatewayToken,
   prepareGatewayCredentials,
@@ -78,9 +79,7 @@ describe("serve in front of kube-apiserver", { timeout: 300_000 }, () => {
     ]);
     const applied = await bed.kubectl(["apply", "-f", "-"], undefined, developerRbac);
     assert.equal(applied.code, 0, applied.stderr);
-    await waitFor("gateway readiness", async () => (await fetch(`${gateway.healthUrl}/readyz`)).status === 200, {
-      timeoutMs: 30_000,
-    });
+    await gatewayReady(gateway, 30_000);
     jane = (await bed.login("jane")).idToken;
   });
   after(async () => {

@@ -12,6 +12,7 @@ import { startTestBed, type TestBed } from "../../testbed/bed.ts";
 import {
   type GatewayCredentials,
   gatewayFlags,
+  gatewayReady,
   prepareGatewayCredentials,
   type RunningGateway,
   startTestGateway,
@@ -60,9 +61,7 @@ describe("gateway lifecycle", { timeout: 300_000 }, () => {
   it("rotates its serving certificate without a failed request", async () => {
     const gateway: RunningGateway = await startTestGateway(credentials, oidc);
     try {
-      await waitFor("readiness", async () => (await fetch(`${gateway.healthUrl}/readyz`)).status === 200, {
-        timeoutMs: 30_000,
-      });
+      await gatewayReady(gateway, 30_000);
       const before = await servedCertificateFingerprint(gateway.url, bed.ca.certPem);
       const failures: string[] = [];
       let requests = 0;

@@ -4,31 +4,16 @@ import { after, before, describe, it } from "node:test";
 import { startTestBed, type TestBed } from "../../testbed/bed.ts";
 import {
   type GatewayCredentials,
-  gatewayServiceAccount,
+  gatewayReady,
+  grantGatewayReviews,
   prepareGatewayCredentials,
   type RunningGateway,
   startTestGateway,
 } from "../../testbed/gateway.ts";
-import { waitFor } from "../../testbed/http.ts";
 import { clients } from "../../testbed/issuer/oidc-provider.ts";
 import { expectUnauthorized, whoami } from "../helpers/kubectl-identity.ts";
 
 const setup = `
-apiVersion: rbac.authorization.k8s.io/v1
-kind: ClusterRole
-metadata: {name: kube-oidc-gateway-token-reviewer}
-rules:
-- apiGroups: [authentication.k8s.io]
-  resources: [tokenreviews]
-  verbs: [create]
----
-apiVersion: rbac.authorization.k8s.io/v1
-kind: ClusterRoleBinding
-metadata: {name: kube-oidc-gateway-token-reviewer}
-roleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: kube-oidc-gateway-token-reviewer}
-subjects:
-- {kind: ServiceAccount, name: ${gatewayServiceAccount.name}, namespace: ${gatewayServiceAccount.namespace}}
----
 apiVersion: v1
 kind: ServiceAccount
 metadata: {name: dashboard, namespace: default}
@@ -59,6 +44,7 @@ describe("token passthrough", { timeout: 120_000 }, () => {
   before(async () => {
     bed = await startTestBed();
     credentials = await prepareGatewayCredentials(bed);
+    await grantGatewayReviews(bed, ["tokenreviews"]);
     const applied = await bed.kubectl(["apply", "-f", "-"], undefined, setup);
     assert.equal(applied.code, 0, applied.stderr);
     serviceAccountToken = (await bed.kubectl(["create", "token", "dashboard", "--namespace=default"])).stdout.trim();
@@ -70,9 +56,7 @@ describe("token passthrough", { timeout: 120_000 }, () => {
     withPassthrough = await startTestGateway(credentials, [...oidc, "--token-passthrough"]);
     without = await startTestGateway(credentials, oidc);
     for (const gateway of [withPassthrough, without]) {
-      await waitFor("readiness", async () => (await fetch(`${gateway.healthUrl}/readyz`)).status === 200, {
-        timeoutMs: 30_000,
-      });
+      await gatewayReady(gateway, 30_000);
     }
   });
   after(async () => {
