@@ -1,12 +1,20 @@
 // One issuer's token check, step for step as kube-apiserver's jwtAuthenticator.AuthenticateToken
 // (k8s.io/apiserver plugin/pkg/authenticator/token/oidc/oidc.go): the id token is verified as
 // go-oidc does (id-token-verifier.ts), distributed claims are expanded, then the claims are mapped.
+import {
+  type CelOutput,
+  type CompiledExpression,
+  claimsValue,
+  compileExpression,
+  toStringList,
+  userValue,
+} from "./cel.ts";
 import { DistributedClaimsResolver } from "./distributed-claims.ts";
 import { AuthenticationError } from "./errors.ts";
 import { decodeRawBase64Url, goBool, goString, goStringOrArray, structField } from "./go-json.ts";
 import { verifyIdToken } from "./id-token-verifier.ts";
 import type { IssuerKeys, IssuerKeysEvents } from "./issuer-keys.ts";
-import type { JwtAuthenticatorConfig } from "./jwt-config.ts";
+import type { Expression, JwtAuthenticatorConfig, PrefixedClaim } from "./jwt-config.ts";
 import type { UserInfo } from "./user.ts";
 
 /** A token split and decoded once, before any issuer looks at it. */
@@ -61,18 +69,55 @@ export interface AuthenticatedToken {
   readonly expiresAt: number;
 }
 
-const _nbfLeewayMs = 60_000;
+/** A claim mapping compiled once: the claim to read, or the CEL expression to run. */
+type Compiled<T> =
+  | { readonly claim: string; readonly prefix: string }
+  | { readonly program: CompiledExpression; readonly extra?: T };
+
+function compileMapping(mapping: PrefixedClaim | Expression | { claim: string } | undefined, output: CelOutput) {
+  if (!mapping) return undefined;
+  if ("expression" in mapping) return { program: compileExpression(mapping.expression, "claims", output) };
+  return { claim: mapping.claim, prefix: "prefix" in mapping ? mapping.prefix : "" };
+}
 
 export class JwtAuthenticator {
   readonly config: JwtAuthenticatorConfig;
   readonly keys: IssuerKeys;
 
   readonly #distributedClaims: DistributedClaimsResolver | undefined;
+  readonly #username: Compiled<never>;
+  readonly #groups: Compiled<never> | undefined;
+  readonly #uid: Compiled<never> | undefined;
+  readonly #extra: readonly { key: string; program: CompiledExpression }[];
+  readonly #claimRules: readonly { program: CompiledExpression; message: string }[];
+  readonly #userRules: readonly { program: CompiledExpression; message: string }[];
+  readonly #usesCel: boolean;
 
+  /** Compiles the configuration's CEL expressions; a bad one throws (at load, not per request). */
   constructor(config: JwtAuthenticatorConfig, keys: IssuerKeys, events?: IssuerKeysEvents) {
     this.config = config;
     this.keys = keys;
-    const groupsClaim = config.claimMappings.groups?.claim;
+    const mappings = config.claimMappings;
+    this.#username = compileMapping(mappings.username, "string") as Compiled<never>;
+    this.#groups = compileMapping(mappings.groups, "strings");
+    this.#uid = compileMapping(mappings.uid, "string");
+    this.#extra = (mappings.extra ?? []).map((e) => ({
+      key: e.key,
+      program: compileExpression(e.valueExpression, "claims", "strings"),
+    }));
+    this.#claimRules = (config.claimValidationExpressions ?? []).map((r) => ({
+      program: compileExpression(r.expression, "claims", "bool"),
+      message: r.message,
+    }));
+    this.#userRules = (config.userValidationRules ?? []).map((r) => ({
+      program: compileExpression(r.expression, "user", "bool"),
+      message: r.message,
+    }));
+    this.#usesCel =
+      [this.#username, this.#groups, this.#uid].some((m) => m && "program" in m) ||
+      this.#extra.length > 0 ||
+      this.#claimRules.length > 0;
+    const groupsClaim = this.#groups && "claim" in this.#groups ? this.#groups.claim : undefined;
     this.#distributedClaims = groupsClaim ? new DistributedClaimsResolver(config, groupsClaim, events) : undefined;
   }
 
@@ -94,12 +139,13 @@ export class JwtAuthenticator {
     });
     const claims = { ...token.payload };
     await this.#distributedClaims?.expand(claims);
+    const celInput = this.#usesCel ? { claims: claimsValue(claims) } : {};
 
     const user: UserInfo = {
-      username: this.#username(claims),
-      uid: this.#uid(claims),
-      groups: this.#groups(claims),
-      extra: this.#extra(claims),
+      username: this.#mapUsername(claims, celInput),
+      uid: this.#mapUid(claims, celInput),
+      groups: this.#mapGroups(claims, celInput),
+      extra: this.#mapExtra(claims, celInput),
     };
     for (const [claim, want] of Object.entries(this.config.requiredClaims)) {
       if (!(claim in claims)) {
@@ -113,7 +159,41 @@ export class JwtAuthenticator {
         );
       }
     }
+    for (const rule of this.#claimRules) {
+      if (this.#run(rule.program, celInput, "CLAIM_VALIDATION") !== true) {
+        throw new AuthenticationError(
+          "CLAIM_VALIDATION",
+          `oidc: error evaluating claim validation expression: validation expression '${rule.program.expression}' failed: ${rule.message}`,
+        );
+      }
+    }
+    if (this.#userRules.length > 0) {
+      const userInput = { user: userValue(user) };
+      for (const rule of this.#userRules) {
+        if (this.#run(rule.program, userInput, "USER_VALIDATION") !== true) {
+          throw new AuthenticationError(
+            "USER_VALIDATION",
+            `oidc: error evaluating user info validation rule: validation expression '${rule.program.expression}' failed: ${rule.message}`,
+          );
+        }
+      }
+    }
     return { user, expiresAt };
+  }
+
+  #run(
+    program: CompiledExpression,
+    input: Record<string, unknown>,
+    code: "CEL_MAPPING" | "CLAIM_VALIDATION" | "USER_VALIDATION",
+  ): unknown {
+    try {
+      return program.evaluate(input);
+    } catch (error) {
+      throw new AuthenticationError(
+        code,
+        `oidc: error evaluating expression '${program.expression}': ${(error as Error).message}`,
+      );
+    }
   }
 
   #claim<T>(
@@ -131,8 +211,21 @@ export class JwtAuthenticator {
     }
   }
 
-  #username(claims: Record<string, unknown>): string {
-    const { claim, prefix } = this.config.claimMappings.username;
+  #mapUsername(claims: Record<string, unknown>, celInput: Record<string, unknown>): string {
+    const mapping = this.#username;
+    if ("program" in mapping) {
+      const value = this.#run(mapping.program, celInput, "CEL_MAPPING");
+      if (typeof value !== "string") {
+        throw new AuthenticationError(
+          "USERNAME_CLAIM",
+          "oidc: error evaluating username claim expression: username claim expression must return a string",
+        );
+      }
+      if (value === "")
+        throw new AuthenticationError("EMPTY_USERNAME", "oidc: empty username via CEL expression is not allowed");
+      return value;
+    }
+    const { claim, prefix } = mapping;
     const username = this.#claim(
       claims,
       claim,
@@ -153,9 +246,21 @@ export class JwtAuthenticator {
     return prefix ? prefix + username : username;
   }
 
-  #groups(claims: Record<string, unknown>): string[] {
-    const mapping = this.config.claimMappings.groups;
-    if (!mapping || !(mapping.claim in claims)) return [];
+  #mapGroups(claims: Record<string, unknown>, celInput: Record<string, unknown>): string[] {
+    const mapping = this.#groups;
+    if (!mapping) return [];
+    if ("program" in mapping) {
+      try {
+        return toStringList(this.#run(mapping.program, celInput, "CEL_MAPPING"));
+      } catch (error) {
+        if (error instanceof AuthenticationError) throw error;
+        throw new AuthenticationError(
+          "GROUPS_CLAIM",
+          `oidc: error evaluating group claim expression: ${(error as Error).message}`,
+        );
+      }
+    }
+    if (!(mapping.claim in claims)) return [];
     const groups = this.#claim(
       claims,
       mapping.claim,
@@ -166,9 +271,19 @@ export class JwtAuthenticator {
     return mapping.prefix ? groups.map((g) => mapping.prefix + g) : groups;
   }
 
-  #uid(claims: Record<string, unknown>): string | undefined {
-    const mapping = this.config.claimMappings.uid;
+  #mapUid(claims: Record<string, unknown>, celInput: Record<string, unknown>): string | undefined {
+    const mapping = this.#uid;
     if (!mapping) return undefined;
+    if ("program" in mapping) {
+      const value = this.#run(mapping.program, celInput, "CEL_MAPPING");
+      if (typeof value !== "string") {
+        throw new AuthenticationError(
+          "UID_CLAIM",
+          "oidc: error evaluating uid claim expression: uid claim expression must return a string",
+        );
+      }
+      return value || undefined;
+    }
     return (
       this.#claim(
         claims,
@@ -180,11 +295,24 @@ export class JwtAuthenticator {
     );
   }
 
-  #extra(claims: Record<string, unknown>): Record<string, string[]> {
+  #mapExtra(claims: Record<string, unknown>, celInput: Record<string, unknown>): Record<string, string[]> {
     // authentication.kubernetes.io/credential-id, k8s.io/apiserver pkg/authentication/token/jwt.
     const jti = claims.jti;
-    return typeof jti === "string" && jti !== ""
-      ? { "authentication.kubernetes.io/credential-id": [`JTI=${jti}`] }
-      : {};
+    const extra: Record<string, string[]> =
+      typeof jti === "string" && jti !== "" ? { "authentication.kubernetes.io/credential-id": [`JTI=${jti}`] } : {};
+    for (const { key, program } of this.#extra) {
+      let values: string[];
+      try {
+        values = toStringList(this.#run(program, celInput, "CEL_MAPPING"));
+      } catch (error) {
+        if (error instanceof AuthenticationError) throw error;
+        throw new AuthenticationError(
+          "CEL_MAPPING",
+          `oidc: error evaluating extra claim expression: ${program.expression}: ${(error as Error).message}`,
+        );
+      }
+      if (values.length > 0) extra[key] = values;
+    }
+    return extra;
   }
 }

@@ -22,6 +22,15 @@ export interface PrefixedClaim {
   readonly prefix: string;
 }
 
+/** A CEL expression over `claims` (or `user` for user validation rules). */
+export interface Expression {
+  readonly expression: string;
+}
+
+export interface ValidationRule extends Expression {
+  readonly message: string;
+}
+
 export interface JwtAuthenticatorConfig {
   readonly issuer: {
     readonly url: string;
@@ -32,11 +41,17 @@ export interface JwtAuthenticatorConfig {
     readonly audiences: readonly string[];
   };
   readonly claimMappings: {
-    readonly username: PrefixedClaim;
-    readonly groups?: PrefixedClaim;
-    readonly uid?: { readonly claim: string };
+    readonly username: PrefixedClaim | Expression;
+    readonly groups?: PrefixedClaim | Expression;
+    readonly uid?: { readonly claim: string } | Expression;
+    /** Extra values from CEL: a string or list of strings; empty means the key is left out. */
+    readonly extra?: readonly { readonly key: string; readonly valueExpression: string }[];
   };
   /** Claims that must be present with exactly this string value. */
   readonly requiredClaims: Readonly<Record<string, string>>;
+  /** claimValidationRules with a CEL expression: all must be true. */
+  readonly claimValidationExpressions?: readonly ValidationRule[];
+  /** userValidationRules: CEL over `user`, all must be true. */
+  readonly userValidationRules?: readonly ValidationRule[];
   readonly signingAlgorithms: readonly string[];
 }

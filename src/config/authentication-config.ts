@@ -2,9 +2,10 @@
 // apiserver.config.k8s.io/v1, v1beta1 or v1alpha1 AuthenticationConfiguration, validated with
 // kube-apiserver's rules and error wording (k8s.io/apiserver pkg/apis/apiserver/validation/
 // validation.go: ValidateAuthenticationConfiguration and the validate* functions it calls).
-// CEL expressions are recognised and refused with a clear error until the CEL evaluator lands.
+// CEL expressions are compiled and type-checked here, at load, so a bad one never reaches a request.
 import { X509Certificate } from "node:crypto";
 import { parse as parseYaml } from "yaml";
+import { type CelOutput, compileExpression } from "../authn/cel.ts";
 import { type JwtAuthenticatorConfig, validSigningAlgorithms } from "../authn/jwt-config.ts";
 import { ConfigError } from "./errors.ts";
 
@@ -72,18 +73,34 @@ function validateUrl(errors: FieldErrors, path: string, value: unknown): string 
   return value;
 }
 
-const celError = (errors: FieldErrors, path: string) =>
-  errors.forbidden(
-    path,
-    "CEL expressions are not supported by this version of kube-oidc-gateway yet; use claim and prefix",
-  );
+/** Compiles `expression` to check it; records a field error and returns undefined when it fails. */
+function checkExpression(
+  errors: FieldErrors,
+  path: string,
+  expression: unknown,
+  variable: "claims" | "user",
+  output: CelOutput,
+): string | undefined {
+  if (typeof expression !== "string" || expression === "") {
+    errors.required(path, "");
+    return undefined;
+  }
+  try {
+    compileExpression(expression, variable, output);
+    return expression;
+  } catch (error) {
+    errors.invalid(path, expression, (error as Error).message);
+    return undefined;
+  }
+}
 
 function prefixedClaim(
   errors: FieldErrors,
   path: string,
   value: unknown,
   required: boolean,
-): { claim: string; prefix: string } | undefined {
+  output: CelOutput,
+): { claim: string; prefix: string } | { expression: string } | undefined {
   if (value === undefined) {
     if (required) errors.required(path, "claim or expression is required");
     return undefined;
@@ -97,8 +114,8 @@ function prefixedClaim(
   if (expression !== undefined && expression !== "") {
     if (claim) errors.invalid(`${path}`, claim, "claim and expression cannot both be set");
     if (prefix !== undefined) errors.invalid(`${path}.prefix`, prefix, "may not be specified when expression is set");
-    celError(errors, `${path}.expression`);
-    return undefined;
+    const checked = checkExpression(errors, `${path}.expression`, expression, "claims", output);
+    return checked === undefined ? undefined : { expression: checked };
   }
   if (typeof claim !== "string" || claim === "") {
     if (required) errors.required(path, "claim or expression is required");
@@ -185,6 +202,7 @@ function validateJwt(
   }
 
   const requiredClaims: Record<string, string> = {};
+  const claimValidationExpressions: { expression: string; message: string }[] = [];
   const rules = Array.isArray(jwt.claimValidationRules) ? jwt.claimValidationRules : [];
   for (const [i, rule] of rules.entries()) {
     const rulePath = `${path}.claimValidationRules[${i}]`;
@@ -195,7 +213,14 @@ function validateJwt(
     checkKnown(errors, rulePath, rule, ["claim", "requiredValue", "expression", "message"]);
     if (rule.expression !== undefined && rule.expression !== "") {
       if (rule.claim) errors.invalid(`${rulePath}.claim`, rule.claim, "claim and expression can't both be set");
-      celError(errors, `${rulePath}.expression`);
+      if (rule.requiredValue !== undefined)
+        errors.invalid(
+          `${rulePath}.requiredValue`,
+          rule.requiredValue,
+          "requiredValue can't be set when expression is set",
+        );
+      const expression = checkExpression(errors, `${rulePath}.expression`, rule.expression, "claims", "bool");
+      if (expression) claimValidationExpressions.push({ expression, message: String(rule.message ?? "") });
       continue;
     }
     if (typeof rule.claim !== "string" || rule.claim === "") {
@@ -210,23 +235,88 @@ function validateJwt(
 
   const mappings = isObject(jwt.claimMappings) ? jwt.claimMappings : {};
   checkKnown(errors, `${path}.claimMappings`, mappings, ["username", "groups", "uid", "extra"]);
-  const username = prefixedClaim(errors, `${path}.claimMappings.username`, mappings.username, true);
-  const groups = prefixedClaim(errors, `${path}.claimMappings.groups`, mappings.groups, false);
-  let uid: { claim: string } | undefined;
+  const username = prefixedClaim(errors, `${path}.claimMappings.username`, mappings.username, true, "string");
+  const groups = prefixedClaim(errors, `${path}.claimMappings.groups`, mappings.groups, false, "strings");
+  let uid: { claim: string } | { expression: string } | undefined;
   if (isObject(mappings.uid)) {
     checkKnown(errors, `${path}.claimMappings.uid`, mappings.uid, ["claim", "expression"]);
-    if (mappings.uid.expression) celError(errors, `${path}.claimMappings.uid.expression`);
-    else if (typeof mappings.uid.claim === "string" && mappings.uid.claim !== "") uid = { claim: mappings.uid.claim };
+    if (mappings.uid.expression) {
+      if (mappings.uid.claim)
+        errors.invalid(`${path}.claimMappings.uid`, mappings.uid.claim, "claim and expression cannot both be set");
+      const expression = checkExpression(
+        errors,
+        `${path}.claimMappings.uid.expression`,
+        mappings.uid.expression,
+        "claims",
+        "string",
+      );
+      if (expression) uid = { expression };
+    } else if (typeof mappings.uid.claim === "string" && mappings.uid.claim !== "") uid = { claim: mappings.uid.claim };
   }
-  if (Array.isArray(mappings.extra) && mappings.extra.length > 0) celError(errors, `${path}.claimMappings.extra`);
-  if (Array.isArray(jwt.userValidationRules) && jwt.userValidationRules.length > 0)
-    celError(errors, `${path}.userValidationRules`);
+  const extra: { key: string; valueExpression: string }[] = [];
+  for (const [i, item] of (Array.isArray(mappings.extra) ? mappings.extra : []).entries()) {
+    const itemPath = `${path}.claimMappings.extra[${i}]`;
+    if (!isObject(item)) {
+      errors.invalid(itemPath, item, "must be an object");
+      continue;
+    }
+    checkKnown(errors, itemPath, item, ["key", "valueExpression"]);
+    const key = typeof item.key === "string" ? item.key : "";
+    if (key === "") errors.required(`${itemPath}.key`, "");
+    else if (!/^[^/]+\.[^/]+\/./.test(key))
+      errors.invalid(`${itemPath}.key`, key, 'must be a domain-prefixed path (such as "acme.io/foo")');
+    else if (key !== key.toLowerCase()) errors.invalid(`${itemPath}.key`, key, "key must be lowercase");
+    else if (/^([^/]*\.)?(k8s\.io|kubernetes\.io)\//.test(key))
+      errors.invalid(
+        `${itemPath}.key`,
+        key,
+        "k8s.io, kubernetes.io and their subdomains are reserved for Kubernetes use",
+      );
+    else if (extra.some((e) => e.key === key)) errors.duplicate(`${itemPath}.key`, key);
+    const valueExpression = checkExpression(
+      errors,
+      `${itemPath}.valueExpression`,
+      item.valueExpression,
+      "claims",
+      "strings",
+    );
+    if (key && valueExpression) extra.push({ key, valueExpression: String(valueExpression) });
+  }
+  const userValidationRules: { expression: string; message: string }[] = [];
+  for (const [i, rule] of (Array.isArray(jwt.userValidationRules) ? jwt.userValidationRules : []).entries()) {
+    const rulePath = `${path}.userValidationRules[${i}]`;
+    if (!isObject(rule)) {
+      errors.invalid(rulePath, rule, "must be an object");
+      continue;
+    }
+    checkKnown(errors, rulePath, rule, ["expression", "message"]);
+    const expression = checkExpression(errors, `${rulePath}.expression`, rule.expression, "user", "bool");
+    if (expression) userValidationRules.push({ expression, message: String(rule.message ?? "") });
+  }
+  // kube-apiserver's rule: an expression that makes the username from claims.email must look at
+  // claims.email_verified somewhere (validation.go, usesEmailClaim/usesEmailVerifiedClaim).
+  if (username && "expression" in username && /claims\.\??email(?!_verified)\b/.test(username.expression)) {
+    const everywhere = [
+      username.expression,
+      ...extra.map((e) => e.valueExpression),
+      ...claimValidationExpressions.map((r) => r.expression),
+    ];
+    if (!everywhere.some((e) => /claims\.\??email_verified\b/.test(e))) {
+      errors.invalid(
+        `${path}.claimMappings.username.expression`,
+        username.expression,
+        "claims.email_verified must be used in claimMappings.username.expression or claimMappings.extra[*].valueExpression or claimValidationRules[*].expression when claims.email is used in claimMappings.username.expression",
+      );
+    }
+  }
 
   if (!url || !username || audiences.length === 0) return undefined;
   return {
     issuer: { url, discoveryUrl, certificateAuthority, audiences: audiences.map(String) },
-    claimMappings: { username, groups, uid },
+    claimMappings: { username, groups, uid, ...(extra.length > 0 ? { extra } : {}) },
     requiredClaims,
+    ...(claimValidationExpressions.length > 0 ? { claimValidationExpressions } : {}),
+    ...(userValidationRules.length > 0 ? { userValidationRules } : {}),
     // With the structured configuration every valid algorithm is accepted (oidc.go allowedSigningAlgs).
     signingAlgorithms: [...validSigningAlgorithms],
   };

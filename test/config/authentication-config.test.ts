@@ -122,18 +122,75 @@ jwt:
     refused(doc([authenticator()], { anonymous: { enabled: true } }), /anonymous\.enabled: Forbidden/);
   });
 
-  it("says plainly that CEL expressions are not supported yet", () => {
+  it("compiles CEL expressions at load and keeps them", () => {
+    const [jwt] = parseAuthenticationConfiguration(
+      doc([
+        authenticator({
+          claimValidationRules: [{ expression: "claims.?hd.orValue('') == 'example.com'", message: "wrong domain" }],
+          claimMappings: {
+            username: { expression: "'oidc:' + claims.sub" },
+            groups: { expression: "claims.roles.split(',').map(r, 'role:' + r)" },
+            uid: { expression: "claims.sub" },
+            extra: [{ key: "example.org/tenant", valueExpression: "claims.?tenant.orValue('')" }],
+          },
+          userValidationRules: [{ expression: "!user.username.startsWith('system:')", message: "no system users" }],
+        }),
+      ]),
+      "auth.yaml",
+    );
+    assert.deepEqual(jwt?.claimMappings.username, { expression: "'oidc:' + claims.sub" });
+    assert.deepEqual(jwt?.claimMappings.extra, [
+      { key: "example.org/tenant", valueExpression: "claims.?tenant.orValue('')" },
+    ]);
+    assert.equal(jwt?.claimValidationExpressions?.[0]?.message, "wrong domain");
+    assert.equal(jwt?.userValidationRules?.length, 1);
+  });
+
+  it("reports CEL syntax and type errors at load, with the field path", () => {
     refused(
-      doc([authenticator({ claimMappings: { username: { expression: "claims.sub" } } })]),
-      /claimMappings\.username\.expression: Forbidden: CEL expressions are not supported/,
+      doc([authenticator({ claimMappings: { username: { expression: "claims.sub +" } } })]),
+      /jwt\[0\]\.claimMappings\.username\.expression: Invalid value: "claims\.sub \+": compilation failed/,
     );
     refused(
-      doc([authenticator({ claimValidationRules: [{ expression: "claims.hd == 'x'", message: "m" }] })]),
-      /claimValidationRules\[0\]\.expression: Forbidden: CEL/,
+      doc([authenticator({ claimMappings: { username: { expression: "1 + 2" } } })]),
+      /username\.expression: Invalid value: "1 \+ 2": must evaluate to string, got int/,
     );
     refused(
-      doc([authenticator({ userValidationRules: [{ expression: "true" }] })]),
-      /userValidationRules: Forbidden: CEL/,
+      doc([authenticator({ claimValidationRules: [{ expression: "'x'", message: "m" }] })]),
+      /claimValidationRules\[0\]\.expression: .*must evaluate to bool, got string/,
+    );
+    refused(
+      doc([authenticator({ userValidationRules: [{ expression: "user.username", message: "m" }] })]),
+      /userValidationRules\[0\]\.expression: .*must evaluate to bool/,
+    );
+    refused(
+      doc([authenticator({ claimMappings: { username: { expression: "claims.sub", prefix: "x:" } } })]),
+      /username\.prefix: Invalid value: "x:": may not be specified when expression is set/,
+    );
+  });
+
+  it("applies kube-apiserver's extra key and email_verified rules", () => {
+    const extra = (key: string) =>
+      doc([
+        authenticator({
+          claimMappings: { username: { claim: "sub", prefix: "" }, extra: [{ key, valueExpression: "'v'" }] },
+        }),
+      ]);
+    refused(extra("tenant"), /extra\[0\]\.key: Invalid value: "tenant": must be a domain-prefixed path/);
+    refused(extra("Example.org/Tenant"), /must be lowercase/);
+    refused(extra("kubernetes.io/tenant"), /reserved for Kubernetes use/);
+    refused(extra("sub.k8s.io/tenant"), /reserved for Kubernetes use/);
+    refused(
+      doc([authenticator({ claimMappings: { username: { expression: "claims.email" } } })]),
+      /claims\.email_verified must be used in claimMappings\.username\.expression/,
+    );
+    assert.ok(
+      parseAuthenticationConfiguration(
+        doc([
+          authenticator({ claimMappings: { username: { expression: "claims.email_verified ? claims.email : ''" } } }),
+        ]),
+        "auth.yaml",
+      ),
     );
   });
 

@@ -34,11 +34,11 @@ describe("serve configuration", () => {
       assert.deepEqual(jwt(["--oidc-username-claim=email"]).claimMappings.username, { claim: "email", prefix: "" });
     });
     it("treats '-' as no prefix", () => {
-      assert.equal(jwt(["--oidc-username-prefix=-"]).claimMappings.username.prefix, "");
+      assert.deepEqual(jwt(["--oidc-username-prefix=-"]).claimMappings.username, { claim: "sub", prefix: "" });
     });
     it("applies any other prefix literally, and the groups prefix always literally", () => {
       const config = jwt(["--oidc-username-prefix=oidc:", "--oidc-groups-claim=groups", "--oidc-groups-prefix=oidc:"]);
-      assert.equal(config.claimMappings.username.prefix, "oidc:");
+      assert.deepEqual(config.claimMappings.username, { claim: "sub", prefix: "oidc:" });
       assert.deepEqual(config.claimMappings.groups, { claim: "groups", prefix: "oidc:" });
     });
   });
@@ -81,8 +81,8 @@ describe("serve configuration", () => {
     });
     assert.equal(config?.logLevel, "warn");
     assert.equal(config?.serving.securePort, 10443);
-    assert.equal(config?.authentication.jwt[0]?.claimMappings.groups?.claim, "roles");
-    assert.equal(config?.authentication.jwt[0]?.claimMappings.username.claim, "email");
+    assert.deepEqual(config?.authentication.jwt[0]?.claimMappings.groups, { claim: "roles", prefix: "" });
+    assert.deepEqual(config?.authentication.jwt[0]?.claimMappings.username, { claim: "email", prefix: "" });
     assert.deepEqual(config?.authentication.jwt[0]?.requiredClaims, { hd: "example.com" });
   });
 
