@@ -18,6 +18,10 @@ import { selfSubjectReview } from "../helpers/kubectl-identity.ts";
 
 interface Variant {
   readonly name: string;
+  /** Audiences other than the default single `kubernetes` (MatchAny). */
+  readonly audiences?: readonly string[];
+  /** Claim changes that make a token this configuration accepts (used to wait for readiness). */
+  readonly accepted?: Record<string, unknown>;
   readonly rules: (issuers: BedIssuers) => Record<string, unknown>;
   readonly cases: [string, Record<string, unknown>][];
 }
@@ -91,6 +95,26 @@ const variants: Variant[] = [
       ["hd missing", { hd: undefined }],
     ],
   },
+  {
+    name: "audiences checked exactly with sets.equivalent",
+    audiences: [clients.kubernetes.id, clients.otherApp.id],
+    accepted: { aud: [clients.kubernetes.id, clients.otherApp.id] },
+    rules: () => ({
+      claimValidationRules: [
+        {
+          expression: `sets.equivalent(claims.aud, ['${clients.kubernetes.id}', '${clients.otherApp.id}'])`,
+          message: "exact audience set",
+        },
+      ],
+      claimMappings: { username: { claim: "sub", prefix: "" } },
+    }),
+    cases: [
+      ["both audiences", { aud: [clients.otherApp.id, clients.kubernetes.id] }],
+      ["one audience as a list", { aud: [clients.kubernetes.id] }],
+      ["one audience as a string", { aud: clients.kubernetes.id }],
+      ["an extra audience", { aud: [clients.kubernetes.id, clients.otherApp.id, "third"] }],
+    ],
+  },
 ];
 
 for (const variant of variants) {
@@ -139,7 +163,9 @@ for (const variant of variants) {
       await gatewayReady(gateway);
       await waitFor(
         "kube-apiserver's authenticator",
-        async () => (await selfSubjectReview(bed.apiServer?.url ?? "", bed.ca.certPem, token({}))).status === 201,
+        async () =>
+          (await selfSubjectReview(bed.apiServer?.url ?? "", bed.ca.certPem, token(variant.accepted ?? {}))).status ===
+          201,
         {
           timeoutMs: 30_000,
         },
