@@ -98,12 +98,16 @@ export function compileExpression(
   output: CelOutput,
 ): CompiledExpression {
   const env = environments[variable];
-  let checked: { valid?: boolean; type?: string; error?: Error };
+  let program: ((context: Record<string, unknown>) => unknown) & {
+    check(): { valid?: boolean; type?: string; error?: Error };
+  };
   try {
-    checked = env.check(expression) as typeof checked;
+    // Parsed once here; each evaluation then only walks the checked tree.
+    program = env.parse(expression) as typeof program;
   } catch (error) {
     throw new CelError(`compilation failed: ${(error as Error).message.split("\n")[0]}`);
   }
+  const checked = program.check();
   if (checked.valid === false) throw new CelError(`compilation failed: ${checked.error?.message.split("\n")[0]}`);
   const type = String(checked.type ?? "dyn");
   if (!acceptedTypes(output).includes(type)) {
@@ -114,7 +118,7 @@ export function compileExpression(
     expression,
     evaluate: (input) => {
       try {
-        return env.evaluate(expression, input);
+        return program(input);
       } catch (error) {
         throw new CelError((error as Error).message.split("\n")[0]);
       }
