@@ -5,7 +5,7 @@
 // own issuer (discovered lazily, in the background, like kube-apiserver's async verifiers, so
 // the first token from a new issuer fails while discovery runs) with the authenticator's
 // audiences, and that must contain the claim. Aggregated claims (a `JWT` source) are ignored.
-// Like kube-apiserver, nothing is cached ("TODO: cache resolved claims").
+// Like kube-apiserver, resolved claims are not cached (its resolver notes caching as future work).
 import * as https from "node:https";
 import { AuthenticationError } from "./errors.ts";
 import { verifyIdToken } from "./id-token-verifier.ts";

@@ -70,11 +70,17 @@ export interface AuthenticatedToken {
 }
 
 /** A claim mapping compiled once: the claim to read, or the CEL expression to run. */
-type Compiled<T> =
-  | { readonly claim: string; readonly prefix: string }
-  | { readonly program: CompiledExpression; readonly extra?: T };
+type CompiledMapping = { readonly claim: string; readonly prefix: string } | { readonly program: CompiledExpression };
 
-function compileMapping(mapping: PrefixedClaim | Expression | { claim: string } | undefined, output: CelOutput) {
+function compileMapping(mapping: PrefixedClaim | Expression | { claim: string }, output: CelOutput): CompiledMapping;
+function compileMapping(
+  mapping: PrefixedClaim | Expression | { claim: string } | undefined,
+  output: CelOutput,
+): CompiledMapping | undefined;
+function compileMapping(
+  mapping: PrefixedClaim | Expression | { claim: string } | undefined,
+  output: CelOutput,
+): CompiledMapping | undefined {
   if (!mapping) return undefined;
   if ("expression" in mapping) return { program: compileExpression(mapping.expression, "claims", output) };
   return { claim: mapping.claim, prefix: "prefix" in mapping ? mapping.prefix : "" };
@@ -85,9 +91,9 @@ export class JwtAuthenticator {
   readonly keys: IssuerKeys;
 
   readonly #distributedClaims: DistributedClaimsResolver | undefined;
-  readonly #username: Compiled<never>;
-  readonly #groups: Compiled<never> | undefined;
-  readonly #uid: Compiled<never> | undefined;
+  readonly #username: CompiledMapping;
+  readonly #groups: CompiledMapping | undefined;
+  readonly #uid: CompiledMapping | undefined;
   readonly #extra: readonly { key: string; program: CompiledExpression }[];
   readonly #claimRules: readonly { program: CompiledExpression; message: string }[];
   readonly #userRules: readonly { program: CompiledExpression; message: string }[];
@@ -98,7 +104,7 @@ export class JwtAuthenticator {
     this.config = config;
     this.keys = keys;
     const mappings = config.claimMappings;
-    this.#username = compileMapping(mappings.username, "string") as Compiled<never>;
+    this.#username = compileMapping(mappings.username, "string");
     this.#groups = compileMapping(mappings.groups, "strings");
     this.#uid = compileMapping(mappings.uid, "string");
     this.#extra = (mappings.extra ?? []).map((e) => ({

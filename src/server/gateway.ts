@@ -55,13 +55,8 @@ export async function startGateway(config: ServeConfig, deps: GatewayDependencie
       if (!ok) logger.warn("JWKS fetch failed", { issuer, error: error?.message });
     },
   };
-  const {
-    configFile,
-    configText,
-    passthrough: _p,
-    nestedImpersonation: _n,
-    ...authenticationOptions
-  } = config.authentication;
+  const { jwt, allowSystemIdentities, tokenCacheTtlMs, configFile, configText } = config.authentication;
+  const authenticationOptions = { jwt, allowSystemIdentities, tokenCacheTtlMs };
   const authenticator =
     configFile === undefined
       ? new Authenticator({ ...authenticationOptions, events: issuerEvents })
