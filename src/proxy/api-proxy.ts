@@ -21,6 +21,7 @@ import { bearerToken, isWebSocketUpgrade, websocketProtocolToken } from "./crede
 import { clientResponseHeaders, upstreamRequestHeaders } from "./headers.ts";
 import { clientImpersonationHeader, impersonationHeaders } from "./impersonation.ts";
 import { type ImpersonationAuthorizer, requestedImpersonation } from "./nested-impersonation.ts";
+import { requestAttributes } from "./request-info.ts";
 import { rawHttpResponse, StatusError, type StatusResponse, toStatus, unauthorized } from "./status.ts";
 
 type ClientRequest = IncomingMessage | Http2ServerRequest;
@@ -118,7 +119,11 @@ export class ApiProxy {
       try {
         const requested = requestedImpersonation(req.rawHeaders);
         if (requested) {
-          user = await this.#options.impersonationAuthorizer.authorize(user, requested);
+          user = await this.#options.impersonationAuthorizer.authorize(
+            user,
+            requested,
+            requestAttributes(req.method ?? "GET", req.url ?? "/"),
+          );
           identity = impersonationHeaders(user);
         }
       } catch (error) {

@@ -1,12 +1,16 @@
 // Nested impersonation (opt-in): a client's own Impersonate-* headers (kubectl --as, --as-group,
 // --as-uid, --as-user-extra) are honoured only when SubjectAccessReviews say the authenticated
-// user may impersonate each requested item, exactly the checks kube-apiserver's impersonation
-// filter makes (k8s.io/apiserver pkg/endpoints/filters/impersonation/impersonation.go,
-// buildImpersonationRequests). The request then goes on as the target, and the original user is
-// recorded in extras so the API server's audit log shows both (the approach Pinniped takes).
+// user may impersonate each requested item, with the checks kube-apiserver's impersonation filter
+// makes (k8s.io/apiserver pkg/endpoints/filters/impersonation: constrained_impersonation.go and
+// mode.go, KEP-5284): the constrained modes arbitrary-node, serviceaccount and user-info
+// (impersonate-on:<mode>:<verb> on the request itself, then impersonate:<mode> on each item), then
+// legacy impersonation (impersonate on each item); the first refusal is the answer when none
+// allows. The request then goes on as the target, and the original user is recorded in extras so
+// the API server's audit log shows both (the approach Pinniped takes).
 import type { UserInfo } from "../authn/user.ts";
 import { postToApiServer } from "../upstream/api-request.ts";
 import type { Upstream } from "../upstream/cluster.ts";
+import type { RequestAttributes } from "./request-info.ts";
 import { StatusError } from "./status.ts";
 
 /** Extras the gateway adds to a nested impersonation: who really asked. */
@@ -47,9 +51,8 @@ export function requestedImpersonation(rawHeaders: readonly string[]): Requested
     else if (name.startsWith("impersonate-extra-")) {
       const key = pathUnescape(name.slice("impersonate-extra-".length));
       extra[key] = [...(extra[key] ?? []), value];
-    } else {
-      throw new StatusError("BAD_IMPERSONATION", 400, "BadRequest", `unknown impersonation header ${rawHeaders[i]}`);
     }
+    // Other Impersonate-* headers mean nothing to kube-apiserver; the gateway drops them all.
   }
   if (!any) return undefined;
   if (!user) {
@@ -69,30 +72,82 @@ export function requestedImpersonation(rawHeaders: readonly string[]): Requested
 }
 
 interface Attributes {
+  readonly verb?: string;
   readonly resource: string;
   readonly subresource?: string;
   readonly group: string;
+  readonly version?: string;
   readonly name: string;
   readonly namespace?: string;
 }
 
-/** kube-apiserver's forbiddenMessage + NewForbidden for an impersonation check. */
-function forbidden(actor: UserInfo, attributes: Attributes, reason: string): StatusError {
+/** kube-apiserver's responsewriters.ForbiddenStatusError: forbiddenMessage + NewForbidden. */
+function forbidden(
+  actor: UserInfo,
+  verb: string,
+  attributes: Attributes | { path: string },
+  reason: string,
+): StatusError {
+  const suffix = reason ? `: ${reason}` : "";
+  if ("path" in attributes) {
+    return new StatusError(
+      "IMPERSONATION_FORBIDDEN",
+      403,
+      "Forbidden",
+      `forbidden: User ${JSON.stringify(actor.username)} cannot ${verb} path ${JSON.stringify(attributes.path)}${suffix}`,
+      { details: {} },
+    );
+  }
   const resource = attributes.subresource ? `${attributes.resource}/${attributes.subresource}` : attributes.resource;
   const scope = attributes.namespace ? `in the namespace "${attributes.namespace}"` : "at the cluster scope";
-  const denied = `User ${JSON.stringify(actor.username)} cannot impersonate resource ${JSON.stringify(resource)} in API group ${JSON.stringify(attributes.group)} ${scope}`;
+  const denied = `User ${JSON.stringify(actor.username)} cannot ${verb} resource ${JSON.stringify(resource)} in API group ${JSON.stringify(attributes.group)} ${scope}`;
   const qualified = attributes.group ? `${attributes.resource}.${attributes.group}` : attributes.resource;
-  const details: Record<string, unknown> = { name: attributes.name };
+  const details: Record<string, unknown> = {};
+  if (attributes.name) details.name = attributes.name;
   if (attributes.group) details.group = attributes.group;
-  details.kind = attributes.resource;
-  return new StatusError(
-    "IMPERSONATION_FORBIDDEN",
-    403,
-    "Forbidden",
-    `${qualified} ${JSON.stringify(attributes.name)} is forbidden: ${denied}${reason ? `: ${reason}` : ""}`,
-    { details },
-  );
+  if (attributes.resource) details.kind = attributes.resource;
+  const message = attributes.name
+    ? `${qualified} ${JSON.stringify(attributes.name)} is forbidden: ${denied}${suffix}`
+    : `${qualified} is forbidden: ${denied}${suffix}`;
+  return new StatusError("IMPERSONATION_FORBIDDEN", 403, "Forbidden", message, { details });
 }
+
+const serviceAccountUser = /^system:serviceaccount:([^:]+):([^:]+)$/;
+// validation.NameIsDNSSubdomain, as isNodeUsername requires.
+const nodeUser = /^system:node:([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*)$/;
+const onlyUsername = (r: RequestedImpersonation) =>
+  !r.uid && r.groups.length === 0 && Object.keys(r.extra).length === 0;
+const domainPrefixedPath = /^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*)\/[^/].*$/i;
+
+interface Mode {
+  readonly name: string;
+  readonly verb: string;
+  readonly constrained: boolean;
+  applies(requested: RequestedImpersonation): boolean;
+}
+
+const modes: readonly Mode[] = [
+  // associated-node needs a ServiceAccount requestor bound to a node: never a token user.
+  {
+    name: "arbitrary-node",
+    verb: "impersonate:arbitrary-node",
+    constrained: true,
+    applies: (r) => onlyUsername(r) && nodeUser.test(r.user) && r.user.length - "system:node:".length <= 253,
+  },
+  {
+    name: "serviceaccount",
+    verb: "impersonate:serviceaccount",
+    constrained: true,
+    applies: (r) => onlyUsername(r) && serviceAccountUser.test(r.user),
+  },
+  {
+    name: "user-info",
+    verb: "impersonate:user-info",
+    constrained: true,
+    applies: (r) => !nodeUser.test(r.user) && !serviceAccountUser.test(r.user),
+  },
+  { name: "legacy", verb: "impersonate", constrained: false, applies: () => true },
+];
 
 export class ImpersonationAuthorizer {
   readonly #upstream: Upstream;
@@ -101,7 +156,11 @@ export class ImpersonationAuthorizer {
     this.#upstream = upstream;
   }
 
-  async #allowed(actor: UserInfo, attributes: Attributes): Promise<{ allowed: boolean; reason: string }> {
+  async #allowed(
+    actor: UserInfo,
+    attributes: Record<string, unknown>,
+    nonResource?: boolean,
+  ): Promise<{ allowed: boolean; reason: string }> {
     const review = await postToApiServer<{ status?: { allowed?: boolean; reason?: string } }>(
       this.#upstream,
       "/apis/authorization.k8s.io/v1/subjectaccessreviews",
@@ -113,7 +172,7 @@ export class ImpersonationAuthorizer {
           uid: actor.uid,
           groups: [...actor.groups, "system:authenticated"],
           extra: actor.extra,
-          resourceAttributes: { verb: "impersonate", ...attributes },
+          ...(nonResource ? { nonResourceAttributes: attributes } : { resourceAttributes: attributes }),
         },
       },
     ).catch((error: Error) => {
@@ -124,32 +183,145 @@ export class ImpersonationAuthorizer {
     return { allowed: review.status?.allowed === true, reason: review.status?.reason ?? "" };
   }
 
-  /** The identity to forward, once every requested item is allowed; else a 403 StatusError. */
-  async authorize(actor: UserInfo, requested: RequestedImpersonation): Promise<UserInfo> {
-    const serviceAccount = /^system:serviceaccount:([^:]+):([^:]+)$/.exec(requested.user);
-    const checks: Attributes[] = [
-      serviceAccount
-        ? { resource: "serviceaccounts", group: "", namespace: serviceAccount[1], name: serviceAccount[2] ?? "" }
-        : { resource: "users", group: "", name: requested.user },
-      ...requested.groups.map((name) => ({ resource: "groups", group: "", name })),
-      ...Object.entries(requested.extra).flatMap(([key, values]) =>
-        values.map((name) => ({ resource: "userextras", subresource: key, group: "authentication.k8s.io", name })),
-      ),
-      ...(requested.uid ? [{ resource: "uids", group: "authentication.k8s.io", name: requested.uid }] : []),
-    ];
-    for (const attributes of checks) {
-      const { allowed, reason } = await this.#allowed(actor, attributes);
-      if (!allowed) throw forbidden(actor, attributes, reason);
+  async #check(actor: UserInfo, verb: string, attributes: Attributes): Promise<void> {
+    const { allowed, reason } = await this.#allowed(actor, { ...attributes, verb });
+    if (!allowed) throw forbidden(actor, verb, attributes, reason);
+  }
+
+  /** impersonationModeState.check: username (or ServiceAccount, or node), uid, groups, extra. */
+  async #checkItems(actor: UserInfo, mode: Mode, requested: RequestedImpersonation): Promise<string[]> {
+    const { verb, constrained } = mode;
+    // Constrained modes name users, groups, nodes and ServiceAccounts in authentication.k8s.io,
+    // legacy impersonation in the core group (mode.go, newImpersonationModeState).
+    const [group, version] = constrained ? ["authentication.k8s.io", "v1"] : ["", "v1"];
+    let groups = [...requested.groups];
+    const serviceAccount = serviceAccountUser.exec(requested.user);
+    const node = constrained ? nodeUser.exec(requested.user) : null;
+    const user: Attributes = node
+      ? { resource: "nodes", group, version, name: node[1] ?? "" }
+      : serviceAccount
+        ? { resource: "serviceaccounts", group, version, namespace: serviceAccount[1], name: serviceAccount[2] ?? "" }
+        : { resource: "users", group, version, name: requested.user };
+    if (node) {
+      if (groups.length > 0)
+        throw forbidden(
+          actor,
+          verb,
+          user,
+          `when impersonating a node, cannot impersonate groups ${JSON.stringify(groups)}`,
+        );
+      groups = ["system:nodes"];
     }
-    return {
-      username: requested.user,
-      uid: requested.uid,
-      groups: requested.groups,
-      extra: {
-        ...requested.extra,
-        [originalUserExtra]: [actor.username],
-        ...(actor.groups.length > 0 ? { [originalGroupsExtra]: actor.groups } : {}),
-      },
-    };
+    if (serviceAccount && constrained && groups.length > 0) {
+      throw forbidden(
+        actor,
+        verb,
+        user,
+        `when impersonating a service account, cannot impersonate groups ${JSON.stringify(groups)}`,
+      );
+    }
+    await this.#check(actor, verb, user);
+    if (requested.uid)
+      await this.#check(actor, verb, {
+        resource: "uids",
+        group: "authentication.k8s.io",
+        version: "v1",
+        name: requested.uid,
+      });
+    if (requested.groups.length > 0) {
+      const attributes = (name: string): Attributes => ({ resource: "groups", group, version, name });
+      if (constrained && requested.groups.includes(""))
+        throw forbidden(actor, verb, attributes(""), "impersonating the empty string group is not allowed");
+      if (constrained && requested.groups.includes("system:masters")) {
+        throw forbidden(
+          actor,
+          verb,
+          attributes("system:masters"),
+          "impersonating the system:masters group is not allowed",
+        );
+      }
+      const all =
+        constrained &&
+        requested.groups.length >= 4 &&
+        (await this.#allowed(actor, { ...attributes("*"), verb })).allowed;
+      if (!all) for (const group of requested.groups) await this.#check(actor, verb, attributes(group));
+    }
+    const entries = Object.entries(requested.extra);
+    if (entries.length > 0) {
+      const attributes = (subresource: string, name: string): Attributes => ({
+        resource: "userextras",
+        subresource,
+        group: "authentication.k8s.io",
+        version: "v1",
+        name,
+      });
+      if (constrained) {
+        for (const [key, values] of entries) {
+          const invalid =
+            key === ""
+              ? "impersonating the empty string key in extra is not allowed"
+              : !domainPrefixedPath.test(key)
+                ? "impersonating an invalid key in extra is not allowed"
+                : key !== key.toLowerCase()
+                  ? `impersonating a non-lowercase key in extra is not allowed: ${JSON.stringify(key)}`
+                  : values.includes("")
+                    ? "impersonating the empty string value in extra is not allowed"
+                    : "";
+          if (invalid) throw forbidden(actor, verb, attributes("", ""), invalid);
+        }
+      }
+      const count = entries.reduce((n, [, values]) => n + values.length, 0);
+      const all =
+        constrained &&
+        (entries.length >= 4 || count >= 4) &&
+        (await this.#allowed(actor, { ...attributes("*", "*"), verb })).allowed;
+      if (!all)
+        for (const [key, values] of entries)
+          for (const value of values) await this.#check(actor, verb, attributes(key, value));
+    }
+    return groups;
+  }
+
+  /**
+   * The identity to forward, once a mode allows the impersonation for this request; else the
+   * first refusal, as a 403 StatusError with kube-apiserver's wording.
+   */
+  async authorize(actor: UserInfo, requested: RequestedImpersonation, request: RequestAttributes): Promise<UserInfo> {
+    let firstError: StatusError | undefined;
+    for (const mode of modes) {
+      if (!mode.applies(requested)) continue;
+      try {
+        if (mode.constrained) {
+          const verb = `impersonate-on:${mode.name}:${request.verb}`;
+          const target = request.resourceRequest
+            ? {
+                resource: request.resource,
+                subresource: request.subresource,
+                group: request.group,
+                version: request.version,
+                namespace: request.namespace,
+                name: request.name,
+              }
+            : { path: request.path };
+          const { allowed, reason } = await this.#allowed(actor, { ...target, verb }, !request.resourceRequest);
+          if (!allowed) throw forbidden(actor, verb, target, reason);
+        }
+        const groups = await this.#checkItems(actor, mode, requested);
+        return {
+          username: requested.user,
+          uid: requested.uid,
+          groups,
+          extra: {
+            ...requested.extra,
+            [originalUserExtra]: [actor.username],
+            ...(actor.groups.length > 0 ? { [originalGroupsExtra]: actor.groups } : {}),
+          },
+        };
+      } catch (error) {
+        if (!(error instanceof StatusError) || error.httpStatus !== 403) throw error;
+        firstError ??= error;
+      }
+    }
+    throw firstError ?? new StatusError("IMPERSONATION_FORBIDDEN", 403, "Forbidden", "all impersonation modes failed");
   }
 }
