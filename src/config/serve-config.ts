@@ -36,6 +36,7 @@ export interface ServeConfig {
     /** 0: no health listener. */
     readonly healthPort: number;
     readonly trustedProxies: readonly string[];
+    readonly maxHeaderBytes: number;
   };
   readonly upstream: {
     /** Empty: in-cluster. */
@@ -79,6 +80,13 @@ const port = (values: FlagValues, name: string, allowZero = false): number => {
   if (!Number.isInteger(value) || value < (allowZero ? 0 : 1) || value > 65535) {
     throw new ConfigError("INVALID_FLAG_VALUE", `--${name}: not a port: ${value}`);
   }
+  return value;
+};
+
+const positive = (values: FlagValues, name: string): number => {
+  const value = values[name] as number;
+  if (!Number.isInteger(value) || value < 1024)
+    throw new ConfigError("INVALID_FLAG_VALUE", `--${name}: must be at least 1024, got ${value}`);
   return value;
 };
 
@@ -141,6 +149,7 @@ export function loadServeConfig(
       healthBindAddress: values["health-bind-address"] as string,
       healthPort: port(values, "health-port", true),
       trustedProxies,
+      maxHeaderBytes: positive(values, "max-header-bytes"),
     },
     upstream: {
       kubeconfig: (values.kubeconfig as string | undefined) ?? "",

@@ -150,6 +150,15 @@ export const serveFlags: readonly FlagSpec[] = [
     help: "address the health port binds",
   },
   {
+    name: "max-header-bytes",
+    type: "int",
+    group: serving,
+    default: 262144,
+    help:
+      "largest request header block accepted (id tokens with many groups are large; kube-apiserver allows 1 MiB); " +
+      "larger requests get 431",
+  },
+  {
     name: "trusted-proxies",
     type: "list",
     group: serving,

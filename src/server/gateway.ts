@@ -101,6 +101,7 @@ export async function startGateway(config: ServeConfig, deps: GatewayDependencie
   const listener = new TlsListener({
     certFile: config.serving.tlsCertFile,
     keyFile: config.serving.tlsKeyFile,
+    maxHeaderBytes: config.serving.maxHeaderBytes,
     onRequest: (req, res) => {
       inFlight++;
       res.once("close", () => inFlight--);

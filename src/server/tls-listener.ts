@@ -19,6 +19,8 @@ export interface TlsListenerOptions {
   ) => void;
   readonly onUpgrade: (req: http.IncomingMessage, socket: Duplex, head: Buffer) => void;
   readonly onReload?: (ok: boolean, error?: Error) => void;
+  /** Largest request header block accepted; larger ones get 431. */
+  readonly maxHeaderBytes: number;
   /** How often the certificate files are checked for changes. */
   readonly reloadIntervalMs?: number;
 }
@@ -36,7 +38,7 @@ export class TlsListener {
 
   constructor(options: TlsListenerOptions) {
     this.#options = options;
-    this.#http1 = http.createServer({ noDelay: true }, options.onRequest);
+    this.#http1 = http.createServer({ noDelay: true, maxHeaderSize: options.maxHeaderBytes }, options.onRequest);
     this.#http1.on("upgrade", options.onUpgrade);
     // Requests Node cannot parse (oversized or malformed headers, smuggling attempts) still get
     // a Status body, not Node's bare default.
@@ -56,7 +58,10 @@ export class TlsListener {
         ),
       );
     });
-    this.#http2 = http2.createServer({}, options.onRequest);
+    this.#http2 = http2.createServer(
+      { maxSendHeaderBlockLength: options.maxHeaderBytes, settings: { maxHeaderListSize: options.maxHeaderBytes } },
+      options.onRequest,
+    );
     this.#http2.on("session", (session) => {
       this.#sessions.add(session);
       session.once("close", () => this.#sessions.delete(session));

@@ -150,6 +150,14 @@ describe("serve in front of kube-apiserver", { timeout: 300_000 }, () => {
     assert.match(asAdmin.stderr, /Error from server \(Forbidden\): impersonation is not allowed through this gateway/);
   });
 
+  it("passes large requests (64 KiB of headers, as id tokens with many groups make) to the API server", async () => {
+    const response = await httpsRequest(`${gateway.url}/api/v1/namespaces/default/configmaps`, {
+      ca: bed.ca.certPem,
+      headers: { authorization: `Bearer ${jane}`, "x-padding": "a".repeat(64 * 1024) },
+    });
+    assert.equal(response.status, 200);
+  });
+
   it("serves HTTP/2 clients", async () => {
     const session = http2.connect(gateway.url, { ca: bed.ca.certPem });
     try {
