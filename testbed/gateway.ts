@@ -8,6 +8,7 @@ import { createLogger, type Logger } from "../src/observability/logger.ts";
 import { type Gateway, startGateway } from "../src/server/gateway.ts";
 import type { TestBed } from "./bed.ts";
 import { waitFor } from "./http.ts";
+import { clients } from "./issuer/oidc-provider.ts";
 import { freePort } from "./ports.ts";
 
 export const gatewayServiceAccount = { namespace: "kube-system", name: "kube-oidc-gateway" };
@@ -179,4 +180,28 @@ export function gatewayReady(gateway: { readonly healthUrl: string }, timeoutMs 
   return waitFor("the gateway's readiness", async () => (await fetch(`${gateway.healthUrl}/readyz`)).status === 200, {
     timeoutMs,
   });
+}
+
+/**
+ * The --oidc-* flags that configure the gateway as the bed's API server is configured by default
+ * (`defaultJwtAuthenticators`): email username without prefix, groups prefixed "oidc:".
+ */
+export function bedOidcFlags(bed: TestBed): string[] {
+  return [
+    `--oidc-issuer-url=${bed.issuer.url}`,
+    `--oidc-client-id=${clients.kubernetes.id}`,
+    "--oidc-username-claim=email",
+    "--oidc-groups-claim=groups",
+    "--oidc-groups-prefix=oidc:",
+  ];
+}
+
+/** Writes an apiserver.config.k8s.io/v1 AuthenticationConfiguration for the gateway; returns its path. */
+export async function writeAuthenticationConfig(bed: TestBed, jwt: readonly unknown[]): Promise<string> {
+  const file = join(bed.dir, "gateway-authentication-config.json");
+  await writeFile(
+    file,
+    JSON.stringify({ apiVersion: "apiserver.config.k8s.io/v1", kind: "AuthenticationConfiguration", jwt }),
+  );
+  return file;
 }

@@ -2,8 +2,6 @@
 // once (oidc-provider and Keycloak), given to the bed's kube-apiserver and to the gateway; every
 // token must get the same decision and the same identity, uid and extra included.
 import assert from "node:assert/strict";
-import { writeFile } from "node:fs/promises";
-import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { type BedIssuers, startTestBed, type TestBed } from "../../testbed/bed.ts";
 import {
@@ -11,6 +9,7 @@ import {
   prepareGatewayCredentials,
   type RunningGateway,
   startTestGateway,
+  writeAuthenticationConfig,
 } from "../../testbed/gateway.ts";
 import { waitFor } from "../../testbed/http.ts";
 import { clients } from "../../testbed/issuer/oidc-provider.ts";
@@ -56,14 +55,9 @@ describe("differential: AuthenticationConfiguration with oidc-provider and Keycl
 
   before(async () => {
     bed = await startTestBed({ keycloak: true, jwt: authenticators });
-    const file = join(bed.dir, "gateway-authentication-config.yaml");
-    await writeFile(
-      file,
-      JSON.stringify({
-        apiVersion: "apiserver.config.k8s.io/v1",
-        kind: "AuthenticationConfiguration",
-        jwt: authenticators({ oidcProvider: bed.issuer, keycloak: bed.keycloak, caPem: bed.ca.certPem }),
-      }),
+    const file = await writeAuthenticationConfig(
+      bed,
+      authenticators({ oidcProvider: bed.issuer, keycloak: bed.keycloak, caPem: bed.ca.certPem }),
     );
     gateway = await startTestGateway(await prepareGatewayCredentials(bed), [`--authentication-config=${file}`]);
     await gatewayReady(gateway, 60_000);

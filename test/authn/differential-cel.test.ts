@@ -2,8 +2,6 @@
 // extra), claim validation rules and user validation rules as expressions, given to the real
 // kube-apiserver and to the gateway; tokens from the raw signer cover each path and each failure.
 import assert from "node:assert/strict";
-import { writeFile } from "node:fs/promises";
-import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { type BedIssuers, startTestBed, type TestBed } from "../../testbed/bed.ts";
 import {
@@ -11,6 +9,7 @@ import {
   prepareGatewayCredentials,
   type RunningGateway,
   startTestGateway,
+  writeAuthenticationConfig,
 } from "../../testbed/gateway.ts";
 import { waitFor } from "../../testbed/http.ts";
 import { clients } from "../../testbed/issuer/oidc-provider.ts";
@@ -150,15 +149,7 @@ for (const variant of variants) {
 
     before(async () => {
       bed = await startTestBed({ jwt });
-      const file = join(bed.dir, "gateway-authentication-config.json");
-      await writeFile(
-        file,
-        JSON.stringify({
-          apiVersion: "apiserver.config.k8s.io/v1",
-          kind: "AuthenticationConfiguration",
-          jwt: jwt({ oidcProvider: bed.issuer, caPem: bed.ca.certPem }),
-        }),
-      );
+      const file = await writeAuthenticationConfig(bed, jwt({ oidcProvider: bed.issuer, caPem: bed.ca.certPem }));
       gateway = await startTestGateway(await prepareGatewayCredentials(bed), [`--authentication-config=${file}`]);
       await gatewayReady(gateway);
       await waitFor(

@@ -7,6 +7,7 @@ import { after, before, describe, it } from "node:test";
 import { originalUserExtra, requestedImpersonation } from "../../src/proxy/nested-impersonation.ts";
 import { startTestBed, type TestBed } from "../../testbed/bed.ts";
 import {
+  bedOidcFlags,
   gatewayReady,
   gatewayTokenSubject,
   grantGatewayReviews,
@@ -15,7 +16,6 @@ import {
   startTestGateway,
 } from "../../testbed/gateway.ts";
 import { httpsRequest } from "../../testbed/http.ts";
-import { clients } from "../../testbed/issuer/oidc-provider.ts";
 import { whoami } from "../helpers/kubectl-identity.ts";
 
 const rbac = `
@@ -83,11 +83,7 @@ describe("nested impersonation (--allow-nested-impersonation)", { timeout: 120_0
     const applied = await bed.kubectl(["apply", "-f", "-"], undefined, rbac);
     assert.equal(applied.code, 0, applied.stderr);
     gateway = await startTestGateway(credentials, [
-      `--oidc-issuer-url=${bed.issuer.url}`,
-      `--oidc-client-id=${clients.kubernetes.id}`,
-      "--oidc-username-claim=email",
-      "--oidc-groups-claim=groups",
-      "--oidc-groups-prefix=oidc:",
+      ...bedOidcFlags(bed),
       "--allow-nested-impersonation",
       `--audit-log-path=${join(bed.dir, "gateway-audit.log")}`,
     ]);

@@ -12,6 +12,7 @@ import { createLogger } from "../../src/observability/logger.ts";
 import { startGateway } from "../../src/server/gateway.ts";
 import { startTestBed, type TestBed } from "../../testbed/bed.ts";
 import {
+  bedOidcFlags,
   type GatewayCredentials,
   gatewayFlags,
   gatewayReady,
@@ -70,13 +71,7 @@ describe("serve in front of kube-apiserver", { timeout: 300_000 }, () => {
   before(async () => {
     bed = await startTestBed();
     credentials = await prepareGatewayCredentials(bed);
-    gateway = await startTestGateway(credentials, [
-      `--oidc-issuer-url=${bed.issuer.url}`,
-      `--oidc-client-id=${clients.kubernetes.id}`,
-      "--oidc-username-claim=email",
-      "--oidc-groups-claim=groups",
-      "--oidc-groups-prefix=oidc:",
-    ]);
+    gateway = await startTestGateway(credentials, bedOidcFlags(bed));
     const applied = await bed.kubectl(["apply", "-f", "-"], undefined, developerRbac);
     assert.equal(applied.code, 0, applied.stderr);
     await gatewayReady(gateway, 30_000);
