@@ -10,6 +10,7 @@ import { ConfigError } from "./errors.ts";
 import { type FlagValue, type FlagValues, parseDuration, parseFlags, valuesFromEnv, valuesFromFile } from "./flags.ts";
 import { jwtAuthenticatorFromFlags } from "./oidc-flags.ts";
 import { serveFlags } from "./serve-flags.ts";
+import { loadSessionConfig, type SessionConfig } from "./session-config.ts";
 
 export type LogLevel = "debug" | "info" | "warn" | "error";
 
@@ -44,6 +45,8 @@ export interface ServeConfig {
     readonly extraCaFile: string;
     readonly responseTimeoutMs: number;
   };
+  /** Present when browser sessions are on (--session-client-id). */
+  readonly session?: SessionConfig;
   readonly logLevel: LogLevel;
   /** Empty: no audit log of the gateway's own refusals. */
   readonly auditLogPath: string;
@@ -156,6 +159,7 @@ export function loadServeConfig(
       extraCaFile: (values["upstream-ca-file"] as string | undefined) ?? "",
       responseTimeoutMs: values["upstream-timeout"] as number,
     },
+    session: loadSessionConfig(values, authentication.jwt),
     logLevel: logLevel as LogLevel,
     auditLogPath: (values["audit-log-path"] as string | undefined) ?? "",
     shutdownGracePeriodMs: values["shutdown-grace-period"] as number,

@@ -6,6 +6,7 @@ const oidc = "OIDC authentication (kube-apiserver's flags and rules)";
 const serving = "Serving";
 const upstream = "Upstream Kubernetes API server";
 const operations = "Operations";
+const sessions = "Browser sessions (login front for a dashboard and the API)";
 
 export const serveFlags: readonly FlagSpec[] = [
   {
@@ -184,6 +185,139 @@ export const serveFlags: readonly FlagSpec[] = [
     group: upstream,
     default: "60s",
     help: "how long to wait for the API server's response headers (watches and upgrades are exempt)",
+  },
+  {
+    name: "session-client-id",
+    type: "string",
+    group: sessions,
+    help:
+      "OAuth client id for browser logins; setting it turns browser sessions on (code flow with PKCE S256, " +
+      "state and nonce, served under /oauth2/)",
+  },
+  {
+    name: "session-client-secret-file",
+    type: "string",
+    group: sessions,
+    help: "file holding that client's secret (none: a public client, PKCE only); never on the command line",
+  },
+  {
+    name: "session-issuer-url",
+    type: "string",
+    group: sessions,
+    help:
+      "issuer the browser logs in at (default: --oidc-issuer-url, or the only issuer of " +
+      "--authentication-config); its id tokens must be accepted by the authentication settings above",
+  },
+  {
+    name: "session-issuer-ca-file",
+    type: "string",
+    group: sessions,
+    help: "PEM bundle to trust for that issuer (default: --oidc-ca-file, or the issuer's certificateAuthority)",
+  },
+  {
+    name: "session-external-url",
+    type: "string",
+    group: sessions,
+    help:
+      "the https URL browsers reach the gateway at, e.g. https://k8s.example.com (required with sessions); " +
+      "the redirect URI to register at the issuer is <url>/oauth2/callback",
+  },
+  {
+    name: "session-cookie-secret-file",
+    type: "string",
+    group: sessions,
+    help:
+      "file with the secret that seals cookies and stored sessions, at least 32 characters; several lines: the " +
+      "first seals, all open (rotation); every replica needs the same file (required with sessions)",
+  },
+  {
+    name: "session-cookie-name",
+    type: "string",
+    group: sessions,
+    default: "__Host-kog-session",
+    help: "name of the session cookie (Secure, HttpOnly, SameSite=Lax, Path=/; it holds only a sealed session id)",
+  },
+  {
+    name: "session-scopes",
+    type: "list",
+    group: sessions,
+    default: ["openid", "profile", "email"],
+    help: "scopes requested at login; openid is always included",
+  },
+  {
+    name: "session-store",
+    type: "string",
+    group: sessions,
+    default: "memory",
+    help: "where sessions live: memory (one replica) or redis (several replicas; see --session-redis-url)",
+  },
+  {
+    name: "session-redis-url",
+    type: "string",
+    group: sessions,
+    help: "redis:// or rediss:// URL of the shared session store (with --session-store=redis)",
+  },
+  {
+    name: "session-refresh-ahead",
+    type: "duration",
+    group: sessions,
+    default: "60s",
+    help:
+      "refresh a session's tokens this long before the id token's exp (at most a quarter of the token's " +
+      "lifetime), one refresh per session across tabs and replicas",
+  },
+  {
+    name: "session-max-lifetime",
+    type: "duration",
+    group: sessions,
+    default: "12h",
+    help: "longest a session lasts; it also ends when the issuer's refresh token or SSO session does",
+  },
+  {
+    name: "session-api-prefix",
+    type: "string",
+    group: sessions,
+    default: "/k8s",
+    help:
+      "with --dashboard-upstream: the path under which the Kubernetes API is served to the browser session " +
+      "(the prefix is removed before forwarding); without a dashboard the API is served at /",
+  },
+  {
+    name: "dashboard-upstream",
+    type: "string",
+    group: sessions,
+    help:
+      "http(s) URL of a dashboard (Headlamp, Kubeapps, any web app) to put behind the login; it receives " +
+      "Authorization: Bearer <id token> and never the gateway's cookies",
+  },
+  {
+    name: "dashboard-ca-file",
+    type: "string",
+    group: sessions,
+    help: "PEM bundle to trust for an https dashboard upstream",
+  },
+  {
+    name: "dashboard-token",
+    type: "string",
+    group: sessions,
+    default: "id",
+    help: "which token the dashboard receives as Bearer: id (what Headlamp and Kubeapps expect) or access",
+  },
+  {
+    name: "whoami-page",
+    type: "bool",
+    group: sessions,
+    default: false,
+    help:
+      "serve /oauth2/whoami: the session's decoded claims (never the raw token), the identity the API server " +
+      "sees, time left, and what that identity may do",
+  },
+  {
+    name: "session-post-logout-path",
+    type: "string",
+    group: sessions,
+    default: "/",
+    help: "where the issuer sends the browser back after logout (must be registered as a post-logout redirect URI)",
   },
   {
     name: "log-level",

@@ -123,6 +123,22 @@ export function createMetrics() {
       "kube_oidc_gateway_authentication_config_reloads_total",
       "Reloads of --authentication-config after it changed, by result (failure: the previous configuration keeps serving).",
     ),
+    sessionLogins: new Counter(
+      "kube_oidc_gateway_session_logins_total",
+      "Browser logins completed at the callback, by result (success, or the error code).",
+    ),
+    sessionRefreshes: new Counter(
+      "kube_oidc_gateway_session_refreshes_total",
+      "Session token refreshes, by outcome: success (one call to the issuer), shared (another tab or replica had just refreshed), rejected (invalid_grant: session ended), unavailable.",
+    ),
+    sessionLogouts: new Counter(
+      "kube_oidc_gateway_session_logouts_total",
+      "Sessions ended, by kind: local (logout here) or backchannel (the issuer's logout token).",
+    ),
+    sessionSocketsClosed: new Counter(
+      "kube_oidc_gateway_session_sockets_closed_total",
+      "WebSockets and streams the gateway closed because their browser session ended.",
+    ),
   };
   return {
     ...metrics,

@@ -42,13 +42,23 @@ export interface ApiProxyOptions {
   readonly responseTimeoutMs: number;
 }
 
+/**
+ * How the browser-session front hands a request on: `path` is the API path (the session's API
+ * prefix removed) and `token`, when the request was authenticated by its session cookie, is the
+ * session's id token standing in for a bearer token.
+ */
+export interface SessionCredentials {
+  readonly token?: string;
+  readonly path: string;
+}
+
 interface Authorized {
   readonly user: UserInfo;
   readonly headers: string[];
 }
 
 /** Requests whose response is a long-lived stream (kube-apiserver's long-running requests). */
-function isLongRunning(url: string): boolean {
+export function isLongRunning(url: string): boolean {
   const query = url.indexOf("?");
   const path = query === -1 ? url : url.slice(0, query);
   const params = new URLSearchParams(query === -1 ? "" : url.slice(query + 1));
@@ -85,7 +95,11 @@ export class ApiProxy {
    * Checks the client's credentials and builds the headers for the API server.
    * Throws a StatusError for anything the client must be told.
    */
-  async #authorize(req: IncomingMessage | Http2ServerRequest, upgrade?: string): Promise<Authorized> {
+  async #authorize(
+    req: IncomingMessage | Http2ServerRequest,
+    upgrade?: string,
+    session?: SessionCredentials,
+  ): Promise<Authorized> {
     const impersonationHeader = clientImpersonationHeader(req.rawHeaders);
     if (impersonationHeader && !this.#options.impersonationAuthorizer) {
       throw new StatusError(
@@ -96,9 +110,9 @@ export class ApiProxy {
       );
     }
     const websocket = upgrade !== undefined && isWebSocketUpgrade(req.headers);
-    let token = bearerToken(req.headers.authorization);
+    let token = session?.token ?? bearerToken(req.headers.authorization);
     let websocketProtocols: string | undefined;
-    if (websocket) {
+    if (websocket && session?.token === undefined) {
       const fromProtocol = websocketProtocolToken((req as IncomingMessage).headersDistinct["sec-websocket-protocol"]);
       if (fromProtocol) {
         websocketProtocols = fromProtocol.remaining;
@@ -122,7 +136,7 @@ export class ApiProxy {
           user = await this.#options.impersonationAuthorizer.authorize(
             user,
             requested,
-            requestAttributes(req.method ?? "GET", req.url ?? "/"),
+            requestAttributes(req.method ?? "GET", session?.path ?? req.url ?? "/"),
           );
           identity = impersonationHeaders(user);
         }
@@ -220,7 +234,7 @@ export class ApiProxy {
   }
 
   /** An ordinary request, over HTTP/1.1 or HTTP/2. */
-  async handleRequest(req: ClientRequest, res: ClientResponse): Promise<void> {
+  async handleRequest(req: ClientRequest, res: ClientResponse, session?: SessionCredentials): Promise<void> {
     const started = performance.now();
     const requestId = randomUUID();
     const { metrics } = this.#options;
@@ -241,20 +255,21 @@ export class ApiProxy {
 
     let authorized: Authorized;
     try {
-      authorized = await this.#authorize(req);
+      authorized = await this.#authorize(req, undefined, session);
     } catch (error) {
       req.resume();
       reply(this.#failure(error, req, requestId, started));
       return;
     }
 
-    const longRunning = isLongRunning(req.url ?? "");
+    const path = session?.path ?? req.url;
+    const longRunning = isLongRunning(path ?? "");
     const upstreamReq = https.request({
       protocol: "https:",
       hostname: this.#options.upstream.url.hostname,
       port: this.#options.upstream.url.port || 443,
       method,
-      path: req.url,
+      path,
       headers: authorized.headers,
       agent: this.#options.upstream.agent,
     });
@@ -297,7 +312,7 @@ export class ApiProxy {
   }
 
   /** An HTTP/1.1 Upgrade request (exec, attach, port-forward; SPDY or WebSocket). */
-  async handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
+  async handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer, session?: SessionCredentials): Promise<void> {
     const started = performance.now();
     const requestId = randomUUID();
     const { metrics } = this.#options;
@@ -310,7 +325,7 @@ export class ApiProxy {
 
     let authorized: Authorized;
     try {
-      authorized = await this.#authorize(req, upgrade);
+      authorized = await this.#authorize(req, upgrade, session);
     } catch (error) {
       writeRaw(this.#failure(error, req, requestId, started));
       return;
@@ -328,7 +343,7 @@ export class ApiProxy {
       hostname: this.#options.upstream.url.hostname,
       port: this.#options.upstream.url.port || 443,
       method: req.method,
-      path: req.url,
+      path: session?.path ?? req.url,
       headers,
       // A dedicated connection: once upgraded it belongs to this stream alone.
       agent: false,

@@ -11,6 +11,7 @@ import { createLogger, type Logger } from "../observability/logger.ts";
 import { createMetrics, type Metrics } from "../observability/metrics.ts";
 import { ApiProxy } from "../proxy/api-proxy.ts";
 import { ImpersonationAuthorizer } from "../proxy/nested-impersonation.ts";
+import { SessionFront } from "../session/session-front.ts";
 import { Upstream } from "../upstream/cluster.ts";
 import { HealthServer } from "./health.ts";
 import { TlsListener } from "./tls-listener.ts";
@@ -96,6 +97,11 @@ export async function startGateway(config: ServeConfig, deps: GatewayDependencie
     responseTimeoutMs: config.upstream.responseTimeoutMs,
   });
 
+  // Browser sessions (optional): a login front before the same pipeline.
+  const sessions = config.session
+    ? await SessionFront.create({ config: config.session, authenticator, upstream, proxy, logger, metrics })
+    : undefined;
+
   let inFlight = 0;
   let stopping = false;
   const listener = new TlsListener({
@@ -108,9 +114,10 @@ export async function startGateway(config: ServeConfig, deps: GatewayDependencie
       // While draining, answer requests that still arrive on open keep-alive connections, and
       // tell HTTP/1.1 clients not to reuse the connection (HTTP/2 clients got GOAWAY).
       if (stopping && req.httpVersionMajor === 1) res.setHeader("connection", "close");
-      void proxy.handleRequest(req, res);
+      void (sessions ? sessions.handleRequest(req, res) : proxy.handleRequest(req, res));
     },
-    onUpgrade: (req, socket, head) => void proxy.handleUpgrade(req, socket, head),
+    onUpgrade: (req, socket, head) =>
+      void (sessions ? sessions.handleUpgrade(req, socket, head) : proxy.handleUpgrade(req, socket, head)),
     onReload: (ok, error) => {
       metrics.tlsReloads.inc({ result: ok ? "success" : "failure" });
       if (ok) logger.info("serving certificate reloaded");
@@ -126,6 +133,7 @@ export async function startGateway(config: ServeConfig, deps: GatewayDependencie
           notReady: () => [
             ...(stopping ? ["shutting down"] : []),
             ...authenticator.notReady().map((n) => `issuer ${n.issuer}: ${n.reason}`),
+            ...(sessions?.notReady() ?? []),
           ],
           metrics: () => metrics.render(),
         });
@@ -152,6 +160,7 @@ export async function startGateway(config: ServeConfig, deps: GatewayDependencie
       }
       listener.closeIdle();
       proxy.closeStreams();
+      await sessions?.close();
       listener.closeAll();
       authenticator.close();
       upstream.close();

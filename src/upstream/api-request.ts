@@ -5,7 +5,16 @@ import type { Upstream } from "./cluster.ts";
 
 export class ApiRequestError extends Error {}
 
-export function postToApiServer<T>(upstream: Upstream, path: string, body: unknown, timeoutMs = 10_000): Promise<T> {
+export function postToApiServer<T>(
+  upstream: Upstream,
+  path: string,
+  body: unknown,
+  timeoutMs = 10_000,
+  /** Further headers, e.g. Impersonate-* to ask as a user (repeated names allowed). */
+  extraHeaders: readonly [string, string][] = [],
+): Promise<T> {
+  const extra: Record<string, string[]> = {};
+  for (const [name, value] of extraHeaders) extra[name] = [...(extra[name] ?? []), value];
   const payload = JSON.stringify(body);
   return new Promise((resolve, reject) => {
     const req = https.request(
@@ -22,6 +31,7 @@ export function postToApiServer<T>(upstream: Upstream, path: string, body: unkno
           accept: "application/json",
           "content-length": Buffer.byteLength(payload),
           ...(upstream.authorization ? { authorization: upstream.authorization } : {}),
+          ...extra,
         },
       },
       (res) => {

@@ -1,0 +1,134 @@
+// Forwarding to a dashboard behind the login (Headlamp, Kubeapps, any web app): what such apps
+// expect from an auth proxy, Authorization: Bearer <token> plus X-Forwarded-*; never the client's
+// own Authorization, never the gateway's cookies. Upgrades (the dashboard's own WebSockets) pass
+// byte for byte once switched.
+import * as http from "node:http";
+import type { Http2ServerRequest, Http2ServerResponse } from "node:http2";
+import * as https from "node:https";
+import type { Duplex } from "node:stream";
+import { pipeline } from "node:stream";
+import { withoutCookies } from "../session/cookies.ts";
+import { clientResponseHeaders } from "./headers.ts";
+
+type ClientRequest = http.IncomingMessage | Http2ServerRequest;
+type ClientResponse = http.ServerResponse | Http2ServerResponse;
+
+export interface DashboardProxyOptions {
+  readonly url: string;
+  readonly ca?: string;
+  /** Whether a cookie is the gateway's own (removed before forwarding). */
+  readonly isGatewayCookie: (name: string) => boolean;
+  readonly onError?: (error: Error) => void;
+}
+
+const dropped =
+  /^(authorization|cookie|host|connection|keep-alive|proxy-connection|proxy-authorization|te|trailer|transfer-encoding|upgrade|http2-settings|x-forwarded-.*|forwarded|x-real-ip)$/;
+
+export class DashboardProxy {
+  readonly #url: URL;
+  readonly #options: DashboardProxyOptions;
+  readonly #agent: http.Agent;
+  readonly #request: typeof http.request;
+
+  constructor(options: DashboardProxyOptions) {
+    this.#options = options;
+    this.#url = new URL(options.url);
+    const secure = this.#url.protocol === "https:";
+    this.#agent = secure ? new https.Agent({ keepAlive: true, ca: options.ca }) : new http.Agent({ keepAlive: true });
+    this.#request = secure ? https.request : http.request;
+  }
+
+  #headers(req: ClientRequest, token: string, upgrade: boolean): string[] {
+    const out: string[] = [];
+    const raw = req.rawHeaders;
+    for (let i = 0; i < raw.length; i += 2) {
+      const name = raw[i] ?? "";
+      if (name.startsWith(":") || dropped.test(name.toLowerCase())) continue;
+      out.push(name, raw[i + 1] ?? "");
+    }
+    const cookies = withoutCookies(req.headers.cookie, this.#options.isGatewayCookie);
+    if (cookies) out.push("Cookie", cookies);
+    const host = req.headers.host ?? (req.headers as Record<string, string | undefined>)[":authority"] ?? "";
+    out.push("Host", this.#url.host, "Authorization", `Bearer ${token}`);
+    out.push("X-Forwarded-Proto", "https", "X-Forwarded-Host", host);
+    if (req.socket.remoteAddress) out.push("X-Forwarded-For", req.socket.remoteAddress);
+    if (upgrade) out.push("Connection", "Upgrade", "Upgrade", String(req.headers.upgrade ?? ""));
+    return out;
+  }
+
+  #path(req: ClientRequest): string {
+    const base = this.#url.pathname.replace(/\/$/, "");
+    return `${base}${req.url ?? "/"}`;
+  }
+
+  handleRequest(req: ClientRequest, res: ClientResponse, token: string): void {
+    const upstreamReq = this.#request({
+      hostname: this.#url.hostname,
+      port: this.#url.port || undefined,
+      method: req.method,
+      path: this.#path(req),
+      headers: this.#headers(req, token, false),
+      agent: this.#agent,
+    });
+    upstreamReq.on("response", (upstreamRes) => {
+      (res as http.ServerResponse).writeHead(
+        upstreamRes.statusCode ?? 502,
+        clientResponseHeaders(upstreamRes.rawHeaders),
+      );
+      pipeline(upstreamRes, res as NodeJS.WritableStream, () => {});
+    });
+    upstreamReq.on("error", (error) => {
+      this.#options.onError?.(error);
+      if (res.headersSent) return void res.destroy();
+      (res as http.ServerResponse).writeHead(502, { "content-type": "application/json", "cache-control": "no-store" });
+      res.end(
+        `${JSON.stringify({ error: "dashboard_unavailable", message: "the dashboard behind the gateway did not answer" })}\n`,
+      );
+    });
+    res.once("close", () => {
+      if (!res.writableFinished) upstreamReq.destroy();
+    });
+    pipeline(req as NodeJS.ReadableStream, upstreamReq, () => {});
+  }
+
+  handleUpgrade(req: http.IncomingMessage, socket: Duplex, head: Buffer, token: string): void {
+    const headers = this.#headers(req, token, true);
+    headers.push("Content-Length", "0");
+    const upstreamReq = this.#request({
+      hostname: this.#url.hostname,
+      port: this.#url.port || undefined,
+      method: req.method,
+      path: this.#path(req),
+      headers,
+      agent: false,
+      ...(this.#url.protocol === "https:" ? { ca: this.#options.ca } : {}),
+    } as https.RequestOptions);
+    upstreamReq.on("upgrade", (upstreamRes, upstreamSocket, upstreamHead) => {
+      const lines = [`HTTP/1.1 101 ${upstreamRes.statusMessage || "Switching Protocols"}`];
+      for (let i = 0; i < upstreamRes.rawHeaders.length; i += 2) {
+        lines.push(`${upstreamRes.rawHeaders[i]}: ${upstreamRes.rawHeaders[i + 1]}`);
+      }
+      socket.write(`${lines.join("\r\n")}\r\n\r\n`);
+      if (upstreamHead.length > 0) socket.write(upstreamHead);
+      if (head.length > 0) upstreamSocket.write(head);
+      upstreamSocket.on("error", () => socket.destroy());
+      pipeline(socket, upstreamSocket, () => {});
+      pipeline(upstreamSocket, socket, () => {});
+    });
+    upstreamReq.on("response", (upstreamRes) => {
+      upstreamRes.resume();
+      socket.end(
+        `HTTP/1.1 ${upstreamRes.statusCode} ${upstreamRes.statusMessage ?? ""}\r\nconnection: close\r\ncontent-length: 0\r\n\r\n`,
+      );
+    });
+    upstreamReq.on("error", (error) => {
+      this.#options.onError?.(error);
+      socket.end("HTTP/1.1 502 Bad Gateway\r\nconnection: close\r\ncontent-length: 0\r\n\r\n");
+    });
+    upstreamReq.end();
+  }
+
+  close(): void {
+    this.#agent.destroy();
+  }
+}
