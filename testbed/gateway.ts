@@ -205,3 +205,41 @@ export async function writeAuthenticationConfig(bed: TestBed, jwt: readonly unkn
   );
   return file;
 }
+
+export interface SessionGatewayOptions {
+  /** The gateway's port, fixed in advance: the external URL (and the issuer's redirect URI) names it. */
+  readonly port: number;
+  /** Default: https://127.0.0.1:<port> */
+  readonly externalUrl?: string;
+  readonly issuerUrl: string;
+  readonly clientId: string;
+  readonly clientSecret?: string;
+  readonly redisUrl?: string;
+  readonly dashboardUrl?: string;
+  readonly whoamiPage?: boolean;
+}
+
+/** Flags that turn on browser sessions, with the cookie and client secrets written to files. */
+export async function sessionGatewayFlags(bed: TestBed, options: SessionGatewayOptions): Promise<string[]> {
+  const dir = join(bed.dir, "session-secrets");
+  await mkdir(dir, { recursive: true });
+  const cookieSecretFile = join(dir, "cookie-secret");
+  // One secret for every replica of a test: they must open each other's cookies.
+  await writeFile(cookieSecretFile, `${"testbed-cookie-secret-".padEnd(48, "x")}\n`, { mode: 0o600 });
+  const flags = [
+    `--secure-port=${options.port}`,
+    `--session-client-id=${options.clientId}`,
+    `--session-issuer-url=${options.issuerUrl}`,
+    `--session-external-url=${options.externalUrl ?? `https://127.0.0.1:${options.port}`}`,
+    `--session-cookie-secret-file=${cookieSecretFile}`,
+  ];
+  if (options.clientSecret) {
+    const secretFile = join(dir, "client-secret");
+    await writeFile(secretFile, options.clientSecret, { mode: 0o600 });
+    flags.push(`--session-client-secret-file=${secretFile}`);
+  }
+  if (options.redisUrl) flags.push("--session-store=redis", `--session-redis-url=${options.redisUrl}`);
+  if (options.dashboardUrl) flags.push(`--dashboard-upstream=${options.dashboardUrl}`);
+  if (options.whoamiPage) flags.push("--whoami-page");
+  return flags;
+}

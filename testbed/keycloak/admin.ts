@@ -96,6 +96,47 @@ export class KeycloakAdmin {
     });
   }
 
+  async #clientUuid(clientId: string): Promise<{ id: string; attributes?: Record<string, string> }> {
+    const [client] = await this.request<{ id: string; attributes?: Record<string, string> }[]>(
+      "GET",
+      this.#realm(`/clients?clientId=${encodeURIComponent(clientId)}`),
+    );
+    if (!client) throw new Error(`no client ${clientId} in realm ${this.#options.realm}`);
+    return client;
+  }
+
+  /**
+   * Changes a client: top-level fields (e.g. redirectUris) replaced, attributes (e.g.
+   * `backchannel.logout.url`) merged; everything else keeps its value.
+   */
+  async updateClient(
+    clientId: string,
+    change: { fields?: Record<string, unknown>; attributes?: Record<string, string> },
+  ): Promise<void> {
+    const client = await this.#clientUuid(clientId);
+    const full = await this.request<Record<string, unknown>>("GET", this.#realm(`/clients/${client.id}`));
+    await this.request("PUT", this.#realm(`/clients/${client.id}`), {
+      ...full,
+      ...change.fields,
+      attributes: { ...(full.attributes as Record<string, string>), ...change.attributes },
+    });
+  }
+
+  /** Turns on Keycloak's event store for these user event types (e.g. REFRESH_TOKEN). */
+  enableEvents(types: readonly string[]): Promise<void> {
+    return this.updateRealm({ eventsEnabled: true, eventsExpiration: 3600, enabledEventTypes: types });
+  }
+
+  /** Stored user events of `type` (newest first), as Keycloak recorded them. */
+  events(type: string): Promise<{ time: number; type: string; clientId?: string; error?: string }[]> {
+    return this.request("GET", this.#realm(`/events?type=${encodeURIComponent(type)}&max=10000`));
+  }
+
+  /** The user's active SSO sessions. */
+  async userSessions(username: string): Promise<{ id: string; start: number; lastAccess: number }[]> {
+    return this.request("GET", this.#realm(`/users/${await this.userId(username)}/sessions`));
+  }
+
   async userId(username: string): Promise<string> {
     const [user] = await this.request<{ id: string }[]>(
       "GET",

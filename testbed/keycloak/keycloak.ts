@@ -80,6 +80,7 @@ async function launch(options: KeycloakOptions): Promise<Keycloak> {
   const tls = await options.ca.issueLoopbackServer("keycloak");
   await writeFile(join(dir, "tls.crt"), tls.certPem);
   await writeFile(join(dir, "tls.key"), tls.keyPem, { mode: 0o600 });
+  await writeFile(join(dir, "ca.crt"), options.ca.certPem);
   const [httpsPort, httpPort, managementPort] = [await freePort(), await freePort(), await freePort()];
   const url = `https://127.0.0.1:${httpsPort}`;
   const adminUsername = "testbed-admin";
@@ -103,6 +104,8 @@ async function launch(options: KeycloakOptions): Promise<Keycloak> {
       `--https-certificate-key-file=${join(dir, "tls.key")}`,
       `--http-management-port=${managementPort}`,
       `--hostname=${url}`,
+      // Trust the bed's CA for Keycloak's own outgoing calls (back-channel logout to the gateway).
+      `--truststore-paths=${join(dir, "ca.crt")}`,
     ],
     {
       cwd: dir,
