@@ -23,6 +23,7 @@ import { clientImpersonationHeader, impersonationHeaders } from "./impersonation
 import { type ImpersonationAuthorizer, requestedImpersonation } from "./nested-impersonation.ts";
 import { requestAttributes } from "./request-info.ts";
 import { rawHttpResponse, StatusError, type StatusResponse, toStatus, unauthorized } from "./status.ts";
+import { relayRefusedUpgrade, spliceUpgrade } from "./upgrade-relay.ts";
 
 type ClientRequest = IncomingMessage | Http2ServerRequest;
 type ClientResponse = ServerResponse | Http2ServerResponse;
@@ -353,13 +354,6 @@ export class ApiProxy {
     });
     upstreamReq.on("upgrade", (upstreamRes, upstreamSocket, upstreamHead) => {
       metrics.requests.inc({ method: req.method ?? "GET", code: "101" });
-      const lines = [`HTTP/1.1 101 ${upstreamRes.statusMessage || "Switching Protocols"}`];
-      for (let i = 0; i < upstreamRes.rawHeaders.length; i += 2) {
-        lines.push(`${upstreamRes.rawHeaders[i]}: ${upstreamRes.rawHeaders[i + 1]}`);
-      }
-      socket.write(`${lines.join("\r\n")}\r\n\r\n`);
-      if (upstreamHead.length > 0) socket.write(upstreamHead);
-      if (head.length > 0) upstreamSocket.write(head);
       metrics.openUpgrades.inc();
       const stream = {
         destroy: () => {
@@ -368,31 +362,15 @@ export class ApiProxy {
         },
       };
       this.#streams.add(stream);
-      let closed = false;
-      const close = () => {
-        if (closed) return;
-        closed = true;
+      spliceUpgrade(upstreamRes, upstreamSocket, upstreamHead, socket, head, () => {
         metrics.openUpgrades.dec();
         this.#streams.delete(stream);
-      };
-      upstreamSocket.on("error", () => socket.destroy());
-      pipeline(socket, upstreamSocket, close);
-      pipeline(upstreamSocket, socket, close);
+      });
     });
     upstreamReq.on("response", (upstreamRes) => {
       // The API server refused to switch (e.g. 403): relay its answer and close.
       metrics.requests.inc({ method: req.method ?? "GET", code: String(upstreamRes.statusCode) });
-      const lines = [`HTTP/1.1 ${upstreamRes.statusCode} ${upstreamRes.statusMessage ?? ""}`];
-      const headers = clientResponseHeaders(upstreamRes.rawHeaders);
-      for (const [name, values] of Object.entries(headers)) for (const v of values) lines.push(`${name}: ${v}`);
-      lines.push("connection: close");
-      const chunks: Buffer[] = [];
-      upstreamRes.on("data", (c: Buffer) => chunks.push(c));
-      upstreamRes.on("end", () => {
-        const body = Buffer.concat(chunks);
-        if (!headers["content-length"]) lines.push(`content-length: ${body.length}`);
-        socket.end(Buffer.concat([Buffer.from(`${lines.join("\r\n")}\r\n\r\n`), body]));
-      });
+      relayRefusedUpgrade(upstreamRes, socket);
     });
     upstreamReq.on("error", (error: NodeJS.ErrnoException) =>
       writeRaw(this.#failure(this.#upstreamError(error, false), req, requestId, started)),

@@ -9,6 +9,7 @@ import type { Duplex } from "node:stream";
 import { pipeline } from "node:stream";
 import { withoutCookies } from "../session/cookies.ts";
 import { clientResponseHeaders } from "./headers.ts";
+import { relayRefusedUpgrade, spliceUpgrade } from "./upgrade-relay.ts";
 
 type ClientRequest = http.IncomingMessage | Http2ServerRequest;
 type ClientResponse = http.ServerResponse | Http2ServerResponse;
@@ -103,24 +104,10 @@ export class DashboardProxy {
       agent: false,
       ...(this.#url.protocol === "https:" ? { ca: this.#options.ca } : {}),
     } as https.RequestOptions);
-    upstreamReq.on("upgrade", (upstreamRes, upstreamSocket, upstreamHead) => {
-      const lines = [`HTTP/1.1 101 ${upstreamRes.statusMessage || "Switching Protocols"}`];
-      for (let i = 0; i < upstreamRes.rawHeaders.length; i += 2) {
-        lines.push(`${upstreamRes.rawHeaders[i]}: ${upstreamRes.rawHeaders[i + 1]}`);
-      }
-      socket.write(`${lines.join("\r\n")}\r\n\r\n`);
-      if (upstreamHead.length > 0) socket.write(upstreamHead);
-      if (head.length > 0) upstreamSocket.write(head);
-      upstreamSocket.on("error", () => socket.destroy());
-      pipeline(socket, upstreamSocket, () => {});
-      pipeline(upstreamSocket, socket, () => {});
-    });
-    upstreamReq.on("response", (upstreamRes) => {
-      upstreamRes.resume();
-      socket.end(
-        `HTTP/1.1 ${upstreamRes.statusCode} ${upstreamRes.statusMessage ?? ""}\r\nconnection: close\r\ncontent-length: 0\r\n\r\n`,
-      );
-    });
+    upstreamReq.on("upgrade", (upstreamRes, upstreamSocket, upstreamHead) =>
+      spliceUpgrade(upstreamRes, upstreamSocket, upstreamHead, socket, head),
+    );
+    upstreamReq.on("response", (upstreamRes) => relayRefusedUpgrade(upstreamRes, socket));
     upstreamReq.on("error", (error) => {
       this.#options.onError?.(error);
       socket.end("HTTP/1.1 502 Bad Gateway\r\nconnection: close\r\ncontent-length: 0\r\n\r\n");

@@ -35,6 +35,18 @@ export class StatusError extends GatewayError {
 /** kube-apiserver's 401 for any authentication failure; why it failed goes only to the log. */
 export const unauthorized = () => new StatusError("UNAUTHORIZED", 401, "Unauthorized", "Unauthorized");
 
+/** The error as a StatusError; anything else is internal, and its message is not shown to clients. */
+export function asStatusError(error: unknown): StatusError {
+  return error instanceof StatusError
+    ? error
+    : new StatusError(
+        "INTERNAL",
+        500,
+        "InternalError",
+        "Internal error occurred: the gateway failed to handle the request",
+      );
+}
+
 export interface StatusResponse {
   readonly status: number;
   readonly headers: Readonly<Record<string, string>>;
@@ -47,15 +59,7 @@ export interface StatusResponse {
  * internal: their message is not shown to clients.
  */
 export function toStatus(error: unknown): StatusResponse {
-  const e =
-    error instanceof StatusError
-      ? error
-      : new StatusError(
-          "INTERNAL",
-          500,
-          "InternalError",
-          "Internal error occurred: the gateway failed to handle the request",
-        );
+  const e = asStatusError(error);
   const status: Record<string, unknown> = {
     kind: "Status",
     apiVersion: "v1",

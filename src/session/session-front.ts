@@ -13,7 +13,7 @@ import type { Logger } from "../observability/logger.ts";
 import type { Metrics } from "../observability/metrics.ts";
 import { type ApiProxy, isLongRunning } from "../proxy/api-proxy.ts";
 import { DashboardProxy } from "../proxy/dashboard-proxy.ts";
-import { rawHttpResponse, StatusError, toStatus, unauthorized } from "../proxy/status.ts";
+import { asStatusError, rawHttpResponse, StatusError, toStatus, unauthorized } from "../proxy/status.ts";
 import type { Upstream } from "../upstream/cluster.ts";
 import { isNavigation, isSameOrigin } from "./browser-request.ts";
 import {
@@ -238,7 +238,7 @@ export class SessionFront {
   #status(error: unknown): StatusError {
     if (!(error instanceof SessionError)) {
       this.#context.logger.error("session request failed", { error: String(error) });
-      return toStatusError(error);
+      return asStatusError(error);
     }
     this.#context.logger.info("session refused", { reason: error.code, detail: error.message });
     switch (error.code) {
@@ -286,15 +286,4 @@ export class SessionFront {
       cookies,
     );
   }
-}
-
-function toStatusError(error: unknown): StatusError {
-  return error instanceof StatusError
-    ? error
-    : new StatusError(
-        "INTERNAL",
-        500,
-        "InternalError",
-        "Internal error occurred: the gateway failed to handle the request",
-      );
 }

@@ -16,6 +16,7 @@ import {
   startTestGateway,
 } from "../../testbed/gateway.ts";
 import { httpsRequest } from "../../testbed/http.ts";
+import { configMapReaderRbac } from "../../testbed/rbac.ts";
 import { whoami } from "../helpers/kubectl-identity.ts";
 
 const rbac = `
@@ -54,22 +55,10 @@ roleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: constrai
 subjects:
 - {apiGroup: rbac.authorization.k8s.io, kind: Group, name: "oidc:developers"}
 ---
-apiVersion: rbac.authorization.k8s.io/v1
-kind: Role
-metadata: {name: configmap-reader, namespace: default}
-rules:
-- apiGroups: [""]
-  resources: [configmaps]
-  verbs: [get, list]
----
-apiVersion: rbac.authorization.k8s.io/v1
-kind: RoleBinding
-metadata: {name: viewer-bot-reads-configmaps, namespace: default}
-roleRef: {apiGroup: rbac.authorization.k8s.io, kind: Role, name: configmap-reader}
-subjects:
-- {apiGroup: rbac.authorization.k8s.io, kind: User, name: viewer-bot}
-- {apiGroup: rbac.authorization.k8s.io, kind: User, name: constrained-bot}
-`;
+${configMapReaderRbac("viewer-bot-reads-configmaps", [
+  { kind: "User", name: "viewer-bot" },
+  { kind: "User", name: "constrained-bot" },
+])}`;
 
 describe("nested impersonation (--allow-nested-impersonation)", { timeout: 120_000 }, () => {
   let bed: TestBed;

@@ -11,6 +11,7 @@ import {
   startTestGateway,
 } from "../../testbed/gateway.ts";
 import { clients } from "../../testbed/issuer/oidc-provider.ts";
+import { configMapReaderRbac } from "../../testbed/rbac.ts";
 import { expectUnauthorized, whoami } from "../helpers/kubectl-identity.ts";
 
 const setup = `
@@ -18,21 +19,7 @@ apiVersion: v1
 kind: ServiceAccount
 metadata: {name: dashboard, namespace: default}
 ---
-apiVersion: rbac.authorization.k8s.io/v1
-kind: Role
-metadata: {name: configmap-reader, namespace: default}
-rules:
-- apiGroups: [""]
-  resources: [configmaps]
-  verbs: [get, list]
----
-apiVersion: rbac.authorization.k8s.io/v1
-kind: RoleBinding
-metadata: {name: dashboard-reads-configmaps, namespace: default}
-roleRef: {apiGroup: rbac.authorization.k8s.io, kind: Role, name: configmap-reader}
-subjects:
-- {kind: ServiceAccount, name: dashboard, namespace: default}
-`;
+${configMapReaderRbac("dashboard-reads-configmaps", [{ kind: "ServiceAccount", name: "dashboard", namespace: "default" }])}`;
 
 describe("token passthrough", { timeout: 120_000 }, () => {
   let bed: TestBed;

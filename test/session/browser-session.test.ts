@@ -21,6 +21,7 @@ import {
 import { httpsRequest } from "../../testbed/http.ts";
 import { keycloakClients, keycloakUsers } from "../../testbed/keycloak/keycloak.ts";
 import { freePort } from "../../testbed/ports.ts";
+import { configMapReaderRbac } from "../../testbed/rbac.ts";
 import { type RedisServer, startRedis } from "../../testbed/redis.ts";
 import { type StandInDashboard, startStandInDashboard } from "../helpers/stand-in-dashboard.ts";
 
@@ -122,22 +123,11 @@ describe("browser sessions (Keycloak, Chromium, kube-apiserver)", { timeout: 900
     const rbac = await bed.kubectl(
       ["apply", "-f", "-"],
       undefined,
-      `
-apiVersion: rbac.authorization.k8s.io/v1
-kind: Role
-metadata: {name: configmap-reader, namespace: default}
-rules:
-- apiGroups: [""]
-  resources: [configmaps]
-  verbs: [get, list, watch]
----
-apiVersion: rbac.authorization.k8s.io/v1
-kind: RoleBinding
-metadata: {name: developers-read-configmaps, namespace: default}
-roleRef: {apiGroup: rbac.authorization.k8s.io, kind: Role, name: configmap-reader}
-subjects:
-- {apiGroup: rbac.authorization.k8s.io, kind: Group, name: "keycloak:developers"}
-`,
+      configMapReaderRbac(
+        "developers-read-configmaps",
+        [{ kind: "Group", name: "keycloak:developers" }],
+        ["get", "list", "watch"],
+      ),
     );
     assert.equal(rbac.code, 0, rbac.stderr);
     browser = await launchChromium();

@@ -42,7 +42,7 @@ async function rulesFor(context: SessionContext, user: UserInfo, namespace: stri
 }
 
 const list = (values: readonly string[] | undefined) =>
-  values && values.length ? values.map((v) => `<code>${escapeHtml(v || '""')}</code>`).join(" ") : "—";
+  values?.length ? values.map((v) => `<code>${escapeHtml(v || '""')}</code>`).join(" ") : "—";
 
 function formatDuration(ms: number): string {
   if (ms <= 0) return "expired";
