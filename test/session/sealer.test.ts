@@ -21,6 +21,15 @@ describe("Sealer", () => {
     assert.equal(await sealer.open(await sealer.seal({ s: "x" }, Date.now() - 5_000)), undefined);
   });
 
+  it("refuses a remembered value once its seal expires", async () => {
+    const sealer = new Sealer([secret], "session-cookie");
+    const sealed = await sealer.seal({ s: "x" }, Date.now() + 1_000);
+    assert.equal((await sealer.open(sealed))?.s, "x");
+    assert.equal((await sealer.open(sealed))?.s, "x", "opened again from memory");
+    await new Promise((r) => setTimeout(r, 2_100)); // exp has whole-second precision
+    assert.equal(await sealer.open(sealed), undefined);
+  });
+
   it("keys each purpose apart: a cookie does not open as a store record", async () => {
     const sealed = await new Sealer([secret], "session-cookie").seal({ s: "x" }, Date.now() + 60_000);
     assert.equal(await new Sealer([secret], "session-record").open(sealed), undefined);
