@@ -37,6 +37,10 @@ export interface TestBedOptions {
   /** kube-apiserver --oidc-* flags instead of `jwt` (the bed's CA file is at `${dir}/ca.crt`). */
   readonly oidcFlags?: (issuers: BedIssuers & { caFile: string }) => string[];
   readonly log?: (line: string) => void;
+  /** Extra redirect URIs (e.g. a gateway's /oauth2/callback) registered for oidc-provider's clients. */
+  readonly issuerRedirectUris?: readonly string[];
+  /** Post-logout redirect URIs registered for oidc-provider's clients. */
+  readonly issuerPostLogoutRedirectUris?: readonly string[];
 }
 
 export interface TestBed {
@@ -102,7 +106,11 @@ export async function startTestBed(options: TestBedOptions = {}): Promise<TestBe
   try {
     const ca = await TestCA.create();
     await writeFile(join(dir, "ca.crt"), ca.certPem);
-    const issuer = await startOidcIssuer({ tls: await ca.issueLoopbackServer("oidc-provider") });
+    const issuer = await startOidcIssuer({
+      tls: await ca.issueLoopbackServer("oidc-provider"),
+      redirectUris: options.issuerRedirectUris,
+      postLogoutRedirectUris: options.issuerPostLogoutRedirectUris,
+    });
     stops.push(() => issuer.close());
     log(`testbed: oidc-provider issuer at ${issuer.url}`);
 

@@ -15,12 +15,17 @@ export interface RedisServer {
   stop(): Promise<void>;
 }
 
-export async function startRedis(options: { dir: string; log?: (line: string) => void }): Promise<RedisServer> {
+export async function startRedis(options: {
+  dir: string;
+  /** A fixed port, e.g. to restart Redis where clients expect it; default: a free one. */
+  port?: number;
+  log?: (line: string) => void;
+}): Promise<RedisServer> {
   if (!existsSync(redisServerPath)) {
     throw new Error(`${redisServerPath} not found: install Debian's redis-server (.ci/run does)`);
   }
   await mkdir(options.dir, { recursive: true });
-  const port = await freePort();
+  const port = options.port ?? (await freePort());
   const server = spawnSupervised(
     redisServerPath,
     ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", options.dir],

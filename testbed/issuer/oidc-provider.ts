@@ -29,6 +29,8 @@ export interface OidcIssuerOptions {
   readonly tls: KeyPairPem;
   /** Extra redirect URIs for every client (e.g. a gateway's callback). */
   readonly redirectUris?: readonly string[];
+  /** Where RP-initiated logout may send the browser back to, for every client. */
+  readonly postLogoutRedirectUris?: readonly string[];
   /** Id token lifetime in seconds (default 600). */
   readonly idTokenTtlSeconds?: number;
 }
@@ -68,7 +70,10 @@ export async function startOidcIssuer(options: OidcIssuerOptions): Promise<OidcI
   const url = `https://127.0.0.1:${port}`;
   const keys = generateIssuerKeys();
   const redirectUris = [defaultRedirectUri, ...(options.redirectUris ?? [])];
-  const provider = new Provider(url, configuration(keys, redirectUris, options.idTokenTtlSeconds ?? 600));
+  const provider = new Provider(
+    url,
+    configuration(keys, redirectUris, options.postLogoutRedirectUris ?? [], options.idTokenTtlSeconds ?? 600),
+  );
   const providerHandler = provider.callback();
   handle = (req, res) => {
     if (req.url?.startsWith("/distributed-claims")) {
@@ -96,11 +101,17 @@ export async function startOidcIssuer(options: OidcIssuerOptions): Promise<OidcI
   };
 }
 
-function configuration(keys: IssuerKeys, redirectUris: string[], idTokenTtl: number): Configuration {
+function configuration(
+  keys: IssuerKeys,
+  redirectUris: string[],
+  postLogoutRedirectUris: readonly string[],
+  idTokenTtl: number,
+): Configuration {
   const confidential = (client: { id: string; secret: string }): ClientMetadata => ({
     client_id: client.id,
     client_secret: client.secret,
     redirect_uris: redirectUris,
+    post_logout_redirect_uris: [...postLogoutRedirectUris],
     grant_types: ["authorization_code", "refresh_token"],
     response_types: ["code"],
     token_endpoint_auth_method: "client_secret_basic",
@@ -113,6 +124,7 @@ function configuration(keys: IssuerKeys, redirectUris: string[], idTokenTtl: num
       {
         client_id: clients.dashboard.id,
         redirect_uris: redirectUris,
+        post_logout_redirect_uris: [...postLogoutRedirectUris],
         grant_types: ["authorization_code", "refresh_token"],
         response_types: ["code"],
         token_endpoint_auth_method: "none",

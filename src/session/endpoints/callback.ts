@@ -56,7 +56,7 @@ export async function finishLogin(context: SessionContext, req: BrowserRequest, 
         403,
         "Logged in, but this identity cannot use the cluster",
         `The identity provider's id token is refused by the gateway's authentication settings (${error.code}): ${error.message}. ` +
-          "Run `kube-oidc-gateway token` on such a token to see why.",
+          "The gateway's log records the same reason.",
       );
     }
     throw error;
