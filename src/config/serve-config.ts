@@ -159,7 +159,7 @@ export function loadServeConfig(
       extraCaFile: (values["upstream-ca-file"] as string | undefined) ?? "",
       responseTimeoutMs: values["upstream-timeout"] as number,
     },
-    session: loadSessionConfig(values, authentication.jwt),
+    session: loadSessionConfig(values, explicit, authentication.jwt),
     logLevel: logLevel as LogLevel,
     auditLogPath: (values["audit-log-path"] as string | undefined) ?? "",
     shutdownGracePeriodMs: values["shutdown-grace-period"] as number,

@@ -55,24 +55,17 @@ function httpsUrl(flag: string, text: string, allowHttp = false): URL {
 /** The session settings, or undefined when --session-client-id is not set (sessions off). */
 export function loadSessionConfig(
   values: FlagValues,
+  /** The settings the user gave (no defaults): a session setting without a client id is a mistake. */
+  explicit: FlagValues,
   jwt: readonly JwtAuthenticatorConfig[],
 ): SessionConfig | undefined {
   const clientId = values["session-client-id"] as string | undefined;
-  const dependent = Object.keys(values).find(
-    (name) =>
-      (name.startsWith("session-") || name.startsWith("dashboard-")) &&
-      !["session-cookie-name", "session-scopes", "session-store", "session-refresh-ahead"].includes(name) &&
-      !["session-max-lifetime", "session-api-prefix", "dashboard-token", "session-post-logout-path"].includes(name),
-  );
   if (!clientId) {
-    if (dependent) {
-      throw new ConfigError(
-        "SESSION_FLAG_WITHOUT_CLIENT",
-        `--${dependent} needs --session-client-id (sessions are off)`,
-      );
-    }
-    if (values["whoami-page"] === true) {
-      throw new ConfigError("SESSION_FLAG_WITHOUT_CLIENT", "--whoami-page needs --session-client-id");
+    const orphan = Object.keys(explicit).find(
+      (name) => name.startsWith("session-") || name.startsWith("dashboard-") || name === "whoami-page",
+    );
+    if (orphan) {
+      throw new ConfigError("SESSION_FLAG_WITHOUT_CLIENT", `--${orphan} needs --session-client-id (sessions are off)`);
     }
     return undefined;
   }

@@ -23,6 +23,7 @@ export class IssuerClient {
   readonly #fetch: ReturnType<typeof issuerFetch>;
   #discovery: Promise<oidc.Configuration> | undefined;
   #notReadyReason: string | undefined = "discovery has not run yet";
+  #retry: NodeJS.Timeout | undefined;
 
   constructor(config: SessionConfig) {
     this.#config = config;
@@ -40,6 +41,22 @@ export class IssuerClient {
 
   get fetch(): ReturnType<typeof issuerFetch> {
     return this.#fetch;
+  }
+
+  /**
+   * Discovers now, and again every `retryMs` until it succeeds: readiness waits for discovery,
+   * so no request would come to retry it.
+   */
+  start(retryMs = 10_000, onFailure?: (error: Error) => void): void {
+    this.configuration().catch((error: Error) => {
+      onFailure?.(error);
+      this.#retry = setTimeout(() => this.start(retryMs, onFailure), retryMs);
+      this.#retry.unref();
+    });
+  }
+
+  close(): void {
+    clearTimeout(this.#retry);
   }
 
   /** The discovered configuration; a failed discovery is retried by the next caller. */

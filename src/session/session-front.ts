@@ -85,8 +85,10 @@ export class SessionFront {
           })
         : new MemoryStore();
     const issuer = new IssuerClient(config);
-    // Discover now so readiness reflects the login issuer; failures are retried on use.
-    issuer.configuration().catch(() => {});
+    // Discover now and retry until it works: readiness waits for the login issuer.
+    issuer.start(10_000, (error) =>
+      logger.warn("login issuer discovery failed; retrying in 10s", { issuer: config.issuerUrl, error: error.message }),
+    );
     const sessions = new Sessions(store, config.cookieSecrets, config.maxLifetimeMs);
     const refresher = new SessionRefresher({
       sessions,
@@ -136,6 +138,7 @@ export class SessionFront {
 
   async close(): Promise<void> {
     this.#context.sockets.closeAll();
+    this.#context.issuer.close();
     this.#dashboard?.close();
     await this.#store.close();
   }
@@ -159,8 +162,9 @@ export class SessionFront {
       if (apiPath !== undefined && req.headers.authorization !== undefined) {
         return await this.#proxy.handleRequest(req, res, { path: apiPath });
       }
-      const record = await this.#session(req, unsafeMethods.has(method));
-      if (this.#refreshed.has(record)) res.setHeader("set-cookie", await sessionCookie(this.#context, record));
+      const { record, refreshed } = await this.#session(req, unsafeMethods.has(method));
+      // A refresh may extend the session: the cookie's Max-Age follows.
+      if (refreshed) res.setHeader("set-cookie", await sessionCookie(this.#context, record));
       if (apiPath !== undefined) {
         if (isLongRunning(apiPath)) this.#context.sockets.add(record, res);
         return await this.#proxy.handleRequest(req, res, { token: record.idToken, path: apiPath });
@@ -182,7 +186,7 @@ export class SessionFront {
       if (apiPath !== undefined && hasToken)
         return await this.#proxy.handleUpgrade(req, socket, head, { path: apiPath });
       // SameSite=Lax does not keep cookies off cross-site WebSockets: the origin must be ours.
-      const record = await this.#session(req, true);
+      const { record } = await this.#session(req, true);
       this.#context.sockets.add(record, socket);
       if (apiPath !== undefined) {
         return await this.#proxy.handleUpgrade(req, socket, head, { token: record.idToken, path: apiPath });
@@ -194,18 +198,18 @@ export class SessionFront {
     }
   }
 
-  /** Records that were refreshed while handling this request (their cookie is re-issued). */
-  readonly #refreshed = new WeakSet<SessionRecord>();
-
-  async #session(req: BrowserRequest, requireSameOrigin: boolean): Promise<SessionRecord> {
+  /** The request's session with tokens fit to forward, and whether getting them took a refresh. */
+  async #session(
+    req: BrowserRequest,
+    requireSameOrigin: boolean,
+  ): Promise<{ record: SessionRecord; refreshed: boolean }> {
     if (requireSameOrigin && !isSameOrigin(req.headers, this.#origin)) {
       throw new SessionError("CROSS_SITE", "a cookie-authenticated request from another origin");
     }
-    const record = await currentSession(this.#context, req);
-    if (!record) throw new SessionError("NO_SESSION", "no valid session cookie");
-    const fresh = await this.#context.refresher.fresh(record);
-    if (fresh !== record) this.#refreshed.add(fresh);
-    return fresh;
+    const current = await currentSession(this.#context, req);
+    if (!current) throw new SessionError("NO_SESSION", "no valid session cookie");
+    const record = await this.#context.refresher.fresh(current);
+    return { record, refreshed: record !== current };
   }
 
   #dashboardToken(record: SessionRecord): string {

@@ -31,6 +31,8 @@ export interface OidcIssuerOptions {
   readonly redirectUris?: readonly string[];
   /** Where RP-initiated logout may send the browser back to, for every client. */
   readonly postLogoutRedirectUris?: readonly string[];
+  /** A fixed port (e.g. an issuer that "comes back" where clients expect it); default: a free one. */
+  readonly port?: number;
   /** Id token lifetime in seconds (default 600). */
   readonly idTokenTtlSeconds?: number;
 }
@@ -64,7 +66,7 @@ export async function startOidcIssuer(options: OidcIssuerOptions): Promise<OidcI
   );
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => resolve());
+    server.listen(options.port ?? 0, "127.0.0.1", () => resolve());
   });
   const { port } = server.address() as AddressInfo;
   const url = `https://127.0.0.1:${port}`;
