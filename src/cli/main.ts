@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // The kube-oidc-gateway command line: one entry, one file per subcommand under commands/.
 import { readFileSync } from "node:fs";
-import type { Command } from "./command.ts";
+import type { Command, CommandContext } from "./command.ts";
 import { demo } from "./commands/demo.ts";
 import { doctor } from "./commands/doctor.ts";
 import { lint } from "./commands/lint.ts";
@@ -26,10 +26,7 @@ ${commands.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`).join("\n")}
 Run 'kube-oidc-gateway <command> --help' for a command's flags.`;
 }
 
-interface Io {
-  readonly stdout: (text: string) => void;
-  readonly stderr: (text: string) => void;
-}
+type Io = Pick<CommandContext, "stdout" | "stderr"> & Partial<CommandContext>;
 
 const processIo: Io = {
   stdout: (text) => process.stdout.write(text),
@@ -64,7 +61,13 @@ export async function main(argv: readonly string[], io: Io = processIo): Promise
     );
     return 2;
   }
-  return command.run(rest);
+  return command.run(rest, {
+    stdout: io.stdout,
+    stderr: io.stderr,
+    stdin: io.stdin ?? process.stdin,
+    env: io.env ?? process.env,
+    interactive: io.interactive ?? (io === processIo && process.stderr.isTTY === true),
+  });
 }
 
 if (import.meta.main) {
