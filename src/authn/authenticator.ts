@@ -6,6 +6,7 @@ import { IssuerKeys, type IssuerKeysEvents } from "./issuer-keys.ts";
 import { type AuthenticatedToken, JwtAuthenticator, parseToken } from "./jwt-authenticator.ts";
 import type { JwtAuthenticatorConfig } from "./jwt-config.ts";
 import { TokenCache } from "./token-cache.ts";
+import type { UserInfo } from "./user.ts";
 
 export interface AuthenticatorOptions {
   readonly jwt: readonly JwtAuthenticatorConfig[];
@@ -57,28 +58,30 @@ export class Authenticator {
       );
     }
     const result = await issuer.authenticate(parsed);
-    this.#checkPolicy(result);
+    const refusal = gatewayPolicyRefusal(result.user, this.#allowSystemIdentities);
+    if (refusal) throw refusal;
     this.#cache.set(key, result);
     return { ...result, cached: false };
   }
+}
 
-  #checkPolicy({ user }: AuthenticatedToken): void {
-    // kube-apiserver would accept an empty username, but an empty Impersonate-User means "no
-    // impersonation": the request would run as the gateway itself.
-    if (user.username === "") throw new AuthenticationError("EMPTY_USERNAME", "the token maps to an empty username");
-    if (this.#allowSystemIdentities) return;
-    if (user.username.startsWith("system:")) {
-      throw new AuthenticationError(
-        "SYSTEM_IDENTITY",
-        `username ${JSON.stringify(user.username)} uses the reserved system: prefix`,
-      );
-    }
-    const group = user.groups.find((g) => g.startsWith("system:"));
-    if (group !== undefined) {
-      throw new AuthenticationError(
-        "SYSTEM_IDENTITY",
-        `group ${JSON.stringify(group)} uses the reserved system: prefix`,
-      );
-    }
+/**
+ * The gateway's own rule on top of kube-apiserver's decision, or undefined when the identity
+ * passes. `token` and `doctor` call it too, to show where the gateway and the API server differ.
+ */
+export function gatewayPolicyRefusal(user: UserInfo, allowSystemIdentities: boolean): AuthenticationError | undefined {
+  // kube-apiserver would accept an empty username, but an empty Impersonate-User means "no
+  // impersonation": the request would run as the gateway itself.
+  if (user.username === "") return new AuthenticationError("EMPTY_USERNAME", "the token maps to an empty username");
+  if (allowSystemIdentities) return undefined;
+  if (user.username.startsWith("system:")) {
+    return new AuthenticationError(
+      "SYSTEM_IDENTITY",
+      `username ${JSON.stringify(user.username)} uses the reserved system: prefix`,
+    );
   }
+  const group = user.groups.find((g) => g.startsWith("system:"));
+  return group === undefined
+    ? undefined
+    : new AuthenticationError("SYSTEM_IDENTITY", `group ${JSON.stringify(group)} uses the reserved system: prefix`);
 }

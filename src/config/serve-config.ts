@@ -167,8 +167,12 @@ export function loadServeConfig(
   return { config: deepFreeze(config), help: false };
 }
 
-/** The JWT authenticators: from --authentication-config, or from the --oidc-* flags. */
-function loadAuthentication(
+/**
+ * The JWT authenticators: from --authentication-config, or from the --oidc-* flags. `explicit`
+ * holds only what the user set (the conflict check must not see defaults). `token` and `doctor`
+ * load their configuration through this too.
+ */
+export function loadAuthentication(
   explicit: FlagValues,
   values: FlagValues,
 ): Pick<ServeConfig["authentication"], "jwt" | "configFile" | "configText"> {

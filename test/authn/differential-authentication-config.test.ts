@@ -1,6 +1,7 @@
 // Differential with --authentication-config: one AuthenticationConfiguration with two issuers at
-// once (oidc-provider and Keycloak), given to the bed's kube-apiserver and to the gateway; every
-// token must get the same decision and the same identity, uid and extra included.
+// once (oidc-provider and Keycloak), given to the bed's kube-apiserver, to the gateway and to the
+// `token` command; every token must get the same decision and the same identity, uid and extra
+// included.
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { type BedIssuers, startTestBed, type TestBed } from "../../testbed/bed.ts";
@@ -15,6 +16,7 @@ import { waitFor } from "../../testbed/http.ts";
 import { clients } from "../../testbed/issuer/oidc-provider.ts";
 import { keycloakClients, keycloakClusterAudience } from "../../testbed/keycloak/keycloak.ts";
 import { selfSubjectReview } from "../helpers/kubectl-identity.ts";
+import { assertTokenCommandAgrees } from "../helpers/token-verdict.ts";
 
 function authenticators({ oidcProvider, keycloak, caPem }: BedIssuers) {
   if (!keycloak) throw new Error("this test needs Keycloak");
@@ -52,10 +54,11 @@ function authenticators({ oidcProvider, keycloak, caPem }: BedIssuers) {
 describe("differential: AuthenticationConfiguration with oidc-provider and Keycloak", { timeout: 600_000 }, () => {
   let bed: TestBed;
   let gateway: RunningGateway;
+  let file: string;
 
   before(async () => {
     bed = await startTestBed({ keycloak: true, jwt: authenticators });
-    const file = await writeAuthenticationConfig(
+    file = await writeAuthenticationConfig(
       bed,
       authenticators({ oidcProvider: bed.issuer, keycloak: bed.keycloak, caPem: bed.ca.certPem }),
     );
@@ -130,6 +133,7 @@ describe("differential: AuthenticationConfiguration with oidc-provider and Keycl
       const through = await selfSubjectReview(gateway.url, bed.ca.certPem, value);
       assert.ok([201, 401].includes(oracle.status), `kube-apiserver answered ${oracle.status}: ${oracle.body}`);
       assert.deepEqual(through, oracle);
+      await assertTokenCommandAgrees([`--authentication-config=${file}`], value, oracle);
     });
   }
 

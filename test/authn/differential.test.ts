@@ -1,7 +1,8 @@
 // Differential: the gateway's authentication decisions and identities against kube-apiserver's
 // own OIDC authenticator, started with the very same --oidc-* flags. Every token the raw
 // signer can mint goes to both (a SelfSubjectReview, directly and through the gateway); both
-// must refuse it, or both must accept it as the same user.
+// must refuse it, or both must accept it as the same user. The `token` command, given the same
+// flags, must come to the same decision and identity as well.
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { type BedIssuers, startTestBed, type TestBed } from "../../testbed/bed.ts";
@@ -10,6 +11,7 @@ import { waitFor } from "../../testbed/http.ts";
 import { clients } from "../../testbed/issuer/oidc-provider.ts";
 import { base64url } from "../../testbed/issuer/raw-signer.ts";
 import { selfSubjectReview } from "../helpers/kubectl-identity.ts";
+import { assertTokenCommandAgrees } from "../helpers/token-verdict.ts";
 
 interface Variant {
   readonly name: string;
@@ -227,6 +229,11 @@ for (const variant of variants) {
         const through = await selfSubjectReview(gateway.url, bed.ca.certPem, token);
         assert.ok([201, 401].includes(oracle.status), `kube-apiserver answered ${oracle.status}: ${oracle.body}`);
         assert.deepEqual(through, oracle);
+        await assertTokenCommandAgrees(
+          [...variant.flags(bed.issuer.url), `--oidc-ca-file=${bed.dir}/ca.crt`],
+          token,
+          oracle,
+        );
       });
     }
   });

@@ -1,0 +1,179 @@
+// "What identity does this token become?", answered by the gateway's own authenticator (the
+// same code `serve` runs, so the answer cannot drift from what the gateway does) for one
+// configuration: which authenticator handles the token, whether its issuer's discovery works
+// from here, and then either the identity kube-apiserver would derive or the failed check.
+import { Authenticator, gatewayPolicyRefusal } from "../authn/authenticator.ts";
+import { AuthenticationError, type AuthenticationFailure } from "../authn/errors.ts";
+import { parseToken } from "../authn/jwt-authenticator.ts";
+import type { JwtAuthenticatorConfig } from "../authn/jwt-config.ts";
+import { adviseOnRefusal } from "../authn/refusal-advice.ts";
+import type { UserInfo } from "../authn/user.ts";
+
+export interface Refusal {
+  readonly code: AuthenticationFailure;
+  /** kube-apiserver's wording, as its log would show it. */
+  readonly message: string;
+  readonly check: string;
+  readonly fix: string;
+}
+
+export interface TokenVerdict {
+  /** The configured issuer that handles the token (kube-apiserver picks by exact `iss`). */
+  readonly issuer?: string;
+  readonly audiences?: readonly string[];
+  /** Whether the issuer's discovery document and keys could be fetched from here. */
+  readonly discovery?: { readonly ok: true } | { readonly ok: false; readonly error: string };
+  readonly accepted: boolean;
+  /** The identity kube-apiserver would derive, when accepted. */
+  readonly user?: UserInfo;
+  readonly refusal?: Refusal;
+  /** Set when kube-apiserver accepts the identity but the gateway's own policy refuses it. */
+  readonly gatewayRefusal?: Refusal;
+  /** Accepted, but worth knowing: empty groups, Keycloak group paths, the default prefix… */
+  readonly notes: readonly string[];
+}
+
+export interface VerifyOptions {
+  /** How long to wait for the issuer's discovery and keys. */
+  readonly timeoutMs: number;
+  readonly allowSystemIdentities: boolean;
+}
+
+function refusalOf(
+  error: AuthenticationError,
+  claims: Record<string, unknown> | undefined,
+  configs: readonly JwtAuthenticatorConfig[],
+  config?: JwtAuthenticatorConfig,
+): Refusal {
+  const advice = adviseOnRefusal(error.code, { claims, config, issuers: configs.map((c) => c.issuer.url) });
+  return { code: error.code, message: error.message, ...advice };
+}
+
+/** Waits for the first discovery outcome of the one issuer `authenticator` has. */
+function firstDiscovery(timeoutMs: number): {
+  readonly events: { onDiscovery(issuer: string, ok: boolean, error?: Error): void };
+  readonly outcome: Promise<{ ok: true } | { ok: false; error: string }>;
+} {
+  let settle: (value: { ok: true } | { ok: false; error: string }) => void = () => {};
+  const outcome = new Promise<{ ok: true } | { ok: false; error: string }>((resolve) => {
+    settle = resolve;
+  });
+  const timer = setTimeout(
+    () => settle({ ok: false, error: `no answer from the issuer within ${timeoutMs / 1000}s` }),
+    timeoutMs,
+  );
+  const events = {
+    onDiscovery(_issuer: string, ok: boolean, error?: Error) {
+      clearTimeout(timer);
+      settle(ok ? { ok: true } : { ok: false, error: describeFetchError(error) });
+    },
+  };
+  return { events, outcome };
+}
+
+/** Node's TLS and socket errors, said the way people search for them. */
+function describeFetchError(error: Error | undefined): string {
+  if (!error) return "unknown error";
+  const code = (error as NodeJS.ErrnoException).code;
+  const cause = (error.cause as NodeJS.ErrnoException | undefined)?.code;
+  const tls = code ?? cause;
+  if (tls && /CERT|SELF_SIGNED|UNABLE_TO_VERIFY|ERR_TLS/.test(tls)) {
+    return `TLS: ${error.message} (${tls}): the CA given for the issuer does not verify its certificate chain`;
+  }
+  return code ? `${error.message} (${code})` : error.message;
+}
+
+export async function verifyToken(
+  raw: string,
+  configs: readonly JwtAuthenticatorConfig[],
+  options: VerifyOptions,
+): Promise<TokenVerdict> {
+  const parsed = parseToken(raw);
+  if (!parsed) {
+    const error = new AuthenticationError("MALFORMED", "not a JWT kube-apiserver can read (no string iss claim)");
+    return { accepted: false, refusal: refusalOf(error, undefined, configs), notes: [] };
+  }
+  const config = configs.find((c) => c.issuer.url === parsed.issuer);
+  if (!config) {
+    const error = new AuthenticationError(
+      "UNKNOWN_ISSUER",
+      `no authenticator for issuer ${JSON.stringify(parsed.issuer)}`,
+    );
+    return { accepted: false, refusal: refusalOf(error, parsed.payload, configs), notes: [] };
+  }
+  const base = { issuer: config.issuer.url, audiences: config.issuer.audiences };
+  const { events, outcome } = firstDiscovery(options.timeoutMs);
+  const authenticator = new Authenticator({
+    jwt: [config],
+    allowSystemIdentities: true, // kube-apiserver's decision first; the gateway's policy below
+    tokenCacheTtlMs: 0,
+    events,
+  });
+  try {
+    authenticator.start();
+    const discovery = await outcome;
+    if (!discovery.ok) {
+      const error = new AuthenticationError(
+        "ISSUER_NOT_READY",
+        `oidc: authenticator not initialized: ${discovery.error}`,
+      );
+      return {
+        ...base,
+        discovery,
+        accepted: false,
+        refusal: refusalOf(error, parsed.payload, configs, config),
+        notes: [],
+      };
+    }
+    let user: UserInfo;
+    try {
+      ({ user } = await authenticator.authenticate(raw));
+    } catch (error) {
+      if (!(error instanceof AuthenticationError)) throw error;
+      return {
+        ...base,
+        discovery,
+        accepted: false,
+        refusal: refusalOf(error, parsed.payload, configs, config),
+        notes: [],
+      };
+    }
+    const policy = gatewayPolicyRefusal(user, options.allowSystemIdentities);
+    return {
+      ...base,
+      discovery,
+      accepted: true,
+      user,
+      gatewayRefusal: policy && refusalOf(policy, parsed.payload, configs, config),
+      notes: notesOn(user, parsed.payload, config),
+    };
+  } finally {
+    authenticator.close();
+  }
+}
+
+/** What is accepted but likely to surprise: the identity will not match the RBAC people wrote. */
+export function notesOn(user: UserInfo, claims: Record<string, unknown>, config: JwtAuthenticatorConfig): string[] {
+  const notes: string[] = [];
+  const username = config.claimMappings.username;
+  if ("prefix" in username && username.prefix === `${config.issuer.url}#`) {
+    notes.push(
+      `the username carries kube-apiserver's default prefix ${JSON.stringify(username.prefix)} (--oidc-username-prefix unset with a claim other than email): RBAC subjects must be written with it, or set a prefix such as oidc:`,
+    );
+  }
+  const groups = config.claimMappings.groups;
+  if (groups && "claim" in groups) {
+    if (!(groups.claim in claims)) {
+      notes.push(
+        `the groups claim ${JSON.stringify(groups.claim)} is not in the token, so the user has no groups and group bindings do not apply: add a group mapper at the issuer (Keycloak: "Group Membership", in the id token)`,
+      );
+    }
+    const paths = user.groups.filter((g) => g.slice(groups.prefix.length).startsWith("/"));
+    if (paths.length > 0) {
+      notes.push(
+        `groups ${JSON.stringify(paths)} are full paths (Keycloak's "Full group path" is on): bindings must name ${JSON.stringify(paths[0])} with the slash, or turn the option off`,
+      );
+    }
+  }
+  return notes;
+}
