@@ -1,0 +1,38 @@
+// `kubectl auth whoami` along the path the user's requests take (through the gateway when there
+// is one): SelfSubjectReview, GA since Kubernetes 1.28, answers with the identity the server
+// authenticated, so a pass here is the server's word, not doctor's reading of a configuration.
+import { type Check, fail, pass, skipped } from "../check.ts";
+import { isUnavailable } from "../context.ts";
+
+export const whoami: Check = {
+  id: "whoami",
+  title: "the user's requests are authenticated (SelfSubjectReview)",
+  progress: "asking who the token is (SelfSubjectReview)",
+  async run(context) {
+    if (!context.options.token) return skipped("no token given: pass --token-file or --token-env");
+    const review = await context.selfSubjectReview(context.userPath());
+    if (isUnavailable(review)) return skipped(review.unavailable);
+    if (review.status === 201 && review.user) {
+      const u = review.user;
+      return pass(`${review.via} authenticates the token as ${JSON.stringify(u.username)}`, [
+        `username: ${u.username}`,
+        ...(u.uid ? [`uid: ${u.uid}`] : []),
+        `groups: ${(u.groups ?? []).join(", ") || "(none)"}`,
+        ...Object.entries(u.extra ?? {}).map(([k, v]) => `extra ${k}: ${v.join(", ")}`),
+      ]);
+    }
+    const verdict = await context.verdict();
+    const local = isUnavailable(verdict)
+      ? verdict.unavailable
+      : verdict.accepted
+        ? `the configuration doctor was given accepts it as ${verdict.user?.username}`
+        : `the configuration doctor was given refuses it too (${verdict.refusal?.code}: ${verdict.refusal?.check})`;
+    return fail(
+      `${review.via} answers HTTP ${review.status} to the token`,
+      [`SelfSubjectReview through ${review.via}: HTTP ${review.status}: ${review.message ?? ""}`, local],
+      !isUnavailable(verdict) && verdict.accepted
+        ? `${review.via} is configured differently from what doctor was given: compare its --oidc-* flags or AuthenticationConfiguration with the ones passed here, and read its log for the refusal reason`
+        : "the first failing check above names the cause; `kube-oidc-gateway token` shows the refusing check for this token",
+    );
+  },
+};

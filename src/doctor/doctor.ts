@@ -1,0 +1,87 @@
+// The doctor run, top to bottom: every check in order, each bounded by its own time limit and
+// the whole run by the overall one (a hung hop is reported as such, never waited on forever),
+// progress reported as each check starts, and the worst result kept for the exit code.
+import { docsLink } from "../docs/links.ts";
+import { type Check, type CheckOutcome, type CheckResult, severity } from "./check.ts";
+import { checks as allChecks } from "./checks/index.ts";
+import { DoctorContext } from "./context.ts";
+import type { DoctorOptions } from "./options.ts";
+
+export interface DoctorReport {
+  readonly results: readonly CheckResult[];
+  readonly worst: "pass" | "warn" | "fail";
+  /** The first check that failed: the root cause to fix first. */
+  readonly firstFailure?: string;
+  readonly durationMs: number;
+}
+
+export interface RunOptions {
+  /** Ids to run (all when empty). */
+  readonly only?: readonly string[];
+  readonly skip?: readonly string[];
+  readonly onProgress?: (index: number, total: number, check: Check) => void;
+}
+
+function outOfTime(what: string, ms: number): Promise<CheckOutcome> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(
+      () => resolve({ status: "skipped", summary: `${what} (${ms / 1000}s)`, evidence: [] }),
+      ms,
+    );
+    timer.unref();
+  });
+}
+
+export async function runDoctor(options: DoctorOptions, run: RunOptions = {}): Promise<DoctorReport> {
+  const started = performance.now();
+  const deadline = Date.now() + options.timeoutMs;
+  const context = new DoctorContext(options);
+  const selected = allChecks.filter((c) => (!run.only?.length || run.only.includes(c.id)) && !run.skip?.includes(c.id));
+  const results: CheckResult[] = [];
+  try {
+    for (const [index, check] of selected.entries()) {
+      run.onProgress?.(index, selected.length, check);
+      const checkStarted = performance.now();
+      const left = deadline - Date.now();
+      let outcome: CheckOutcome;
+      if (left <= 0) {
+        outcome = {
+          status: "skipped",
+          summary: `not run: the whole run's time bound (${options.timeoutMs / 1000}s) was reached`,
+          evidence: [],
+        };
+      } else {
+        const limit = Math.min(left, options.checkTimeoutMs * 2);
+        outcome = await Promise.race([
+          check.run(context).catch(
+            (error: Error): CheckOutcome => ({
+              status: "fail",
+              summary: `the check itself failed: ${error.message}`,
+              evidence: [error.stack?.split("\n").slice(0, 3).join(" | ") ?? ""],
+              fix: "this is a doctor bug: please report it with the evidence",
+            }),
+          ),
+          outOfTime("did not finish within its time bound", limit),
+        ]);
+      }
+      results.push({
+        id: check.id,
+        title: check.title,
+        docs: docsLink("doctor", check.id),
+        durationMs: Math.round(performance.now() - checkStarted),
+        ...outcome,
+      });
+    }
+  } finally {
+    context.close();
+  }
+  const worstLevel = Math.max(0, ...results.map((r) => severity[r.status]));
+  return {
+    results,
+    worst: worstLevel === 2 ? "fail" : worstLevel === 1 ? "warn" : "pass",
+    firstFailure: results.find((r) => r.status === "fail")?.id,
+    durationMs: Math.round(performance.now() - started),
+  };
+}
+
+export const checkIds = allChecks.map((c) => c.id);

@@ -1,0 +1,324 @@
+// doctor against the real test bed: an API server without OIDC, the gateway in front of it, the
+// oidc-provider issuer. Healthy, every check passes; each root cause injected on purpose must be
+// the first failing check, with its fix.
+import assert from "node:assert/strict";
+import { writeFile } from "node:fs/promises";
+import { createServer, type Server } from "node:net";
+import { join } from "node:path";
+import { after, before, describe, it } from "node:test";
+import { startTestBed, type TestBed } from "../../testbed/bed.ts";
+import { TestCA } from "../../testbed/ca.ts";
+import {
+  gatewayReady,
+  prepareGatewayCredentials,
+  type RunningGateway,
+  startTestGateway,
+} from "../../testbed/gateway.ts";
+import { clients } from "../../testbed/issuer/oidc-provider.ts";
+import { runCli } from "../helpers/run-cli.ts";
+
+interface Result {
+  id: string;
+  status: "pass" | "warn" | "fail" | "skipped";
+  summary: string;
+  evidence: string[];
+  fix?: string;
+  docs: string;
+}
+interface Report {
+  results: Result[];
+  worst: string;
+  firstFailure?: string;
+}
+
+const rbac = `
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRole
+metadata: {name: dashboard-viewer}
+rules:
+- apiGroups: [""]
+  resources: [pods, namespaces, events]
+  verbs: [get, list, watch]
+- apiGroups: [apps]
+  resources: [deployments]
+  verbs: [get, list, watch]
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRoleBinding
+metadata: {name: jane-views}
+roleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: dashboard-viewer}
+subjects: [{apiGroup: rbac.authorization.k8s.io, kind: User, name: "oidc:jane@example.com"}]
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRoleBinding
+metadata: {name: developers-view}
+roleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: dashboard-viewer}
+subjects: [{apiGroup: rbac.authorization.k8s.io, kind: Group, name: "oidc:developers"}]
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: RoleBinding
+metadata: {name: mallory-views, namespace: default}
+roleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: dashboard-viewer}
+subjects: [{apiGroup: rbac.authorization.k8s.io, kind: User, name: "mallory@example.com"}]
+`;
+
+// The gateway's Deployment as a cluster stores it (nothing runs it here: the gateway runs as a
+// process of this test; doctor reads its probes and arguments from the API).
+const gatewayDeployment = (name: string, probePort: number) => `
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: ${name}, namespace: default}
+spec:
+  selector: {matchLabels: {app: ${name}}}
+  template:
+    metadata: {labels: {app: ${name}}}
+    spec:
+      containers:
+      - name: gateway
+        image: ghcr.io/example/kube-oidc-gateway:0.1.0
+        args: [serve, --secure-port=8443, --health-port=8080]
+        ports: [{name: https, containerPort: 8443}, {name: health, containerPort: 8080}]
+        readinessProbe: {httpGet: {path: /readyz, port: ${probePort}, scheme: ${probePort === 8443 ? "HTTPS" : "HTTP"}}}
+        livenessProbe: {tcpSocket: {port: 8443}}
+`;
+
+describe("doctor on the test bed", { timeout: 300_000 }, () => {
+  let bed: TestBed;
+  let gateway: RunningGateway;
+  let caFile: string;
+  let otherCaFile: string;
+  let oidcFlags: string[];
+  let janeFile: string;
+
+  before(async () => {
+    bed = await startTestBed({ jwt: () => [] }); // the API server validates no OIDC tokens
+    caFile = join(bed.dir, "ca.crt");
+    oidcFlags = [
+      `--oidc-issuer-url=${bed.issuer.url}`,
+      `--oidc-client-id=${clients.kubernetes.id}`,
+      "--oidc-username-claim=email",
+      "--oidc-username-prefix=oidc:",
+      "--oidc-groups-claim=groups",
+      "--oidc-groups-prefix=oidc:",
+    ];
+    gateway = await startTestGateway(await prepareGatewayCredentials(bed), oidcFlags);
+    await gatewayReady(gateway);
+    const applied = await bed.kubectl(
+      ["apply", "-f", "-"],
+      undefined,
+      `${rbac}---${gatewayDeployment("kube-oidc-gateway", 8080)}`,
+    );
+    assert.equal(applied.code, 0, applied.stderr);
+    otherCaFile = join(bed.dir, "other-ca.crt");
+    await writeFile(otherCaFile, (await TestCA.create("an unrelated corporate CA")).certPem);
+    janeFile = join(bed.dir, "jane.jwt");
+    await writeFile(janeFile, (await bed.login("jane")).idToken);
+  });
+  after(async () => {
+    await gateway?.gateway.stop();
+    await bed?.stop();
+  });
+
+  const now = () => Math.floor(Date.now() / 1000);
+  async function tokenFile(name: string, claims: Record<string, unknown>, remove: string[] = []): Promise<string> {
+    const all: Record<string, unknown> = {
+      iss: bed.issuer.url,
+      aud: clients.kubernetes.id,
+      sub: `${name}-1`,
+      email: `${name}@example.com`,
+      email_verified: true,
+      groups: ["viewers"],
+      iat: now(),
+      exp: now() + 600,
+      ...claims,
+    };
+    for (const key of remove) delete all[key];
+    const file = join(bed.dir, `${name}.jwt`);
+    await writeFile(file, bed.mint({ alg: "RS256", kid: "rsa-1", claims: all }));
+    return file;
+  }
+
+  const healthy = () => [
+    `--kubeconfig=${bed.apiServer?.adminKubeconfig}`,
+    `--gateway-url=${gateway.url}`,
+    `--gateway-ca-file=${caFile}`,
+    ...oidcFlags,
+    `--oidc-ca-file=${caFile}`,
+    `--issuer-ca-file=${caFile}`,
+    `--client-ca-file=${caFile}`,
+    "--refresh-interval=1m",
+    `--token-file=${janeFile}`,
+  ];
+  const replace = (args: string[], flag: string, value?: string) => [
+    ...args.filter((a) => !a.startsWith(`--${flag}=`)),
+    ...(value === undefined ? [] : [`--${flag}=${value}`]),
+  ];
+
+  async function doctor(args: string[]): Promise<{ code: number; report: Report; stderr: string }> {
+    const run = await runCli(["doctor", ...args, "--output=json"]);
+    assert.ok([0, 1, 2].includes(run.code), `doctor exited ${run.code}: ${run.stderr}`);
+    return { code: run.code, report: JSON.parse(run.stdout) as Report, stderr: run.stderr };
+  }
+
+  function firstFailure(report: Report): Result {
+    const failed = report.results.find((r) => r.status === "fail");
+    assert.ok(failed, `nothing failed: ${JSON.stringify(report.results.map((r) => [r.id, r.status, r.summary]))}`);
+    return failed;
+  }
+
+  it("passes on the healthy setup: every check passes, none is skipped", async () => {
+    const { code, report } = await doctor(healthy());
+    const notPassed = report.results
+      .filter((r) => r.status !== "pass")
+      .map((r) => `${r.id}: ${r.status}: ${r.summary}`);
+    assert.deepEqual(notPassed, []);
+    assert.equal(code, 0);
+    assert.equal(report.results.length, 13);
+    const whoami = report.results.find((r) => r.id === "whoami");
+    assert.match(whoami?.summary ?? "", /as "oidc:jane@example\.com"/);
+  });
+
+  const rootCauses: [string, string, () => Promise<string[]>, RegExp][] = [
+    [
+      "API server without OIDC and no gateway",
+      "apiserver-oidc",
+      async () => replace(replace(healthy(), "gateway-url"), "gateway-ca-file"),
+      /no gateway is in front|gateway in front/,
+    ],
+    [
+      "username prefix mismatch with the RoleBinding",
+      "username-mapping",
+      async () => replace(healthy(), "token-file", await tokenFile("mallory", {})),
+      /"oidc:mallory@example\.com"/,
+    ],
+    [
+      "groups claim missing",
+      "groups-claim",
+      async () => replace(healthy(), "token-file", await tokenFile("nogroups", {}, ["groups"])),
+      /Group Membership/,
+    ],
+    [
+      "wrong audience",
+      "iss-aud",
+      async () => replace(healthy(), "token-file", await tokenFile("wrongaud", { aud: "other-app" })),
+      /[Aa]udience/,
+    ],
+    [
+      "expired token",
+      "token-expiry",
+      async () => replace(healthy(), "token-file", await tokenFile("expired", { iat: now() - 900, exp: now() - 300 })),
+      /fresh token/,
+    ],
+    [
+      "issuer CA missing from the bundle",
+      "issuer-tls",
+      async () => replace(healthy(), "issuer-ca-file", otherCaFile),
+      /kube-oidc-gateway test bed CA/,
+    ],
+    [
+      "refresh interval longer than the token lifetime",
+      "refresh-vs-lifetime",
+      async () => replace(healthy(), "refresh-interval", "15m"),
+      /--cookie-refresh=6m/,
+    ],
+  ];
+
+  for (const [name, id, args, fix] of rootCauses) {
+    it(`names the root cause: ${name} → ${id}`, async () => {
+      const { code, report } = await doctor(await args());
+      const failed = firstFailure(report);
+      assert.equal(failed.id, id, `${failed.id}: ${failed.summary}`);
+      assert.equal(report.firstFailure, id);
+      assert.match(failed.fix ?? "", fix);
+      assert.match(failed.docs, new RegExp(`docs/doctor/${id}\\.md$`));
+      assert.equal(code, 2);
+    });
+  }
+
+  it("names the root cause: health probe on the authenticating port → probe-401", async () => {
+    const applied = await bed.kubectl(["apply", "-f", "-"], undefined, gatewayDeployment("kube-oidc-gateway", 8443));
+    assert.equal(applied.code, 0, applied.stderr);
+    try {
+      const { code, report } = await doctor(healthy());
+      const failed = firstFailure(report);
+      assert.equal(failed.id, "probe-401", `${failed.id}: ${failed.summary}`);
+      assert.ok(
+        failed.evidence.some((e) => /GET \/readyz on port 8443, the authenticating port.*HTTP 401/.test(e)),
+        failed.evidence.join("\n"),
+      );
+      assert.match(failed.fix ?? "", /health port/);
+      assert.equal(code, 2);
+    } finally {
+      await bed.kubectl(["apply", "-f", "-"], undefined, gatewayDeployment("kube-oidc-gateway", 8080));
+    }
+  });
+
+  it("names the incident's TLS root cause: the in-cluster ca.crt lacks the gateway's CA → incluster-ca", async () => {
+    // A gateway whose certificate comes from its own CA (cert-manager's, in the incident), while
+    // the dashboard's ca.crt holds only the cluster CA, and SSL_CERT_FILE is set as a workaround.
+    const gatewayCa = await TestCA.create("gateway CA");
+    const credentials = await prepareGatewayCredentials(bed, "gateway-own-ca");
+    const pair = await gatewayCa.issueLoopbackServer("kube-oidc-gateway");
+    await writeFile(credentials.certFile, pair.certPem);
+    await writeFile(credentials.keyFile, pair.keyPem);
+    const second = await startTestGateway(credentials, oidcFlags);
+    const gatewayCaFile = join(bed.dir, "gateway-ca.crt");
+    await writeFile(gatewayCaFile, gatewayCa.certPem);
+    try {
+      await gatewayReady(second);
+      const args = [
+        ...replace(replace(healthy(), "gateway-url", second.url), "gateway-ca-file", gatewayCaFile),
+        "--output=json",
+      ];
+      const run = await runCli(["doctor", ...args], { env: { SSL_CERT_FILE: gatewayCaFile } });
+      const report = JSON.parse(run.stdout) as Report;
+      const failed = firstFailure(report);
+      assert.equal(failed.id, "incluster-ca", `${failed.id}: ${failed.summary}`);
+      assert.ok(failed.evidence.some((e) => /holds 1 certificate: "kube-oidc-gateway test bed CA"/.test(e)));
+      assert.ok(failed.evidence.some((e) => /SSL_CERT_FILE=.* does not read it/.test(e)));
+      assert.match(failed.fix ?? "", /projected volume/);
+      assert.match(failed.fix ?? "", /"gateway CA"/);
+      assert.equal(run.code, 2);
+    } finally {
+      await second.gateway.stop();
+    }
+  });
+
+  it("prints a readable report with progress on stderr and the worst result as exit code", async () => {
+    const run = await runCli(["doctor", ...replace(healthy(), "refresh-interval", "15m")]);
+    assert.equal(run.code, 2);
+    assert.match(run.stderr, /^\[ 1\/13\] apiserver-oidc: /m);
+    assert.match(run.stdout, /^FAIL {2}refresh-vs-lifetime: /m);
+    assert.match(run.stdout, /^ {6}fix: /m);
+    assert.match(run.stdout, /^ {6}docs: file:\/\/.*docs\/doctor\/refresh-vs-lifetime\.md$/m);
+    assert.match(run.stdout, /Fix first: refresh-vs-lifetime/);
+    const raw = (await import("node:fs")).readFileSync(janeFile, "utf8");
+    assert.ok(!run.stdout.includes(raw) && !run.stderr.includes(raw), "the token was printed");
+  });
+
+  it("stays within its time bound when a hop never answers", async () => {
+    const blackHole: Server = createServer(() => {}); // accepts TCP, never speaks TLS
+    await new Promise<void>((resolve) => blackHole.listen(0, "127.0.0.1", resolve));
+    const port = (blackHole.address() as { port: number }).port;
+    try {
+      const started = Date.now();
+      const { report } = await doctor([
+        ...replace(healthy(), "gateway-url", `https://127.0.0.1:${port}`),
+        "--check-timeout=1s",
+        "--timeout=4s",
+      ]);
+      assert.ok(Date.now() - started < 15_000, `took ${Date.now() - started} ms`);
+      const netpath = report.results.find((r) => r.id === "netpath");
+      assert.equal(netpath?.status, "fail");
+      assert.ok(netpath?.evidence.some((e) => /no TLS handshake within 1000 ms/.test(e)));
+    } finally {
+      blackHole.close();
+    }
+  });
+
+  it("refuses usage errors with exit 3", async () => {
+    assert.equal((await runCli(["doctor", "--only=nonsense"])).code, 3);
+    assert.equal((await runCli(["doctor", "--output=yaml"])).code, 3);
+    assert.equal((await runCli(["doctor", "--can-i=list"])).code, 3);
+  });
+});
