@@ -9,8 +9,9 @@ import { jwtAuthenticatorFromFlags } from "../config/oidc-flags.ts";
 import { serveFlags } from "../config/serve-flags.ts";
 import { type DecodedToken, decodeToken, TokenDecodeError } from "../token/decode.ts";
 import { type TokenVerdict, verifyToken } from "../token/verify.ts";
-import { Upstream } from "../upstream/cluster.ts";
+import { kubeconfigUser, Upstream } from "../upstream/cluster.ts";
 import { argvOf, type ContainerFlags, flagsOf } from "./container-flags.ts";
+import { execConfigOf, execCredentialToken } from "./exec-credential.ts";
 import { type JsonResponse, requestJson, statusMessage } from "./http.ts";
 import type { DoctorOptions } from "./options.ts";
 import { type Workload, workloadsIn } from "./workloads.ts";
@@ -72,20 +73,51 @@ export class DoctorContext {
     });
   }
 
-  /** The admin's connection to the API server (kubeconfig or in-cluster). */
+  /** The connection to the API server from --kubeconfig (its exec plugin run if it has one) or in-cluster. */
   cluster(): Promise<Upstream | Unavailable> {
     return this.#once("cluster", async () => {
+      const { kubeconfig, env } = this.options;
       try {
+        const exec = kubeconfig ? execConfigOf(kubeconfigUser(kubeconfig)) : undefined;
+        const execToken = exec
+          ? await execCredentialToken(exec, kubeconfig, env, this.options.checkTimeoutMs * 3)
+          : undefined;
         return new Upstream({
-          kubeconfig: this.options.kubeconfig,
+          kubeconfig,
           extraCaFile: "",
-          env: this.options.env,
+          env,
           serviceAccountDir: this.options.serviceAccountDir,
+          execToken,
         });
       } catch (error) {
         if (error instanceof ConfigError) return { unavailable: error.message };
+        if (error instanceof Error && error.message.startsWith("the kubeconfig's exec plugin")) {
+          return { unavailable: error.message };
+        }
         throw error;
       }
+    });
+  }
+
+  /**
+   * The user's token: the one given, else the kubeconfig's own bearer token when it is a JWT
+   * (an OIDC user's kubeconfig, e.g. kubelogin's exec plugin), which is what kubectl sends.
+   */
+  token(): Promise<{ readonly raw: string; readonly source: string } | undefined> {
+    return this.#once("token", async () => {
+      if (this.options.token) return this.options.token;
+      const cluster = await this.cluster();
+      const raw = isUnavailable(cluster) ? undefined : cluster.authorization?.replace(/^Bearer /, "");
+      if (raw?.split(".").length !== 3) return undefined;
+      let decoded: DecodedToken;
+      try {
+        decoded = decodeToken(raw);
+      } catch {
+        return undefined;
+      }
+      // A ServiceAccount token (it carries the kubernetes.io claim) is not a user's OIDC token.
+      if (typeof decoded.claims.iss !== "string" || "kubernetes.io" in decoded.claims) return undefined;
+      return { raw, source: `the kubeconfig's credentials (${this.options.kubeconfig || "in-cluster"})` };
     });
   }
 
@@ -207,7 +239,7 @@ export class DoctorContext {
 
   decoded(): Promise<DecodedToken | TokenDecodeError | undefined> {
     return this.#once("decoded", async () => {
-      const token = this.options.token;
+      const token = await this.token();
       if (!token) return undefined;
       try {
         return decodeToken(token.raw);
@@ -221,8 +253,8 @@ export class DoctorContext {
   /** What the configuration makes of the token, checked locally with the gateway's authenticator. */
   verdict(): Promise<TokenVerdict | Unavailable> {
     return this.#once("verdict", async () => {
-      const token = this.options.token;
-      if (!token) return { unavailable: "no token given (--token-file or --token-env)" };
+      const token = await this.token();
+      if (!token) return { unavailable: "no token given (--token-file or --token-env) and the kubeconfig holds none" };
       const oidc = await this.oidc();
       if (isUnavailable(oidc)) return oidc;
       return verifyToken(token.raw, oidc.jwt, {
@@ -235,8 +267,8 @@ export class DoctorContext {
   /** A SelfSubjectReview with the user's token, asked of the gateway or of the API server. */
   selfSubjectReview(target: "gateway" | "apiserver"): Promise<UserDecision | Unavailable> {
     return this.#once(`review:${target}`, async () => {
-      const token = this.options.token;
-      if (!token) return { unavailable: "no token given (--token-file or --token-env)" };
+      const token = await this.token();
+      if (!token) return { unavailable: "no token given (--token-file or --token-env) and the kubeconfig holds none" };
       const endpoint = await this.#endpoint(target);
       if (isUnavailable(endpoint)) return endpoint;
       try {
@@ -276,8 +308,8 @@ export class DoctorContext {
 
   /** A POST as the user, along the path the user's requests take. */
   async postAsUser(path: string, body: unknown): Promise<JsonResponse | Unavailable> {
-    const token = this.options.token;
-    if (!token) return { unavailable: "no token given (--token-file or --token-env)" };
+    const token = await this.token();
+    if (!token) return { unavailable: "no token given (--token-file or --token-env) and the kubeconfig holds none" };
     const endpoint = await this.#endpoint(this.userPath());
     if (isUnavailable(endpoint)) return endpoint;
     try {

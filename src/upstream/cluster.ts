@@ -18,6 +18,12 @@ export interface UpstreamOptions {
   readonly env?: NodeJS.ProcessEnv;
   /** Where in-cluster credentials are mounted (tests point it elsewhere). */
   readonly serviceAccountDir?: string;
+  /**
+   * A bearer token obtained by running the kubeconfig's exec plugin (see exec-credential.ts);
+   * only `doctor` passes one. Without it an exec user is refused: the gateway's own credentials
+   * must not depend on a program that may prompt or expire.
+   */
+  readonly execToken?: string;
   readonly onTokenReloaded?: (file: string) => void;
   readonly onTokenReloadFailed?: (file: string, error: Error) => void;
 }
@@ -41,13 +47,31 @@ function readText(path: string, what: string): string {
   }
 }
 
-function fromKubeconfig(path: string): Credentials {
-  const doc = parseYaml(readText(path, "--kubeconfig")) as {
-    "current-context"?: string;
-    contexts?: Named<{ context: { cluster: string; user: string } }>[];
-    clusters?: Named<{ cluster: Record<string, string | boolean> }>[];
-    users?: Named<{ user: Record<string, unknown> }>[];
-  };
+/** The current context's user entry of a kubeconfig (for its exec plugin), or undefined. */
+export function kubeconfigUser(path: string): Record<string, unknown> | undefined {
+  const doc = readKubeconfig(path);
+  const context = doc.contexts?.find((c) => c.name === doc["current-context"])?.context;
+  return doc.users?.find((u) => u.name === context?.user)?.user;
+}
+
+interface Kubeconfig {
+  "current-context"?: string;
+  contexts?: Named<{ context: { cluster: string; user: string } }>[];
+  clusters?: Named<{ cluster: Record<string, string | boolean> }>[];
+  users?: Named<{ user: Record<string, unknown> }>[];
+}
+
+function readKubeconfig(path: string): Kubeconfig {
+  try {
+    return (parseYaml(readText(path, "--kubeconfig")) ?? {}) as Kubeconfig;
+  } catch (error) {
+    if (error instanceof ConfigError) throw error;
+    throw new ConfigError("KUBECONFIG_INVALID", `${path}: ${(error as Error).message}`);
+  }
+}
+
+function fromKubeconfig(path: string, execToken: string | undefined): Credentials {
+  const doc = readKubeconfig(path);
   const base = dirname(resolve(path));
   const file = (p: string) => resolve(base, p);
   const context = doc.contexts?.find((c) => c.name === doc["current-context"])?.context;
@@ -67,7 +91,7 @@ function fromKubeconfig(path: string): Credentials {
       `${path}: insecure-skip-tls-verify is refused: give the API server's CA`,
     );
   }
-  if (user.exec || user["auth-provider"]) {
+  if ((user.exec && execToken === undefined) || user["auth-provider"]) {
     throw new ConfigError(
       "KUBECONFIG_INVALID",
       `${path}: exec and auth-provider credentials are not supported; use a token, tokenFile or client certificate`,
@@ -85,7 +109,7 @@ function fromKubeconfig(path: string): Credentials {
     ca:
       data(cluster["certificate-authority-data"]) ??
       (caFile ? readText(file(caFile), "certificate-authority") : undefined),
-    token: str(user.token),
+    token: execToken ?? str(user.token),
     tokenFile: tokenFile ? file(tokenFile) : undefined,
     cert:
       data(user["client-certificate-data"]) ?? (certFile ? readText(file(certFile), "client-certificate") : undefined),
@@ -121,7 +145,7 @@ export class Upstream {
   constructor(options: UpstreamOptions) {
     this.#options = options;
     const credentials = options.kubeconfig
-      ? fromKubeconfig(options.kubeconfig)
+      ? fromKubeconfig(options.kubeconfig, options.execToken)
       : inCluster(options.env ?? process.env, options.serviceAccountDir ?? defaultServiceAccountDir);
     this.url = new URL(credentials.server);
     if (this.url.protocol !== "https:")

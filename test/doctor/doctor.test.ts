@@ -284,6 +284,42 @@ describe("doctor on the test bed", { timeout: 300_000 }, () => {
     }
   });
 
+  it("checks an OIDC user's own kubeconfig: the token comes from its exec plugin, as kubectl's does", async () => {
+    const plugin = join(bed.dir, "fake-login.sh");
+    const credential = JSON.stringify({
+      apiVersion: "client.authentication.k8s.io/v1",
+      kind: "ExecCredential",
+      status: { token: (await import("node:fs")).readFileSync(janeFile, "utf8") },
+    });
+    await writeFile(plugin, `#!/bin/sh\ntest -n "$KUBERNETES_EXEC_INFO" || exit 3\ncat <<'EOF'\n${credential}\nEOF\n`, {
+      mode: 0o755,
+    });
+    const kubeconfig = join(bed.dir, "jane.kubeconfig");
+    await writeFile(
+      kubeconfig,
+      JSON.stringify({
+        apiVersion: "v1",
+        kind: "Config",
+        clusters: [{ name: "c", cluster: { server: gateway.url, "certificate-authority": caFile } }],
+        users: [
+          {
+            name: "jane",
+            user: { exec: { apiVersion: "client.authentication.k8s.io/v1", command: "./fake-login.sh" } },
+          },
+        ],
+        contexts: [{ name: "jane", context: { cluster: "c", user: "jane" } }],
+        "current-context": "jane",
+      }),
+    );
+    const { report } = await doctor([`--kubeconfig=${kubeconfig}`, ...oidcFlags, `--oidc-ca-file=${caFile}`]);
+    const byId = new Map(report.results.map((r) => [r.id, r]));
+    assert.match(byId.get("token-decode")?.summary ?? "", /from the kubeconfig's credentials/);
+    assert.match(byId.get("whoami")?.summary ?? "", /as "oidc:jane@example\.com"/);
+    assert.equal(byId.get("username-mapping")?.status, "skipped");
+    assert.match(byId.get("username-mapping")?.summary ?? "", /cannot list clusterrolebindings \(HTTP 403/);
+    assert.equal(report.firstFailure, undefined);
+  });
+
   it("prints a readable report with progress on stderr and the worst result as exit code", async () => {
     const run = await runCli(["doctor", ...replace(healthy(), "refresh-interval", "15m")]);
     assert.equal(run.code, 2);

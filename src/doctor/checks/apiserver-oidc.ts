@@ -52,7 +52,7 @@ export const apiserverOidc: Check = {
       );
       return pass(`the gateway at ${gateway.url.origin} is in front of the API server and authenticates`, evidence);
     }
-    if (!context.options.token) {
+    if (!(await context.token())) {
       return skipped(
         "cannot tell: the API server's flags are not readable and no token was given to probe with",
         evidence,

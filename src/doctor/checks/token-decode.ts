@@ -11,8 +11,9 @@ export const tokenDecode: Check = {
   progress: "decoding the token",
   async run(context) {
     const decoded = await context.decoded();
-    if (!decoded) return skipped("no token given: pass --token-file or --token-env to check a user's token");
-    const source = context.options.token?.source ?? "";
+    if (!decoded)
+      return skipped("no token: pass --token-file or --token-env, or a --kubeconfig whose user logs in with OIDC");
+    const source = (await context.token())?.source ?? "";
     if (decoded instanceof TokenDecodeError) {
       return fail(
         `the token from ${source} is not a JWT kube-apiserver can read [${decoded.code}]`,

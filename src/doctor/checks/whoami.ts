@@ -9,7 +9,8 @@ export const whoami: Check = {
   title: "the user's requests are authenticated (SelfSubjectReview)",
   progress: "asking who the token is (SelfSubjectReview)",
   async run(context) {
-    if (!context.options.token) return skipped("no token given: pass --token-file or --token-env");
+    if (!(await context.token()))
+      return skipped("no token: pass --token-file or --token-env, or a --kubeconfig whose user logs in with OIDC");
     const review = await context.selfSubjectReview(context.userPath());
     if (isUnavailable(review)) return skipped(review.unavailable);
     if (review.status === 201 && review.user) {
