@@ -320,6 +320,77 @@ describe("doctor on the test bed", { timeout: 300_000 }, () => {
     assert.equal(report.firstFailure, undefined);
   });
 
+  it("reads the API server's flags from its static Pod where the cluster has one (kubeadm, kind)", async () => {
+    // kubeadm's mirror Pod as the API stores it; nothing runs it here, doctor only reads it.
+    const mirrorPod = (args: string[]) => `
+apiVersion: v1
+kind: Pod
+metadata: {name: kube-apiserver-control-plane, namespace: kube-system, labels: {component: kube-apiserver, tier: control-plane}}
+spec:
+  automountServiceAccountToken: false
+  containers:
+  - name: kube-apiserver
+    image: registry.k8s.io/kube-apiserver:v1.37.2
+    command: [kube-apiserver, --authorization-mode=RBAC, ${args.join(", ")}]
+`;
+    const withoutGateway = replace(replace(healthy(), "gateway-url"), "gateway-ca-file");
+    // The bed runs no controller-manager to create it; admission wants it for any Pod.
+    await bed.kubectl(["create", "serviceaccount", "default", "-n", "kube-system"]);
+    try {
+      const applied = await bed.kubectl(["apply", "-f", "-"], undefined, mirrorPod(["--secure-port=6443"]));
+      assert.equal(applied.code, 0, applied.stderr);
+      const off = await doctor([...withoutGateway, "--only=apiserver-oidc"]);
+      assert.equal(off.report.results[0]?.status, "fail");
+      assert.ok(
+        off.report.results[0]?.evidence.includes(
+          "Pod kube-system/kube-apiserver-control-plane has neither --oidc-issuer-url nor --authentication-config",
+        ),
+      );
+      // A Pod's command cannot change: replace it (unscheduled, it goes at once).
+      await bed.kubectl(["delete", "pod", "-n", "kube-system", "kube-apiserver-control-plane"]);
+      const replaced = await bed.kubectl(
+        ["create", "-f", "-"],
+        undefined,
+        mirrorPod(["--authentication-config=/etc/kubernetes/authn.yaml"]),
+      );
+      assert.equal(replaced.code, 0, replaced.stderr);
+      const on = await doctor([...withoutGateway, "--only=apiserver-oidc"]);
+      assert.equal(on.report.results[0]?.status, "pass", JSON.stringify(on.report.results[0]));
+      assert.match(on.report.results[0]?.summary ?? "", /validates OIDC tokens itself \(--authentication-config\)/);
+      assert.equal(on.code, 0);
+    } finally {
+      await bed.kubectl(["delete", "pod", "-n", "kube-system", "kube-apiserver-control-plane", "--wait=false"]);
+    }
+  });
+
+  it("takes the OIDC configuration from the gateway's Deployment when none is given", async () => {
+    const args = `[serve, --secure-port=8443, --health-port=8080, ${oidcFlags.join(", ")}, --oidc-ca-file=/etc/kube-oidc-gateway/issuer-ca.crt]`;
+    const applied = await bed.kubectl(
+      ["apply", "-f", "-"],
+      undefined,
+      gatewayDeployment("kube-oidc-gateway", 8080).replace(
+        "args: [serve, --secure-port=8443, --health-port=8080]",
+        `args: ${args}`,
+      ),
+    );
+    assert.equal(applied.code, 0, applied.stderr);
+    try {
+      const withoutOidc = healthy().filter((a) => !a.startsWith("--oidc-"));
+      const { code, report } = await doctor(withoutOidc);
+      const issAud = report.results.find((r) => r.id === "iss-aud");
+      assert.equal(issAud?.status, "pass", issAud?.summary);
+      assert.ok(
+        issAud?.evidence.some((e) =>
+          e.startsWith("Deployment default/kube-oidc-gateway (kube-oidc-gateway arguments): issuer"),
+        ),
+      );
+      assert.equal(report.firstFailure, undefined);
+      assert.equal(code, 0);
+    } finally {
+      await bed.kubectl(["apply", "-f", "-"], undefined, gatewayDeployment("kube-oidc-gateway", 8080));
+    }
+  });
+
   it("prints a readable report with progress on stderr and the worst result as exit code", async () => {
     const run = await runCli(["doctor", ...replace(healthy(), "refresh-interval", "15m")]);
     assert.equal(run.code, 2);
