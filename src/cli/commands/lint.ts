@@ -1,13 +1,124 @@
-import type { Command } from "../command.ts";
+import { ConfigError } from "../../config/errors.ts";
+import { type FlagSpec, formatFlagHelp, parseFlags, valuesFromEnv } from "../../config/flags.ts";
+import { disableAnnotation, severityAnnotation } from "../../lint/annotations.ts";
+import { defaultLintConfig, loadLintConfig } from "../../lint/config.ts";
+import { LintError } from "../../lint/errors.ts";
+import { exitCodeFor, parseFailOn } from "../../lint/fail-on.ts";
+import { readInputs } from "../../lint/inputs.ts";
+import { lintSources } from "../../lint/lint.ts";
+import { outputFormats } from "../../lint/output/index.ts";
+import { allRules } from "../../lint/rules/index.ts";
+import { authenticatingPortsAnnotation } from "../../lint/rules/probe-on-auth-endpoint.ts";
+import type { Command, CommandContext } from "../command.ts";
 
-export const lint: Command = {
-  name: "lint",
-  summary: "flag OIDC misconfigurations in Kubernetes manifests before they ship",
-  trackedIn: "issue #8",
-  help: `Usage: kube-oidc-gateway lint [flags] <file|folder|->...
+const group = "Lint";
+
+export const lintFlags: readonly FlagSpec[] = [
+  {
+    name: "output",
+    type: "string",
+    group,
+    default: "text",
+    help: "text (for people), json, sarif (2.1.0, for GitHub code scanning) or junit (XML, one testsuite per rule)",
+  },
+  {
+    name: "fail-on",
+    type: "string",
+    group,
+    default: "error",
+    help: "exit 1 when a finding is at least this severe: error, warning, info, or never",
+  },
+  {
+    name: "lint-config",
+    type: "string",
+    group,
+    help: "YAML file that turns rules off or re-grades them and states the issuer's tokenLifetime",
+  },
+];
+
+const idWidth = Math.max(...allRules.map((r) => r.id.length));
+
+const help = `Usage: kube-oidc-gateway lint [flags] <file|folder|->...
 
 Reads manifests (files, folders, or rendered Helm output on standard input) and reports the
 misconfigurations that break OIDC login to Kubernetes: prefixes that make RBAC bindings miss,
 CA bundles the client never reads, network policies naming the Service port instead of the pod
-port, probes pointed at an authenticating endpoint, and more.`,
+port, probes pointed at an authenticating endpoint, and more.
+
+Folders are read recursively (*.yaml, *.yml, *.json; hidden folders skipped); '-' reads standard
+input. Multi-document files and 'kind: List' are understood, and '# Source:' comments of
+'helm template' output name the template each finding comes from. Every finding gives the
+file:line:column of the offending field, the object, a fix, and its rule's documentation page.
+
+Examples:
+  kube-oidc-gateway lint deploy/
+  helm template headlamp headlamp/headlamp -f values.yaml | kube-oidc-gateway lint -
+  kube-oidc-gateway lint --output sarif rendered/ > lint.sarif     # upload to GitHub code scanning
+  kube-oidc-gateway lint --output junit --fail-on warning deploy/ > lint-junit.xml
+
+Exit status: 0 when no finding reaches --fail-on, 1 when one does, 2 for usage errors
+(unknown flag, unreadable path or config).
+
+${formatFlagHelp(lintFlags)}
+
+Rules:
+${allRules.map((r) => `  ${r.id.padEnd(idWidth)}  ${r.severity.padEnd(7)}  ${r.title}`).join("\n")}
+
+Config file (--lint-config):
+  rules:
+    cookie-refresh: off            # off | info | warning | error
+    rbac-subject-prefix: error
+  tokenLifetime: 5m                # access token lifetime when no Keycloak realm is in the input
+
+Per-object annotations (on the object, or on a workload's pod template):
+  ${disableAnnotation}: "cookie-refresh,probe-on-auth-endpoint"
+  ${severityAnnotation}: "rbac-subject-prefix=info,cookie-refresh=error"
+  ${authenticatingPortsAnnotation}: "8443,https"   # for probe-on-auth-endpoint
+
+Each rule's page (docs/lint/<rule-id>.md, linked from every finding) explains it with examples.`;
+
+async function run(args: readonly string[], context: CommandContext): Promise<number> {
+  let prepared: Awaited<ReturnType<typeof prepare>>;
+  try {
+    prepared = await prepare(args, context);
+  } catch (error) {
+    if (!(error instanceof LintError || error instanceof ConfigError)) throw error;
+    context.stderr(`kube-oidc-gateway lint: ${error.message}\nRun 'kube-oidc-gateway lint --help' for usage.\n`);
+    return 2;
+  }
+  if (prepared === "help") {
+    context.stdout(`${help}\n`);
+    return 0;
+  }
+  const { sources, config, format, failOn } = prepared;
+  if (sources.length === 0) context.stderr("kube-oidc-gateway lint: no *.yaml, *.yml or *.json files found\n");
+  const report = lintSources(sources, config);
+  context.stdout(format(report));
+  return exitCodeFor(report.findings, failOn);
+}
+
+async function prepare(args: readonly string[], context: CommandContext) {
+  const parsed = parseFlags(lintFlags, args);
+  if (parsed.help) return "help" as const;
+  // Flags win over the environment (KOG_OUTPUT, KOG_FAIL_ON, KOG_LINT_CONFIG), as for every command.
+  const values = { ...valuesFromEnv(lintFlags, context.env), ...parsed.values };
+  const outputName = String(values.output ?? "text");
+  const format = outputFormats[outputName];
+  if (!format) {
+    throw new LintError(
+      "LINT_INVALID_OUTPUT",
+      `--output: ${JSON.stringify(outputName)} is not one of ${Object.keys(outputFormats).join(", ")}`,
+    );
+  }
+  const failOn = parseFailOn(String(values["fail-on"] ?? "error"));
+  const config = values["lint-config"] ? await loadLintConfig(String(values["lint-config"])) : defaultLintConfig;
+  const sources = await readInputs(parsed.positionals, context.stdin);
+  return { sources, config, format, failOn };
+}
+
+export const lint: Command = {
+  name: "lint",
+  summary: "flag OIDC misconfigurations in Kubernetes manifests before they ship",
+  help,
+  run,
 };

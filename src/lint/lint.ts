@@ -1,0 +1,135 @@
+// A lint run, top to bottom: parse the manifests, report what does not parse, run every enabled
+// rule over all objects, apply the configuration's and the objects' own severities, and sort.
+import { docsLink } from "../docs/links.ts";
+import { objectOverrides } from "./annotations.ts";
+import { defaultLintConfig, type LintConfig } from "./config.ts";
+import type { Finding, Severity } from "./finding.ts";
+import { loadManifests, type ManifestObject, type ManifestSource, type SyntaxProblem } from "./manifests.ts";
+import type { Rule, RuleHit, RuleInfo } from "./rule.ts";
+import { allRules, rules } from "./rules/index.ts";
+import { unknownRule } from "./rules/unknown-rule.ts";
+import { yamlSyntax } from "./rules/yaml-syntax.ts";
+
+/** A rule as this run applies it. */
+export interface RuleStatus {
+  readonly info: RuleInfo;
+  readonly enabled: boolean;
+  /** The configured severity (findings may still be re-graded per object). */
+  readonly severity: Severity;
+}
+
+export interface LintReport {
+  readonly findings: readonly Finding[];
+  readonly files: number;
+  readonly objects: number;
+  readonly rules: readonly RuleStatus[];
+}
+
+export function lintSources(sources: readonly ManifestSource[], config: LintConfig = defaultLintConfig): LintReport {
+  const { objects, syntaxProblems } = loadManifests(sources);
+  const statuses = ruleStatuses(config);
+  const status = (id: string) => statuses.find((s) => s.info.id === id) as RuleStatus;
+  const findings: Finding[] = [];
+  if (status(yamlSyntax.id).enabled) {
+    findings.push(...syntaxProblems.map((problem) => syntaxFinding(problem, status(yamlSyntax.id).severity)));
+  }
+  const knownIds = allRules.map((r) => r.id);
+  const overrides = new Map(objects.map((object) => [object, objectOverrides(object, knownIds)]));
+  if (status(unknownRule.id).enabled) {
+    for (const [object, { problems }] of overrides) {
+      for (const problem of problems) {
+        findings.push(
+          toFinding(unknownRule, status(unknownRule.id).severity, {
+            object,
+            path: problem.path,
+            message: problem.message,
+            fix: unknownRule.remediation,
+          }),
+        );
+      }
+    }
+  }
+  for (const rule of rules) {
+    const { enabled, severity } = status(rule.id);
+    if (!enabled) continue;
+    for (const hit of rule.check({ objects, tokenLifetimeMs: config.tokenLifetimeMs })) {
+      const own = overrides.get(hit.object);
+      if (own?.disabled.has(rule.id)) continue;
+      // The object's annotation beats the config file, which beats the rule's own grading.
+      const graded =
+        own?.severities.get(rule.id) ?? (config.rules.has(rule.id) ? severity : (hit.severity ?? severity));
+      findings.push(toFinding(rule, graded, hit));
+    }
+  }
+  return {
+    findings: sortFindings(unique(findings), sources),
+    files: sources.length,
+    objects: objects.length,
+    rules: statuses,
+  };
+}
+
+function ruleStatuses(config: LintConfig): RuleStatus[] {
+  return allRules.map((info) => {
+    const setting = config.rules.get(info.id);
+    return {
+      info,
+      enabled: setting !== "off",
+      severity: setting === undefined || setting === "off" ? info.severity : setting,
+    };
+  });
+}
+
+function syntaxFinding(problem: SyntaxProblem, severity: Severity): Finding {
+  return {
+    ruleId: yamlSyntax.id,
+    severity,
+    file: problem.file,
+    line: problem.line,
+    column: problem.column,
+    source: problem.source,
+    object: undefined,
+    message: problem.message,
+    fix: yamlSyntax.remediation,
+    docs: docsLink("lint", yamlSyntax.id),
+  };
+}
+
+function toFinding(rule: Rule | RuleInfo, severity: Severity, hit: RuleHit): Finding {
+  const object: ManifestObject = hit.object;
+  const { line, column } = hit.position ?? object.position(hit.path);
+  return {
+    ruleId: rule.id,
+    severity,
+    file: object.file,
+    line,
+    column,
+    source: object.source,
+    object: { apiVersion: object.apiVersion, kind: object.kind, name: object.name, namespace: object.namespace },
+    message: hit.message,
+    fix: hit.fix,
+    docs: docsLink("lint", rule.id),
+  };
+}
+
+function unique(findings: readonly Finding[]): Finding[] {
+  const seen = new Set<string>();
+  return findings.filter((f) => {
+    const key = [f.ruleId, f.file, f.line, f.column, f.message].join("\u0000");
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
+}
+
+/** In input order of files, then by position. */
+function sortFindings(findings: Finding[], sources: readonly ManifestSource[]): Finding[] {
+  const order = new Map(sources.map((s, index) => [s.file, index]));
+  return findings.sort(
+    (a, b) =>
+      (order.get(a.file) ?? 0) - (order.get(b.file) ?? 0) ||
+      a.line - b.line ||
+      a.column - b.column ||
+      a.ruleId.localeCompare(b.ruleId),
+  );
+}

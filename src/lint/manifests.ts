@@ -1,0 +1,226 @@
+// Parses manifests into objects that remember where each of their fields is written, so every
+// finding names a real file:line. Multi-document streams, `kind: List` and `helm template`
+// output (whose `# Source: chart/templates/x.yaml` comments name the template of each
+// document) are understood; a document that does not parse becomes a syntax problem and the
+// other documents are still read.
+import {
+  type Document,
+  isAlias,
+  isMap,
+  isScalar,
+  isSeq,
+  LineCounter,
+  type Node,
+  parseAllDocuments,
+  Scalar,
+} from "yaml";
+import type { ObjectRef } from "./finding.ts";
+
+export interface ManifestSource {
+  /** The path as the user named it, or `<stdin>`. */
+  readonly file: string;
+  readonly text: string;
+}
+
+/** A field's address inside an object: keys and list indexes, e.g. `["spec", "ports", 0]`. */
+export type Path = readonly (string | number)[];
+
+export interface Position {
+  readonly line: number;
+  readonly column: number;
+}
+
+export interface EmbeddedDocument {
+  readonly body: unknown;
+  /** Where a field of the embedded document is written in the outer file. */
+  position(path: Path): Position;
+}
+
+export interface ManifestObject extends ObjectRef {
+  readonly body: Readonly<Record<string, unknown>>;
+  readonly file: string;
+  readonly source: string | undefined;
+  /** The line and column of the field at `path`, or of its deepest ancestor that exists. */
+  position(path: Path): Position;
+  /** The YAML documents held in the string field at `path` (kubeadm patches, ConfigMap data). */
+  embedded(path: Path): EmbeddedDocument[];
+}
+
+export interface SyntaxProblem {
+  readonly file: string;
+  readonly line: number;
+  readonly column: number;
+  readonly source: string | undefined;
+  readonly message: string;
+}
+
+export interface LoadedManifests {
+  readonly objects: ManifestObject[];
+  readonly syntaxProblems: SyntaxProblem[];
+}
+
+const sourceComment = /^# Source: (.+)$/gm;
+
+/** Parses every document of every source. */
+export function loadManifests(sources: readonly ManifestSource[]): LoadedManifests {
+  const objects: ManifestObject[] = [];
+  const syntaxProblems: SyntaxProblem[] = [];
+  for (const input of sources) {
+    const loaded = loadSource(input);
+    objects.push(...loaded.objects);
+    syntaxProblems.push(...loaded.syntaxProblems);
+  }
+  return { objects, syntaxProblems };
+}
+
+function loadSource({ file, text }: ManifestSource): LoadedManifests {
+  const lineCounter = new LineCounter();
+  const objects: ManifestObject[] = [];
+  const syntaxProblems: SyntaxProblem[] = [];
+  const at = (offset: number): Position => {
+    const { line, col } = lineCounter.linePos(offset);
+    return { line, column: col };
+  };
+  const templates = [...text.matchAll(sourceComment)].map((m) => ({ offset: m.index, path: m[1]?.trim() ?? "" }));
+  const documents = parseAllDocuments(text, { lineCounter, uniqueKeys: true });
+  const list = Array.isArray(documents) ? documents : [];
+  let previousEnd = 0;
+  for (const document of list) {
+    const start = document.contents?.range[0] ?? document.range[1];
+    // helm template writes `---` then `# Source: …` before each document: the last such
+    // comment between the previous document and this one names its template.
+    const source = templates.filter((t) => t.offset >= previousEnd && t.offset < start).at(-1)?.path;
+    previousEnd = document.contents?.range[1] ?? document.range[1];
+    if (document.errors.length > 0) {
+      for (const error of document.errors) {
+        const position = error.linePos?.[0];
+        syntaxProblems.push({
+          file,
+          line: position?.line ?? at(error.pos[0]).line,
+          column: position?.col ?? at(error.pos[0]).column,
+          source,
+          message: error.message.split("\n")[0] ?? error.message,
+        });
+      }
+      continue;
+    }
+    let body: unknown;
+    try {
+      body = document.toJS({ maxAliasCount: 1000 });
+    } catch (error) {
+      const position = at(start);
+      syntaxProblems.push({ ...position, file, source, message: (error as Error).message });
+      continue;
+    }
+    if (!isRecord(body)) continue;
+    const locate = (path: Path) => at(offsetOf(document, path));
+    const embedded = (path: Path) => embeddedDocuments(document, path, text, lineCounter);
+    const items = body.items;
+    if (typeof body.kind === "string" && body.kind.endsWith("List") && Array.isArray(items)) {
+      items.forEach((item, index) => {
+        if (!isRecord(item)) return;
+        const prefix = ["items", index];
+        objects.push(
+          manifestObject(
+            item,
+            file,
+            source,
+            (path) => locate([...prefix, ...path]),
+            (path) => embedded([...prefix, ...path]),
+          ),
+        );
+      });
+      continue;
+    }
+    objects.push(manifestObject(body, file, source, locate, embedded));
+  }
+  return { objects, syntaxProblems };
+}
+
+function manifestObject(
+  body: Record<string, unknown>,
+  file: string,
+  source: string | undefined,
+  position: (path: Path) => Position,
+  embedded: (path: Path) => EmbeddedDocument[],
+): ManifestObject {
+  const metadata = isRecord(body.metadata) ? body.metadata : {};
+  return {
+    apiVersion: typeof body.apiVersion === "string" ? body.apiVersion : "",
+    kind: typeof body.kind === "string" ? body.kind : "",
+    name: typeof metadata.name === "string" ? metadata.name : "",
+    namespace: typeof metadata.namespace === "string" && metadata.namespace !== "" ? metadata.namespace : undefined,
+    body,
+    file,
+    source,
+    position,
+    embedded,
+  };
+}
+
+/** The node at `path`, following aliases; undefined when the path does not exist. */
+function nodeAt(document: Document, path: Path): { node: unknown; offset: number; found: boolean } {
+  let node: unknown = document.contents;
+  let offset = document.contents?.range?.[0] ?? 0;
+  for (const segment of path) {
+    if (isAlias(node)) node = node.resolve(document);
+    if (isMap(node)) {
+      const pair = node.items.find((p) => isScalar(p.key) && String(p.key.value) === String(segment));
+      if (!pair) return { node, offset, found: false };
+      // The key's line, not the value's: `port:\n  443` is reported where `port` is written.
+      offset = (pair.key as Node).range?.[0] ?? offset;
+      node = pair.value;
+    } else if (isSeq(node) && typeof segment === "number") {
+      const item = node.items[segment] as Node | undefined;
+      if (!item) return { node, offset, found: false };
+      offset = item.range?.[0] ?? offset;
+      node = item;
+    } else {
+      return { node, offset, found: false };
+    }
+  }
+  return { node, offset, found: true };
+}
+
+function offsetOf(document: Document, path: Path): number {
+  return nodeAt(document, path).offset;
+}
+
+function embeddedDocuments(document: Document, path: Path, text: string, outer: LineCounter): EmbeddedDocument[] {
+  const { node, offset, found } = nodeAt(document, path);
+  if (!found || !isScalar(node) || typeof node.value !== "string") return [];
+  const scalarStart = outer.linePos(node.range?.[0] ?? offset);
+  const block = node.type === Scalar.BLOCK_LITERAL || node.type === Scalar.BLOCK_FOLDED;
+  // The block's indentation is that of its first content line; YAML strips it from every line.
+  const lines = text.split("\n");
+  const firstContent = lines.slice(scalarStart.line).find((l) => l.trim() !== "") ?? "";
+  const blockIndent = /^ */.exec(firstContent)?.[0].length ?? 0;
+  const innerCounter = new LineCounter();
+  const inner = parseAllDocuments(node.value, { lineCounter: innerCounter });
+  if (!Array.isArray(inner)) return [];
+  const result: EmbeddedDocument[] = [];
+  for (const innerDocument of inner) {
+    if (innerDocument.errors.length > 0) continue;
+    let body: unknown;
+    try {
+      body = innerDocument.toJS();
+    } catch {
+      continue;
+    }
+    result.push({
+      body,
+      position(innerPath) {
+        // A block scalar's content starts on the line after its `|` header, one line of
+        // content per line of file; other scalar styles fold lines, so their start is used.
+        if (!block) return { line: scalarStart.line, column: scalarStart.col };
+        const { line, col } = innerCounter.linePos(offsetOf(innerDocument, innerPath));
+        return { line: scalarStart.line + line, column: blockIndent + col };
+      },
+    });
+  }
+  return result;
+}
+
+export function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}

@@ -1,0 +1,13 @@
+// The output formats of --output.
+import type { LintReport } from "../lint.ts";
+import { formatJson } from "./json.ts";
+import { formatJunit } from "./junit.ts";
+import { formatSarif } from "./sarif.ts";
+import { formatText } from "./text.ts";
+
+export const outputFormats: Readonly<Record<string, (report: LintReport) => string>> = {
+  text: formatText,
+  json: formatJson,
+  sarif: formatSarif,
+  junit: formatJunit,
+};

@@ -1,0 +1,137 @@
+import assert from "node:assert/strict";
+import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { Readable } from "node:stream";
+import { describe, it } from "node:test";
+import { main } from "../../src/cli/main.ts";
+import { allRules } from "../../src/lint/rules/index.ts";
+import { fixtures } from "./helpers.ts";
+
+function run(argv: string[], stdin: string[] = []) {
+  const out = { stdout: "", stderr: "" };
+  const io = {
+    stdout: (t: string) => {
+      out.stdout += t;
+    },
+    stderr: (t: string) => {
+      out.stderr += t;
+    },
+    stdin: Readable.from(stdin),
+    env: {},
+  };
+  return main(["lint", ...argv], io).then((code) => ({ code, ...out }));
+}
+
+/** Only a warning: oauth2-proxy without --cookie-refresh. */
+const warningOnly = `apiVersion: v1
+kind: Pod
+metadata: {name: proxy, namespace: web}
+spec:
+  containers:
+    - {name: oauth2-proxy, image: quay.io/oauth2-proxy/oauth2-proxy:v7.6.0, args: [--provider=oidc]}
+`;
+
+/** An error: Cilium toServices at the API server. */
+const error = `apiVersion: cilium.io/v2
+kind: CiliumNetworkPolicy
+metadata: {name: api, namespace: web}
+spec:
+  endpointSelector: {}
+  egress:
+    - toServices:
+        - k8sService: {serviceName: kubernetes, namespace: default}
+`;
+
+describe("kube-oidc-gateway lint", () => {
+  it("exits by --fail-on: error (default), warning, info, never", async () => {
+    assert.equal((await run(["-"], [warningOnly])).code, 0);
+    assert.equal((await run(["--fail-on=error", "-"], [warningOnly])).code, 0);
+    assert.equal((await run(["--fail-on", "warning", "-"], [warningOnly])).code, 1);
+    assert.equal((await run(["--fail-on=info", "-"], [warningOnly])).code, 1);
+    assert.equal((await run(["-"], [error])).code, 1);
+    assert.equal((await run(["--fail-on=never", "-"], [error])).code, 0);
+    assert.equal((await run(["-"], ["kind: ConfigMap\n"])).code, 0);
+  });
+
+  it("reads standard input for '-', in chunks, and names it <stdin>", async () => {
+    const result = await run(["-"], [error.slice(0, 40), error.slice(40)]);
+    assert.match(
+      result.stdout,
+      /^<stdin>\n {2}<stdin>:8:11 error cnp-toservices-apiserver CiliumNetworkPolicy web\/api: /,
+    );
+  });
+
+  it("refuses unknown flags, bad values and unreadable paths with exit code 2, saying which", async () => {
+    const unknown = await run(["--frobnicate", "-"]);
+    assert.equal(unknown.code, 2);
+    assert.match(unknown.stderr, /unknown flag: --frobnicate/);
+    assert.equal(unknown.stdout, "");
+    const missing = await run([join(fixtures, "no-such-folder")]);
+    assert.equal(missing.code, 2);
+    assert.match(missing.stderr, /cannot read .*no-such-folder: no such file or directory/);
+    assert.match((await run(["--output=yaml", "-"])).stderr, /--output: "yaml" is not one of text, json, sarif, junit/);
+    assert.match((await run(["--fail-on=sometimes", "-"])).stderr, /--fail-on: "sometimes" is not one of/);
+    assert.match((await run([])).stderr, /no input: name files, folders, or - for standard input/);
+  });
+
+  it("reads folders recursively: *.yaml, *.yml and *.json, skipping hidden folders and other files", async () => {
+    const root = await mkdtemp(join(tmpdir(), "lint-"));
+    await mkdir(join(root, "a", "b"), { recursive: true });
+    await mkdir(join(root, ".git"));
+    await writeFile(join(root, "a", "b", "policy.yml"), error);
+    await writeFile(join(root, "a", "proxy.yaml"), warningOnly);
+    await writeFile(join(root, "a", "cm.json"), '{"kind": "ConfigMap", "metadata": {"name": "j"}}');
+    await writeFile(join(root, "a", "notes.txt"), "kind: [broken");
+    await writeFile(join(root, ".git", "hidden.yaml"), "kind: [broken");
+    const result = await run(["--output=json", root]);
+    const document = JSON.parse(result.stdout);
+    assert.equal(result.code, 1);
+    assert.deepEqual(
+      document.findings.map((f: { ruleId: string; file: string }) => `${f.ruleId} ${f.file.slice(root.length + 1)}`),
+      ["cnp-toservices-apiserver a/b/policy.yml", "cookie-refresh a/proxy.yaml"],
+    );
+    assert.equal(document.summary.files, 3);
+    await rm(root, { recursive: true });
+  });
+
+  it("applies a --lint-config file that turns a rule off and re-grades another", async () => {
+    const root = await mkdtemp(join(tmpdir(), "lint-config-"));
+    const config = join(root, "lint.yaml");
+    await writeFile(config, "rules:\n  cnp-toservices-apiserver: off\n  cookie-refresh: error\n");
+    const result = await run([`--lint-config=${config}`, "--output=json", "-"], [`${error}---\n${warningOnly}`]);
+    const document = JSON.parse(result.stdout);
+    assert.deepEqual(
+      document.findings.map((f: { ruleId: string; severity: string }) => `${f.ruleId}=${f.severity}`),
+      ["cookie-refresh=error"],
+    );
+    assert.equal(result.code, 1);
+    await writeFile(config, "rules: {no-such-rule: off}\n");
+    const bad = await run([`--lint-config=${config}`, "-"], [error]);
+    assert.equal(bad.code, 2);
+    assert.match(bad.stderr, /unknown rule id "no-such-rule"; known ids: netpol-service-port/);
+    await rm(root, { recursive: true });
+  });
+
+  it("lints the incident's fixed manifests clean and writes each output format", async () => {
+    const folder = join(fixtures, "incident", "fixed");
+    for (const output of ["text", "json", "sarif", "junit"]) {
+      const result = await run([`--output=${output}`, "--fail-on=info", folder]);
+      assert.equal(result.code, 0, output);
+      assert.notEqual(result.stdout, "", output);
+    }
+  });
+
+  it("--help lists every rule id, the annotations and the config format", async () => {
+    for (const argv of [["--help"], ["-h", "-"]]) {
+      const result = await run(argv);
+      assert.equal(result.code, 0);
+      for (const rule of allRules) assert.match(result.stdout, new RegExp(`^ {2}${rule.id} `, "m"), rule.id);
+      assert.match(result.stdout, /lint\.kube-oidc-gateway\.io\/disable: /);
+      assert.match(result.stdout, /lint\.kube-oidc-gateway\.io\/severity: /);
+      assert.match(result.stdout, /tokenLifetime: 5m/);
+      assert.match(result.stdout, /helm template .* \| kube-oidc-gateway lint -/);
+      assert.match(result.stdout, /--output sarif/);
+    }
+  });
+});

@@ -1,0 +1,72 @@
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import { loadManifests } from "../../src/lint/manifests.ts";
+
+describe("loadManifests", () => {
+  it("reads every document of a stream and the items of a List, each with positions of its own", () => {
+    const text = `apiVersion: v1
+kind: List
+items:
+  - apiVersion: v1
+    kind: Service
+    metadata: {name: a, namespace: x}
+    spec:
+      ports:
+        - port: 443
+---
+apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: b
+`;
+    const { objects, syntaxProblems } = loadManifests([{ file: "m.yaml", text }]);
+    assert.deepEqual(syntaxProblems, []);
+    assert.deepEqual(
+      objects.map((o) => `${o.kind} ${o.namespace ?? "-"}/${o.name}`),
+      ["Service x/a", "ConfigMap -/b"],
+    );
+    assert.deepEqual(objects[0]?.position(["spec", "ports", 0, "port"]), { line: 9, column: 11 });
+    assert.deepEqual(objects[1]?.position(["metadata", "name"]), { line: 14, column: 3 });
+    // A field that does not exist is placed at its deepest ancestor that does.
+    assert.deepEqual(objects[1]?.position(["metadata", "labels", "app"]), { line: 13, column: 1 });
+  });
+
+  it("names the template of each document from helm template's # Source comments", () => {
+    const text = `---
+# Source: chart/templates/a.yaml
+kind: ConfigMap
+metadata: {name: a}
+---
+kind: ConfigMap
+metadata: {name: no-source}
+---
+# Source: chart/templates/c.yaml
+kind: ConfigMap
+metadata: {name: c}
+`;
+    const { objects } = loadManifests([{ file: "<stdin>", text }]);
+    assert.deepEqual(
+      objects.map((o) => o.source),
+      ["chart/templates/a.yaml", undefined, "chart/templates/c.yaml"],
+    );
+  });
+
+  it("places fields of YAML embedded in a block scalar at their line in the outer file", () => {
+    const text = `kind: ConfigMap
+metadata: {name: kubeadm-config}
+data:
+  ClusterConfiguration: |
+    apiServer:
+      extraArgs:
+        oidc-issuer-url: https://issuer.example.com
+`;
+    const [object] = loadManifests([{ file: "c.yaml", text }]).objects;
+    const [embedded] = object?.embedded(["data", "ClusterConfiguration"]) ?? [];
+    assert.deepEqual(embedded?.position(["apiServer", "extraArgs", "oidc-issuer-url"]), { line: 7, column: 9 });
+  });
+
+  it("reads JSON files", () => {
+    const { objects } = loadManifests([{ file: "s.json", text: '{"kind": "Service", "metadata": {"name": "j"}}' }]);
+    assert.equal(objects[0]?.name, "j");
+  });
+});

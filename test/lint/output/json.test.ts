@@ -1,0 +1,38 @@
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import { formatJson } from "../../../src/lint/output/json.ts";
+import { report } from "./fixture.ts";
+
+describe("JSON output", () => {
+  it("has the stable shape {version, tool, findings, summary}", () => {
+    const document = JSON.parse(formatJson(report));
+    assert.deepEqual(Object.keys(document), ["version", "tool", "findings", "summary"]);
+    assert.equal(document.version, 1);
+    assert.deepEqual(document.summary, { errors: 2, warnings: 0, infos: 0, files: 3, objects: 8 });
+    const [first] = document.findings;
+    assert.deepEqual(Object.keys(first), [
+      "ruleId",
+      "severity",
+      "file",
+      "line",
+      "column",
+      "source",
+      "object",
+      "objectRef",
+      "message",
+      "fix",
+      "docs",
+    ]);
+    assert.equal(first.ruleId, "netpol-service-port");
+    assert.equal(first.line, 34);
+    assert.equal(first.source, "headlamp/templates/networkpolicy.yaml");
+    assert.deepEqual(first.object, {
+      apiVersion: "cilium.io/v2",
+      kind: "CiliumNetworkPolicy",
+      namespace: "headlamp",
+      name: "headlamp",
+    });
+    assert.equal(first.objectRef, "CiliumNetworkPolicy headlamp/headlamp");
+    assert.match(first.docs, /^file:\/\/.*\/docs\/lint\/netpol-service-port\.md$/);
+  });
+});

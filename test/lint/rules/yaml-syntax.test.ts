@@ -1,0 +1,53 @@
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import { hitsOf, lintText } from "../helpers.ts";
+
+describe("yaml-syntax", () => {
+  it("reports a document that does not parse at its line and still checks the others", () => {
+    const text = `apiVersion: cilium.io/v2
+kind: CiliumNetworkPolicy
+metadata: {name: a, namespace: a}
+spec:
+  endpointSelector: {}
+  egress:
+    - toServices:
+        - k8sService: {serviceName: kubernetes, namespace: default}
+---
+apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: broken
+data: [unclosed
+---
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: dup, name: again}
+`;
+    const report = lintText(text);
+    assert.deepEqual(hitsOf(report), ["cnp-toservices-apiserver@8", "yaml-syntax@15", "yaml-syntax@18"]);
+    const syntax = report.findings.filter((f) => f.ruleId === "yaml-syntax");
+    assert.equal(syntax[0]?.object, undefined);
+    assert.equal(syntax[0]?.severity, "error");
+  });
+
+  it("never throws on odd but parseable YAML", () => {
+    const odd = [
+      "just a string",
+      "- a list\n- at the top",
+      "kind: Deployment\nspec: 5",
+      "kind: Deployment\nspec: {template: {spec: {containers: 'nope', volumes: [null, 3]}}}",
+      "kind: Pod\nspec: {containers: [null, {name: x, env: [null, {name: 3}], ports: 'x', volumeMounts: [{}], args: [{a: null}]}]}",
+      "kind: Service\nspec: {selector: 'x', ports: [null, {port: 'http'}]}",
+      "kind: NetworkPolicy\napiVersion: networking.k8s.io/v1\nspec: {podSelector: 3, ingress: 'x', egress: [null, {to: [1]}]}",
+      "kind: CiliumNetworkPolicy\napiVersion: cilium.io/v2\nspecs: [null, {endpointSelector: {matchExpressions: [{}]}, egress: [{toEndpoints: [null]}]}]",
+      "kind: Bundle\napiVersion: trust.cert-manager.io/v1alpha1\nspec: {sources: 'x'}",
+      "kind: ClusterRoleBinding\nsubjects: [null, {kind: User}]",
+      "kind: Cluster\napiVersion: kind.x-k8s.io/v1alpha4\nkubeadmConfigPatches: [3, '{{bad', 'kind: ClusterConfiguration\\napiServer: {extraArgs: [null, {name: oidc-issuer-url}]}']",
+      "kind: List\nitems: [null, {kind: Pod, spec: {}}]",
+      "a: &x [*x]",
+      "",
+      "---\n---\n",
+    ];
+    for (const text of odd) assert.doesNotThrow(() => lintText(text), text);
+  });
+});
