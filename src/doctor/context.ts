@@ -195,7 +195,12 @@ export class DoctorContext {
       if (!isUnavailable(apiServer)) {
         const fromPod = this.#fromFlags(apiServer.flags, apiServer.source, true);
         if (fromPod) return fromPod;
-        reasons.push(`${apiServer.source} has no --oidc-issuer-url`);
+        const file = apiServer.flags.get("authentication-config");
+        reasons.push(
+          file
+            ? `${apiServer.source} reads --authentication-config=${file}, a file on the control-plane node: pass a copy with --authentication-config`
+            : `${apiServer.source} has no --oidc-issuer-url`,
+        );
       } else reasons.push(apiServer.unavailable);
       const workloads = await this.workloads();
       if (!isUnavailable(workloads)) {
