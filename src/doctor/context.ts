@@ -4,7 +4,7 @@
 // facts, and a failure to get one (no permission, no token) is a reason the checks can print.
 import type { JwtAuthenticatorConfig } from "../authn/jwt-config.ts";
 import { ConfigError } from "../config/errors.ts";
-import { type FlagValues, parseFlags } from "../config/flags.ts";
+import { parseFlags } from "../config/flags.ts";
 import { jwtAuthenticatorFromFlags } from "../config/oidc-flags.ts";
 import { serveFlags } from "../config/serve-flags.ts";
 import { type DecodedToken, decodeToken, TokenDecodeError } from "../token/decode.ts";
@@ -194,50 +194,51 @@ export class DoctorContext {
       const apiServer = await this.apiServerFlags();
       if (!isUnavailable(apiServer)) {
         const fromPod = this.#fromFlags(apiServer.flags, apiServer.source, true);
-        if (fromPod) return fromPod;
+        if (typeof fromPod === "object") return fromPod;
         const file = apiServer.flags.get("authentication-config");
         reasons.push(
-          file
-            ? `${apiServer.source} reads --authentication-config=${file}, a file on the control-plane node: pass a copy with --authentication-config`
-            : `${apiServer.source} has no --oidc-issuer-url`,
+          fromPod ??
+            (file
+              ? `${apiServer.source} reads --authentication-config=${file}, a file on the control-plane node: pass a copy with --authentication-config`
+              : `${apiServer.source} has no --oidc-issuer-url`),
         );
       } else reasons.push(apiServer.unavailable);
       const workloads = await this.workloads();
       if (!isUnavailable(workloads)) {
         for (const w of workloads.filter((w) => w.role !== "oauth2-proxy")) {
           const fromArgs = this.#fromFlags(w.flags, `${w.ref} (${w.role} arguments)`, false);
-          if (fromArgs) return fromArgs;
+          if (typeof fromArgs === "object") return fromArgs;
+          if (fromArgs) reasons.push(fromArgs);
         }
-        reasons.push("no kube-oidc-gateway or kube-oidc-proxy Deployment with --oidc-issuer-url");
+        reasons.push("no kube-oidc-gateway or kube-oidc-proxy Deployment with usable --oidc-* flags");
       } else reasons.push(workloads.unavailable);
       return {
-        unavailable: `no OIDC configuration known: ${reasons.join("; ")}. Pass --oidc-* or --authentication-config`,
+        unavailable: `no OIDC configuration known: ${[...new Set(reasons)].join("; ")}. Pass --oidc-* or --authentication-config`,
       };
     });
   }
 
-  #fromFlags(flags: ContainerFlags, source: string, atApiServer: boolean): OidcConfiguration | undefined {
+  /** The configuration in a container's --oidc-* flags; a string says why it cannot be used. */
+  #fromFlags(flags: ContainerFlags, source: string, atApiServer: boolean): OidcConfiguration | string | undefined {
     if (!flags.has("oidc-issuer-url")) return undefined;
     const notes: string[] = [];
-    // A CA file named in a Pod lives on that Pod's filesystem; use the bundles given to doctor.
+    // A CA file named in a Pod lives on that Pod's filesystem: its contents come from doctor's
+    // own --oidc-ca-file, or the system roots stand in (and issuer-tls says what that gives).
     const argv = argvOf(flags, (name) => name.startsWith("oidc-") && name !== "oidc-ca-file");
-    let values: FlagValues;
     try {
-      values = parseFlags(oidcFlagSpecs, argv).values;
-      const config = jwtAuthenticatorFromFlags(values);
-      const ca = this.options.issuerCaBundles[0];
+      const config = jwtAuthenticatorFromFlags(parseFlags(oidcFlagSpecs, argv).values);
+      const ca = this.options.oidcCa;
       if (flags.has("oidc-ca-file")) {
         notes.push(
-          `${source} trusts ${flags.get("oidc-ca-file")} for the issuer; that file is not readable from here, so ${ca ? ca.name : "the system roots"} stand in for it`,
+          ca
+            ? `${source} trusts ${flags.get("oidc-ca-file")} for the issuer; ${ca.name} stands in for that file`
+            : `${source} trusts ${flags.get("oidc-ca-file")} for the issuer, a file doctor cannot read: pass its contents with --oidc-ca-file (the system roots stand in)`,
         );
       }
       const jwt = ca ? { ...config, issuer: { ...config.issuer, certificateAuthority: ca.pem } } : config;
       return { jwt: [jwt], source, atApiServer, notes };
     } catch (error) {
-      if (error instanceof ConfigError) {
-        notes.push(`${source}: ${error.message}`);
-        return undefined;
-      }
+      if (error instanceof ConfigError) return `${source}: ${error.message}`;
       throw error;
     }
   }

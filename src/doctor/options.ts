@@ -22,6 +22,8 @@ export interface DoctorOptions {
   readonly gateway?: { readonly url: URL; readonly ca?: CaBundle; readonly healthUrl?: URL };
   /** The OIDC configuration given on the command line. */
   readonly oidc?: { readonly jwt: readonly JwtAuthenticatorConfig[]; readonly source: string };
+  /** The issuer CA of a configuration read from the cluster (its --oidc-ca-file is not readable here). */
+  readonly oidcCa?: CaBundle;
   /** The CA bundles the other hops are given for the issuer (the dashboard's, a proxy's). */
   readonly issuerCaBundles: readonly CaBundle[];
   /** The CA bundle the in-cluster client reads as ca.crt. */

@@ -173,18 +173,12 @@ describe("doctor on the test bed", { timeout: 300_000 }, () => {
       .map((r) => `${r.id}: ${r.status}: ${r.summary}`);
     assert.deepEqual(notPassed, []);
     assert.equal(code, 0);
-    assert.equal(report.results.length, 13);
+    assert.equal(report.results.length, 14);
     const whoami = report.results.find((r) => r.id === "whoami");
     assert.match(whoami?.summary ?? "", /as "oidc:jane@example\.com"/);
   });
 
   const rootCauses: [string, string, () => Promise<string[]>, RegExp][] = [
-    [
-      "API server without OIDC and no gateway",
-      "apiserver-oidc",
-      async () => replace(replace(healthy(), "gateway-url"), "gateway-ca-file"),
-      /no gateway is in front|gateway in front/,
-    ],
     [
       "username prefix mismatch with the RoleBinding",
       "username-mapping",
@@ -202,6 +196,29 @@ describe("doctor on the test bed", { timeout: 300_000 }, () => {
       "iss-aud",
       async () => replace(healthy(), "token-file", await tokenFile("wrongaud", { aud: "other-app" })),
       /[Aa]udience/,
+    ],
+    [
+      "email not verified (the username comes from email)",
+      "token-verify",
+      async () => replace(healthy(), "token-file", await tokenFile("unverified", { email_verified: false })),
+      /verify the user's email/,
+    ],
+    [
+      "signed by a key the issuer does not publish",
+      "token-verify",
+      async () => {
+        const file = join(bed.dir, "rogue.jwt");
+        const claims = {
+          iss: bed.issuer.url,
+          aud: clients.kubernetes.id,
+          email: "r@example.com",
+          email_verified: true,
+          exp: now() + 600,
+        };
+        await writeFile(file, bed.mint({ alg: "RS256", kid: "rogue-rsa", header: { kid: "rsa-1" }, claims }));
+        return replace(healthy(), "token-file", file);
+      },
+      /Log in again/,
     ],
     [
       "expired token",
@@ -222,6 +239,31 @@ describe("doctor on the test bed", { timeout: 300_000 }, () => {
       /--cookie-refresh=6m/,
     ],
   ];
+
+  /** Runs `body` while the cluster has no gateway Deployment (doctor would suspect one in front). */
+  async function withoutGatewayDeployment<T>(body: () => Promise<T>): Promise<T> {
+    await bed.kubectl(["delete", "deployment", "kube-oidc-gateway", "-n", "default"]);
+    try {
+      return await body();
+    } finally {
+      await bed.kubectl(["apply", "-f", "-"], undefined, gatewayDeployment("kube-oidc-gateway", 8080));
+    }
+  }
+
+  it("names the root cause: API server without OIDC and no gateway → apiserver-oidc", async () => {
+    const withoutGateway = replace(replace(healthy(), "gateway-url"), "gateway-ca-file");
+    const { code, report } = await withoutGatewayDeployment(() => doctor(withoutGateway));
+    const failed = firstFailure(report);
+    assert.equal(failed.id, "apiserver-oidc", `${failed.id}: ${failed.summary}`);
+    assert.match(failed.summary, /no gateway is in front/);
+    assert.match(failed.fix ?? "", /put kube-oidc-gateway in front/);
+    assert.equal(code, 2);
+    // With the gateway's Deployment in the cluster but no URL given, doctor asks for the URL instead.
+    const suspected = await doctor(withoutGateway);
+    const check = suspected.report.results.find((r) => r.id === "apiserver-oidc");
+    assert.equal(check?.status, "warn");
+    assert.match(check?.fix ?? "", /--gateway-url/);
+  });
 
   for (const [name, id, args, fix] of rootCauses) {
     it(`names the root cause: ${name} → ${id}`, async () => {
@@ -339,7 +381,7 @@ spec:
     try {
       const applied = await bed.kubectl(["apply", "-f", "-"], undefined, mirrorPod(["--secure-port=6443"]));
       assert.equal(applied.code, 0, applied.stderr);
-      const off = await doctor([...withoutGateway, "--only=apiserver-oidc"]);
+      const off = await withoutGatewayDeployment(() => doctor([...withoutGateway, "--only=apiserver-oidc"]));
       assert.equal(off.report.results[0]?.status, "fail");
       assert.ok(
         off.report.results[0]?.evidence.includes(
@@ -375,7 +417,8 @@ spec:
     );
     assert.equal(applied.code, 0, applied.stderr);
     try {
-      const withoutOidc = healthy().filter((a) => !a.startsWith("--oidc-"));
+      // --oidc-ca-file alone: the contents of the CA file the Deployment names.
+      const withoutOidc = healthy().filter((a) => !a.startsWith("--oidc-") || a.startsWith("--oidc-ca-file="));
       const { code, report } = await doctor(withoutOidc);
       const issAud = report.results.find((r) => r.id === "iss-aud");
       assert.equal(issAud?.status, "pass", issAud?.summary);
@@ -383,6 +426,10 @@ spec:
         issAud?.evidence.some((e) =>
           e.startsWith("Deployment default/kube-oidc-gateway (kube-oidc-gateway arguments): issuer"),
         ),
+      );
+      assert.ok(
+        issAud?.evidence.some((e) => /--oidc-ca-file .* stands in for that file/.test(e)),
+        issAud?.evidence.join("\n"),
       );
       assert.equal(report.firstFailure, undefined);
       assert.equal(code, 0);
@@ -394,7 +441,7 @@ spec:
   it("prints a readable report with progress on stderr and the worst result as exit code", async () => {
     const run = await runCli(["doctor", ...replace(healthy(), "refresh-interval", "15m")]);
     assert.equal(run.code, 2);
-    assert.match(run.stderr, /^\[ 1\/13\] apiserver-oidc: /m);
+    assert.match(run.stderr, /^\[ 1\/14\] apiserver-oidc: /m);
     assert.match(run.stdout, /^FAIL {2}refresh-vs-lifetime: /m);
     assert.match(run.stdout, /^ {6}fix: /m);
     assert.match(run.stdout, /^ {6}docs: file:\/\/.*docs\/doctor\/refresh-vs-lifetime\.md$/m);

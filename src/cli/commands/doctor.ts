@@ -170,7 +170,11 @@ async function optionsFrom(values: FlagValues, context: CommandContext): Promise
   }
   const gatewayUrl = str("gateway-url");
   const gatewayCa = str("gateway-ca-file");
-  const explicitOidc = Object.keys(values).some((k) => k.startsWith("oidc-") || k === "authentication-config");
+  // --oidc-ca-file alone is the issuer CA for a configuration doctor reads from the cluster.
+  const explicitOidc = Object.keys(values).some(
+    (k) => (k.startsWith("oidc-") && k !== "oidc-ca-file") || k === "authentication-config",
+  );
+  const oidcCaFile = str("oidc-ca-file");
   let oidc: DoctorOptions["oidc"];
   if (explicitOidc) {
     oidc = {
@@ -191,6 +195,7 @@ async function optionsFrom(values: FlagValues, context: CommandContext): Promise
         }
       : undefined,
     oidc,
+    oidcCa: !explicitOidc && oidcCaFile ? readBundle("oidc-ca-file", oidcCaFile) : undefined,
     issuerCaBundles: list("issuer-ca-file").map((f) => readBundle("issuer-ca-file", f)),
     clientCa: clientCa ? readBundle("client-ca-file", clientCa) : undefined,
     refreshIntervalMs: values["refresh-interval"] as number | undefined,

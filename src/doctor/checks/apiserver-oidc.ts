@@ -3,11 +3,19 @@
 // gateway must be in front. Read from the API server's static Pod when permitted, else inferred
 // by asking the API server about the user's token.
 import { type Check, fail, pass, skipped, warn } from "../check.ts";
-import { isUnavailable } from "../context.ts";
+import { type DoctorContext, isUnavailable } from "../context.ts";
 
 const fix =
   "put kube-oidc-gateway in front of the API server (no control-plane change: it impersonates the user) and point the dashboard at it, " +
   "or start kube-apiserver with --oidc-issuer-url/--oidc-client-id or --authentication-config";
+
+const urlFix = "pass --gateway-url (and --gateway-ca-file) so doctor checks the path the dashboard's requests take";
+
+/** Gateway or kube-oidc-proxy Deployments the cluster has, by reference. */
+async function gatewayDeployments(context: DoctorContext): Promise<string[]> {
+  const workloads = await context.workloads();
+  return isUnavailable(workloads) ? [] : workloads.filter((w) => w.role !== "oauth2-proxy").map((w) => w.ref);
+}
 
 export const apiserverOidc: Check = {
   id: "apiserver-oidc",
@@ -26,18 +34,10 @@ export const apiserverOidc: Check = {
         );
       }
       evidence.push(`${pod.source} has neither --oidc-issuer-url nor --authentication-config`);
-      if (gateway)
-        return pass(
-          `the API server has no OIDC configuration; the gateway at ${gateway.url.origin} authenticates instead`,
-          evidence,
-        );
-      return fail(
-        "nothing validates OIDC tokens: the API server has no OIDC configuration and no gateway is in front",
-        evidence,
-        fix,
-      );
+    } else {
+      evidence.push(`the API server's flags are not readable: ${pod.unavailable}`);
     }
-    evidence.push(`the API server's flags are not readable: ${pod.unavailable}`);
+
     if (gateway) {
       const review = await context.selfSubjectReview("gateway");
       if (isUnavailable(review)) {
@@ -48,10 +48,34 @@ export const apiserverOidc: Check = {
         );
       }
       evidence.push(
-        `SelfSubjectReview through the gateway: HTTP ${review.status}${review.user ? ` as ${review.user.username}` : ""}`,
+        `SelfSubjectReview through the gateway: HTTP ${review.status}${review.user ? ` as ${review.user.username}` : `: ${review.message}`}`,
       );
+      if (![201, 401, 403].includes(review.status)) {
+        return fail(
+          `the gateway at ${gateway.url.origin} answers HTTP ${review.status} instead of authenticating`,
+          evidence,
+          "read the gateway's /readyz on its health port and its log: a 503 means it cannot reach its issuer or the API server yet",
+        );
+      }
       return pass(`the gateway at ${gateway.url.origin} is in front of the API server and authenticates`, evidence);
     }
+
+    const deployed = await gatewayDeployments(context);
+    if (!isUnavailable(pod)) {
+      if (deployed.length > 0) {
+        return warn(
+          `the API server has no OIDC configuration; ${deployed.join(", ")} may be in front, but doctor was not given its URL`,
+          evidence,
+          urlFix,
+        );
+      }
+      return fail(
+        "nothing validates OIDC tokens: the API server has no OIDC configuration and no gateway is in front",
+        evidence,
+        fix,
+      );
+    }
+    if (deployed.length > 0) evidence.push(`in the cluster: ${deployed.join(", ")} (doctor was not given its URL)`);
     if (!(await context.token())) {
       return skipped(
         "cannot tell: the API server's flags are not readable and no token was given to probe with",
@@ -73,6 +97,13 @@ export const apiserverOidc: Check = {
       evidence.push(
         `locally, under ${isUnavailable(oidc) ? "the given configuration" : oidc.source}, the token is valid for ${verdict.user?.username}`,
       );
+      if (deployed.length > 0) {
+        return warn(
+          "the API server refuses a valid token itself; a gateway Deployment exists, but doctor was not given its URL",
+          evidence,
+          urlFix,
+        );
+      }
       return fail(
         "the API server refuses a valid token and no gateway is in front: it has no OIDC authenticator for this issuer",
         evidence,

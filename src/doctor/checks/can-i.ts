@@ -4,6 +4,23 @@
 import { type Check, fail, pass, skipped, warn } from "../check.ts";
 import { isUnavailable } from "../context.ts";
 
+/** Resources without a namespace, asked at cluster scope (`kubectl api-resources --namespaced=false`). */
+const clusterScoped = new Set([
+  "namespaces",
+  "nodes",
+  "persistentvolumes",
+  "clusterroles",
+  "clusterrolebindings",
+  "customresourcedefinitions",
+  "storageclasses",
+  "ingressclasses",
+  "priorityclasses",
+  "apiservices",
+  "mutatingwebhookconfigurations",
+  "validatingwebhookconfigurations",
+  "certificatesigningrequests",
+]);
+
 export const canI: Check = {
   id: "can-i",
   title: "the user may do what a dashboard needs (SelfSubjectAccessReview)",
@@ -15,7 +32,7 @@ export const canI: Check = {
     const namespace = context.options.namespace;
     const answers = await Promise.all(
       context.options.accessChecks.map(async (access) => {
-        const namespaced = access.resource !== "namespaces";
+        const namespaced = !clusterScoped.has(access.resource);
         const response = await context.postAsUser("/apis/authorization.k8s.io/v1/selfsubjectaccessreviews", {
           apiVersion: "authorization.k8s.io/v1",
           kind: "SelfSubjectAccessReview",

@@ -45,7 +45,18 @@ export const groupsClaim: Check = {
       const evidence = [
         `${oidc.source}: groups from claim ${JSON.stringify(mapping.claim)} with prefix ${JSON.stringify(mapping.prefix)}`,
       ];
-      if (value === undefined) {
+      const distributed = (decoded.claims._claim_names as Record<string, unknown> | undefined)?.[mapping.claim];
+      if (value === undefined && distributed !== undefined) {
+        evidence.push(
+          `the claim is distributed (_claim_names → ${JSON.stringify(distributed)}): the API server fetches it`,
+        );
+      } else if (value === undefined && oidcGroupSubjects.length === 0) {
+        return warn(
+          `the token has no ${JSON.stringify(mapping.claim)} claim, so the user has no groups (no binding names an OIDC group yet)`,
+          [...evidence, `claim names in the token: ${Object.keys(decoded.claims).join(", ")}`],
+          mapperFix,
+        );
+      } else if (value === undefined) {
         return fail(
           `the token has no ${JSON.stringify(mapping.claim)} claim, so the user has no groups${oidcGroupSubjects.length ? ` and ${oidcGroupSubjects.length} group binding${oidcGroupSubjects.length === 1 ? "" : "s"} cannot apply` : ""}`,
           [
@@ -56,7 +67,10 @@ export const groupsClaim: Check = {
           mapperFix,
         );
       }
-      const ok = typeof value === "string" || (Array.isArray(value) && value.every((v) => typeof v === "string"));
+      const ok =
+        value === undefined ||
+        typeof value === "string" ||
+        (Array.isArray(value) && value.every((v) => typeof v === "string"));
       if (!ok)
         return fail(
           `the ${JSON.stringify(mapping.claim)} claim is neither a string nor a list of strings`,

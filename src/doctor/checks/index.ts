@@ -13,6 +13,7 @@ import { probe401 } from "./probe-401.ts";
 import { refreshVsLifetime } from "./refresh-vs-lifetime.ts";
 import { tokenDecode } from "./token-decode.ts";
 import { tokenExpiry } from "./token-expiry.ts";
+import { tokenVerify } from "./token-verify.ts";
 import { usernameMapping } from "./username-mapping.ts";
 import { whoami } from "./whoami.ts";
 
@@ -23,6 +24,7 @@ export const checks: readonly Check[] = [
   tokenDecode,
   tokenExpiry,
   issAud,
+  tokenVerify,
   usernameMapping,
   groupsClaim,
   whoami,

@@ -24,10 +24,15 @@ export const issAud: Check = {
     const evidence = [
       `token: iss=${displayValue(iss)} aud=${displayValue(aud)}`,
       ...oidc.jwt.map((j) => `${oidc.source}: issuer ${j.issuer.url}, audiences ${j.issuer.audiences.join(", ")}`),
+      ...oidc.notes,
     ];
     const refusal = verdict.refusal;
     if (refusal && decisive.has(refusal.code)) {
-      return fail(`${refusal.check} does not match [${refusal.code}]`, [...evidence, refusal.message], refusal.fix);
+      return fail(
+        `the token is refused by the ${refusal.check} check [${refusal.code}]`,
+        [...evidence, refusal.message],
+        refusal.fix,
+      );
     }
     if (refusal?.code === "ISSUER_NOT_READY" && /issuer did not match/.test(refusal.message)) {
       return fail(

@@ -34,8 +34,9 @@ export const issuerTls: Check = {
     for (const bundle of context.options.issuerCaBundles) {
       for (const issuer of issuers) hops.push({ issuer, bundle, hop: "a client given it" });
     }
-    if (hops.length === 0) return skipped("no issuer known: pass --oidc-* flags or a token");
-    const evidence: string[] = [];
+    if (hops.length === 0)
+      return skipped("no issuer known: no OIDC configuration, and no readable token whose iss is a URL");
+    const evidence: string[] = isUnavailable(oidc) ? [] : [...oidc.notes];
     const failures: string[] = [];
     let missingCa = "";
     for (const { issuer, bundle, hop } of hops) {
@@ -59,7 +60,10 @@ export const issuerTls: Check = {
     if (failures.length === 0) {
       return evidence.some((e) => e.includes("not reachable"))
         ? skipped("the issuer is not reachable from here", evidence)
-        : pass(`${hops.length} CA bundle${hops.length === 1 ? "" : "s"} verify the issuer's certificate`, evidence);
+        : pass(
+            `${hops.length === 1 ? "1 CA bundle verifies" : `${hops.length} CA bundles verify`} the issuer's certificate`,
+            evidence,
+          );
     }
     return fail(
       `${failures.join(", ")} cannot verify the issuer's certificate`,

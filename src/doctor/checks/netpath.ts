@@ -21,19 +21,22 @@ export const netpath: Check = {
       if (typeof iss === "string" && URL.canParse(iss)) targets.set(`issuer ${iss}`, new URL(iss));
     }
     const cluster = await context.cluster();
+    const notes: string[] = [];
     if (!isUnavailable(cluster)) targets.set(`API server ${cluster.url.origin}`, cluster.url);
+    else notes.push(`API server not tried: ${cluster.unavailable}`);
     const gateway = context.options.gateway;
     if (gateway) targets.set(`gateway ${gateway.url.origin}`, gateway.url);
-    if (targets.size === 0) return skipped("no issuer, API server or gateway known to connect to");
+    if (targets.size === 0) return skipped("no issuer, API server or gateway known to connect to", notes);
     const results = await Promise.all(
       [...targets].map(async ([name, url]) => ({
         name,
         probe: await probeTls(url, undefined, context.options.checkTimeoutMs),
       })),
     );
-    const evidence = results.map(({ name, probe }) =>
-      probe.reachable ? `${name}: TLS handshake in ${probe.connectMs} ms` : `${name}: ${probe.error}`,
-    );
+    const evidence = [...notes];
+    for (const { name, probe } of results) {
+      evidence.push(probe.reachable ? `${name}: TLS handshake in ${probe.connectMs} ms` : `${name}: ${probe.error}`);
+    }
     const down = results.filter((r) => !r.probe.reachable);
     if (down.length === 0) return pass(`${results.length} hops answer a TLS handshake from here`, evidence);
     return fail(

@@ -10,8 +10,11 @@ import type { Probe, Workload } from "../workloads.ts";
 /** The port a workload authenticates on and the one it answers probes on without a token. */
 function portsOf(w: Workload): { authenticating: number; health?: number } {
   const int = (name: string, fallback: number) => Number.parseInt(w.flags.get(name) ?? "", 10) || fallback;
-  if (w.role === "kube-oidc-gateway")
-    return { authenticating: int("secure-port", 443), health: int("health-port", 8080) };
+  if (w.role === "kube-oidc-gateway") {
+    // The gateway accepts kube-oidc-proxy's --readiness-probe-port as another name for --health-port.
+    const health = w.flags.has("health-port") ? "health-port" : "readiness-probe-port";
+    return { authenticating: int("secure-port", 443), health: int(health, 8080) };
+  }
   // kube-oidc-proxy: --secure-port (443), readiness on --readiness-probe-port (8080, /ready).
   return { authenticating: int("secure-port", 443), health: int("readiness-probe-port", 8080) };
 }
@@ -40,7 +43,9 @@ export const probe401: Check = {
     const { options } = context;
     const evidence: string[] = [];
     const failures: string[] = [];
+    let examined = 0;
     for (const url of options.probeUrls) {
+      examined++;
       const status = await answer(url, options.gateway?.ca?.pem, options.checkTimeoutMs);
       evidence.push(`GET ${url.href} without credentials: ${typeof status === "number" ? `HTTP ${status}` : status}`);
       if (typeof status !== "number" || status < 200 || status > 399) failures.push(url.href);
@@ -52,6 +57,7 @@ export const probe401: Check = {
       const ports = portsOf(w);
       for (const probe of w.probes as Probe[]) {
         const where = `${w.ref} ${probe.kind}`;
+        examined++;
         if (!probe.httpGet) {
           evidence.push(`${where}: ${probe.tcpSocket ? "tcpSocket" : "exec/grpc"} probe, no HTTP status involved`);
           continue;
@@ -66,7 +72,7 @@ export const probe401: Check = {
         if (gateway) {
           const status = await answer(new URL(path, gateway.url), gateway.ca?.pem, options.checkTimeoutMs);
           evidence.push(
-            `${where}: GET ${path} on port ${port}, the authenticating port; through ${gateway.url.origin} without credentials: ${typeof status === "number" ? `HTTP ${status}` : status}`,
+            `${where}: GET ${path} on port ${port}, the authenticating port; through --gateway-url ${gateway.url.origin} without credentials: ${typeof status === "number" ? `HTTP ${status}` : status}`,
           );
           if (typeof status === "number" && status >= 200 && status <= 399) continue;
         } else {
@@ -77,8 +83,11 @@ export const probe401: Check = {
         failures.push(where);
       }
     }
-    if (evidence.length === 0)
-      return skipped("no probes to try: no gateway or kube-oidc-proxy Deployment found and no --probe-url given");
+    if (examined === 0)
+      return skipped(
+        "no probes to try: no gateway or kube-oidc-proxy Deployment with probes, and no --probe-url",
+        evidence,
+      );
     if (failures.length === 0) return pass("no probe depends on a token", evidence);
     return fail(
       `${failures.join(", ")} ${failures.length === 1 ? "answers" : "answer"} without success to an unauthenticated probe (probes pass only on 200–399)`,

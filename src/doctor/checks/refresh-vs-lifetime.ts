@@ -23,6 +23,13 @@ export const refreshVsLifetime: Check = {
     if (!isUnavailable(workloads)) {
       for (const w of workloads) {
         if (w.role === "oauth2-proxy") {
+          // Only the proxies in front of this token's issuer: others' tokens live by other rules.
+          const issuer = w.flags.get("oidc-issuer-url") ?? w.env.get("OAUTH2_PROXY_OIDC_ISSUER_URL");
+          const tokenIssuer = decoded && "claims" in decoded ? decoded.claims.iss : undefined;
+          if (issuer && typeof tokenIssuer === "string" && issuer !== tokenIssuer) {
+            evidence.push(`${w.ref}: oauth2-proxy for another issuer (${issuer}), left out`);
+            continue;
+          }
           const text = w.flags.get("cookie-refresh") ?? w.env.get("OAUTH2_PROXY_COOKIE_REFRESH");
           let ms: number | undefined;
           try {

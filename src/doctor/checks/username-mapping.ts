@@ -29,7 +29,10 @@ export const usernameMapping: Check = {
       );
     }
     const oidc = await context.oidc();
-    const mapping = isUnavailable(oidc) ? undefined : oidc.jwt[0]?.claimMappings.username;
+    const decoded = await context.decoded();
+    const iss = decoded && "claims" in decoded ? decoded.claims.iss : undefined;
+    const config = isUnavailable(oidc) ? undefined : (oidc.jwt.find((j) => j.issuer.url === iss) ?? oidc.jwt[0]);
+    const mapping = config?.claimMappings.username;
     const prefix = mapping && "prefix" in mapping ? mapping.prefix : undefined;
     const misses = nearMisses(identity.username, users, prefix);
     if (misses.length > 0) {

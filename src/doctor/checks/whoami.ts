@@ -22,6 +22,11 @@ export const whoami: Check = {
         ...Object.entries(u.extra ?? {}).map(([k, v]) => `extra ${k}: ${v.join(", ")}`),
       ]);
     }
+    if (review.status === 404) {
+      return skipped(
+        `${review.via} has no SelfSubjectReview API (HTTP 404): Kubernetes before 1.28 serves it only as v1beta1 or v1alpha1`,
+      );
+    }
     const verdict = await context.verdict();
     const local = isUnavailable(verdict)
       ? verdict.unavailable
@@ -33,7 +38,8 @@ export const whoami: Check = {
       [`SelfSubjectReview through ${review.via}: HTTP ${review.status}: ${review.message ?? ""}`, local],
       !isUnavailable(verdict) && verdict.accepted
         ? `${review.via} is configured differently from what doctor was given: compare its --oidc-* flags or AuthenticationConfiguration with the ones passed here, and read its log for the refusal reason`
-        : "the first failing check above names the cause; `kube-oidc-gateway token` shows the refusing check for this token",
+        : ((isUnavailable(verdict) ? undefined : (verdict.refusal?.fix ?? verdict.gatewayRefusal?.fix)) ??
+            "`kube-oidc-gateway token` with the same configuration shows the refusing check for this token"),
     );
   },
 };
