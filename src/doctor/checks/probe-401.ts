@@ -15,8 +15,9 @@ function portsOf(w: Workload): { authenticating: number; health?: number } {
     const health = w.flags.has("health-port") ? "health-port" : "readiness-probe-port";
     return { authenticating: int("secure-port", 443), health: int(health, 8080) };
   }
-  // kube-oidc-proxy: --secure-port (443), readiness on --readiness-probe-port (8080, /ready).
-  return { authenticating: int("secure-port", 443), health: int("readiness-probe-port", 8080) };
+  // kube-oidc-proxy: --secure-port defaults to 6443 (cmd/app/options/serving.go, BindPort), readiness
+  // on --readiness-probe-port (8080, /ready).
+  return { authenticating: int("secure-port", 6443), health: int("readiness-probe-port", 8080) };
 }
 
 function resolvePort(w: Workload, port: number | string | undefined): number | undefined {
