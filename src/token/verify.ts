@@ -112,31 +112,24 @@ export async function verifyToken(
   try {
     authenticator.start();
     const discovery = await outcome;
+    const refused = (error: AuthenticationError): TokenVerdict => ({
+      ...base,
+      discovery,
+      accepted: false,
+      refusal: refusalOf(error, parsed.payload, configs, config),
+      notes: [],
+    });
     if (!discovery.ok) {
-      const error = new AuthenticationError(
-        "ISSUER_NOT_READY",
-        `oidc: authenticator not initialized: ${discovery.error}`,
+      return refused(
+        new AuthenticationError("ISSUER_NOT_READY", `oidc: authenticator not initialized: ${discovery.error}`),
       );
-      return {
-        ...base,
-        discovery,
-        accepted: false,
-        refusal: refusalOf(error, parsed.payload, configs, config),
-        notes: [],
-      };
     }
     let user: UserInfo;
     try {
       ({ user } = await authenticator.authenticate(raw));
     } catch (error) {
       if (!(error instanceof AuthenticationError)) throw error;
-      return {
-        ...base,
-        discovery,
-        accepted: false,
-        refusal: refusalOf(error, parsed.payload, configs, config),
-        notes: [],
-      };
+      return refused(error);
     }
     const policy = gatewayPolicyRefusal(user, options.allowSystemIdentities);
     return {
