@@ -53,7 +53,7 @@ export function adviseOnRefusal(code: AuthenticationFailure, context: Context = 
     case "UNKNOWN_ISSUER": {
       const near = typeof iss === "string" ? issuerNearMiss(iss, context.issuers ?? []) : undefined;
       return {
-        check: "issuer (iss) matches a configured issuer",
+        check: "issuer (iss)",
         fix: near
           ? `the token's iss ${json(iss)} and the configured ${json(near)} differ only by case or a trailing slash, and the comparison is exact: set the issuer URL to exactly ${json(iss)} (or fix the issuer's hostname/frontend URL setting)`
           : `no authenticator is configured for iss ${json(iss)}; configured: ${json(context.issuers ?? [])}. Configure --oidc-issuer-url (or a jwt entry) with exactly this URL, or get the token from the configured issuer`,

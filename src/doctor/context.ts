@@ -227,7 +227,13 @@ export class DoctorContext {
     const argv = argvOf(flags, (name) => name.startsWith("oidc-") && name !== "oidc-ca-file");
     try {
       const config = jwtAuthenticatorFromFlags(parseFlags(oidcFlagSpecs, argv).values);
-      const ca = this.options.oidcCa;
+      // Only where the container names a CA file: without one it trusts the system roots.
+      const ca = flags.has("oidc-ca-file") ? this.options.oidcCa : undefined;
+      if (!flags.has("oidc-ca-file") && this.options.oidcCa) {
+        notes.push(
+          `${source} names no --oidc-ca-file, so it trusts the system roots; doctor's --oidc-ca-file is not used for it`,
+        );
+      }
       if (flags.has("oidc-ca-file")) {
         notes.push(
           ca

@@ -29,8 +29,8 @@ function outOfTime(ms: number): Promise<CheckOutcome> {
       () =>
         resolve({
           status: "warn",
-          summary: `did not finish within its time bound (${ms / 1000}s)`,
-          evidence: [],
+          summary: `did not finish within its time bound (${(ms / 1000).toFixed(1)}s)`,
+          evidence: ["bounded by 3 × --check-timeout, or by what was left of --timeout"],
           fix: "a hop answers too slowly or not at all: see netpath; raise --check-timeout for slow links",
         }),
       ms,

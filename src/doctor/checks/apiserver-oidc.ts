@@ -4,6 +4,7 @@
 // by asking the API server about the user's token.
 import { type Check, fail, pass, skipped, warn } from "../check.ts";
 import { type DoctorContext, isUnavailable } from "../context.ts";
+import { requestJson } from "../http.ts";
 
 const fix =
   "put kube-oidc-gateway in front of the API server (no control-plane change: it impersonates the user) and point the dashboard at it, " +
@@ -38,6 +39,32 @@ export const apiserverOidc: Check = {
       evidence.push(`the API server's flags are not readable: ${pod.unavailable}`);
     }
 
+    if (gateway && !(await context.token())) {
+      // Without a token: an anonymous request must be refused, which shows something authenticates.
+      let answer: string;
+      try {
+        const response = await requestJson(new URL("/api", gateway.url), {
+          ca: gateway.ca?.pem,
+          timeoutMs: context.options.checkTimeoutMs,
+        });
+        answer = `HTTP ${response.status}`;
+        evidence.push(`GET /api through the gateway without a token: ${answer}`);
+        if (response.status === 401) {
+          return pass(
+            `the gateway at ${gateway.url.origin} is in front of the API server and refuses anonymous requests`,
+            evidence,
+          );
+        }
+      } catch (error) {
+        answer = (error as Error).message;
+        evidence.push(`GET /api through the gateway: ${answer}`);
+      }
+      return warn(
+        `the gateway at ${gateway.url.origin} did not refuse an anonymous request (${answer})`,
+        evidence,
+        "see netpath; pass a token to check the gateway's authentication itself",
+      );
+    }
     if (gateway) {
       const review = await context.selfSubjectReview("gateway");
       if (isUnavailable(review)) {

@@ -46,11 +46,12 @@ export const canI: Check = {
           },
         });
         const what = `${access.verb} ${access.resource}${access.group ? `.${access.group}` : ""}${namespaced ? ` in ${namespace}` : ""}`;
-        if (isUnavailable(response)) return { what, allowed: false, detail: response.unavailable };
+        if (isUnavailable(response)) return { what, namespaced, allowed: false, detail: response.unavailable };
         const status = (response.body as { status?: { allowed?: boolean; reason?: string } })?.status;
-        if (response.status !== 201) return { what, allowed: false, detail: `HTTP ${response.status}` };
+        if (response.status !== 201) return { what, namespaced, allowed: false, detail: `HTTP ${response.status}` };
         return {
           what,
+          namespaced,
           allowed: status?.allowed === true,
           detail: status?.reason || (status?.allowed ? "" : "no rule allows it"),
         };
@@ -60,7 +61,8 @@ export const canI: Check = {
     const denied = answers.filter((a) => !a.allowed);
     const user = JSON.stringify(review.user?.username);
     if (denied.length === 0) return pass(`${user} may do all ${answers.length} things checked`, evidence);
-    const fix = `bind a Role (in ${namespace}) or ClusterRole granting ${denied.map((d) => d.what).join(", ")} to User ${user} or one of its groups`;
+    const clusterWide = denied.some((d) => !d.namespaced);
+    const fix = `${clusterWide ? "bind a ClusterRole with a ClusterRoleBinding" : `bind a Role or ClusterRole with a RoleBinding in ${namespace}`} granting ${denied.map((d) => d.what).join(", ")} to User ${user} or one of its groups`;
     if (denied.length === answers.length) return fail(`${user} may do none of what a dashboard needs`, evidence, fix);
     return warn(`${user} may not ${denied.map((d) => d.what).join(", ")}`, evidence, fix);
   },

@@ -52,8 +52,12 @@ export const groupsClaim: Check = {
         );
       } else if (value === undefined && oidcGroupSubjects.length === 0) {
         return warn(
-          `the token has no ${JSON.stringify(mapping.claim)} claim, so the user has no groups (no binding names an OIDC group yet)`,
-          [...evidence, `claim names in the token: ${Object.keys(decoded.claims).join(", ")}`],
+          `the token has no ${JSON.stringify(mapping.claim)} claim, so the user has no groups${isUnavailable(bindings) ? "" : " (no binding names an OIDC group yet)"}`,
+          [
+            ...evidence,
+            `claim names in the token: ${Object.keys(decoded.claims).join(", ")}`,
+            ...(isUnavailable(bindings) ? [bindings.unavailable] : []),
+          ],
           mapperFix,
         );
       } else if (value === undefined) {

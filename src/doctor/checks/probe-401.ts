@@ -86,7 +86,9 @@ export const probe401: Check = {
     }
     if (examined === 0)
       return skipped(
-        "no probes to try: no gateway or kube-oidc-proxy Deployment with probes, and no --probe-url",
+        isUnavailable(workloads)
+          ? `no probes to try: ${workloads.unavailable}, and no --probe-url`
+          : "no probes to try: no gateway or kube-oidc-proxy Deployment with probes, and no --probe-url",
         evidence,
       );
     if (failures.length === 0) return pass("no probe depends on a token", evidence);

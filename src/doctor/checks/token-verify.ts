@@ -38,7 +38,8 @@ export const tokenVerify: Check = {
       );
     }
     const gateway = verdict.gatewayRefusal;
-    if (gateway && context.options.gateway) {
+    const viaGateway = context.options.gateway !== undefined || (!isUnavailable(oidc) && !oidc.atApiServer);
+    if (gateway && viaGateway) {
       return fail(
         `kube-apiserver would accept the token, but the gateway refuses the identity [${gateway.code}]`,
         [`under ${source}`, gateway.message],

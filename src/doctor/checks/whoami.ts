@@ -28,17 +28,26 @@ export const whoami: Check = {
       );
     }
     const verdict = await context.verdict();
+    if (![401, 403].includes(review.status)) {
+      return fail(
+        `${review.via} answers HTTP ${review.status} to the token`,
+        [`SelfSubjectReview through ${review.via}: HTTP ${review.status}: ${review.message ?? ""}`],
+        "that is not an authentication answer: read the gateway's /readyz on its health port and its log (a 503 means it cannot reach its issuer or the API server yet)",
+      );
+    }
     const local = isUnavailable(verdict)
       ? verdict.unavailable
       : verdict.accepted
-        ? `the configuration doctor was given accepts it as ${verdict.user?.username}`
+        ? `the configuration doctor was given accepts it as ${verdict.user?.username}${verdict.gatewayRefusal ? `, but the gateway's policy refuses that identity [${verdict.gatewayRefusal.code}]` : ""}`
         : `the configuration doctor was given refuses it too (${verdict.refusal?.code}: ${verdict.refusal?.check})`;
     return fail(
       `${review.via} answers HTTP ${review.status} to the token`,
       [`SelfSubjectReview through ${review.via}: HTTP ${review.status}: ${review.message ?? ""}`, local],
-      !isUnavailable(verdict) && verdict.accepted
-        ? `${review.via} is configured differently from what doctor was given: compare its --oidc-* flags or AuthenticationConfiguration with the ones passed here, and read its log for the refusal reason`
-        : ((isUnavailable(verdict) ? undefined : (verdict.refusal?.fix ?? verdict.gatewayRefusal?.fix)) ??
+      !isUnavailable(verdict) && verdict.accepted && verdict.gatewayRefusal
+        ? verdict.gatewayRefusal.fix
+        : !isUnavailable(verdict) && verdict.accepted
+          ? `${review.via} is configured differently from what doctor was given: compare its --oidc-* flags or AuthenticationConfiguration with the ones passed here, and read its log for the refusal reason`
+          : ((isUnavailable(verdict) ? undefined : (verdict.refusal?.fix ?? verdict.gatewayRefusal?.fix)) ??
             "`kube-oidc-gateway token` with the same configuration shows the refusing check for this token"),
     );
   },
