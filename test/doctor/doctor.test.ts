@@ -438,6 +438,15 @@ spec:
     }
   });
 
+  it("without a token, still checks that the gateway refuses anonymous requests and skips what needs one", async () => {
+    const { code, report } = await doctor(replace(healthy(), "token-file"));
+    const byId = new Map(report.results.map((r) => [r.id, r]));
+    assert.match(byId.get("apiserver-oidc")?.summary ?? "", /refuses anonymous requests/);
+    for (const id of ["token-decode", "whoami", "token-verify"]) assert.equal(byId.get(id)?.status, "skipped", id);
+    assert.equal(report.firstFailure, undefined);
+    assert.equal(code, 0);
+  });
+
   it("prints a readable report with progress on stderr and the worst result as exit code", async () => {
     const run = await runCli(["doctor", ...replace(healthy(), "refresh-interval", "15m")]);
     assert.equal(run.code, 2);
