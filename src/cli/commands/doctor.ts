@@ -95,9 +95,12 @@ ${checks.map((c) => `  ${c.id.padEnd(20)} ${c.title}`).join("\n")}
 
 What it reads: the cluster through --kubeconfig (or in-cluster), the API server's flags from its
 static Pod when permitted, kube-oidc-gateway, kube-oidc-proxy and oauth2-proxy Deployments, the
-RBAC bindings; the user's token (--token-file/--token-env, never the command line) is sent only
-to the gateway and the API server. The OIDC configuration is taken from --oidc-* or
---authentication-config when given, else from the API server Pod or a gateway Deployment.
+RBAC bindings. The user's token comes from --token-file or --token-env, else from the
+kubeconfig's own credentials when they are an OIDC token (e.g. kubelogin's exec plugin, run as
+kubectl runs it); never from the command line; it is sent only to the gateway and the API
+server. The OIDC configuration is taken from --oidc-* or --authentication-config when given,
+else from the API server Pod or a gateway Deployment; --oidc-ca-file alone then supplies the
+contents of the CA file that configuration names.
 
 Run it where the dashboard runs (e.g. a pod in its namespace) to test that hop's network path
 and CA bundle.
