@@ -3,6 +3,10 @@
 //
 //   lint.kube-oidc-gateway.io/disable: "rule-a,rule-b"
 //   lint.kube-oidc-gateway.io/severity: "rule-a=info,rule-b=error"
+//
+// Every rule id may be named, unknown-rule included (it is reported on the annotated object).
+// yaml-syntax cannot be: its findings are about documents that did not parse, which have no
+// annotations to read, so naming it is reported as having no effect rather than ignored.
 import { type Severity, severities } from "./finding.ts";
 import type { ManifestObject, Path } from "./manifests.ts";
 import { asRecord, at, stringMap, workloadOf } from "./objects.ts";
@@ -43,6 +47,13 @@ const list = (text: string) =>
     .map((s) => s.trim())
     .filter((s) => s !== "");
 
+/** Rule ids whose findings belong to no object, so per-object annotations cannot reach them. */
+const notPerObject: Readonly<Record<string, string>> = {
+  "yaml-syntax":
+    "yaml-syntax findings are about documents that do not parse, which have no annotations; use " +
+    "`rules: {yaml-syntax: off}` (or a severity) in --lint-config instead",
+};
+
 export function objectOverrides(object: ManifestObject, knownIds: readonly string[]): ObjectOverrides {
   const disabled = new Set<string>();
   const severityOf = new Map<string, Severity>();
@@ -51,7 +62,9 @@ export function objectOverrides(object: ManifestObject, knownIds: readonly strin
     const disable = annotations[disableAnnotation];
     if (disable !== undefined) {
       for (const id of list(disable)) {
-        if (knownIds.includes(id)) disabled.add(id);
+        if (notPerObject[id])
+          problems.push({ path: [...path, disableAnnotation], message: noEffect(disableAnnotation, id) });
+        else if (knownIds.includes(id)) disabled.add(id);
         else problems.push({ path: [...path, disableAnnotation], message: unknownIdMessage(disableAnnotation, id) });
       }
     }
@@ -59,7 +72,9 @@ export function objectOverrides(object: ManifestObject, knownIds: readonly strin
     if (regrade !== undefined) {
       for (const pair of list(regrade)) {
         const [id = "", severity = ""] = pair.split("=").map((s) => s.trim());
-        if (!knownIds.includes(id)) {
+        if (notPerObject[id]) {
+          problems.push({ path: [...path, severityAnnotation], message: noEffect(severityAnnotation, id) });
+        } else if (!knownIds.includes(id)) {
           problems.push({ path: [...path, severityAnnotation], message: unknownIdMessage(severityAnnotation, id) });
         } else if (!severities.includes(severity as Severity)) {
           problems.push({
@@ -73,6 +88,10 @@ export function objectOverrides(object: ManifestObject, knownIds: readonly strin
     }
   }
   return { disabled, severities: severityOf, problems };
+}
+
+function noEffect(annotation: string, id: string): string {
+  return `${annotation} names ${id}, which it cannot apply: ${notPerObject[id]}; it has no effect`;
 }
 
 function unknownIdMessage(annotation: string, id: string): string {

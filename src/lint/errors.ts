@@ -5,6 +5,8 @@ import { GatewayError } from "../errors.ts";
 export type LintErrorCode =
   | "LINT_NO_INPUT"
   | "LINT_PATH_UNREADABLE"
+  | "LINT_NO_MANIFESTS"
+  | "LINT_INPUT_TOO_LARGE"
   | "LINT_CONFIG_UNREADABLE"
   | "LINT_CONFIG_INVALID"
   | "LINT_UNKNOWN_RULE"

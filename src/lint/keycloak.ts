@@ -84,3 +84,32 @@ export function groupMappers(realm: KeycloakRealm): GroupMapper[] {
       }),
   );
 }
+
+/** The usernames and emails of the users a realm export lists. */
+export function realmUserNames(realm: KeycloakRealm): Set<string> {
+  const names = new Set<string>();
+  for (const user of asArray(realm.body.users).map(asRecord)) {
+    for (const value of [user.username, user.email]) {
+      const name = asString(value);
+      if (name) names.add(name);
+    }
+  }
+  return names;
+}
+
+/** The names and full paths (`/team/sub`) of the groups a realm export lists. */
+export function realmGroupNames(realm: KeycloakRealm): Set<string> {
+  const names = new Set<string>();
+  const walk = (groups: unknown, parent: string, depth: number) => {
+    if (depth > 32) return;
+    for (const group of asArray(groups).map(asRecord)) {
+      const name = asString(group.name);
+      if (!name) continue;
+      names.add(name);
+      names.add(`${parent}/${name}`);
+      walk(group.subGroups, `${parent}/${name}`, depth + 1);
+    }
+  };
+  walk(realm.body.groups, "", 0);
+  return names;
+}

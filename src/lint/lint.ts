@@ -3,7 +3,7 @@
 import { docsLink } from "../docs/links.ts";
 import { objectOverrides } from "./annotations.ts";
 import { defaultLintConfig, type LintConfig } from "./config.ts";
-import type { Finding, Severity } from "./finding.ts";
+import { type Finding, type Severity, severityRank } from "./finding.ts";
 import { loadManifests, type ManifestObject, type ManifestSource, type SyntaxProblem } from "./manifests.ts";
 import type { Rule, RuleHit, RuleInfo } from "./rule.ts";
 import { allRules, rules } from "./rules/index.ts";
@@ -36,10 +36,12 @@ export function lintSources(sources: readonly ManifestSource[], config: LintConf
   const knownIds = allRules.map((r) => r.id);
   const overrides = new Map(objects.map((object) => [object, objectOverrides(object, knownIds)]));
   if (status(unknownRule.id).enabled) {
-    for (const [object, { problems }] of overrides) {
+    for (const [object, { problems, disabled, severities }] of overrides) {
+      // The annotated object's own annotations apply to unknown-rule as to any rule.
+      if (disabled.has(unknownRule.id)) continue;
       for (const problem of problems) {
         findings.push(
-          toFinding(unknownRule, status(unknownRule.id).severity, {
+          toFinding(unknownRule, severities.get(unknownRule.id) ?? status(unknownRule.id).severity, {
             object,
             path: problem.path,
             message: problem.message,
@@ -55,9 +57,11 @@ export function lintSources(sources: readonly ManifestSource[], config: LintConf
     for (const hit of rule.check({ objects, tokenLifetimeMs: config.tokenLifetimeMs })) {
       const own = overrides.get(hit.object);
       if (own?.disabled.has(rule.id)) continue;
-      // The object's annotation beats the config file, which beats the rule's own grading.
-      const graded =
-        own?.severities.get(rule.id) ?? (config.rules.has(rule.id) ? severity : (hit.severity ?? severity));
+      // The object's annotation beats the config file, which beats the rule's own grading; a
+      // hit's ceiling caps the latter two (the annotation names this object, so it is meant).
+      const general = config.rules.has(rule.id) ? severity : (hit.severity ?? severity);
+      const capped = hit.ceiling && severityRank[hit.ceiling] < severityRank[general] ? hit.ceiling : general;
+      const graded = own?.severities.get(rule.id) ?? capped;
       findings.push(toFinding(rule, graded, hit));
     }
   }

@@ -5,6 +5,7 @@
 // other documents are still read.
 import {
   type Document,
+  type DocumentOptions,
   isAlias,
   isMap,
   isScalar,
@@ -13,6 +14,8 @@ import {
   type Node,
   parseAllDocuments,
   Scalar,
+  type SchemaOptions,
+  type Tags,
 } from "yaml";
 import type { ObjectRef } from "./finding.ts";
 
@@ -61,6 +64,24 @@ export interface LoadedManifests {
 
 const sourceComment = /^# Source: (.+)$/gm;
 
+/**
+ * YAML as kubectl and the API server read it: sigs.k8s.io/yaml decodes with go-yaml v2, a YAML
+ * 1.1 reader, so `automountServiceAccountToken: no` is false, `on`/`off`/`yes`/`y` are booleans,
+ * `0755` is octal and `<<` merges. go-yaml v2 has no base-60 numbers (`1:30`) and leaves
+ * timestamps to the target type (a string in an unstructured object), so those 1.1 tags are
+ * dropped here and such scalars stay strings.
+ */
+const timestampTag = "tag:yaml.org,2002:timestamp";
+export const kubernetesYaml: DocumentOptions & SchemaOptions = {
+  version: "1.1",
+  customTags: (tags: Tags) =>
+    tags.filter((tag) =>
+      typeof tag === "string"
+        ? !["intTime", "floatTime", "timestamp"].includes(tag)
+        : tag.format !== "TIME" && tag.tag !== timestampTag,
+    ),
+};
+
 /** Parses every document of every source. */
 export function loadManifests(sources: readonly ManifestSource[]): LoadedManifests {
   const objects: ManifestObject[] = [];
@@ -82,7 +103,7 @@ function loadSource({ file, text }: ManifestSource): LoadedManifests {
     return { line, column: col };
   };
   const templates = [...text.matchAll(sourceComment)].map((m) => ({ offset: m.index, path: m[1]?.trim() ?? "" }));
-  const documents = parseAllDocuments(text, { lineCounter, uniqueKeys: true });
+  const documents = parseAllDocuments(text, { ...kubernetesYaml, lineCounter, uniqueKeys: true });
   const list = Array.isArray(documents) ? documents : [];
   let previousEnd = 0;
   for (const document of list) {
@@ -99,7 +120,8 @@ function loadSource({ file, text }: ManifestSource): LoadedManifests {
           line: position?.line ?? at(error.pos[0]).line,
           column: position?.col ?? at(error.pos[0]).column,
           source,
-          message: error.message.split("\n")[0] ?? error.message,
+          // The yaml package's first line ends with ':' before a code excerpt that is not kept.
+          message: (error.message.split("\n")[0] ?? error.message).replace(/:\s*$/, ""),
         });
       }
       continue;
@@ -196,7 +218,7 @@ function embeddedDocuments(document: Document, path: Path, text: string, outer: 
   const firstContent = lines.slice(scalarStart.line).find((l) => l.trim() !== "") ?? "";
   const blockIndent = /^ */.exec(firstContent)?.[0].length ?? 0;
   const innerCounter = new LineCounter();
-  const inner = parseAllDocuments(node.value, { lineCounter: innerCounter });
+  const inner = parseAllDocuments(node.value, { ...kubernetesYaml, lineCounter: innerCounter });
   if (!Array.isArray(inner)) return [];
   const result: EmbeddedDocument[] = [];
   for (const innerDocument of inner) {

@@ -8,6 +8,10 @@
 // (https://docs.cilium.io/en/stable/security/policy/language/#layer-4-examples); an
 // endpointSelector without a namespace label means the policy's namespace for a
 // CiliumNetworkPolicy and any namespace for a CiliumClusterwideNetworkPolicy.
+//
+// An object whose metadata.namespace is unset (common in `helm template` output, where the
+// namespace comes from `helm install -n`) may land in any namespace, so the namespace part of a
+// selector is taken to match it, as sameNamespace() does for plain namespace comparisons.
 import type { ManifestObject, Path } from "./manifests.ts";
 import { asArray, asRecord, asString, type Json, portNumber, sameNamespace, stringMap } from "./objects.ts";
 import { ciliumKey, ciliumNamespaceLabel, ciliumSelectsNamespace, type Labels, selectorMatches } from "./selectors.ts";
@@ -15,6 +19,22 @@ import { ciliumKey, ciliumNamespaceLabel, ciliumSelectsNamespace, type Labels, s
 /** A set of pods a policy rule talks about. */
 export interface PodMatcher {
   matches(labels: Labels, namespace: string | undefined): boolean;
+  /**
+   * Whether the peer names no pods, only namespaces or everything (`podSelector: {}`, a lone
+   * `namespaceSelector`, an endpointSelector with namespace labels only): it says nothing about
+   * which Service a port is meant for.
+   */
+  readonly broad: boolean;
+  /**
+   * A `key=value` label every pod the peer selects carries (from matchLabels, namespace terms
+   * left out), for indexing; undefined when the selector has none.
+   */
+  readonly requiredLabel: string | undefined;
+}
+
+function firstLabel(matchLabels: unknown, normalizeKey = (key: string) => key): string | undefined {
+  const first = Object.entries(stringMap(matchLabels))[0];
+  return first ? `${normalizeKey(first[0])}=${first[1]}` : undefined;
 }
 
 export interface AllowedPort {
@@ -60,12 +80,14 @@ function kubernetesPeer(
   namespaces: NamespaceLabels,
 ): PodMatcher {
   return {
+    broad: podSelector === undefined || isEmptySelector(asRecord(podSelector)),
+    requiredLabel: firstLabel(asRecord(podSelector).matchLabels),
     matches(labels, namespace) {
       if (podSelector !== undefined && !selectorMatches(podSelector, labels)) return false;
       if (namespaceSelector === undefined) return sameNamespace(namespace, policyNamespace);
       const selector = asRecord(namespaceSelector);
-      if (isEmptySelector(selector)) return true;
-      return namespace !== undefined && selectorMatches(selector, labelsOfNamespace(namespace, namespaces));
+      if (isEmptySelector(selector) || namespace === undefined) return true;
+      return selectorMatches(selector, labelsOfNamespace(namespace, namespaces));
     },
   };
 }
@@ -77,18 +99,35 @@ function ciliumPeer(
   namespaces: NamespaceLabels,
 ): PodMatcher {
   const namesNamespace = ciliumSelectsNamespace(selector);
+  // For a pod of unknown namespace, only the selector's pod labels can be checked.
+  const podPart = withoutNamespaceTerms(selector);
   return {
+    broad: isEmptySelector(podPart),
+    requiredLabel: firstLabel(podPart.matchLabels, ciliumKey),
     matches(labels, namespace) {
-      const full: Record<string, string> = { ...labels };
-      if (namespace !== undefined) {
-        full[ciliumNamespaceLabel] = namespace;
-        for (const [key, value] of Object.entries(labelsOfNamespace(namespace, namespaces))) {
-          full[`io.cilium.k8s.namespace.labels.${key}`] = value;
-        }
+      if (namespace === undefined) return selectorMatches(podPart, labels, ciliumKey);
+      const full: Record<string, string> = { ...labels, [ciliumNamespaceLabel]: namespace };
+      for (const [key, value] of Object.entries(labelsOfNamespace(namespace, namespaces))) {
+        full[`io.cilium.k8s.namespace.labels.${key}`] = value;
       }
       if (!selectorMatches(selector, full, ciliumKey)) return false;
       return namesNamespace || clusterwide || sameNamespace(namespace, policyNamespace);
     },
+  };
+}
+
+const isNamespaceKey = (key: string) =>
+  ciliumKey(key) === ciliumNamespaceLabel || ciliumKey(key).startsWith("io.cilium.k8s.namespace.");
+
+/** A Cilium selector without its terms on the namespace (name or namespace labels). */
+function withoutNamespaceTerms(selector: Json): Json {
+  return {
+    matchLabels: Object.fromEntries(
+      Object.entries(stringMap(selector.matchLabels)).filter(([k]) => !isNamespaceKey(k)),
+    ),
+    matchExpressions: asArray(selector.matchExpressions).filter(
+      (e) => !isNamespaceKey(asString(asRecord(e).key) ?? ""),
+    ),
   };
 }
 

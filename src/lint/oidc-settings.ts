@@ -120,6 +120,8 @@ export interface IdentityMapping {
   readonly usernamePrefix: string | undefined;
   /** How the prefix was set, for messages: `--oidc-username-prefix=oidc:` or the default. */
   readonly usernamePrefixOrigin: string;
+  /** The claim usernames come from (`sub` by default); undefined for a CEL expression. */
+  readonly usernameClaim: string | undefined;
   readonly groupsClaim: string | undefined;
   readonly groupsPrefix: string | undefined;
 }
@@ -166,6 +168,7 @@ function mappingFromFlags(
     issuer,
     usernamePrefix,
     usernamePrefixOrigin,
+    usernameClaim: claim,
     groupsClaim,
     groupsPrefix: groupsClaim ? (flags.get("oidc-groups-prefix") ?? "") : undefined,
   };
@@ -239,6 +242,7 @@ function mappingsFromAuthenticationConfiguration(object: ManifestObject, body: J
       issuer,
       usernamePrefix,
       usernamePrefixOrigin: `claimMappings.username.prefix: ${JSON.stringify(usernamePrefix ?? "")}`,
+      usernameClaim: username.expression !== undefined ? undefined : asString(username.claim),
       groupsClaim,
       groupsPrefix: groupsClaim ? (asString(groups.prefix) ?? "") : undefined,
     };

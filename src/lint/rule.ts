@@ -32,6 +32,11 @@ export interface RuleHit {
   readonly fix: string;
   /** Overrides the rule's default severity for this finding. */
   readonly severity?: Severity;
+  /**
+   * The most severe this finding may be graded by the rule or the config file, for findings
+   * that are likely but not certain (an object's own severity annotation still decides).
+   */
+  readonly ceiling?: Severity;
 }
 
 export interface Rule extends RuleInfo {

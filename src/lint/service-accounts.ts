@@ -135,14 +135,43 @@ export function providedFiles(volume: Json): ProvidedFiles {
     if (source.configMap !== undefined) addItems(asRecord(source.configMap), asString(asRecord(source.configMap).name));
     if (source.secret !== undefined) addItems(asRecord(source.secret), undefined);
     if (source.downwardAPI !== undefined) addItems(asRecord(source.downwardAPI), undefined);
+    // A clusterTrustBundle source writes the bundle's certificates to its path, a usable ca.crt
+    // (https://kubernetes.io/docs/concepts/storage/projected-volumes/#clustertrustbundle); a
+    // podCertificate source writes to the paths it names (credentialBundlePath, keyPath,
+    // certificateChainPath; KEP-4317).
+    if (source.clusterTrustBundle !== undefined) {
+      const path = asString(asRecord(source.clusterTrustBundle).path);
+      if (path !== undefined) files.add(path);
+    }
+    if (source.podCertificate !== undefined) {
+      const podCertificate = asRecord(source.podCertificate);
+      for (const field of ["credentialBundlePath", "keyPath", "certificateChainPath"]) {
+        const path = asString(podCertificate[field]);
+        if (path !== undefined) files.add(path);
+      }
+    }
   }
   return { files, open, caConfigMaps };
 }
 
 // ---- Does the container talk to the Kubernetes API? ------------------------------------------
 
-/** Images that are Kubernetes API clients by design (dashboards and authenticating proxies). */
-const apiClientImages = /^(headlamp|kubeapps[\w-]*|kube-oidc-proxy|kube-oidc-gateway|kubernetes-dashboard[\w-]*)$/;
+/**
+ * Images (the last part of the repository) that are Kubernetes API clients by design. Kubeapps
+ * (bitnami/kubeapps-*): kubeapps-apis (deployed as kubeapps-internal-kubeappsapis), the
+ * apprepository controller and the older kubeops; not kubeapps-dashboard, an nginx serving the
+ * static front end. Kubernetes Dashboard: kubernetesui/dashboard (v2, one image) and, in v3,
+ * dashboard-api and dashboard-auth, not dashboard-web (static front end); these are matched
+ * with their kubernetesui/ owner, as "dashboard" alone names many things.
+ */
+const apiClientImages =
+  /^(headlamp|kubeapps-apis|kubeapps-apprepository-controller|kubeapps-kubeops|kube-oidc-proxy|kube-oidc-gateway)$/;
+const kubernetesDashboardImages = /(^|\/)kubernetesui\/(dashboard|dashboard-api|dashboard-auth)$/;
+
+function runsApiClientImage(container: Container): boolean {
+  const repository = container.image.replace(/@.*$/, "").replace(/:[^/:]*$/, "");
+  return runs(container, apiClientImages) || kubernetesDashboardImages.test(repository);
+}
 
 /**
  * Why the container is believed to use the in-cluster configuration, or undefined. The
@@ -157,7 +186,7 @@ export function apiClientReason(container: Container, objects: readonly Manifest
   }
   const host = envVar(container, "KUBERNETES_SERVICE_HOST");
   if (host) return `it sets KUBERNETES_SERVICE_HOST${host.value ? `=${host.value}` : ""}`;
-  if (runs(container, apiClientImages)) return `it runs ${container.image}, a Kubernetes API client`;
+  if (runsApiClientImage(container)) return `it runs ${container.image}, a Kubernetes API client`;
   const account = serviceAccountName(container.workload);
   if (account !== "default") {
     const binding = bindingOf(account, container.workload.namespace, objects);

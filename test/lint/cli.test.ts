@@ -1,10 +1,12 @@
 import assert from "node:assert/strict";
-import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
+import { execFileSync } from "node:child_process";
+import { mkdir, mkdtemp, rm, symlink, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Readable } from "node:stream";
 import { describe, it } from "node:test";
 import { main } from "../../src/cli/main.ts";
+import { maxInputBytes } from "../../src/lint/inputs.ts";
 import { allRules } from "../../src/lint/rules/index.ts";
 import { fixtures } from "./helpers.ts";
 
@@ -23,13 +25,13 @@ function run(argv: string[], stdin: string[] = []) {
   return main(["lint", ...argv], io).then((code) => ({ code, ...out }));
 }
 
-/** Only a warning: oauth2-proxy without --cookie-refresh. */
+/** Only a warning: a token-forwarding oauth2-proxy without --cookie-refresh. */
 const warningOnly = `apiVersion: v1
 kind: Pod
 metadata: {name: proxy, namespace: web}
 spec:
   containers:
-    - {name: oauth2-proxy, image: quay.io/oauth2-proxy/oauth2-proxy:v7.6.0, args: [--provider=oidc]}
+    - {name: oauth2-proxy, image: quay.io/oauth2-proxy/oauth2-proxy:v7.6.0, args: [--provider=oidc, --pass-access-token]}
 `;
 
 /** An error: Cilium toServices at the API server. */
@@ -133,5 +135,60 @@ describe("kube-oidc-gateway lint", () => {
       assert.match(result.stdout, /helm template .* \| kube-oidc-gateway lint -/);
       assert.match(result.stdout, /--output sarif/);
     }
+  });
+
+  it("skips FIFOs in folders instead of hanging, follows symlinked folders once, and says what it skipped", async () => {
+    const root = await mkdtemp(join(tmpdir(), "lint-special-"));
+    const shared = await mkdtemp(join(tmpdir(), "lint-shared-"));
+    await writeFile(join(shared, "policy.yaml"), error);
+    await mkdir(join(root, "app"));
+    await writeFile(join(root, "app", "proxy.yaml"), warningOnly);
+    // A FIFO named like a manifest: reading it would wait for a writer forever.
+    execFileSync("mkfifo", [join(root, "app", "pipe.yaml")]);
+    await symlink(shared, join(root, "linked"));
+    await symlink(root, join(root, "app", "loop"));
+    await symlink(join(root, "nowhere"), join(root, "dangling.yaml"));
+    const result = await run(["--output=json", root]);
+    const document = JSON.parse(result.stdout);
+    assert.deepEqual(
+      document.findings.map((f: { ruleId: string; file: string }) => `${f.ruleId} ${f.file.slice(root.length + 1)}`),
+      ["cookie-refresh app/proxy.yaml", "cnp-toservices-apiserver linked/policy.yaml"],
+    );
+    assert.match(result.stderr, /skipped .*app\/pipe\.yaml: not a regular file/);
+    assert.match(result.stderr, /skipped .*app\/loop: a link to a folder already read/);
+    assert.match(result.stderr, /skipped .*dangling\.yaml: a symbolic link to nothing readable/);
+    assert.equal(result.code, 1);
+    await rm(root, { recursive: true });
+    await rm(shared, { recursive: true });
+  });
+
+  it("refuses a file over the size cap with exit code 2 and skips one in a folder with a note", async () => {
+    const root = await mkdtemp(join(tmpdir(), "lint-large-"));
+    const large = join(root, "huge.yaml");
+    await writeFile(large, `# ${"x".repeat(maxInputBytes)}\n`);
+    await writeFile(join(root, "small.yaml"), "kind: ConfigMap\n");
+    const named = await run([large]);
+    assert.equal(named.code, 2);
+    assert.match(named.stderr, /huge\.yaml is larger than 16 MiB, the most lint reads/);
+    const folder = await run([root]);
+    assert.equal(folder.code, 0);
+    assert.match(folder.stderr, /skipped .*huge\.yaml: it is larger than 16 MiB/);
+    await rm(root, { recursive: true });
+  });
+
+  it("exits 2 for a folder without manifests, but 0 with a note for empty standard input", async () => {
+    const root = await mkdtemp(join(tmpdir(), "lint-empty-"));
+    await writeFile(join(root, "README.md"), "# not a manifest\n");
+    const empty = await run([root]);
+    assert.equal(empty.code, 2);
+    assert.match(
+      empty.stderr,
+      /no manifests found in .*lint-empty-\w+: it holds no \*\.yaml, \*\.yml or \*\.json file/,
+    );
+    assert.equal(empty.stdout, "");
+    const stdin = await run(["-"], [""]);
+    assert.equal(stdin.code, 0);
+    assert.match(stdin.stderr, /standard input is empty: no manifests to check/);
+    await rm(root, { recursive: true });
   });
 });

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { loadManifests } from "../../src/lint/manifests.ts";
+import { asRecord } from "../../src/lint/objects.ts";
 
 describe("loadManifests", () => {
   it("reads every document of a stream and the items of a List, each with positions of its own", () => {
@@ -68,5 +69,26 @@ data:
   it("reads JSON files", () => {
     const { objects } = loadManifests([{ file: "s.json", text: '{"kind": "Service", "metadata": {"name": "j"}}' }]);
     assert.equal(objects[0]?.name, "j");
+  });
+
+  it("reads YAML 1.1 as kubectl does (no/on/yes are booleans, 0755 is octal) and keeps positions", () => {
+    const text = `kind: Pod
+metadata: {name: p, annotations: {when: 2024-01-02, at: 1:30}}
+spec:
+  automountServiceAccountToken: no
+  hostNetwork: on
+  securityContext: {fsGroup: 0755}
+`;
+    const [object] = loadManifests([{ file: "p.yaml", text }]).objects;
+    const spec = object?.body.spec as Record<string, unknown>;
+    assert.equal(spec.automountServiceAccountToken, false);
+    assert.equal(spec.hostNetwork, true);
+    assert.deepEqual(spec.securityContext, { fsGroup: 493 });
+    // go-yaml v2 has no base-60 numbers and leaves timestamps as strings in unstructured objects.
+    assert.deepEqual(asRecord(object?.body.metadata).annotations, {
+      when: "2024-01-02",
+      at: "1:30",
+    });
+    assert.deepEqual(object?.position(["spec", "automountServiceAccountToken"]), { line: 4, column: 3 });
   });
 });

@@ -7,6 +7,7 @@ import { exitCodeFor, parseFailOn } from "../../lint/fail-on.ts";
 import { readInputs } from "../../lint/inputs.ts";
 import { lintSources } from "../../lint/lint.ts";
 import { outputFormats } from "../../lint/output/index.ts";
+import { escapeControls } from "../../lint/output/text.ts";
 import { allRules } from "../../lint/rules/index.ts";
 import { authenticatingPortsAnnotation } from "../../lint/rules/probe-on-auth-endpoint.ts";
 import type { Command, CommandContext } from "../command.ts";
@@ -45,8 +46,9 @@ misconfigurations that break OIDC login to Kubernetes: prefixes that make RBAC b
 CA bundles the client never reads, network policies naming the Service port instead of the pod
 port, probes pointed at an authenticating endpoint, and more.
 
-Folders are read recursively (*.yaml, *.yml, *.json; hidden folders skipped); '-' reads standard
-input. Multi-document files and 'kind: List' are understood, and '# Source:' comments of
+Folders are read recursively (*.yaml, *.yml, *.json; hidden folders skipped; symbolic links
+followed, each folder once); only regular files up to 16 MiB are read from them, and what is
+skipped is said on standard error. '-' reads standard input. Multi-document files and 'kind: List' are understood, and '# Source:' comments of
 'helm template' output name the template each finding comes from. Every finding gives the
 file:line:column of the offending field, the object, a fix, and its rule's documentation page.
 
@@ -57,7 +59,8 @@ Examples:
   kube-oidc-gateway lint --output junit --fail-on warning deploy/ > lint-junit.xml
 
 Exit status: 0 when no finding reaches --fail-on, 1 when one does, 2 for usage errors
-(unknown flag, unreadable path or config).
+(unknown flag, unreadable path or config, a folder with no manifests in it). Empty standard
+input (a chart that renders nothing) is not an error: exit 0, with a note on standard error.
 
 ${formatFlagHelp(lintFlags)}
 
@@ -83,15 +86,17 @@ async function run(args: readonly string[], context: CommandContext): Promise<nu
     prepared = await prepare(args, context);
   } catch (error) {
     if (!(error instanceof LintError || error instanceof ConfigError)) throw error;
-    context.stderr(`kube-oidc-gateway lint: ${error.message}\nRun 'kube-oidc-gateway lint --help' for usage.\n`);
+    context.stderr(
+      `kube-oidc-gateway lint: ${escapeControls(error.message)}\nRun 'kube-oidc-gateway lint --help' for usage.\n`,
+    );
     return 2;
   }
   if (prepared === "help") {
     context.stdout(`${help}\n`);
     return 0;
   }
-  const { sources, config, format, failOn } = prepared;
-  if (sources.length === 0) context.stderr("kube-oidc-gateway lint: no *.yaml, *.yml or *.json files found\n");
+  const { sources, notes, config, format, failOn } = prepared;
+  for (const note of notes) context.stderr(`kube-oidc-gateway lint: ${escapeControls(note)}\n`);
   const report = lintSources(sources, config);
   context.stdout(format(report));
   return exitCodeFor(report.findings, failOn);
@@ -112,8 +117,8 @@ async function prepare(args: readonly string[], context: CommandContext) {
   }
   const failOn = parseFailOn(String(values["fail-on"] ?? "error"));
   const config = values["lint-config"] ? await loadLintConfig(String(values["lint-config"])) : defaultLintConfig;
-  const sources = await readInputs(parsed.positionals, context.stdin);
-  return { sources, config, format, failOn };
+  const { sources, notes } = await readInputs(parsed.positionals, context.stdin);
+  return { sources, notes, config, format, failOn };
 }
 
 export const lint: Command = {

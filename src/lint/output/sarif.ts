@@ -1,9 +1,18 @@
 // SARIF 2.1.0 (https://docs.oasis-open.org/sarif/sarif/v2.1.0/sarif-v2.1.0.html) as GitHub code
 // scanning reads it: every rule in tool.driver.rules, every result pointing at its rule by id
 // and index, with the real start line and column of the offending field.
+//
+// Artifact locations are URIs relative to the working directory, under the uriBaseId
+// %SRCROOT% (the name GitHub code scanning and most SARIF viewers use for the checkout), with the
+// base itself given in run.originalUriBaseIds (SARIF 2.1.0 §3.4.4 uriBaseId, §3.14.14
+// originalUriBaseIds). Each path segment is percent-encoded on its own (encodeURIComponent), so
+// '#', '?' and '%' in file names stay part of the path instead of starting a fragment or query.
 
+import { isAbsolute, relative, resolve, sep } from "node:path";
+import { pathToFileURL } from "node:url";
 import { docsLink } from "../../docs/links.ts";
 import { formatObjectRef, type Severity } from "../finding.ts";
+import { stdinName } from "../inputs.ts";
 import type { LintReport } from "../lint.ts";
 import { toolName, toolVersion } from "./tool.ts";
 
@@ -13,12 +22,33 @@ const level: Readonly<Record<Severity, "error" | "warning" | "note">> = {
   info: "note",
 };
 
-/** A relative URI reference for a path as the user named it (`<stdin>` is percent-encoded). */
-function artifactUri(file: string): string {
-  return encodeURI(file.replaceAll("\\", "/"));
+export const sourceRootId = "%SRCROOT%";
+
+const encodeSegments = (segments: readonly string[]) => segments.map(encodeURIComponent).join("/");
+
+interface ArtifactLocation {
+  readonly uri: string;
+  readonly uriBaseId?: string;
 }
 
-export function formatSarif(report: LintReport): string {
+/**
+ * Where a finding's file is: relative to `cwd` under %SRCROOT%, or an absolute file: URI for a
+ * file outside it. Standard input has no path; it keeps the relative reference `%3Cstdin%3E`.
+ */
+export function artifactLocation(file: string, cwd: string): ArtifactLocation {
+  if (file === stdinName) return { uri: encodeURIComponent(file) };
+  const path = relative(cwd, resolve(cwd, file));
+  if (path === "" || path.startsWith("..") || isAbsolute(path)) return { uri: pathToFileURL(resolve(cwd, file)).href };
+  return { uri: encodeSegments(path.split(sep)), uriBaseId: sourceRootId };
+}
+
+/** The working directory as a file: URI ending in '/', as §3.14.14 requires of a base. */
+function baseUri(cwd: string): string {
+  const href = pathToFileURL(cwd).href;
+  return href.endsWith("/") ? href : `${href}/`;
+}
+
+export function formatSarif(report: LintReport, cwd: string = process.cwd()): string {
   const ruleIndex = new Map(report.rules.map((status, index) => [status.info.id, index]));
   const sarif = {
     $schema: "https://json.schemastore.org/sarif-2.1.0.json",
@@ -39,6 +69,7 @@ export function formatSarif(report: LintReport): string {
             })),
           },
         },
+        originalUriBaseIds: { [sourceRootId]: { uri: baseUri(cwd) } },
         columnKind: "utf16CodeUnits",
         results: report.findings.map((f) => ({
           ruleId: f.ruleId,
@@ -48,7 +79,7 @@ export function formatSarif(report: LintReport): string {
           locations: [
             {
               physicalLocation: {
-                artifactLocation: { uri: artifactUri(f.file) },
+                artifactLocation: artifactLocation(f.file, cwd),
                 region: { startLine: f.line, startColumn: f.column },
               },
               ...(f.object ? { logicalLocations: [{ name: formatObjectRef(f.object), kind: "resource" }] } : {}),

@@ -62,6 +62,15 @@ export const apiserverOidcFlags: Rule = {
   },
 };
 
+/**
+ * An argument as it may be shown: the value of a flag whose name speaks of a secret, token,
+ * password or key is replaced, as lint output ends up in CI logs and code-scanning alerts.
+ */
+export function redactArgument(argument: string): string {
+  const match = /^(--?[^=\s]*(?:secret|token|password|passwd|key)[^=\s]*=)(.*)$/is.exec(argument);
+  return match ? `${match[1]}<redacted>` : argument;
+}
+
 function* unquotedOidcArguments(objects: Parameters<typeof workloadsOf>[0]): Generator<RuleHit> {
   for (const workload of workloadsOf(objects)) {
     for (const container of containersOf(workload)) {
@@ -70,13 +79,14 @@ function* unquotedOidcArguments(objects: Parameters<typeof workloadsOf>[0]): Gen
           if (!isRecordWord(word)) continue;
           const key = Object.keys(asRecord(word))[0] ?? "";
           if (!/^--?oidc-/.test(key)) continue;
+          const shown = redactArgument(key);
           yield {
             object: workload.object,
             path: [...container.path, field, index],
             message:
-              `argument ${key}: of container ${container.name} is a YAML mapping, not a string: a plain scalar ending ` +
+              `argument ${shown}: of container ${container.name} is a YAML mapping, not a string: a plain scalar ending ` +
               "in ':' is read as a key, so the API server rejects the Pod (cannot unmarshal object into string)",
-            fix: `Quote the argument: - "${key}:"`,
+            fix: `Quote the argument: - "${shown}:"`,
           };
         }
       }

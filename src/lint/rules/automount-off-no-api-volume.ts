@@ -4,6 +4,9 @@
 // cannot verify the server (no ca.crt) or find its namespace. The ServiceAccount admin docs
 // describe the projected volume to mount instead
 // (https://kubernetes.io/docs/reference/access-authn-authz/service-accounts-admin/#bound-service-account-token-volume).
+// rest.InClusterConfig itself reads only token and ca.crt (client-go rest/config.go); the
+// namespace file is read by clients that ask for their own namespace (clientcmd's
+// inClusterClientConfig.Namespace), so a volume lacking only that is a warning.
 import { containersOf, workloadsOf } from "../objects.ts";
 import type { Rule } from "../rule.ts";
 import {
@@ -70,12 +73,18 @@ export const automountOffNoApiVolume: Rule = {
         const required = provided.open ? ["token"] : serviceAccountFiles;
         const missing = required.filter((file) => !provided.files.has(file));
         if (missing.length === 0) continue;
+        const onlyNamespace = missing.every((file) => file === "namespace");
         yield {
+          ...(onlyNamespace ? { severity: "warning" as const } : {}),
           object: workload.object,
           path: [...container.path, "volumeMounts", dirMount.index, "mountPath"],
           message:
             `volume ${dirMount.name}, mounted at ${serviceAccountDir} in container ${container.name} (${reason}), ` +
-            `lacks ${missing.join(", ")}; client-go's in-cluster configuration reads token, ca.crt and namespace there`,
+            `lacks ${missing.join(", ")}; ` +
+            (onlyNamespace
+              ? "client-go's in-cluster configuration still works (it reads token and ca.crt), but clients that look " +
+                "up their own namespace there fail or fall back to 'default'"
+              : "client-go's in-cluster configuration reads token and ca.crt there and fails without them"),
           fix: `Add to the projected volume ${dirMount.name}: ${missing.map((file) => sourceOf[file]).join("; ")}.`,
         };
       }

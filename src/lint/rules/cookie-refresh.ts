@@ -2,6 +2,12 @@
 // lifetime: the session keeps a token that expires, and the dashboard logs the user out
 // (Kubeapps' OIDC debugging guide: "The duration for the refresh must be less than the
 // access/openid expiration time"; Keycloak's default accessTokenLifespan is 5 minutes).
+//
+// Only an oauth2-proxy that forwards the token matters: with --pass-access-token,
+// --pass-authorization-header or --set-authorization-header (oauth2-proxy's flag reference,
+// https://oauth2-proxy.github.io/oauth2-proxy/configuration/overview/), the upstream — the
+// dashboard — sends that token to the API. Without them oauth2-proxy only gates access by its
+// own cookie, and an expired access token breaks nothing.
 import { parseDuration } from "../../config/flags.ts";
 import { clientAccessTokenLifespan, keycloakRealms } from "../keycloak.ts";
 import type { ManifestObject, Path } from "../manifests.ts";
@@ -40,21 +46,42 @@ function setting(container: Container, flag: string, env: string) {
   return undefined;
 }
 
-/** cookie_refresh in an oauth2-proxy config file kept in a ConfigMap of the same namespace. */
-function refreshFromConfigFile(container: Container, objects: readonly ManifestObject[]) {
+/** A setting in an oauth2-proxy config file (TOML) kept in a ConfigMap of the same namespace. */
+function fromConfigFile(container: Container, objects: readonly ManifestObject[], key: string) {
   if (!flagValue(commandLineFlags(container), "config")) return undefined;
+  const line = new RegExp(`^\\s*${key}\\s*=\\s*"?([^"\\s#]*)"?`, "m");
   for (const object of objects) {
     if (object.kind !== "ConfigMap" || !sameNamespace(object.namespace, container.workload.namespace)) continue;
-    for (const [key, text] of Object.entries(asRecord(object.body.data))) {
-      const match = typeof text === "string" ? /^\s*cookie_refresh\s*=\s*"?([^"\s]*)"?/m.exec(text) : null;
+    for (const [dataKey, text] of Object.entries(asRecord(object.body.data))) {
+      const match = typeof text === "string" ? line.exec(text) : null;
       if (match) {
         return {
           value: match[1] ?? "",
           path: [...container.path, "name"] as Path,
-          origin: `cookie_refresh in ConfigMap ${object.name} (${key})`,
+          origin: `${key} in ConfigMap ${object.name} (${dataKey})`,
         };
       }
     }
+  }
+  return undefined;
+}
+
+/** The boolean options that make oauth2-proxy send the access token upstream. */
+const forwardingOptions = ["pass-access-token", "pass-authorization-header", "set-authorization-header"];
+
+/** The first forwarding option that is on, as it is written, or undefined. */
+function forwardsToken(container: Container, objects: readonly ManifestObject[]): string | undefined {
+  for (const option of forwardingOptions) {
+    const env = `OAUTH2_PROXY_${option.toUpperCase().replaceAll("-", "_")}`;
+    // A boolean flag given bare is true; `--flag=false` turns it off (pflag).
+    const flag = flagValue(commandLineFlags(container), option);
+    const given =
+      (flag ? { value: flag.value ?? "true", origin: `--${option}` } : undefined) ??
+      (envVar(container, env)?.value !== undefined
+        ? { value: envVar(container, env)?.value ?? "", origin: env }
+        : undefined) ??
+      fromConfigFile(container, objects, option.replaceAll("-", "_"));
+    if (given && /^(true|1|t|yes|on)$/i.test(given.value)) return given.origin;
   }
   return undefined;
 }
@@ -99,9 +126,10 @@ function tokenLifetime(container: Container, context: RuleContext): Lifetime {
 export const cookieRefresh: Rule = {
   id: "cookie-refresh",
   severity: "warning",
-  title: "oauth2-proxy --cookie-refresh absent or not shorter than the token lifetime",
+  title: "oauth2-proxy forwarding tokens without a --cookie-refresh shorter than the token lifetime",
   description:
-    "oauth2-proxy refreshes the session's tokens only when --cookie-refresh is set, and only after that interval. " +
+    "An oauth2-proxy that forwards the access token upstream (--pass-access-token, --pass-authorization-header or " +
+    "--set-authorization-header, as flags, OAUTH2_PROXY_* variables or config file settings). oauth2-proxy refreshes the session's tokens only when --cookie-refresh is set, and only after that interval. " +
     "When it is absent or not shorter than the issuer's access token lifespan, the token the dashboard forwards " +
     "expires first and the user is logged out (Keycloak's default lifespan is 5 minutes).",
   remediation: "Set --cookie-refresh (or OAUTH2_PROXY_COOKIE_REFRESH) below the token lifespan, e.g. 2m for 5m.",
@@ -109,12 +137,14 @@ export const cookieRefresh: Rule = {
     for (const workload of workloadsOf(context.objects)) {
       for (const container of containersOf(workload)) {
         if (!runs(container, /^oauth2-proxy$/)) continue;
+        const forwarding = forwardsToken(container, context.objects);
+        if (forwarding === undefined) continue;
         const lifetime = tokenLifetime(container, context);
         const lifespan = formatSeconds(lifetime.seconds);
         const suggestion = formatSeconds(Math.max(1, Math.floor(lifetime.seconds * 0.4)));
         const refresh =
           setting(container, "cookie-refresh", "OAUTH2_PROXY_COOKIE_REFRESH") ??
-          refreshFromConfigFile(container, context.objects);
+          fromConfigFile(container, context.objects, "cookie_refresh");
         let refreshMs: number | undefined;
         try {
           refreshMs = refresh && refresh.value !== "" ? parseDuration(refresh.value) : undefined;
@@ -127,7 +157,8 @@ export const cookieRefresh: Rule = {
             path: refresh?.path ?? [...container.path, "name"],
             message:
               `oauth2-proxy container ${container.name} ${refresh ? `has ${refresh.origin}=${JSON.stringify(refresh.value)}, which never refreshes` : "does not set --cookie-refresh"}, ` +
-              `so the session outlives its access token: users are logged out when it expires after ${lifespan} (${lifetime.origin})`,
+              `so the session outlives the access token it forwards (${forwarding}): users are logged out when it ` +
+              `expires after ${lifespan} (${lifetime.origin})`,
             fix: `Add --cookie-refresh=${suggestion} (shorter than the ${lifespan} token lifespan).`,
           };
         } else if (refreshMs >= lifetime.seconds * 1000) {

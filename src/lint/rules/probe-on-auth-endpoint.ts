@@ -3,6 +3,12 @@
 // (https://kubernetes.io/docs/tasks/configure-pod-container/configure-liveness-readiness-startup-probes/),
 // so the 401 makes the pod never ready (readiness) or restart forever (liveness). The incident's
 // kube-oidc-proxy was fixed with tcpSocket probes.
+//
+// Default ports: kube-oidc-gateway serves on --secure-port 443 and its health endpoints on
+// --health-port 8080, which it also accepts as --readiness-probe-port (kube-oidc-proxy's name,
+// src/config/serve-flags.ts). kube-oidc-proxy's --secure-port defaults to 6443
+// (jetstack/kube-oidc-proxy cmd/app/options/serving.go: `BindPort: 6443`), its
+// --readiness-probe-port to 8080 (/ready).
 
 import type { Container, Workload } from "../objects.ts";
 import {
@@ -33,9 +39,18 @@ interface Authenticator {
 
 const portOfAddress = (address: string) => portNumber(/:(\d+)$/.exec(address)?.[1]);
 
-function setting(container: Container, flag: string, env: string | undefined, fallback: string) {
-  const fromFlag = flagValue(commandLineFlags(container), flag)?.value;
-  if (fromFlag !== undefined) return { value: fromFlag, origin: `--${flag}=${fromFlag}` };
+/** A flag's value (the last of `flag` and its `aliases`, as pflag keeps), its variable's, or the default. */
+function setting(
+  container: Container,
+  flag: string,
+  env: string | undefined,
+  fallback: string,
+  aliases: string[] = [],
+) {
+  const given = commandLineFlags(container)
+    .filter((f) => f.name === flag || aliases.includes(f.name))
+    .at(-1);
+  if (given?.value !== undefined) return { value: given.value, origin: `--${given.name}=${given.value}` };
   const fromEnv = env ? envVar(container, env)?.value : undefined;
   if (fromEnv !== undefined) return { value: fromEnv, origin: `${env}=${fromEnv}` };
   return { value: fallback, origin: `--${flag} default ${fallback}` };
@@ -44,7 +59,7 @@ function setting(container: Container, flag: string, env: string | undefined, fa
 function authenticatorOf(container: Container, workload: Workload): Authenticator | undefined {
   if (runs(container, /^kube-oidc-gateway$/)) {
     const secure = setting(container, "secure-port", "KOG_SECURE_PORT", "443");
-    const health = setting(container, "health-port", "KOG_HEALTH_PORT", "8080");
+    const health = setting(container, "health-port", "KOG_HEALTH_PORT", "8080", ["readiness-probe-port"]);
     return {
       product: "kube-oidc-gateway",
       ports: [{ port: Number(secure.value), origin: secure.origin }],
@@ -53,7 +68,7 @@ function authenticatorOf(container: Container, workload: Workload): Authenticato
     };
   }
   if (runs(container, /^kube-oidc-proxy$/)) {
-    const secure = setting(container, "secure-port", undefined, "443");
+    const secure = setting(container, "secure-port", undefined, "6443");
     const readiness = setting(container, "readiness-probe-port", undefined, "8080");
     return {
       product: "kube-oidc-proxy",

@@ -1,14 +1,14 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { formatJson } from "../../../src/lint/output/json.ts";
-import { report } from "./fixture.ts";
+import { awkwardFile, awkwardName, report } from "./fixture.ts";
 
 describe("JSON output", () => {
   it("has the stable shape {version, tool, findings, summary}", () => {
     const document = JSON.parse(formatJson(report));
     assert.deepEqual(Object.keys(document), ["version", "tool", "findings", "summary"]);
     assert.equal(document.version, 1);
-    assert.deepEqual(document.summary, { errors: 2, warnings: 0, infos: 0, files: 3, objects: 8 });
+    assert.deepEqual(document.summary, { errors: 2, warnings: 0, infos: 1, files: 4, objects: 10 });
     const [first] = document.findings;
     assert.deepEqual(Object.keys(first), [
       "ruleId",
@@ -34,5 +34,11 @@ describe("JSON output", () => {
     });
     assert.equal(first.objectRef, "CiliumNetworkPolicy headlamp/headlamp");
     assert.match(first.docs, /^file:\/\/.*\/docs\/lint\/netpol-service-port\.md$/);
+  });
+
+  it("keeps an awkward message intact: JSON escapes control characters itself", () => {
+    const document = JSON.parse(formatJson(report));
+    const awkward = document.findings.find((f: { file: string }) => f.file === awkwardFile);
+    assert.ok(awkward.message.includes(awkwardName));
   });
 });

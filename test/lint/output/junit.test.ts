@@ -4,14 +4,14 @@ import { parseLintConfig } from "../../../src/lint/config.ts";
 import { lintSources } from "../../../src/lint/lint.ts";
 import { formatJunit } from "../../../src/lint/output/junit.ts";
 import { allRules } from "../../../src/lint/rules/index.ts";
-import { report } from "./fixture.ts";
+import { awkwardFile, report } from "./fixture.ts";
 import { parseXml } from "./xml.ts";
 
 describe("JUnit output", () => {
   it("is well-formed XML with one testsuite per rule, findings as failures, clean rules as passing cases", () => {
     const root = parseXml(formatJunit(report));
     assert.equal(root.name, "testsuites");
-    assert.equal(root.attributes.failures, "2");
+    assert.equal(root.attributes.failures, "3");
     assert.deepEqual(
       root.children.map((suite) => suite.attributes.name),
       allRules.map((r) => r.id),
@@ -26,6 +26,20 @@ describe("JUnit output", () => {
     assert.equal(clean?.attributes.failures, "0");
     assert.equal(clean?.children.length, 1);
     assert.equal(clean?.children[0]?.children.length, 0, "a passing testcase has no failure");
+  });
+
+  it("escapes the fixture's awkward message: markup and ']]>' as entities, control characters dropped", () => {
+    const xml = formatJunit(report);
+    assert.ok(!xml.includes("]]>"), "a raw ']]>' could end a CDATA section a consumer wraps it in");
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: asserting their absence
+    assert.doesNotMatch(xml, /[\u0000-\u0008\u000B\u000C\u000E-\u001F]/);
+    const root = parseXml(xml);
+    const rbac = root.children.find((s) => s.attributes.name === "rbac-subject-prefix");
+    const testcase = rbac?.children[0];
+    assert.equal(testcase?.attributes.file, awkwardFile);
+    const message = testcase?.children[0]?.attributes.message ?? "";
+    assert.ok(message.includes("jane]8;;x<&>]]>\u202e"), message);
+    assert.equal(testcase?.children[0]?.attributes.type, "info");
   });
 
   it("escapes what XML cannot hold raw and marks rules turned off as skipped", () => {

@@ -1,9 +1,13 @@
 import assert from "node:assert/strict";
+import { relative } from "node:path";
 import { describe, it } from "node:test";
-import { formatSarif } from "../../../src/lint/output/sarif.ts";
+import { pathToFileURL } from "node:url";
+import { stdinName } from "../../../src/lint/inputs.ts";
+import { lintSources } from "../../../src/lint/lint.ts";
+import { artifactLocation, formatSarif, sourceRootId } from "../../../src/lint/output/sarif.ts";
 import { allRules } from "../../../src/lint/rules/index.ts";
 import { expectedMarkers } from "../helpers.ts";
-import { brokenPolicies, report } from "./fixture.ts";
+import { awkwardFile, brokenPolicies, report } from "./fixture.ts";
 
 interface SarifResult {
   ruleId: string;
@@ -11,13 +15,19 @@ interface SarifResult {
   level: string;
   message: { text: string };
   locations: {
-    physicalLocation: { artifactLocation: { uri: string }; region: { startLine: number; startColumn: number } };
+    physicalLocation: {
+      artifactLocation: { uri: string; uriBaseId?: string };
+      region: { startLine: number; startColumn: number };
+    };
   }[];
 }
 
+const root = process.cwd();
+
 describe("SARIF output", () => {
-  const sarif = JSON.parse(formatSarif(report));
+  const sarif = JSON.parse(formatSarif(report, root));
   const run = sarif.runs[0];
+  const results: SarifResult[] = run.results;
 
   it("is SARIF 2.1.0 with every rule described in tool.driver.rules", () => {
     assert.equal(sarif.version, "2.1.0");
@@ -34,20 +44,42 @@ describe("SARIF output", () => {
     }
   });
 
-  it("points each result at its rule and at the fixture's real line", () => {
+  it("points each result at its rule and at the fixture's real line, relative to %SRCROOT%", () => {
     const expectedLines = brokenPolicies
       .slice(0, 2)
       .flatMap(expectedMarkers)
       .map((m) => Number(m.split("@")[1]));
-    assert.equal(run.results.length, 2);
-    run.results.forEach((result: SarifResult, index: number) => {
+    const policies = results.filter((r) => r.ruleId === "netpol-service-port");
+    assert.equal(policies.length, 2);
+    policies.forEach((result, index) => {
       assert.equal(run.tool.driver.rules[result.ruleIndex].id, result.ruleId);
       assert.equal(result.level, "error");
       const location = result.locations[0]?.physicalLocation;
-      assert.equal(location?.artifactLocation.uri, brokenPolicies[index]);
+      assert.deepEqual(location?.artifactLocation, {
+        uri: relative(root, brokenPolicies[index] as string),
+        uriBaseId: sourceRootId,
+      });
       assert.equal(location?.region.startLine, expectedLines[index]);
       assert.equal(location?.region.startColumn, 15);
       assert.match(result.message.text, /port 443 is the port of Service kube-oidc-proxy\/kube-oidc-proxy/);
     });
+    assert.deepEqual(run.originalUriBaseIds, { [sourceRootId]: { uri: `${pathToFileURL(root).href}/` } });
+  });
+
+  it("percent-encodes each path segment, so '#' stays part of the file name", () => {
+    const awkward = results.find((r) => r.locations[0]?.physicalLocation.artifactLocation.uri.startsWith("rendered/"));
+    assert.equal(awkward?.level, "note");
+    const location = awkward?.locations[0]?.physicalLocation.artifactLocation;
+    assert.deepEqual(location, { uri: "rendered/we%23ird%20%3C%26%3E%20file.yaml", uriBaseId: sourceRootId });
+    const resolved = new URL(location?.uri ?? "", run.originalUriBaseIds[sourceRootId].uri);
+    assert.equal(resolved.hash, "");
+    assert.equal(decodeURIComponent(resolved.pathname), `${root}/${awkwardFile}`);
+  });
+
+  it("gives a file outside the working directory an absolute file: URI and standard input a relative one", () => {
+    assert.deepEqual(artifactLocation("/elsewhere/a#b.yaml", "/work/repo"), { uri: "file:///elsewhere/a%23b.yaml" });
+    assert.deepEqual(artifactLocation(stdinName, "/work/repo"), { uri: "%3Cstdin%3E" });
+    const fromStdin = JSON.parse(formatSarif(lintSources([{ file: stdinName, text: "kind: [" }]), "/work/repo"));
+    assert.equal(fromStdin.runs[0].results[0].locations[0].physicalLocation.artifactLocation.uri, "%3Cstdin%3E");
   });
 });

@@ -2,8 +2,8 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { docsLink } from "../../../src/docs/links.ts";
 import { lintSources } from "../../../src/lint/lint.ts";
-import { formatText } from "../../../src/lint/output/text.ts";
-import { brokenPolicies, report } from "./fixture.ts";
+import { escapeControls, formatText } from "../../../src/lint/output/text.ts";
+import { awkwardNameEscaped, brokenPolicies, report } from "./fixture.ts";
 
 describe("text output", () => {
   const text = formatText(report);
@@ -22,8 +22,16 @@ describe("text output", () => {
     assert.equal(lines[4], `      docs: ${docsLink("lint", "netpol-service-port")}`);
   });
 
+  it("escapes control characters and bidi overrides from manifests instead of passing them to the terminal", () => {
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: asserting their absence
+    assert.doesNotMatch(text, /[\u0000-\u0009\u000B-\u001F\u007F-\u009F\u202A-\u202E\u2066-\u2069]/);
+    const line = text.split("\n").find((l) => l.includes("rbac-subject-prefix")) ?? "";
+    assert.ok(line.includes(`User subject '${awkwardNameEscaped}'`), line);
+    assert.equal(escapeControls("a\u001b[2Jb\u0085c\u2067d\ne"), "a\\x1b[2Jb\\x85c\\u2067d\\ne");
+  });
+
   it("ends with a summary line of counts, files and objects", () => {
-    assert.match(text, /\n2 errors, 0 warnings, 0 infos in 3 files \(8 objects\)\n$/);
+    assert.match(text, /\n2 errors, 0 warnings, 1 info in 4 files \(10 objects\)\n$/);
     assert.equal(
       formatText(lintSources([{ file: "a.yaml", text: "kind: ConfigMap\n" }])),
       "No findings: 0 errors, 0 warnings, 0 infos in 1 file (1 object)\n",

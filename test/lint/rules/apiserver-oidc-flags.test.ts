@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
+import { redactArgument } from "../../../src/lint/rules/apiserver-oidc-flags.ts";
 import { hitsOf, lintText, markersIn } from "../helpers.ts";
 
 const staticPod = (flags: string) => `apiVersion: v1
@@ -80,5 +81,22 @@ nodes:
 `);
     assert.deepEqual(hitsOf(lintText(prefixed)), []);
     assert.deepEqual(hitsOf(lintText(email)), []);
+  });
+
+  it("redacts the value of a secret-looking flag it quotes back (client secret, token, password, key)", () => {
+    const text = staticPod(`        - -oidc-client-secret=s3cr3t-value: # expect: apiserver-oidc-flags
+        - --oidc-issuer-url=https://issuer.example.com:
+`);
+    const report = lintText(text);
+    assert.deepEqual(hitsOf(report, "apiserver-oidc-flags").slice(0, 1), markersIn(text));
+    const output = JSON.stringify(report.findings);
+    assert.doesNotMatch(output, /s3cr3t-value/);
+    assert.match(report.findings[0]?.message ?? "", /argument -oidc-client-secret=<redacted>: of container/);
+    assert.equal(report.findings[0]?.fix, 'Quote the argument: - "-oidc-client-secret=<redacted>:"');
+    // Values of other flags are still shown: they are what the user has to find.
+    assert.match(report.findings[1]?.message ?? "", /--oidc-issuer-url=https:\/\/issuer\.example\.com:/);
+    assert.equal(redactArgument("--oidc-signing-key-file=/k"), "--oidc-signing-key-file=<redacted>");
+    assert.equal(redactArgument("--oidc-access-token=abc"), "--oidc-access-token=<redacted>");
+    assert.equal(redactArgument("--oidc-password=abc"), "--oidc-password=<redacted>");
   });
 });

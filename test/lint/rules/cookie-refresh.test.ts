@@ -17,6 +17,7 @@ spec:
             - --provider=oidc
             - --oidc-issuer-url=https://keycloak.example.com/realms/kube
             - --client-id=kubeapps
+            - --pass-authorization-header
 ${lines}`;
 
 const realm = (lifespan: number) => `apiVersion: k8s.keycloak.org/v2alpha1
@@ -57,5 +58,40 @@ describe("cookie-refresh", () => {
     assert.deepEqual(hitsOf(lintText(proxy("            - --cookie-refresh=2m\n"))), []);
     const fromEnv = `${proxy("")}          env: [{name: OAUTH2_PROXY_COOKIE_REFRESH, value: 1m}]\n`;
     assert.deepEqual(hitsOf(lintText(fromEnv)), []);
+  });
+
+  it("says nothing about an oauth2-proxy that does not forward tokens upstream", () => {
+    const gateOnly = proxy("").replace("            - --pass-authorization-header\n", "");
+    assert.deepEqual(hitsOf(lintText(gateOnly)), []);
+    assert.deepEqual(
+      hitsOf(
+        lintText(
+          gateOnly.replace("--client-id=kubeapps", "--client-id=kubeapps\n            - --pass-access-token=false"),
+        ),
+      ),
+      [],
+    );
+  });
+
+  it("sees token forwarding in flags, OAUTH2_PROXY_* variables and the config file", () => {
+    const gateOnly = proxy("").replace("            - --pass-authorization-header\n", "");
+    const flag = gateOnly.replace(
+      "--client-id=kubeapps",
+      "--client-id=kubeapps\n            - --set-authorization-header=true",
+    );
+    const env = `${gateOnly}          env: [{name: OAUTH2_PROXY_PASS_ACCESS_TOKEN, value: "true"}]\n`;
+    const configFile = `${gateOnly.replace("--client-id=kubeapps", "--client-id=kubeapps\n            - --config=/etc/oauth2-proxy.cfg")}---
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: oauth2-proxy, namespace: kubeapps}
+data:
+  oauth2-proxy.cfg: |
+    pass_access_token = true
+`;
+    for (const text of [flag, env, configFile]) {
+      const report = lintText(text);
+      assert.deepEqual(hitsOf(report, "cookie-refresh"), ["cookie-refresh@10"], text);
+    }
+    assert.match(lintText(env).findings[0]?.message ?? "", /forwards \(OAUTH2_PROXY_PASS_ACCESS_TOKEN\)/);
   });
 });

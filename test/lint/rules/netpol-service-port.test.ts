@@ -1,6 +1,8 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { hitsOf, lintText, markersIn, only } from "../helpers.ts";
+import { loadManifests } from "../../../src/lint/manifests.ts";
+import { netpolServicePort } from "../../../src/lint/rules/netpol-service-port.ts";
+import { hitsOf, lintText, lintTextWithConfig, markersIn, only } from "../helpers.ts";
 
 const apiService = `apiVersion: v1
 kind: Service
@@ -142,5 +144,143 @@ spec:
       lintText(regraded, apiService).findings.map((f) => f.severity),
       ["info"],
     );
+  });
+
+  it("grades a match through a broad peer (namespaceSelector: {} alone) as info, not error", () => {
+    // A generic "allow HTTPS egress anywhere" policy and cert-manager's webhook Service (443 →
+    // the pod's 10250): the policy is not about the webhook, so this must not fail a build.
+    const policy = `apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: allow-https-egress, namespace: app}
+spec:
+  podSelector: {}
+  policyTypes: [Egress]
+  egress:
+    - to:
+        - namespaceSelector: {}
+      ports:
+        - {port: 443, protocol: TCP} # expect: netpol-service-port
+`;
+    const webhook = `apiVersion: v1
+kind: Service
+metadata: {name: cert-manager-webhook, namespace: cert-manager}
+spec:
+  selector: {app.kubernetes.io/name: webhook}
+  ports:
+    - {name: https, port: 443, targetPort: https}
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: cert-manager-webhook, namespace: cert-manager}
+spec:
+  selector: {matchLabels: {app.kubernetes.io/name: webhook}}
+  template:
+    metadata: {labels: {app.kubernetes.io/name: webhook}}
+    spec:
+      containers:
+        - name: webhook
+          image: quay.io/jetstack/cert-manager-webhook:v1.15.0
+          ports: [{name: https, containerPort: 10250}]
+`;
+    const report = lintText(policy, webhook);
+    assert.deepEqual(hitsOf(report), markersIn(policy));
+    assert.deepEqual(
+      report.findings.map((f) => f.severity),
+      ["info"],
+    );
+    assert.match(report.findings[0]?.message ?? "", /select whole namespaces or every pod/);
+    // The config file's grading does not lift it above info either.
+    assert.deepEqual(
+      lintTextWithConfig("rules: {netpol-service-port: error}\n", policy, webhook).findings.map((f) => f.severity),
+      ["info"],
+    );
+    // A lone podSelector: {} (every pod of the policy's namespace) is as broad.
+    const sameNamespace = policy
+      .replace("- namespaceSelector: {}", "- podSelector: {}")
+      .replace("namespace: app", "namespace: cert-manager");
+    assert.deepEqual(
+      lintText(sameNamespace, webhook).findings.map((f) => f.severity),
+      ["info"],
+    );
+  });
+
+  it("matches objects without metadata.namespace (helm template output) against a peer's namespace selector", () => {
+    // The incident's broken CiliumNetworkPolicy, its namespace selector intact, with every
+    // `namespace:` removed from the manifests as `helm template` without -n renders them.
+    const policy = `apiVersion: cilium.io/v2
+kind: CiliumNetworkPolicy
+metadata: {name: headlamp}
+spec:
+  endpointSelector: {matchLabels: {app.kubernetes.io/name: headlamp}}
+  egress:
+    - toEndpoints:
+        - matchLabels:
+            k8s:io.kubernetes.pod.namespace: kube-oidc-proxy
+            app.kubernetes.io/name: kube-oidc-proxy
+      toPorts:
+        - ports:
+            - port: "443" # expect: netpol-service-port
+              protocol: TCP
+`;
+    const proxy = `apiVersion: v1
+kind: Service
+metadata: {name: kube-oidc-proxy}
+spec:
+  selector: {app.kubernetes.io/name: kube-oidc-proxy}
+  ports: [{name: https, port: 443, targetPort: https}]
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: kube-oidc-proxy}
+spec:
+  selector: {matchLabels: {app.kubernetes.io/name: kube-oidc-proxy}}
+  template:
+    metadata: {labels: {app.kubernetes.io/name: kube-oidc-proxy}}
+    spec:
+      containers:
+        - {name: kube-oidc-proxy, image: quay.io/jetstack/kube-oidc-proxy:v0.3.0, ports: [{name: https, containerPort: 8443}]}
+`;
+    assert.deepEqual(hitsOf(lintText(policy, proxy)), markersIn(policy));
+    // The same with a NetworkPolicy peer that ANDs a namespaceSelector and a podSelector.
+    const networkPolicy = egressPolicy(443).replace("namespace: web}", "}");
+    const service = apiService.replace("{name: api, namespace: api}", "{name: api}");
+    assert.deepEqual(hitsOf(lintText(networkPolicy, service)), markersIn(networkPolicy));
+  });
+
+  it("scales: 2000 Service + Deployment + NetworkPolicy triples lint within seconds, not minutes", () => {
+    // Relating every policy rule to every Service, and recomputing each Service's workloads
+    // for each pair, took 3m21s for 1000 triples.
+    const triples: string[] = [];
+    for (let i = 0; i < 2000; i++) {
+      const namespace = `ns${i % 50}`;
+      triples.push(`apiVersion: v1
+kind: Service
+metadata: {name: s${i}, namespace: ${namespace}}
+spec: {selector: {app: a${i}}, ports: [{name: https, port: 443, targetPort: https}]}
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: d${i}, namespace: ${namespace}}
+spec:
+  selector: {matchLabels: {app: a${i}}}
+  template:
+    metadata: {labels: {app: a${i}, tier: web}}
+    spec: {containers: [{name: c, image: example/app:1, ports: [{name: https, containerPort: 8443}]}]}
+---
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: np${i}, namespace: ${namespace}}
+spec:
+  podSelector: {matchLabels: {app: a${i}}}
+  ingress: [{ports: [{port: 443}]}]
+  egress: [{to: [{namespaceSelector: {}, podSelector: {matchLabels: {app: a${(i + 1) % 2000}}}}], ports: [{port: 443}]}]`);
+    }
+    const { objects } = loadManifests([{ file: "many.yaml", text: triples.join("\n---\n") }]);
+    const started = performance.now();
+    const hits = [...netpolServicePort.check({ objects, tokenLifetimeMs: undefined })];
+    const elapsed = performance.now() - started;
+    // Each policy's ingress and egress port names its Service's port 443 instead of 8443.
+    assert.equal(hits.length, 4000);
+    assert.ok(elapsed < 5000, `the rule took ${Math.round(elapsed)} ms`);
   });
 });

@@ -75,4 +75,34 @@ describe("probe-on-auth-endpoint", () => {
 `);
     assert.deepEqual(hitsOf(lintText(text)), []);
   });
+
+  it("knows kube-oidc-proxy's --secure-port defaults to 6443, not 443", () => {
+    const text = pod(`    - name: proxy
+      image: quay.io/jetstack/kube-oidc-proxy:v0.3.0
+      args: [--oidc-issuer-url=https://issuer.example.com, --oidc-client-id=k8s]
+      readinessProbe:
+        httpGet: {path: /ready, port: 8080}
+      livenessProbe:
+        httpGet: {path: /, port: 6443, scheme: HTTPS} # expect: probe-on-auth-endpoint
+      startupProbe:
+        httpGet: {path: /, port: 443, scheme: HTTPS}
+`);
+    const report = lintText(text);
+    assert.deepEqual(hitsOf(report), markersIn(text));
+    assert.match(report.findings[0]?.message ?? "", /kube-oidc-proxy \(--secure-port default 6443\)/);
+  });
+
+  it("honours kube-oidc-gateway's --readiness-probe-port, an alias of --health-port", () => {
+    const text = pod(`    - name: gateway
+      image: ghcr.io/example/kube-oidc-gateway:0.1.0
+      args: [serve, --secure-port=8443, --readiness-probe-port=9090]
+      readinessProbe:
+        httpGet: {path: /readyz, port: 9090}
+      livenessProbe:
+        httpGet: {path: /livez, port: 8443, scheme: HTTPS} # expect: probe-on-auth-endpoint
+`);
+    const report = lintText(text);
+    assert.deepEqual(hitsOf(report), markersIn(text));
+    assert.match(report.findings[0]?.fix ?? "", /health port 9090 \(\/livez, \/readyz\)/);
+  });
 });

@@ -40,4 +40,40 @@ spec:
       "automount-off-no-api-volume@11",
     ]);
   });
+
+  it("applies an object's annotations to unknown-rule itself, and reports yaml-syntax in them as having no effect", () => {
+    const text = `apiVersion: v1
+kind: Pod
+metadata:
+  name: app
+  annotations:
+    lint.kube-oidc-gateway.io/disable: "unknown-rule,probe-on-auth"
+spec:
+  containers: [{name: app, image: example/app:1}]
+---
+apiVersion: v1
+kind: Pod
+metadata:
+  name: graded
+  annotations:
+    lint.kube-oidc-gateway.io/disable: "probe-on-auth"
+    lint.kube-oidc-gateway.io/severity: "unknown-rule=info"
+spec:
+  containers: [{name: app, image: example/app:1}]
+---
+apiVersion: v1
+kind: Pod
+metadata:
+  name: syntax
+  annotations:
+    lint.kube-oidc-gateway.io/disable: "yaml-syntax" # expect: unknown-rule
+spec:
+  containers: [{name: app, image: example/app:1}]
+`;
+    const report = lintText(text);
+    assert.deepEqual(hitsOf(report), ["unknown-rule@15", ...markersIn(text)]);
+    assert.equal(report.findings[0]?.severity, "info", "re-graded by the object's own annotation");
+    assert.equal(report.findings[1]?.severity, "warning");
+    assert.match(report.findings[1]?.message ?? "", /names yaml-syntax, which it cannot apply: .*; it has no effect/);
+  });
 });

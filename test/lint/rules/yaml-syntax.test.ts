@@ -28,6 +28,8 @@ metadata: {name: dup, name: again}
     const syntax = report.findings.filter((f) => f.ruleId === "yaml-syntax");
     assert.equal(syntax[0]?.object, undefined);
     assert.equal(syntax[0]?.severity, "error");
+    // The yaml package ends its first line with ':' before a code excerpt lint does not keep.
+    assert.equal(syntax[1]?.message, "Map keys must be unique at line 18, column 23");
   });
 
   it("never throws on odd but parseable YAML", () => {
@@ -49,5 +51,27 @@ metadata: {name: dup, name: again}
       "---\n---\n",
     ];
     for (const text of odd) assert.doesNotThrow(() => lintText(text), text);
+  });
+
+  it("never throws on an alias bomb or a large input", () => {
+    // Billion laughs: nine levels of nine aliases each expand to 9^9 strings.
+    const levels = ["a: &a [lol, lol, lol, lol, lol, lol, lol, lol, lol]"];
+    for (let i = 1; i < 9; i++) {
+      const previous = String.fromCharCode(96 + i);
+      const name = String.fromCharCode(97 + i);
+      levels.push(`${name}: &${name} [${Array(9).fill(`*${previous}`).join(", ")}]`);
+    }
+    const bomb = `${levels.join("\n")}\nkind: ConfigMap\n`;
+    let report: ReturnType<typeof lintText> | undefined;
+    assert.doesNotThrow(() => {
+      report = lintText(bomb);
+    });
+    assert.deepEqual(hitsOf(report as ReturnType<typeof lintText>), ["yaml-syntax@1"]);
+    const large = Array.from(
+      { length: 3000 },
+      (_, i) => `kind: ConfigMap\nmetadata: {name: c${i}}\ndata: {k: "${"x".repeat(200)}"}`,
+    ).join("\n---\n");
+    assert.doesNotThrow(() => lintText(large));
+    assert.equal(lintText(large).objects, 3000);
   });
 });
