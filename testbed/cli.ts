@@ -11,7 +11,7 @@ import { ensureKeycloak } from "./keycloak/distribution.ts";
 import { keycloakClients, keycloakUsers } from "./keycloak/keycloak.ts";
 import { keycloakPasswordGrant } from "./keycloak/tokens.ts";
 import { ensureKubeBinaries } from "./kube-binaries.ts";
-import { cacheDir } from "./paths.ts";
+import { cacheDir, runningBedStatePath } from "./paths.ts";
 
 const help = `Usage: npm run testbed -- [options]
        npm run --silent testbed -- token <user>
@@ -39,7 +39,7 @@ The first start builds kube-apiserver and kubectl from Go modules (minutes on 2 
 with --keycloak, fetches Keycloak from Maven Central; both are cached under
 ${cacheDir} and later starts take seconds.`;
 
-const statePath = join(cacheDir, "testbed", "running.json");
+const statePath = runningBedStatePath;
 
 interface RunningState {
   readonly issuerUrl: string;

@@ -20,11 +20,6 @@ export interface Command {
   readonly summary: string;
   /** The full `--help` text. */
   readonly help: string;
-  /**
-   * Runs the command with the arguments after its name and returns the exit code. Absent while
-   * the command is still being built: the CLI then says so instead of pretending to work.
-   */
-  readonly run?: (args: readonly string[], context: CommandContext) => Promise<number>;
-  /** The issue that builds the command, named when `run` is absent. */
-  readonly trackedIn?: string;
+  /** Runs the command with the arguments after its name and returns the exit code. */
+  readonly run: (args: readonly string[], context: CommandContext) => Promise<number>;
 }

@@ -54,13 +54,6 @@ export async function main(argv: readonly string[], io: Io = processIo): Promise
     io.stdout(`${command.help}\n`);
     return 0;
   }
-  if (!command.run) {
-    io.stderr(
-      `kube-oidc-gateway ${command.name}: this build does not include the ${command.name} command yet (${command.trackedIn}).\n` +
-        `'kube-oidc-gateway ${command.name} --help' describes what it will do.\n`,
-    );
-    return 2;
-  }
   return command.run(rest, {
     stdout: io.stdout,
     stderr: io.stderr,

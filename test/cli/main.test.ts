@@ -43,16 +43,6 @@ describe("kube-oidc-gateway CLI", () => {
     assert.match(out.stderr, /unknown command "frobnicate"/);
   });
 
-  it("says a command is not in this build instead of pretending to run it", async () => {
-    const unbuilt = commands.filter((c) => c.run === undefined);
-    for (const command of unbuilt) {
-      const { out, io } = capture();
-      assert.equal(await main([command.name], io), 2);
-      assert.match(out.stderr, new RegExp(`does not include the ${command.name} command yet \\(issue #\\d+\\)`));
-      assert.equal(out.stdout, "");
-    }
-  });
-
   it("runs as a program through its package bin entry", async () => {
     const bin = join(import.meta.dirname, "..", "..", "src", "cli", "main.ts");
     const stdout = await new Promise<string>((resolve, reject) =>
