@@ -224,7 +224,7 @@ Try it by hand (Ctrl-C stops everything and removes ${bed.dir}):
   ${bed.binaries?.kubectl} auth can-i --list -n ${namespace}
 
   A fresh token:  npm run --silent testbed -- token ${user.username}
-  Its verdict:    npm run --silent testbed -- token ${user.username} | node src/cli/main.ts token --oidc-ca-file=${credentials.caFile} ${oidcFlags(bed.issuer.url).join(" ")}
+  Its verdict:    npm run --silent testbed -- token ${user.username} | node_modules/.bin/node src/cli/main.ts token --oidc-ca-file=${credentials.caFile} ${oidcFlags(bed.issuer.url).join(" ")}
 
   The whoami page: ${gatewayUrl}/oauth2/whoami
     log in as ${user.username} / ${user.password}; the browser does not know the demo's CA (${join(bed.dir, "ca.crt")}),
