@@ -16,7 +16,7 @@ const cluster = "Cluster and user";
 const hops = "Other hops (what the dashboard and proxies are given)";
 const run = "Run";
 
-const doctorFlags: readonly FlagSpec[] = [
+export const doctorFlags: readonly FlagSpec[] = [
   {
     name: "kubeconfig",
     type: "string",

@@ -25,7 +25,7 @@ const authenticationFlags = serveFlags.filter(
   (f) => f.name === "authentication-config" || f.name.startsWith("oidc-") || f.name === "allow-system-identities",
 );
 
-const tokenFlags: readonly FlagSpec[] = [
+export const tokenFlags: readonly FlagSpec[] = [
   {
     name: "token-file",
     type: "string",
