@@ -97,7 +97,7 @@ export function createMetrics() {
     ),
     requestDuration: new Histogram(
       "kube_oidc_gateway_http_request_duration_seconds",
-      "Time to the response headers, by method (watches and upgrades count until they start).",
+      "Time to the response headers, by method (watches count until they start; upgrades are not timed).",
       [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
     ),
     authentications: new Counter(

@@ -225,11 +225,14 @@ export class ApiProxy {
       metrics.upstreamErrors.inc({ kind: "timeout" });
       return new StatusError("UPSTREAM_TIMEOUT", 504, "Timeout", "the Kubernetes API server did not answer in time");
     }
-    metrics.upstreamErrors.inc({ kind: error.code === "ECONNREFUSED" ? "unavailable" : "reset" });
+    // Nothing listening or no such host: the API server is not there (503, retryable); anything
+    // else broke an exchange that had started (502). The metric's kind says the same.
+    const unavailable = error.code === "ECONNREFUSED" || error.code === "ENOTFOUND";
+    metrics.upstreamErrors.inc({ kind: unavailable ? "unavailable" : "reset" });
     return new StatusError(
       "UPSTREAM_UNAVAILABLE",
-      error.code === "ECONNREFUSED" || error.code === "ENOTFOUND" ? 503 : 502,
-      error.code === "ECONNREFUSED" || error.code === "ENOTFOUND" ? "ServiceUnavailable" : "InternalError",
+      unavailable ? 503 : 502,
+      unavailable ? "ServiceUnavailable" : "InternalError",
       "the Kubernetes API server is unavailable",
     );
   }
