@@ -1,0 +1,112 @@
+{{/*
+Names and labels follow `helm create`'s conventions, so the objects look like every other chart's.
+*/}}
+{{- define "kube-oidc-gateway.name" -}}
+{{- default .Chart.Name .Values.nameOverride | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{- define "kube-oidc-gateway.fullname" -}}
+{{- if .Values.fullnameOverride }}
+{{- .Values.fullnameOverride | trunc 63 | trimSuffix "-" }}
+{{- else }}
+{{- $name := default .Chart.Name .Values.nameOverride }}
+{{- if contains $name .Release.Name }}
+{{- .Release.Name | trunc 63 | trimSuffix "-" }}
+{{- else }}
+{{- printf "%s-%s" .Release.Name $name | trunc 63 | trimSuffix "-" }}
+{{- end }}
+{{- end }}
+{{- end }}
+
+{{- define "kube-oidc-gateway.chart" -}}
+{{- printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{- define "kube-oidc-gateway.labels" -}}
+helm.sh/chart: {{ include "kube-oidc-gateway.chart" . }}
+{{ include "kube-oidc-gateway.selectorLabels" . }}
+app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+{{- end }}
+
+{{- define "kube-oidc-gateway.selectorLabels" -}}
+app.kubernetes.io/name: {{ include "kube-oidc-gateway.name" . }}
+app.kubernetes.io/instance: {{ .Release.Name }}
+{{- end }}
+
+{{- define "kube-oidc-gateway.serviceAccountName" -}}
+{{- if .Values.serviceAccount.create }}
+{{- default (include "kube-oidc-gateway.fullname" .) .Values.serviceAccount.name }}
+{{- else }}
+{{- required "serviceAccount.name is required when serviceAccount.create is false" .Values.serviceAccount.name }}
+{{- end }}
+{{- end }}
+
+{{- define "kube-oidc-gateway.tlsSecretName" -}}
+{{- default (printf "%s-tls" (include "kube-oidc-gateway.fullname" .)) .Values.tls.secretName }}
+{{- end }}
+
+{{- define "kube-oidc-gateway.bundleName" -}}
+{{- default (printf "%s-ca-bundle" (include "kube-oidc-gateway.fullname" .)) .Values.trustBundle.name }}
+{{- end }}
+
+{{- define "kube-oidc-gateway.image" -}}
+{{- if .Values.image.digest }}
+{{- printf "%s@%s" .Values.image.repository .Values.image.digest }}
+{{- else }}
+{{- printf "%s:%s" .Values.image.repository (default .Chart.AppVersion .Values.image.tag) }}
+{{- end }}
+{{- end }}
+
+{{/* Where the one projected volume of config, certificate and secrets is mounted. */}}
+{{- define "kube-oidc-gateway.configDir" -}}/etc/kube-oidc-gateway{{- end }}
+
+{{/*
+The settings the chart owns: they must agree with the container's ports, the probes, the Service
+and the mounted files, so values cannot set them in .Values.config (the schema leaves them out;
+this check also covers installs that skip schema validation).
+*/}}
+{{- define "kube-oidc-gateway.managedKeys" -}}
+{{- $keys := list "config" "secure-port" "health-port" "readiness-probe-port" "tls-cert-file" "tls-private-key-file" "kubeconfig" }}
+{{- if or .Values.issuerCA.configMap .Values.issuerCA.secret }}{{ $keys = append $keys "oidc-ca-file" }}{{ end }}
+{{- if .Values.authenticationConfiguration }}{{ $keys = append $keys "authentication-config" }}{{ end }}
+{{- if .Values.session.clientSecret.secretName }}{{ $keys = append $keys "session-client-secret-file" }}{{ end }}
+{{- if .Values.session.cookieSecret.secretName }}{{ $keys = append $keys "session-cookie-secret-file" }}{{ end }}
+{{- toJson $keys }}
+{{- end }}
+
+{{/*
+The config.yaml the gateway reads: .Values.config without empty strings (an explicit "" would count
+as set: an empty oidc-* key conflicts with authentication-config, an empty session-* key needs
+session-client-id), plus the chart's own settings.
+*/}}
+{{- define "kube-oidc-gateway.config" -}}
+{{- $dir := include "kube-oidc-gateway.configDir" . }}
+{{- $managed := include "kube-oidc-gateway.managedKeys" . | fromJsonArray }}
+{{- $config := dict }}
+{{- range $key, $value := .Values.config }}
+{{- if has $key $managed }}
+{{- fail (printf "config.%s is set by the chart (see ports, tls, issuerCA, authenticationConfiguration and session in values.yaml); remove it from config" $key) }}
+{{- end }}
+{{- if not (and (kindIs "string" $value) (eq $value "")) }}
+{{- $_ := set $config $key $value }}
+{{- end }}
+{{- end }}
+{{- $_ := set $config "secure-port" (int .Values.ports.https) }}
+{{- $_ = set $config "health-port" (int .Values.ports.health) }}
+{{- $_ = set $config "tls-cert-file" (printf "%s/tls/tls.crt" $dir) }}
+{{- $_ = set $config "tls-private-key-file" (printf "%s/tls/tls.key" $dir) }}
+{{- if or .Values.issuerCA.configMap .Values.issuerCA.secret }}
+{{- $_ = set $config "oidc-ca-file" (printf "%s/issuer-ca/ca.crt" $dir) }}
+{{- end }}
+{{- if .Values.authenticationConfiguration }}
+{{- $_ = set $config "authentication-config" (printf "%s/authentication-config.yaml" $dir) }}
+{{- end }}
+{{- if .Values.session.clientSecret.secretName }}
+{{- $_ = set $config "session-client-secret-file" (printf "%s/session/client-secret" $dir) }}
+{{- end }}
+{{- if .Values.session.cookieSecret.secretName }}
+{{- $_ = set $config "session-cookie-secret-file" (printf "%s/session/cookie-secret" $dir) }}
+{{- end }}
+{{- toYaml $config }}
+{{- end }}

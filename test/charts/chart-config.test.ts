@@ -1,0 +1,159 @@
+// The chart and the program agree: the config.yaml the chart renders, with the files its
+// projected volume provides, is what `serve --config` accepts. Each file the config names must be
+// an item of that volume; the test recreates the volume's files in a temporary folder and points
+// the loader at them with flags (flags win over the file, as in the pod's own precedence).
+import assert from "node:assert/strict";
+import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
+import { after, before, describe, it } from "node:test";
+import { parse as parseYaml, stringify } from "yaml";
+import { ConfigError } from "../../src/config/errors.ts";
+import { loadServeConfig, type ServeConfig } from "../../src/config/serve-config.ts";
+import { configDir, gatewayExamples, helmBinary, helmBuildTimeoutMs, type Rendered, render } from "./chart.ts";
+
+const timeout = 60_000;
+
+/** Stand-ins for what the referenced Secrets and ConfigMaps hold, by the file's folder. */
+function standIn(path: string): string {
+  if (path.endsWith(".crt")) return "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n";
+  if (path.endsWith(".key")) return "-----BEGIN PRIVATE KEY-----\nMIIB\n-----END PRIVATE KEY-----\n";
+  // Session secrets: a cookie secret needs 32+ characters per line.
+  return `${"s".repeat(48)}\n`;
+}
+
+/** The files the pod's projected config volume holds, path in the pod → content. */
+function volumeFiles(rendered: Rendered): Map<string, string> {
+  const deployment = rendered.one("Deployment");
+  const spec = deployment.spec.template.spec;
+  const gateway = spec.containers.find((c: { name: string }) => c.name === "kube-oidc-gateway");
+  const mount = gateway.volumeMounts.find((m: { name: string }) => m.name === "config");
+  assert.equal(mount.mountPath, configDir);
+  const volume = spec.volumes.find((v: { name: string }) => v.name === "config");
+  const configMap = rendered.one("ConfigMap");
+  const files = new Map<string, string>();
+  for (const source of volume.projected.sources as Record<string, { name: string; items?: { path: string }[] }>[]) {
+    const [kind, ref] = Object.entries(source)[0] as [string, { name: string; items?: { path: string }[] }];
+    if (kind === "configMap" && ref.name === configMap.metadata.name) {
+      // The chart's own ConfigMap, every key (no items).
+      for (const [key, text] of Object.entries(configMap.data as Record<string, string>)) {
+        files.set(`${configDir}/${key}`, text);
+      }
+      continue;
+    }
+    assert.ok(ref.items?.length, `${kind} ${ref.name} names its items, so the paths are fixed`);
+    for (const item of ref.items ?? []) files.set(`${configDir}/${item.path}`, standIn(item.path));
+  }
+  return files;
+}
+
+let scratch: string;
+
+/** Loads the rendered config.yaml as the pod would, with the volume's files under `scratch`. */
+async function loadRendered(rendered: Rendered, name: string): Promise<ServeConfig> {
+  const files = volumeFiles(rendered);
+  const configText = files.get(`${configDir}/config.yaml`);
+  assert.ok(configText, "config.yaml is in the volume");
+  const root = join(scratch, name);
+  const local = (path: string) => join(root, path);
+  for (const [path, text] of files) {
+    await mkdir(dirname(local(path)), { recursive: true });
+    await writeFile(local(path), text);
+  }
+  const config = parseYaml(configText) as Record<string, unknown>;
+  const overrides: string[] = [];
+  for (const [key, value] of Object.entries(config)) {
+    if (typeof value !== "string" || !value.startsWith(`${configDir}/`)) continue;
+    assert.ok(files.has(value), `${key}: ${value} is a file of the projected volume`);
+    overrides.push(`--${key}=${local(value)}`);
+  }
+  const { config: loaded } = loadServeConfig([`--config=${local(`${configDir}/config.yaml`)}`, ...overrides], {});
+  assert.ok(loaded);
+  return loaded;
+}
+
+describe("the chart's config.yaml is accepted by serve's configuration loader", () => {
+  before(
+    async () => {
+      await helmBinary();
+      scratch = await mkdtemp(join(tmpdir(), "kog-chart-config-"));
+    },
+    { timeout: helmBuildTimeoutMs },
+  );
+  after(async () => {
+    await rm(scratch, { recursive: true, force: true });
+  });
+
+  it("default values: only the issuer is missing, which NOTES.txt asks for", { timeout }, async () => {
+    const rendered = await render();
+    await assert.rejects(
+      loadRendered(rendered, "default"),
+      (error: unknown) =>
+        error instanceof ConfigError &&
+        /--oidc-issuer-url and --oidc-client-id must be set together/.test(error.message),
+    );
+    const withIssuer = await render({
+      args: ["--set", "config.oidc-issuer-url=https://issuer.example.com", "--set", "config.oidc-client-id=kubernetes"],
+    });
+    const config = await loadRendered(withIssuer, "default-with-issuer");
+    assert.equal(config.serving.securePort, 8443);
+    assert.equal(config.serving.healthPort, 8080);
+    assert.equal(config.upstream.kubeconfig, "", "in-cluster");
+  });
+
+  it("examples/keycloak-headlamp.yaml: the incident's prefixes and the issuer CA", { timeout }, async () => {
+    const config = await loadRendered(await render({ values: ["keycloak-headlamp.yaml"] }), "keycloak");
+    const jwt = config.authentication.jwt[0];
+    assert.equal(jwt?.issuer.url, "https://keycloak.example.com/realms/kubernetes");
+    assert.deepEqual(jwt?.claimMappings.username, { claim: "preferred_username", prefix: "oidc:" });
+    assert.deepEqual(jwt?.claimMappings.groups, { claim: "groups", prefix: "oidc:" });
+    assert.match(jwt?.issuer.certificateAuthority ?? "", /BEGIN CERTIFICATE/, "oidc-ca-file is read");
+    assert.equal(config.session, undefined);
+  });
+
+  it("examples/sessions-redis.yaml: session secrets from the mounted Secret, Redis store", { timeout }, async () => {
+    const config = await loadRendered(await render({ values: ["sessions-redis.yaml"] }), "sessions");
+    assert.equal(config.session?.store.kind, "redis");
+    assert.equal(config.session?.clientSecret, "s".repeat(48));
+    assert.deepEqual(config.session?.cookieSecrets, ["s".repeat(48)]);
+    assert.equal(config.session?.dashboard?.url, "http://headlamp.headlamp.svc");
+  });
+
+  for (const example of gatewayExamples) {
+    it(`examples/${example} loads, with the chart's ports`, { timeout }, async () => {
+      const config = await loadRendered(await render({ values: [example] }), `example-${example}`);
+      assert.equal(config.serving.securePort, 8443);
+      assert.equal(config.serving.healthPort, 8080);
+    });
+  }
+
+  it("an inline AuthenticationConfiguration becomes authentication-config, without oidc-* keys", {
+    timeout,
+  }, async () => {
+    const values = join(scratch, "authentication-configuration.yaml");
+    await writeFile(
+      values,
+      stringify({
+        authenticationConfiguration: {
+          apiVersion: "apiserver.config.k8s.io/v1",
+          kind: "AuthenticationConfiguration",
+          jwt: [
+            {
+              issuer: { url: "https://keycloak.example.com/realms/kubernetes", audiences: ["headlamp"] },
+              claimMappings: {
+                username: { claim: "preferred_username", prefix: "oidc:" },
+                groups: { claim: "groups", prefix: "oidc:" },
+              },
+            },
+          ],
+        },
+      }),
+    );
+    const config = await loadRendered(await render({ args: ["--values", values] }), "authentication-config");
+    assert.ok(config.authentication.configFile?.endsWith("/authentication-config.yaml"));
+    assert.deepEqual(config.authentication.jwt[0]?.claimMappings.username, {
+      claim: "preferred_username",
+      prefix: "oidc:",
+    });
+  });
+});

@@ -1,0 +1,349 @@
+// The chart as Helm sees it: lint (with the generated values schema) and template, with the
+// default values and each example; the rendered objects checked by our own `lint` (in-process)
+// and field by field where the Headlamp incident went wrong.
+import assert from "node:assert/strict";
+import { readdir, readFile } from "node:fs/promises";
+import { before, describe, it } from "node:test";
+import { parse as parseYaml } from "yaml";
+import { runCli } from "../helpers/run-cli.ts";
+import {
+  chartDir,
+  examplesDir,
+  gatewayExamples,
+  headlampManifests,
+  headlampValues,
+  helm,
+  helmBinary,
+  helmBuildTimeoutMs,
+  type K8sObject,
+  parseManifests,
+  type Rendered,
+  release,
+  render,
+  templateArgs,
+} from "./chart.ts";
+
+const timeout = 60_000;
+
+/** Our lint over `rendered` (standard input) and `files`: every finding, at any severity. */
+async function lintFindings(rendered: string, files: readonly string[] = []): Promise<unknown[]> {
+  const run = await runCli(["lint", "--output=json", "--fail-on=info", "-", ...files], { stdin: rendered });
+  const report = JSON.parse(run.stdout) as { findings: unknown[] };
+  assert.equal(run.code, report.findings.length === 0 ? 0 : 1, run.stderr);
+  return report.findings;
+}
+
+const container = (deployment: K8sObject) => {
+  const found = deployment.spec.template.spec.containers.find((c: { name: string }) => c.name === "kube-oidc-gateway");
+  assert.ok(found, "the gateway's container");
+  return found;
+};
+
+const containerPort = (deployment: K8sObject, name: string): number => {
+  const port = container(deployment).ports.find((p: { name: string }) => p.name === name);
+  assert.ok(port, `container port ${name}`);
+  return port.containerPort;
+};
+
+const configOf = (rendered: Rendered) =>
+  parseYaml(rendered.one("ConfigMap").data["config.yaml"]) as Record<string, unknown>;
+
+describe(`chart kube-oidc-gateway`, () => {
+  before(
+    async () => {
+      await helmBinary();
+    },
+    { timeout: helmBuildTimeoutMs },
+  );
+
+  describe("helm lint", () => {
+    it("passes --strict with the default values", { timeout }, async () => {
+      const result = await helm(["lint", "--strict", chartDir]);
+      assert.equal(result.code, 0, result.stdout + result.stderr);
+    });
+
+    for (const example of gatewayExamples) {
+      it(`passes --strict with examples/${example}`, { timeout }, async () => {
+        const result = await helm(["lint", "--strict", chartDir, ...templateArgs({ values: [example] })]);
+        assert.equal(result.code, 0, result.stdout + result.stderr);
+      });
+    }
+
+    it("fails on a misspelt config key: the schema allows only serve's settings", { timeout }, async () => {
+      const result = await helm(["lint", chartDir, "--set", "config.oidc-isuer-url=https://issuer.example.com"]);
+      assert.notEqual(result.code, 0);
+      assert.match(result.stdout + result.stderr, /additional properties 'oidc-isuer-url' not allowed/);
+    });
+
+    it("fails on a malformed duration, a wrong type, and a setting the chart owns", { timeout }, async () => {
+      for (const [args, error] of [
+        [["--set", "config.token-cache-ttl=10 seconds"], /token-cache-ttl.*does not match pattern/],
+        [["--set-string", "config.token-passthrough=yes"], /token-passthrough.*boolean/],
+        [["--set", "config.secure-port=9443"], /additional properties 'secure-port' not allowed/],
+        [["--set", "replicas=3"], /additional properties 'replicas' not allowed/],
+      ] as const) {
+        const result = await helm(["lint", chartDir, ...args]);
+        assert.notEqual(result.code, 0, args.join(" "));
+        assert.match(result.stdout + result.stderr, error, args.join(" "));
+      }
+    });
+  });
+
+  it("lists every example in the tests", async () => {
+    const files = (await readdir(examplesDir)).sort();
+    const known = [...gatewayExamples, "headlamp-manifests.yaml", "headlamp-values.yaml"].sort();
+    assert.deepEqual(files, known, "a new example needs its lint and config tests");
+  });
+
+  describe("helm template and kube-oidc-gateway lint", () => {
+    it("renders the default values with no lint finding at all", { timeout }, async () => {
+      const rendered = await render();
+      assert.deepEqual(await lintFindings(rendered.text), []);
+    });
+
+    for (const example of gatewayExamples) {
+      it(`renders examples/${example} with no finding, linted together with Headlamp's side`, { timeout }, async () => {
+        const rendered = await render({ values: [example] });
+        assert.deepEqual(await lintFindings(rendered.text, [headlampManifests]), []);
+      });
+    }
+
+    it("lint does see both sides: the incident's two mistakes in the same setup are reported", {
+      timeout,
+    }, async () => {
+      // Headlamp's egress to the Service port, and a bundle without the cluster CA.
+      const rendered = await render({
+        values: ["keycloak-headlamp.yaml"],
+        args: ["--set", "trustBundle.includeClusterCA=false"],
+      });
+      const manifests = (await readFile(headlampManifests, "utf8")).replace("port: 8443", "port: 443");
+      const run = await runCli(["lint", "--output=json", "-"], { stdin: `${rendered.text}\n---\n${manifests}` });
+      const rules = (JSON.parse(run.stdout) as { findings: { ruleId: string }[] }).findings.map((f) => f.ruleId);
+      assert.deepEqual(rules.sort(), ["ca-bundle-incomplete", "netpol-service-port"]);
+    });
+
+    it("refuses browser sessions on several replicas without Redis", { timeout }, async () => {
+      const result = await helm([
+        "template",
+        release.name,
+        chartDir,
+        ...templateArgs({ values: ["sessions-redis.yaml"], args: ["--set", "config.session-store=memory"] }),
+      ]);
+      assert.notEqual(result.code, 0);
+      assert.match(result.stderr, /session-store: redis/);
+    });
+  });
+
+  describe("rendered objects (default values)", () => {
+    let rendered: Rendered;
+    before(
+      async () => {
+        rendered = await render();
+      },
+      { timeout },
+    );
+
+    it("probes the health port (/livez, /readyz), never the authenticating HTTPS port", () => {
+      const deployment = rendered.one("Deployment");
+      const gateway = container(deployment);
+      const config = configOf(rendered);
+      for (const [probe, path] of [
+        ["livenessProbe", "/livez"],
+        ["readinessProbe", "/readyz"],
+      ] as const) {
+        const httpGet = gateway[probe].httpGet;
+        assert.equal(httpGet.path, path);
+        assert.equal(httpGet.scheme, "HTTP");
+        assert.equal(containerPort(deployment, httpGet.port), config["health-port"]);
+        assert.notEqual(containerPort(deployment, httpGet.port), config["secure-port"]);
+      }
+      assert.equal(config["health-port"], 8080);
+      assert.equal(config["secure-port"], 8443);
+      assert.equal(gateway.startupProbe, undefined);
+    });
+
+    it("runs `serve --config` in-cluster, the config, certificate and secrets from one projected volume", () => {
+      const deployment = rendered.one("Deployment");
+      const gateway = container(deployment);
+      assert.deepEqual(gateway.args, ["serve", "--config=/etc/kube-oidc-gateway/config.yaml"]);
+      const config = configOf(rendered);
+      assert.equal(config.kubeconfig, undefined, "in-cluster API access");
+      assert.equal(deployment.spec.template.spec.automountServiceAccountToken, true);
+      const mount = gateway.volumeMounts.find((m: { name: string }) => m.name === "config");
+      assert.equal(mount.mountPath, "/etc/kube-oidc-gateway");
+      assert.equal(mount.subPath, undefined, "no subPath: the kubelet's updates must reach the files");
+      const volume = deployment.spec.template.spec.volumes.find((v: { name: string }) => v.name === "config");
+      const tls = volume.projected.sources.find((s: { secret?: unknown }) => s.secret).secret;
+      assert.equal(tls.name, "kube-oidc-gateway-tls");
+      assert.deepEqual(
+        tls.items.map((i: { path: string }) => `${mount.mountPath}/${i.path}`),
+        [config["tls-cert-file"], config["tls-private-key-file"]],
+      );
+      assert.ok(gateway.volumeMounts.some((m: { mountPath: string }) => m.mountPath === "/tmp"));
+    });
+
+    it("is locked down: non-root, read-only root, no privilege escalation, no capabilities, RuntimeDefault", () => {
+      const deployment = rendered.one("Deployment");
+      const pod = deployment.spec.template.spec.securityContext;
+      const own = container(deployment).securityContext;
+      assert.equal(pod.runAsNonRoot, true);
+      assert.equal(pod.runAsUser, 1000, "the image's node user (Dockerfile USER 1000:1000)");
+      assert.equal(pod.seccompProfile.type, "RuntimeDefault");
+      assert.equal(own.runAsNonRoot, true);
+      assert.equal(own.readOnlyRootFilesystem, true);
+      assert.equal(own.allowPrivilegeEscalation, false);
+      assert.deepEqual(own.capabilities.drop, ["ALL"]);
+      assert.equal(own.seccompProfile.type, "RuntimeDefault");
+      const resources = container(deployment).resources;
+      assert.ok(resources.requests.cpu && resources.requests.memory && resources.limits.memory);
+    });
+
+    it("keeps two pods spread over nodes and zones, and at most one down", () => {
+      const deployment = rendered.one("Deployment");
+      assert.equal(deployment.spec.replicas, 2);
+      const spread = deployment.spec.template.spec.topologySpreadConstraints as {
+        topologyKey: string;
+        labelSelector: { matchLabels: unknown };
+      }[];
+      assert.deepEqual(
+        spread.map((c) => c.topologyKey),
+        ["kubernetes.io/hostname", "topology.kubernetes.io/zone"],
+      );
+      for (const constraint of spread) {
+        assert.deepEqual(constraint.labelSelector.matchLabels, deployment.spec.selector.matchLabels);
+      }
+      const pdb = rendered.one("PodDisruptionBudget");
+      assert.equal(pdb.spec.maxUnavailable, 1);
+      assert.deepEqual(pdb.spec.selector.matchLabels, deployment.spec.selector.matchLabels);
+    });
+
+    it("rolls the pods when config.yaml changes (checksum annotation)", { timeout }, async () => {
+      const checksum = (r: Rendered) => r.one("Deployment").spec.template.metadata.annotations["checksum/config"];
+      const changed = await render({ args: ["--set", "config.log-level=debug"] });
+      assert.match(checksum(rendered), /^[0-9a-f]{64}$/);
+      assert.notEqual(checksum(changed), checksum(rendered));
+    });
+
+    it("serves 443 on the Service and forwards it to the pod's 8443", () => {
+      const service = rendered.one("Service");
+      const https = service.spec.ports.find((p: { name: string }) => p.name === "https");
+      assert.equal(https.port, 443);
+      assert.equal(containerPort(rendered.one("Deployment"), https.targetPort), 8443);
+      assert.deepEqual(service.spec.selector, rendered.one("Deployment").spec.selector.matchLabels);
+    });
+
+    it("lets the NetworkPolicy allow the pod ports 8443 and 8080, never the Service's 443", () => {
+      const policy = rendered.one("NetworkPolicy");
+      const ingressPorts = policy.spec.ingress.flatMap((rule: { ports: { port: number }[] }) =>
+        rule.ports.map((p) => p.port),
+      );
+      assert.deepEqual(ingressPorts, [8443, 8080]);
+      assert.deepEqual(policy.spec.policyTypes, ["Ingress", "Egress"]);
+      const egressPorts = policy.spec.egress.flatMap((rule: { ports: { port: number }[] }) =>
+        rule.ports.map((p) => p.port),
+      );
+      assert.ok(egressPorts.includes(53) && egressPorts.includes(6443), "DNS and the API server");
+    });
+
+    it("grants only impersonation by default: no tokenreviews, no subjectaccessreviews", () => {
+      const role = rendered.one("ClusterRole");
+      assert.deepEqual(role.rules, [
+        { apiGroups: [""], resources: ["users", "groups", "serviceaccounts"], verbs: ["impersonate"] },
+        { apiGroups: ["authentication.k8s.io"], resources: ["*"], verbs: ["impersonate"] },
+      ]);
+      const binding = rendered.one("ClusterRoleBinding");
+      assert.equal(binding.roleRef.name, role.metadata.name);
+      assert.deepEqual(binding.subjects, [
+        { kind: "ServiceAccount", name: rendered.one("ServiceAccount").metadata.name, namespace: release.namespace },
+      ]);
+    });
+
+    it("renders no optional objects by default", () => {
+      for (const kind of ["CiliumNetworkPolicy", "Certificate", "Bundle", "ServiceMonitor"]) {
+        assert.equal(rendered.all(kind).length, 0, kind);
+      }
+    });
+  });
+
+  describe("rendered objects (options)", () => {
+    it("grants create on tokenreviews with token-passthrough, on subjectaccessreviews with nested impersonation", {
+      timeout,
+    }, async () => {
+      const reviewRules = async (sets: string[]) =>
+        (await render({ args: sets.flatMap((s) => ["--set", s]) }))
+          .one("ClusterRole")
+          .rules.filter((r: { verbs: string[] }) => r.verbs.includes("create"));
+      assert.deepEqual(await reviewRules(["config.token-passthrough=true"]), [
+        { apiGroups: ["authentication.k8s.io"], resources: ["tokenreviews"], verbs: ["create"] },
+      ]);
+      assert.deepEqual(await reviewRules(["config.allow-nested-impersonation=true"]), [
+        { apiGroups: ["authorization.k8s.io"], resources: ["subjectaccessreviews"], verbs: ["create"] },
+      ]);
+      assert.deepEqual(await reviewRules(["config.token-passthrough=false"]), []);
+    });
+
+    it("the incident example: Certificate, trust bundle with kube-root-ca.crt, CiliumNetworkPolicy on pod ports", {
+      timeout,
+    }, async () => {
+      const rendered = await render({ values: ["keycloak-headlamp.yaml"] });
+      const certificate = rendered.one("Certificate");
+      assert.ok(certificate.spec.dnsNames.includes("kube-oidc-gateway.kube-oidc-gateway.svc"));
+      assert.equal(certificate.spec.secretName, "kube-oidc-gateway-tls");
+      assert.deepEqual(certificate.spec.issuerRef, {
+        name: "internal-ca",
+        kind: "ClusterIssuer",
+        group: "cert-manager.io",
+      });
+
+      const bundle = rendered.one("Bundle");
+      assert.equal(bundle.metadata.name, "gateway-ca-bundle");
+      assert.deepEqual(bundle.spec.sources, [
+        { secret: { name: "root-ca-secret", key: "ca.crt" } },
+        { configMap: { name: "kube-root-ca.crt", key: "ca.crt" } },
+      ]);
+
+      const cilium = rendered.one("CiliumNetworkPolicy");
+      const ingressPorts = cilium.spec.ingress.flatMap((rule: { toPorts: { ports: { port: string }[] }[] }) =>
+        rule.toPorts.flatMap((p) => p.ports.map((q) => q.port)),
+      );
+      assert.deepEqual(ingressPorts, ["8443", "8080"]);
+      assert.ok(
+        cilium.spec.egress.some((rule: { toEntities?: string[] }) => rule.toEntities?.includes("kube-apiserver")),
+      );
+      assert.ok(!JSON.stringify(cilium.spec).includes("toServices"));
+
+      const policy = rendered.one("NetworkPolicy");
+      assert.equal(
+        policy.spec.ingress[0].from[0].namespaceSelector.matchLabels["kubernetes.io/metadata.name"],
+        "headlamp",
+      );
+    });
+
+    it("exposes /metrics to a ServiceMonitor through the Service's metrics port", { timeout }, async () => {
+      const rendered = await render({ args: ["--set", "serviceMonitor.enabled=true"] });
+      const monitor = rendered.one("ServiceMonitor");
+      assert.deepEqual(monitor.spec.endpoints[0].port, "metrics");
+      assert.equal(monitor.spec.endpoints[0].path, "/metrics");
+      const metrics = rendered.one("Service").spec.ports.find((p: { name: string }) => p.name === "metrics");
+      assert.equal(metrics.targetPort, "health");
+    });
+  });
+
+  it("Headlamp's chart values and the plain manifests describe the same pod", async () => {
+    const values = parseYaml(await readFile(headlampValues, "utf8"));
+    const deployment = parseManifests(await readFile(headlampManifests, "utf8")).find((o) => o.kind === "Deployment");
+    assert.ok(deployment);
+    const pod = deployment.spec.template.spec;
+    const headlamp = pod.containers[0];
+    assert.equal(pod.automountServiceAccountToken, values.automountServiceAccountToken);
+    assert.deepEqual(pod.volumes, values.volumes);
+    assert.deepEqual(headlamp.volumeMounts, values.volumeMounts);
+    assert.deepEqual(headlamp.env, values.env);
+    assert.deepEqual(headlamp.envFrom, [{ secretRef: { name: values.config.oidc.externalSecret.name } }]);
+    // The gateway's Service as the example release names it.
+    assert.equal(
+      headlamp.env.find((e: { name: string }) => e.name === "KUBERNETES_SERVICE_HOST").value,
+      `${release.name}.${release.namespace}.svc`,
+    );
+  });
+});
