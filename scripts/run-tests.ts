@@ -1,9 +1,11 @@
 // Runs every test with Node's test runner and fails when none ran. `npm test` calls this after
-// type-checking and linting. The test bed's binaries are built and Keycloak fetched (or both
-// found in the cache) first, so their progress shows here rather than inside a test's timeout.
+// type-checking and linting. The test bed's binaries (kube-apiserver, kubectl, helm) are built
+// and Keycloak fetched (or all found in the cache) first, so their progress shows here rather
+// than inside a test's timeout.
 import { spawn } from "node:child_process";
 import { mkdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
+import { ensureHelm } from "../testbed/helm.ts";
 import { ensureKeycloak } from "../testbed/keycloak/distribution.ts";
 import { ensureKubeBinaries } from "../testbed/kube-binaries.ts";
 import { cacheDir, repoRoot } from "../testbed/paths.ts";
@@ -13,6 +15,7 @@ const files = patterns.length > 0 ? patterns : ["test/**/*.test.ts"];
 
 await ensureKubeBinaries();
 await ensureKeycloak();
+await ensureHelm();
 await mkdir(cacheDir, { recursive: true });
 const tapFile = join(cacheDir, "test-results.tap");
 
