@@ -2,6 +2,8 @@
 // the gateway's configuration as the cluster stores it, the token and what it becomes, the RBAC
 // bindings. Each fact is computed on first use, so a run that skips a check never pays for its
 // facts, and a failure to get one (no permission, no token) is a reason the checks can print.
+
+import { parse as parseYaml } from "yaml";
 import type { JwtAuthenticatorConfig } from "../authn/jwt-config.ts";
 import { ConfigError } from "../config/errors.ts";
 import { parseFlags } from "../config/flags.ts";
@@ -178,8 +180,44 @@ export class DoctorContext {
       if (response.status !== 200) {
         return { unavailable: `cannot list deployments (HTTP ${response.status}: ${statusMessage(response.body)})` };
       }
-      return workloadsIn(response.body);
+      return Promise.all(workloadsIn(response.body).map((w) => this.#withConfigFile(w)));
     });
+  }
+
+  /**
+   * A gateway's settings from its --config file too, when that file is a ConfigMap key (as the
+   * chart mounts it): flags and environment win over the file, as in `serve` (serve-config.ts).
+   */
+  async #withConfigFile(workload: Workload): Promise<Workload> {
+    const source = workload.configFile;
+    if (!source) return workload;
+    const response = await this.adminGet(
+      `/api/v1/namespaces/${encodeURIComponent(workload.namespace)}/configmaps/${encodeURIComponent(source.configMap)}`,
+    );
+    if (isUnavailable(response) || response.status !== 200) return workload;
+    const text = (response.body as { data?: Record<string, string> }).data?.[source.key];
+    let settings: unknown;
+    try {
+      settings = text === undefined ? undefined : parseYaml(text);
+    } catch {
+      return workload;
+    }
+    if (!settings || typeof settings !== "object" || Array.isArray(settings)) return workload;
+    const flags = new Map<string, string>();
+    for (const [name, value] of Object.entries(settings)) {
+      flags.set(
+        name,
+        Array.isArray(value)
+          ? value.join(",")
+          : value && typeof value === "object"
+            ? Object.entries(value)
+                .map(([k, v]) => `${k}=${String(v)}`)
+                .join(",")
+            : String(value),
+      );
+    }
+    for (const [name, value] of workload.flags) flags.set(name, value);
+    return { ...workload, flags, settingsFrom: `arguments and ConfigMap ${source.configMap} (${source.path})` };
   }
 
   /**
@@ -206,7 +244,7 @@ export class DoctorContext {
       const workloads = await this.workloads();
       if (!isUnavailable(workloads)) {
         for (const w of workloads.filter((w) => w.role !== "oauth2-proxy")) {
-          const fromArgs = this.#fromFlags(w.flags, `${w.ref} (${w.role} arguments)`, false);
+          const fromArgs = this.#fromFlags(w.flags, `${w.ref} (${w.role} ${w.settingsFrom ?? "arguments"})`, false);
           if (typeof fromArgs === "object") return fromArgs;
           if (fromArgs) reasons.push(fromArgs);
         }

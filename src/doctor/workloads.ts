@@ -12,6 +12,14 @@ export interface Probe {
   readonly tcpSocket?: { readonly port?: number | string };
 }
 
+/** Where a gateway container's --config file comes from: a key of a ConfigMap. */
+export interface ConfigFileSource {
+  readonly configMap: string;
+  readonly key: string;
+  /** The path the container reads, for evidence. */
+  readonly path: string;
+}
+
 export interface Workload {
   /** "Deployment namespace/name". */
   readonly ref: string;
@@ -23,10 +31,32 @@ export interface Workload {
   readonly env: ReadonlyMap<string, string>;
   readonly ports: readonly { readonly name?: string; readonly containerPort: number }[];
   readonly probes: readonly Probe[];
+  /** The gateway's --config file, when it comes from a ConfigMap (as with the project's chart). */
+  readonly configFile?: ConfigFileSource;
+  /** Where `flags` were read, when more than the container's arguments (set by the context). */
+  readonly settingsFrom?: string;
+}
+
+interface VolumeMount {
+  name?: string;
+  mountPath?: string;
+  subPath?: string;
+}
+
+interface ConfigMapProjection {
+  name?: string;
+  items?: { key?: string; path?: string }[];
+}
+
+interface Volume {
+  name?: string;
+  configMap?: ConfigMapProjection;
+  projected?: { sources?: { configMap?: ConfigMapProjection }[] };
 }
 
 interface ContainerSpec {
   name?: string;
+  volumeMounts?: VolumeMount[];
   image?: string;
   command?: string[];
   args?: string[];
@@ -35,6 +65,36 @@ interface ContainerSpec {
   livenessProbe?: Omit<Probe, "kind">;
   readinessProbe?: Omit<Probe, "kind">;
   startupProbe?: Omit<Probe, "kind">;
+}
+
+/**
+ * The ConfigMap key behind a file path in a container: the longest mount that holds the path,
+ * its volume (configMap or projected configMap sources), and the item that maps to the file
+ * (kubelet: pkg/volume/configmap and pkg/volume/projected write keys, or items' paths, as files).
+ */
+export function configMapFileAt(
+  container: ContainerSpec,
+  volumes: readonly Volume[],
+  path: string,
+): ConfigFileSource | undefined {
+  const within = (mount: string) => path === mount || path.startsWith(`${mount.replace(/\/$/, "")}/`);
+  const mount = (container.volumeMounts ?? [])
+    .filter((m) => m.mountPath && within(m.mountPath))
+    .sort((a, b) => (b.mountPath?.length ?? 0) - (a.mountPath?.length ?? 0))[0];
+  if (!mount?.mountPath) return undefined;
+  const rest = path.slice(mount.mountPath.replace(/\/$/, "").length).replace(/^\//, "");
+  const relative = [mount.subPath, rest].filter(Boolean).join("/");
+  const volume = volumes.find((v) => v.name === mount.name);
+  const sources = volume?.configMap
+    ? [volume.configMap]
+    : (volume?.projected?.sources ?? []).flatMap((s) => (s.configMap ? [s.configMap] : []));
+  for (const source of sources) {
+    if (!source.name) continue;
+    if (!source.items) return { configMap: source.name, key: relative, path };
+    const item = source.items.find((i) => i.path === relative);
+    if (item?.key) return { configMap: source.name, key: item.key, path };
+  }
+  return undefined;
 }
 
 function roleOf(container: ContainerSpec): WorkloadRole | undefined {
@@ -52,13 +112,18 @@ export function workloadsIn(list: unknown): Workload[] {
   for (const item of items) {
     const deployment = item as {
       metadata?: { namespace?: string; name?: string };
-      spec?: { template?: { spec?: { containers?: ContainerSpec[] } } };
+      spec?: { template?: { spec?: { containers?: ContainerSpec[]; volumes?: Volume[] } } };
     };
     const namespace = deployment.metadata?.namespace ?? "default";
     const name = deployment.metadata?.name ?? "";
     for (const container of deployment.spec?.template?.spec?.containers ?? []) {
       const role = roleOf(container);
       if (!role) continue;
+      const flags = flagsOf([...(container.command ?? []), ...(container.args ?? [])]);
+      const env = new Map(
+        (container.env ?? []).flatMap((e) => (e.name && e.value !== undefined ? [[e.name, e.value] as const] : [])),
+      );
+      const configPath = role === "kube-oidc-gateway" ? (flags.get("config") ?? env.get("KOG_CONFIG")) : undefined;
       const probes: Probe[] = [];
       for (const kind of ["livenessProbe", "readinessProbe", "startupProbe"] as const) {
         const probe = container[kind];
@@ -70,14 +135,15 @@ export function workloadsIn(list: unknown): Workload[] {
         name,
         role,
         container: container.name ?? "",
-        flags: flagsOf([...(container.command ?? []), ...(container.args ?? [])]),
-        env: new Map(
-          (container.env ?? []).flatMap((e) => (e.name && e.value !== undefined ? [[e.name, e.value]] : [])),
-        ),
+        flags,
+        env,
         ports: (container.ports ?? []).flatMap((p) =>
           typeof p.containerPort === "number" ? [{ name: p.name, containerPort: p.containerPort }] : [],
         ),
         probes,
+        configFile: configPath
+          ? configMapFileAt(container, deployment.spec?.template?.spec?.volumes ?? [], configPath)
+          : undefined,
       });
     }
   }

@@ -2,6 +2,7 @@
 // oidc-provider issuer. Healthy, every check passes; each root cause injected on purpose must be
 // the first failing check, with its fix.
 import assert from "node:assert/strict";
+import { execFile } from "node:child_process";
 import { writeFile } from "node:fs/promises";
 import { createServer, type Server } from "node:net";
 import { join } from "node:path";
@@ -14,8 +15,12 @@ import {
   type RunningGateway,
   startTestGateway,
 } from "../../testbed/gateway.ts";
+import { ensureHelm } from "../../testbed/helm.ts";
 import { clients } from "../../testbed/issuer/oidc-provider.ts";
+import { repoRoot } from "../../testbed/paths.ts";
 import { runCli } from "../helpers/run-cli.ts";
+
+const chartDir = join(repoRoot, "charts", "kube-oidc-gateway");
 
 interface Result {
   id: string;
@@ -445,6 +450,53 @@ spec:
     for (const id of ["token-decode", "whoami", "token-verify"]) assert.equal(byId.get(id)?.status, "skipped", id);
     assert.equal(report.firstFailure, undefined);
     assert.equal(code, 0);
+  });
+
+  it("reads the gateway's settings from the chart's ConfigMap when no OIDC flags are given", async () => {
+    // The project's own chart, rendered by helm and stored in the bed's API server: its gateway
+    // reads `serve --config=…` from a ConfigMap, and doctor must follow it there.
+    const helm = await ensureHelm();
+    const set = [
+      `config.oidc-issuer-url=${bed.issuer.url}`,
+      `config.oidc-client-id=${clients.kubernetes.id}`,
+      "config.oidc-username-claim=email",
+      "config.oidc-username-prefix=oidc:",
+      "config.oidc-groups-claim=groups",
+      "config.oidc-groups-prefix=oidc:",
+      "issuerCA.configMap=issuer-ca",
+    ].flatMap((s) => ["--set-string", s]);
+    const rendered = await new Promise<string>((resolve, reject) =>
+      execFile(helm, ["template", "chart", chartDir, "--namespace", "default", ...set], (error, out, err) =>
+        error ? reject(new Error(`${error.message}\n${err}`)) : resolve(out),
+      ),
+    );
+    const applied = await bed.kubectl(["apply", "-f", "-"], undefined, rendered);
+    assert.equal(applied.code, 0, applied.stderr);
+    try {
+      await withoutGatewayDeployment(async () => {
+        const withoutOidc = healthy().filter((a) => !a.startsWith("--oidc-") || a.startsWith("--oidc-ca-file="));
+        const { code, report } = await doctor(withoutOidc);
+        const issAud = report.results.find((r) => r.id === "iss-aud");
+        assert.equal(issAud?.status, "pass", issAud?.summary);
+        assert.ok(
+          issAud?.evidence.some((e) =>
+            /\(kube-oidc-gateway arguments and ConfigMap .* \(\/etc\/kube-oidc-gateway\/config\.yaml\)\): issuer/.test(
+              e,
+            ),
+          ),
+          issAud?.evidence.join("\n"),
+        );
+        const probes = report.results.find((r) => r.id === "probe-401");
+        assert.ok(
+          probes?.evidence.some((e) => /readinessProbe: GET \/readyz on port 8080 \(the health port\)/.test(e)),
+          probes?.evidence.join("\n"),
+        );
+        assert.equal(report.firstFailure, undefined);
+        assert.equal(code, 0);
+      });
+    } finally {
+      await bed.kubectl(["delete", "-f", "-", "--wait=false"], undefined, rendered);
+    }
   });
 
   it("prints a readable report with progress on stderr and the worst result as exit code", async () => {
