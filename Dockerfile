@@ -1,0 +1,46 @@
+# kube-oidc-gateway's container image: the built JavaScript, the docs its doctor and lint link to,
+# package.json and the production dependencies, on the official Node 24 image, run as a non-root
+# user. Build from a clone:  docker build -t kube-oidc-gateway .
+#
+# Base image: pinned by tag. Pin it by digest too (node:24.21.0-trixie-slim@sha256:…) where images
+# are built for release: the digest could not be resolved where this file was written (no access
+# to the image registry), and a made-up one would only break the build.
+
+# --- build: all dependencies, tsc's JavaScript into dist/, then the dev dependencies removed ---
+FROM node:24.21.0-trixie-slim AS build
+WORKDIR /app
+COPY package.json package-lock.json ./
+# --ignore-scripts: no dependency's install script runs here. The only one in the lock file is the
+# `node` dev dependency's, which fetches the Node binary the repository develops with; skipped, it
+# links no node_modules/.bin/node, so npm run uses this image's Node 24.
+RUN npm ci --ignore-scripts --no-audit --no-fund
+COPY tsconfig.json tsconfig.build.json ./
+COPY scripts/build-package.ts scripts/
+COPY src/ src/
+RUN npm run build \
+  && npm prune --omit=dev --ignore-scripts --no-audit --no-fund
+
+# --- runtime: what the npm package ships, nothing to build with, no shell needed to start ---
+FROM node:24.21.0-trixie-slim
+ARG VERSION=0.1.0
+LABEL org.opencontainers.image.title="kube-oidc-gateway" \
+  org.opencontainers.image.description="OIDC login to Kubernetes that works, and shows why when it does not: an authenticating, impersonating gateway to the Kubernetes API, with doctor, token and lint." \
+  org.opencontainers.image.licenses="Apache-2.0" \
+  org.opencontainers.image.version="${VERSION}" \
+  org.opencontainers.image.base.name="docker.io/library/node:24.21.0-trixie-slim"
+# No KOG_* variable here: the environment overrides serve's --config file, so one set in the image
+# would silently beat the port or any setting a chart writes into that file.
+ENV NODE_ENV=production
+WORKDIR /app
+# Owned by root and not writable by the user the gateway runs as.
+COPY --from=build /app/package.json ./package.json
+COPY --from=build /app/node_modules/ ./node_modules/
+COPY --from=build /app/dist/ ./dist/
+COPY docs/ ./docs/
+COPY LICENSE ./LICENSE
+# The official image's `node` user, by number: Kubernetes' runAsNonRoot can only verify a numeric one.
+USER 1000:1000
+# 8443: the gateway (HTTPS); 8080: /livez, /readyz and /metrics (plain HTTP, no token).
+EXPOSE 8443 8080
+ENTRYPOINT ["node", "/app/dist/cli/main.js"]
+CMD ["serve"]

