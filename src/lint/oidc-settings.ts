@@ -1,8 +1,10 @@
 // Where an input configures OIDC, and the usernames and groups that configuration produces.
 // Read from: kube-apiserver's flags (a static Pod, kubeadm's ClusterConfiguration, the
 // kubeadm-config ConfigMap, kind's kubeadmConfigPatches), kube-oidc-proxy and kube-oidc-gateway
-// containers (the same --oidc-* flags), and AuthenticationConfiguration documents
-// (apiserver.config.k8s.io), on their own or inside a ConfigMap.
+// containers (the same --oidc-* flags; for the gateway also its KOG_* variables and its --config
+// file in a ConfigMap of the input, see gateway-config.ts), and AuthenticationConfiguration
+// documents (apiserver.config.k8s.io), on their own or inside a ConfigMap.
+import { gatewaySettings, isGateway } from "./gateway-config.ts";
 import type { ManifestObject, Path, Position } from "./manifests.ts";
 import {
   asArray,
@@ -11,7 +13,6 @@ import {
   type Container,
   commandLineFlags,
   containersOf,
-  envOf,
   type Json,
   runs,
   workloadOf,
@@ -128,6 +129,12 @@ export interface IdentityMapping {
 
 type PrefixRule = "kube-apiserver" | "literal";
 
+/** A flag's value and how it is set, for messages (`--oidc-username-prefix=oidc:`, a config file line). */
+interface SettingText {
+  readonly value: string;
+  readonly origin: string;
+}
+
 /**
  * The username prefix from --oidc-* flags. kube-apiserver (and kube-oidc-gateway) turn an
  * unset prefix into "<issuer>#" unless the claim is email, and "-" into none
@@ -136,24 +143,26 @@ type PrefixRule = "kube-apiserver" | "literal";
 function mappingFromFlags(
   object: ManifestObject,
   where: string,
-  flags: ReadonlyMap<string, string>,
+  flags: ReadonlyMap<string, SettingText>,
   rule: PrefixRule,
 ): IdentityMapping | undefined {
-  const issuer = flags.get("oidc-issuer-url");
+  const get = (name: string) => flags.get(name)?.value;
+  const issuer = get("oidc-issuer-url");
   if (!issuer) return undefined;
-  const claim = flags.get("oidc-username-claim") || "sub";
-  const raw = flags.get("oidc-username-prefix");
+  const claim = get("oidc-username-claim") || "sub";
+  const prefixSetting = flags.get("oidc-username-prefix");
+  const raw = prefixSetting?.value;
   let usernamePrefix: string;
   let usernamePrefixOrigin: string;
   if (rule === "literal") {
     usernamePrefix = raw ?? "";
-    usernamePrefixOrigin = raw ? `--oidc-username-prefix=${raw}` : "no --oidc-username-prefix (no prefix)";
+    usernamePrefixOrigin = raw ? (prefixSetting?.origin ?? "") : "no --oidc-username-prefix (no prefix)";
   } else if (raw === "-") {
     usernamePrefix = "";
-    usernamePrefixOrigin = "--oidc-username-prefix=- (no prefix)";
+    usernamePrefixOrigin = `${prefixSetting?.origin ?? ""} (no prefix)`;
   } else if (raw) {
     usernamePrefix = raw;
-    usernamePrefixOrigin = `--oidc-username-prefix=${raw}`;
+    usernamePrefixOrigin = prefixSetting?.origin ?? "";
   } else {
     usernamePrefix = claim === "email" ? "" : `${issuer}#`;
     usernamePrefixOrigin =
@@ -161,7 +170,7 @@ function mappingFromFlags(
         ? "no --oidc-username-prefix with the email claim (no prefix)"
         : `no --oidc-username-prefix, so the default '${issuer}#'`;
   }
-  const groupsClaim = flags.get("oidc-groups-claim") || undefined;
+  const groupsClaim = get("oidc-groups-claim") || undefined;
   return {
     object,
     where,
@@ -170,39 +179,38 @@ function mappingFromFlags(
     usernamePrefixOrigin,
     usernameClaim: claim,
     groupsClaim,
-    groupsPrefix: groupsClaim ? (flags.get("oidc-groups-prefix") ?? "") : undefined,
+    groupsPrefix: groupsClaim ? (get("oidc-groups-prefix") ?? "") : undefined,
   };
 }
 
 const kubeOidcProxy = /^kube-oidc-proxy$/;
-const kubeOidcGateway = /^kube-oidc-gateway$/;
+
+/** `--name=value` for flags read from a command line or extraArgs. */
+const asFlagText = (name: string, value: string): SettingText => ({ value, origin: `--${name}=${value}` });
 
 /** Every identity mapping the input configures. */
 export function identityMappings(objects: readonly ManifestObject[]): IdentityMapping[] {
   const result: IdentityMapping[] = [];
   for (const set of apiServerFlagSets(objects)) {
-    const flags = new Map([...set.flags].map(([name, setting]) => [name, setting.value]));
+    const flags = new Map([...set.flags].map(([name, setting]) => [name, asFlagText(name, setting.value)]));
     const mapping = mappingFromFlags(set.object, `kube-apiserver (${set.where})`, flags, "kube-apiserver");
     if (mapping) result.push(mapping);
   }
   for (const object of objects) {
     const workload = workloadOf(object);
     for (const container of workload ? containersOf(workload) : []) {
-      const product = runs(container, kubeOidcGateway)
+      const product = isGateway(container)
         ? "kube-oidc-gateway"
         : runs(container, kubeOidcProxy)
           ? "kube-oidc-proxy"
           : undefined;
       if (!product) continue;
-      const flags = new Map<string, string>();
-      if (product === "kube-oidc-gateway") {
-        // The gateway reads KOG_<FLAG> environment variables; flags win over them.
-        for (const env of envOf(container)) {
-          const name = /^KOG_(OIDC_\w+)$/.exec(env.name)?.[1];
-          if (name && env.value !== undefined) flags.set(name.toLowerCase().replaceAll("_", "-"), env.value);
-        }
-      }
-      for (const flag of commandLineFlags(container)) flags.set(flag.name, flag.value ?? "");
+      // The gateway merges flags over KOG_<FLAG> variables over its --config file, as serve does;
+      // kube-oidc-proxy has flags only.
+      const flags: ReadonlyMap<string, SettingText> =
+        product === "kube-oidc-gateway"
+          ? gatewaySettings(container, objects).settings
+          : new Map(commandLineFlags(container).map((flag) => [flag.name, asFlagText(flag.name, flag.value ?? "")]));
       const rule = product === "kube-oidc-proxy" ? "literal" : "kube-apiserver";
       const mapping = mappingFromFlags(object, `${product} in ${object.kind} ${refOf(object)}`, flags, rule);
       if (mapping) result.push(mapping);

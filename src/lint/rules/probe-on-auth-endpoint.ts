@@ -6,10 +6,14 @@
 //
 // Default ports: kube-oidc-gateway serves on --secure-port 443 and its health endpoints on
 // --health-port 8080, which it also accepts as --readiness-probe-port (kube-oidc-proxy's name,
-// src/config/serve-flags.ts). kube-oidc-proxy's --secure-port defaults to 6443
-// (jetstack/kube-oidc-proxy cmd/app/options/serving.go: `BindPort: 6443`), its
-// --readiness-probe-port to 8080 (/ready).
+// src/config/serve-flags.ts); both may come from flags, KOG_* variables or its --config file in
+// a ConfigMap of the input (gateway-config.ts). The finding stays on the probe, which is what
+// to change; its message names where the port is set. kube-oidc-proxy's --secure-port
+// defaults to 6443 (jetstack/kube-oidc-proxy cmd/app/options/serving.go: `BindPort: 6443`),
+// its --readiness-probe-port to 8080 (/ready).
 
+import { type GatewaySettings, gatewaySettings, isGateway } from "../gateway-config.ts";
+import type { ManifestObject } from "../manifests.ts";
 import type { Container, Workload } from "../objects.ts";
 import {
   asRecord,
@@ -39,16 +43,10 @@ interface Authenticator {
 
 const portOfAddress = (address: string) => portNumber(/:(\d+)$/.exec(address)?.[1]);
 
-/** A flag's value (the last of `flag` and its `aliases`, as pflag keeps), its variable's, or the default. */
-function setting(
-  container: Container,
-  flag: string,
-  env: string | undefined,
-  fallback: string,
-  aliases: string[] = [],
-) {
+/** A flag's value (the last one, as pflag keeps), its variable's, or the default. */
+function setting(container: Container, flag: string, env: string | undefined, fallback: string) {
   const given = commandLineFlags(container)
-    .filter((f) => f.name === flag || aliases.includes(f.name))
+    .filter((f) => f.name === flag)
     .at(-1);
   if (given?.value !== undefined) return { value: given.value, origin: `--${given.name}=${given.value}` };
   const fromEnv = env ? envVar(container, env)?.value : undefined;
@@ -56,10 +54,23 @@ function setting(
   return { value: fallback, origin: `--${flag} default ${fallback}` };
 }
 
-function authenticatorOf(container: Container, workload: Workload): Authenticator | undefined {
-  if (runs(container, /^kube-oidc-gateway$/)) {
-    const secure = setting(container, "secure-port", "KOG_SECURE_PORT", "443");
-    const health = setting(container, "health-port", "KOG_HEALTH_PORT", "8080", ["readiness-probe-port"]);
+/** A kube-oidc-gateway setting (flags, then KOG_* variables, then its config file) or the default. */
+function gatewaySetting(settings: GatewaySettings, flag: string, fallback: string) {
+  const given = settings.settings.get(flag);
+  return given
+    ? { value: given.value, origin: given.origin }
+    : { value: fallback, origin: `--${flag} default ${fallback}` };
+}
+
+function authenticatorOf(
+  container: Container,
+  workload: Workload,
+  objects: readonly ManifestObject[],
+): Authenticator | undefined {
+  if (isGateway(container)) {
+    const settings = gatewaySettings(container, objects);
+    const secure = gatewaySetting(settings, "secure-port", "443");
+    const health = gatewaySetting(settings, "health-port", "8080");
     return {
       product: "kube-oidc-gateway",
       ports: [{ port: Number(secure.value), origin: secure.origin }],
@@ -136,7 +147,7 @@ export const probeOnAuthEndpoint: Rule = {
   *check({ objects }) {
     for (const workload of workloadsOf(objects)) {
       for (const container of containersOf(workload)) {
-        const authenticator = authenticatorOf(container, workload);
+        const authenticator = authenticatorOf(container, workload, objects);
         if (!authenticator) continue;
         for (const kind of probeKinds) {
           const httpGet = asRecord(asRecord(container.body[kind]).httpGet);
