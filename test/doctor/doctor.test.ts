@@ -154,6 +154,8 @@ describe("doctor on the test bed", { timeout: 300_000 }, () => {
     "--refresh-interval=1m",
     `--token-file=${janeFile}`,
   ];
+  /** The healthy run with no OIDC flags but --oidc-ca-file: the CA file's contents for a configuration read from the cluster. */
+  const withoutOidcFlags = () => healthy().filter((a) => !a.startsWith("--oidc-") || a.startsWith("--oidc-ca-file="));
   const replace = (args: string[], flag: string, value?: string) => [
     ...args.filter((a) => !a.startsWith(`--${flag}=`)),
     ...(value === undefined ? [] : [`--${flag}=${value}`]),
@@ -422,9 +424,7 @@ spec:
     );
     assert.equal(applied.code, 0, applied.stderr);
     try {
-      // --oidc-ca-file alone: the contents of the CA file the Deployment names.
-      const withoutOidc = healthy().filter((a) => !a.startsWith("--oidc-") || a.startsWith("--oidc-ca-file="));
-      const { code, report } = await doctor(withoutOidc);
+      const { code, report } = await doctor(withoutOidcFlags());
       const issAud = report.results.find((r) => r.id === "iss-aud");
       assert.equal(issAud?.status, "pass", issAud?.summary);
       assert.ok(
@@ -474,8 +474,7 @@ spec:
     assert.equal(applied.code, 0, applied.stderr);
     try {
       await withoutGatewayDeployment(async () => {
-        const withoutOidc = healthy().filter((a) => !a.startsWith("--oidc-") || a.startsWith("--oidc-ca-file="));
-        const { code, report } = await doctor(withoutOidc);
+        const { code, report } = await doctor(withoutOidcFlags());
         const issAud = report.results.find((r) => r.id === "iss-aud");
         assert.equal(issAud?.status, "pass", issAud?.summary);
         assert.ok(
