@@ -222,7 +222,6 @@ describe("the npm package", { timeout: 300_000 }, () => {
   for (const { label, get } of nodes) {
     describe(`installed and run on ${label}`, () => {
       let env: NodeJS.ProcessEnv;
-      let skip: string | undefined;
       const kog = (args: readonly string[], input?: string) =>
         run(join(project, "node_modules", ".bin", "kube-oidc-gateway"), args, {
           cwd: project,
@@ -232,11 +231,10 @@ describe("the npm package", { timeout: 300_000 }, () => {
         });
 
       before(async () => {
+        // The registry is part of this project's environment (.ci/run needs it for npm ci), so a
+        // Node 22.18 that cannot be had is a failure to report, not a reason to skip.
         const found = await get();
-        if ("unavailable" in found) {
-          skip = found.unavailable;
-          return;
-        }
+        if ("unavailable" in found) throw new Error(`cannot run the package on ${label}: ${found.unavailable}`);
         const home = join(work, `home-${process.pid}-${Math.random().toString(36).slice(2)}`);
         mkdirSync(home);
         // The bin's shebang finds this node first; nothing of the machine's cluster leaks in.
@@ -252,16 +250,14 @@ describe("the npm package", { timeout: 300_000 }, () => {
         assert.equal(version.stdout.trim(), found.node === process.execPath ? process.version : `v${oldestNode}`);
       });
 
-      it("--version prints the package's version", async (t) => {
-        if (skip) return t.skip(skip);
+      it("--version prints the package's version", async () => {
         const r = await kog(["--version"]);
         assert.equal(r.code, 0, r.stderr);
         assert.equal(r.stdout, `${packageJson.version}\n`);
         assert.equal(r.stderr, "");
       });
 
-      it("--help lists every command", async (t) => {
-        if (skip) return t.skip(skip);
+      it("--help lists every command", async () => {
         const r = await kog(["--help"]);
         assert.equal(r.code, 0, r.stderr);
         assert.match(r.stdout, /^kube-oidc-gateway \d+\.\d+\.\d+/);
@@ -270,15 +266,13 @@ describe("the npm package", { timeout: 300_000 }, () => {
         }
       });
 
-      it("lint --help explains lint", async (t) => {
-        if (skip) return t.skip(skip);
+      it("lint --help explains lint", async () => {
         const r = await kog(["lint", "--help"]);
         assert.equal(r.code, 0, r.stderr);
         assert.match(r.stdout, /^Usage: kube-oidc-gateway lint\b/);
       });
 
-      it("token decodes a token from standard input and refuses it clearly when the issuer is unreachable", async (t) => {
-        if (skip) return t.skip(skip);
+      it("token decodes a token from standard input and refuses it clearly when the issuer is unreachable", async () => {
         const now = Math.floor(Date.now() / 1000);
         const issuer = `https://127.0.0.1:${await closedPort()}/realms/pack`;
         const jwt = [
@@ -296,8 +290,7 @@ describe("the npm package", { timeout: 300_000 }, () => {
         assert.ok(!r.stdout.includes(jwt), "the token itself is never printed");
       });
 
-      it("doctor prints docs links to files inside the installed package", async (t) => {
-        if (skip) return t.skip(skip);
+      it("doctor prints docs links to files inside the installed package", async () => {
         const issuer = `https://127.0.0.1:${await closedPort()}/realms/pack`;
         const now = Math.floor(Date.now() / 1000);
         const jwt = [
@@ -324,8 +317,7 @@ describe("the npm package", { timeout: 300_000 }, () => {
         }
       });
 
-      it("demo says it needs a clone of the repository, without a module error", async (t) => {
-        if (skip) return t.skip(skip);
+      it("demo says it needs a clone of the repository, without a module error", async () => {
         const r = await kog(["demo", "--once"]);
         assert.doesNotMatch(`${r.stdout}${r.stderr}`, moduleErrors);
         assert.equal(r.code, 2, `${r.stdout}\n${r.stderr}`);
