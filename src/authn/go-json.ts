@@ -67,7 +67,30 @@ export function goUnixSeconds(value: unknown): number {
   // json.Number also takes a JSON string holding a number literal.
   if (typeof value === "string" && /^-?(0|[1-9]\d*)(\.\d+)?([eE][+-]?\d+)?$/.test(value)) value = Number(value);
   if (typeof value !== "number") throw new GoTypeError(`json: cannot unmarshal ${typeName(value)} into jsonTime`);
+  // A literal beyond float64 (1e400: JSON.parse gives Infinity) fails json.Number's Float64.
+  if (!Number.isFinite(value)) throw new GoTypeError("strconv.ParseFloat: value out of range");
   if (Number.isInteger(value) && Math.abs(value) < 2 ** 63) return value;
   const truncated = Math.trunc(value);
   return Math.abs(truncated) >= 2 ** 63 ? -(2 ** 63) : truncated;
+}
+
+/** encoding/json's scanner limit (maxNestingDepth): a document nested deeper does not decode. */
+export const goMaxNestingDepth = 10_000;
+
+/** Whether `text` nests arrays and objects deeper than encoding/json accepts (strings skipped). */
+export function exceedsGoNestingDepth(text: string, max = goMaxNestingDepth): boolean {
+  let depth = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 0x5c)
+        i++; // backslash: skip the escaped char
+      else if (c === 0x22) inString = false;
+    } else if (c === 0x22) inString = true;
+    else if (c === 0x5b || c === 0x7b) {
+      if (++depth > max) return true;
+    } else if (c === 0x5d || c === 0x7d) depth--;
+  }
+  return false;
 }

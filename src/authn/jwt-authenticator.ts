@@ -11,7 +11,14 @@ import {
 } from "./cel.ts";
 import { DistributedClaimsResolver } from "./distributed-claims.ts";
 import { AuthenticationError } from "./errors.ts";
-import { decodeRawBase64Url, goBool, goString, goStringOrArray, structField } from "./go-json.ts";
+import {
+  decodeRawBase64Url,
+  exceedsGoNestingDepth,
+  goBool,
+  goString,
+  goStringOrArray,
+  structField,
+} from "./go-json.ts";
 import { verifyIdToken } from "./id-token-verifier.ts";
 import type { IssuerKeys, IssuerKeysEvents } from "./issuer-keys.ts";
 import type { Expression, JwtAuthenticatorConfig, PrefixedClaim } from "./jwt-config.ts";
@@ -33,9 +40,12 @@ export function parseToken(raw: string): ParsedToken | undefined {
   if (parts.length !== 3) return undefined;
   const payloadBytes = decodeRawBase64Url(parts[1] ?? "");
   if (!payloadBytes) return undefined;
+  const payloadText = payloadBytes.toString("utf8");
+  // kube-apiserver's json.Unmarshal refuses the whole token past this depth.
+  if (exceedsGoNestingDepth(payloadText)) return undefined;
   let payload: unknown;
   try {
-    payload = JSON.parse(payloadBytes.toString("utf8"));
+    payload = JSON.parse(payloadText);
   } catch {
     return undefined;
   }

@@ -268,15 +268,24 @@ export class ApiProxy {
 
     const path = session?.path ?? req.url;
     const longRunning = isLongRunning(path ?? "");
-    const upstreamReq = https.request({
-      protocol: "https:",
-      hostname: this.#options.upstream.url.hostname,
-      port: this.#options.upstream.url.port || 443,
-      method,
-      path,
-      headers: authorized.headers,
-      agent: this.#options.upstream.agent,
-    });
+    let upstreamReq: ReturnType<typeof https.request>;
+    try {
+      upstreamReq = https.request({
+        protocol: "https:",
+        hostname: this.#options.upstream.url.hostname,
+        port: this.#options.upstream.url.port || 443,
+        method,
+        path,
+        headers: authorized.headers,
+        agent: this.#options.upstream.agent,
+      });
+    } catch (error) {
+      // Node's client refuses to build some requests (a header or path it will not write):
+      // answered here, or the rejection would go unhandled and end the process.
+      req.resume();
+      reply(this.#failure(error, req, requestId, started));
+      return;
+    }
     let timedOut = false;
     if (!longRunning) {
       upstreamReq.setTimeout(this.#options.responseTimeoutMs, () => {
@@ -342,19 +351,25 @@ export class ApiProxy {
     if (!headers.some((h, i) => i % 2 === 0 && /^(content-length|transfer-encoding)$/i.test(h))) {
       headers.push("Content-Length", "0");
     }
-    const upstreamReq = https.request({
-      protocol: "https:",
-      hostname: this.#options.upstream.url.hostname,
-      port: this.#options.upstream.url.port || 443,
-      method: req.method,
-      path: session?.path ?? req.url,
-      headers,
-      // A dedicated connection: once upgraded it belongs to this stream alone.
-      agent: false,
-      ca: this.#options.upstream.agent.options.ca,
-      cert: this.#options.upstream.agent.options.cert,
-      key: this.#options.upstream.agent.options.key,
-    });
+    let upstreamReq: ReturnType<typeof https.request>;
+    try {
+      upstreamReq = https.request({
+        protocol: "https:",
+        hostname: this.#options.upstream.url.hostname,
+        port: this.#options.upstream.url.port || 443,
+        method: req.method,
+        path: session?.path ?? req.url,
+        headers,
+        // A dedicated connection: once upgraded it belongs to this stream alone.
+        agent: false,
+        ca: this.#options.upstream.agent.options.ca,
+        cert: this.#options.upstream.agent.options.cert,
+        key: this.#options.upstream.agent.options.key,
+      });
+    } catch (error) {
+      writeRaw(this.#failure(error, req, requestId, started));
+      return;
+    }
     upstreamReq.on("upgrade", (upstreamRes, upstreamSocket, upstreamHead) => {
       metrics.requests.inc({ method: req.method ?? "GET", code: "101" });
       metrics.openUpgrades.inc();

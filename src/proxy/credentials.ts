@@ -9,9 +9,23 @@ import { decodeRawBase64Url } from "../authn/go-json.ts";
 
 const bearerProtocolPrefix = "base64url.bearer.authorization.k8s.io.";
 
+// Go's strings.TrimSpace over a header value as Node hands it over (one latin1 char per byte):
+// ASCII blanks and the UTF-8 encodings of Unicode's other white space (U+0085, U+00A0, U+1680,
+// U+2000–U+200A, U+2028, U+2029, U+202F, U+205F, U+3000). String.prototype.trim would instead
+// strip a lone 0xA0 byte (which Go, reading invalid UTF-8, keeps) and keep the bytes of a UTF-8
+// no-break space (which Go strips).
+const goSpace =
+  "(?:[\\t\\n\\v\\f\\r ]|\\xc2[\\x85\\xa0]|\\xe1\\x9a\\x80|\\xe2\\x80[\\x80-\\x8a\\xa8\\xa9\\xaf]|\\xe2\\x81\\x9f|\\xe3\\x80\\x80)";
+const goSpaceEdges = new RegExp(`^${goSpace}+|${goSpace}+$`, "g");
+
+/** strings.TrimSpace for a header value given as latin1 chars (one per byte). */
+export function goTrimSpace(value: string): string {
+  return value.replace(goSpaceEdges, "");
+}
+
 /** The bearer token of an Authorization header, or undefined when there is none. */
 export function bearerToken(authorization: string | undefined): string | undefined {
-  const value = authorization?.trim();
+  const value = authorization === undefined ? undefined : goTrimSpace(authorization);
   if (!value) return undefined;
   const parts = value.split(" ");
   if (parts.length < 2 || parts[0]?.toLowerCase() !== "bearer") return undefined;
@@ -38,7 +52,7 @@ export function websocketProtocolToken(protocolHeaders: readonly string[] | unde
   const others: string[] = [];
   for (const header of protocolHeaders ?? []) {
     for (const raw of header.split(",")) {
-      const protocol = raw.trim();
+      const protocol = goTrimSpace(raw);
       if (!protocol.startsWith(bearerProtocolPrefix)) {
         others.push(protocol);
         continue;

@@ -19,16 +19,27 @@ export function escapeExtraKey(key: string): string {
 
 /**
  * A header value as raw UTF-8 bytes: Node writes header strings as latin1, so each byte of
- * the UTF-8 encoding becomes one char. Control characters would end the header line.
+ * the UTF-8 encoding becomes one char. An identity the header cannot carry unchanged is
+ * refused: CR, LF and NUL would end the line (and Node's client throws on them and on every
+ * other control character but HTAB), and Go's header parser trims leading and trailing blanks,
+ * so " system:admin" would arrive as "system:admin".
  */
-function headerValue(value: string): string {
-  if (/[\0\r\n]/.test(value)) {
+export function headerValue(value: string): string {
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what is refused
+  if (/[\0-\x08\n-\x1f\x7f]/.test(value) || /^[ \t]|[ \t]$/.test(value)) {
     throw new StatusError("UNSAFE_IDENTITY", 401, "Unauthorized", "Unauthorized", {
-      cause: new Error("identity contains control characters that cannot travel in a header"),
+      cause: new Error("identity contains characters that cannot travel unchanged in a header"),
     });
   }
   return Buffer.from(value, "utf8").toString("latin1");
 }
+
+/**
+ * The extra key as kube-apiserver reads it back from Impersonate-Extra-<escaped key>: it
+ * lower-cases the header name (ASCII only: Go's strings.ToLower leaves %XX escapes' meaning
+ * alone) and unescapes it. Lower-casing before escaping gives the same key.
+ */
+const asciiLower = (key: string) => key.replace(/[A-Z]/g, (c) => c.toLowerCase());
 
 /** [name, value] pairs, one Impersonate-Group line per group (a comma-joined one is one group). */
 export function impersonationHeaders(user: UserInfo): [string, string][] {
@@ -36,7 +47,7 @@ export function impersonationHeaders(user: UserInfo): [string, string][] {
   if (user.uid) headers.push(["Impersonate-Uid", headerValue(user.uid)]);
   for (const group of user.groups) headers.push(["Impersonate-Group", headerValue(group)]);
   for (const [key, values] of Object.entries(user.extra)) {
-    const name = `Impersonate-Extra-${escapeExtraKey(key.toLowerCase())}`;
+    const name = `Impersonate-Extra-${escapeExtraKey(asciiLower(key))}`;
     for (const value of values) headers.push([name, headerValue(value)]);
   }
   return headers;

@@ -33,6 +33,21 @@ function pathUnescape(value: string): string {
   }
 }
 
+const utf8 = new TextDecoder("utf-8", { fatal: true });
+
+/**
+ * A header value as the text its bytes spell: Node hands header values over as latin1 (one char
+ * per byte), Go reads the same bytes as a UTF-8 string. Without this, "jöhn" would be sent on
+ * as "jÃ¶hn". Bytes that are not UTF-8 are refused rather than guessed at.
+ */
+function utf8HeaderValue(name: string, value: string): string {
+  try {
+    return utf8.decode(Buffer.from(value, "latin1"));
+  } catch {
+    throw new StatusError("BAD_IMPERSONATION", 400, "BadRequest", `${name} is not valid UTF-8`);
+  }
+}
+
 /** The impersonation a client asks for, or undefined when it sent no Impersonate-* header. */
 export function requestedImpersonation(rawHeaders: readonly string[]): RequestedImpersonation | undefined {
   let user: string | undefined;
@@ -42,8 +57,8 @@ export function requestedImpersonation(rawHeaders: readonly string[]): Requested
   let any = false;
   for (let i = 0; i < rawHeaders.length; i += 2) {
     const name = (rawHeaders[i] ?? "").toLowerCase();
-    const value = rawHeaders[i + 1] ?? "";
     if (!name.startsWith("impersonate-")) continue;
+    const value = utf8HeaderValue(name, rawHeaders[i + 1] ?? "");
     any = true;
     if (name === "impersonate-user") user = value;
     else if (name === "impersonate-uid") uid = value;

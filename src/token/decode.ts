@@ -83,6 +83,8 @@ export function decodeToken(raw: string, now = Date.now()): DecodedToken {
     const value = claims[claim];
     if (typeof value !== "number" || !Number.isFinite(value)) continue;
     const at = value * 1000;
+    // Beyond ±8.64e15 ms a Date cannot hold it (ECMAScript's time range): shown as a number only.
+    if (Math.abs(at) > 8.64e15) continue;
     times.push({ claim, at, iso: new Date(at).toISOString(), relative: formatRelative(at, now) });
   }
   const { iat, exp } = claims;

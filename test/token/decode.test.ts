@@ -40,3 +40,14 @@ describe("decodeToken", () => {
     assert.equal(code(`${part({ alg: "RS256" })}.${part([1, 2])}.sig`), "NOT_AN_OBJECT");
   });
 });
+
+describe("decodeToken with times no calendar holds", () => {
+  it("shows exp: 1e300 as a number instead of throwing RangeError", () => {
+    const decoded = decodeToken(jwt({ iss: "https://issuer", exp: 1e300, iat: 1 }));
+    assert.equal(decoded.claims.exp, 1e300);
+    assert.deepEqual(
+      decoded.times.map((t) => t.claim),
+      ["iat"],
+    );
+  });
+});

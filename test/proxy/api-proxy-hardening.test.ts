@@ -1,0 +1,91 @@
+// The request pipeline when Node's HTTP client refuses to build the upstream request: the client
+// gets a 500 Status and the promise settles (regression: the rejection went unhandled — the
+// request hung, and outside the test runner Node ends the process on an unhandled rejection).
+import assert from "node:assert/strict";
+import * as http from "node:http";
+import * as https from "node:https";
+import type { AddressInfo } from "node:net";
+import * as net from "node:net";
+import { after, before, describe, it } from "node:test";
+import { createLogger } from "../../src/observability/logger.ts";
+import { createMetrics } from "../../src/observability/metrics.ts";
+import { ApiProxy } from "../../src/proxy/api-proxy.ts";
+import type { Upstream } from "../../src/upstream/cluster.ts";
+import { parseResponses } from "../hardening/raw-client.ts";
+
+class RefusingAgent extends https.Agent {
+  addRequest(): void {
+    throw new TypeError("the client refuses this request");
+  }
+}
+
+describe("ApiProxy when the upstream request cannot be built", () => {
+  const unhandled: unknown[] = [];
+  const onUnhandled = (reason: unknown) => unhandled.push(reason);
+  let server: http.Server;
+  let port: number;
+  const upgradeAgent = new https.Agent();
+  Object.defineProperty(upgradeAgent, "options", {
+    get() {
+      throw new TypeError("the client refuses this upgrade");
+    },
+  });
+
+  const proxy = (agent: https.Agent) =>
+    new ApiProxy({
+      authenticator: {
+        authenticate: async () => ({ user: { username: "jane", groups: [], extra: {} }, expiresAt: 0, cached: false }),
+      },
+      upstream: { url: new URL("https://127.0.0.1:9"), agent, authorization: "Bearer gateway" } as unknown as Upstream,
+      logger: createLogger("error", () => {}),
+      metrics: createMetrics(),
+      trustedProxies: [],
+      responseTimeoutMs: 5_000,
+    });
+
+  before(async () => {
+    process.on("unhandledRejection", onUnhandled);
+    const requests = proxy(new RefusingAgent());
+    const upgrades = proxy(upgradeAgent);
+    server = http.createServer((req, res) => void requests.handleRequest(req, res));
+    server.on("upgrade", (req, socket, head) => void upgrades.handleUpgrade(req, socket, head));
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    port = (server.address() as AddressInfo).port;
+  });
+  after(() => {
+    process.off("unhandledRejection", onUnhandled);
+    server.closeAllConnections();
+    server.close();
+  });
+
+  const send = (bytes: string) =>
+    new Promise<Buffer>((resolve, reject) => {
+      const chunks: Buffer[] = [];
+      const socket = new net.Socket();
+      socket.connect(port, "127.0.0.1", () => socket.write(bytes));
+      socket.on("data", (c: Buffer) => chunks.push(c));
+      socket.on("close", () => resolve(Buffer.concat(chunks)));
+      socket.on("error", reject);
+      setTimeout(() => socket.destroy(), 3_000).unref();
+    });
+
+  it("answers an ordinary request 500 with a Status", async () => {
+    const [response] = parseResponses(
+      await send("GET /api/v1/pods HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer t\r\nConnection: close\r\n\r\n"),
+    );
+    assert.equal(response?.status, 500);
+    assert.equal(JSON.parse(response?.body ?? "").reason, "InternalError");
+    assert.deepEqual(unhandled, []);
+  });
+
+  it("answers an upgrade 500 with a Status", async () => {
+    const [response] = parseResponses(
+      await send(
+        "GET /api/v1/namespaces/default/pods/p/exec HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer t\r\nConnection: Upgrade\r\nUpgrade: SPDY/3.1\r\n\r\n",
+      ),
+    );
+    assert.equal(response?.status, 500);
+    assert.equal(JSON.parse(response?.body ?? "").kind, "Status");
+    assert.deepEqual(unhandled, []);
+  });
+});
