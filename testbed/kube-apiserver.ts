@@ -54,9 +54,14 @@ export interface KubeApiServer {
   readonly adminKubeconfig: string;
   readonly auditLogPath: string;
   readonly logPath: string;
+  /** The current process's id (a new one after `resume()`). */
   readonly pid: number;
   readonly port: number;
   auditEvents(): Promise<AuditEvent[]>;
+  /** Stops the process but keeps its port, configuration and etcd data for `resume()` (fault tests). */
+  halt(): Promise<void>;
+  /** Starts a halted server again on the same port; resolves once /readyz answers ok. */
+  resume(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -160,43 +165,50 @@ export async function startKubeApiServer(options: KubeApiServerOptions): Promise
   ];
   const logPath = file("kube-apiserver.log");
   const logStream = createWriteStream(logPath);
-  const child: ChildProcess = spawn(options.binaries.kubeApiserver, args, {
-    cwd: options.dir,
-    // stdin stays an open pipe: when this process dies, the server sees EOF and exits.
-    stdio: ["pipe", "pipe", "pipe"],
-  });
-  child.stdout?.pipe(logStream, { end: false });
-  child.stderr?.pipe(logStream, { end: false });
-  const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
-  let running = true;
-  void exited.then(() => {
-    running = false;
-  });
+  let child: ChildProcess;
+  let exited: Promise<number | null>;
 
-  log(`testbed: starting kube-apiserver ${options.binaries.version} on ${url}`);
-  const started = Date.now();
-  try {
-    await waitFor(
-      "kube-apiserver /readyz",
-      async () => {
-        if (!running) throw new Error(`kube-apiserver exited early; see ${logPath}`);
-        const res = await httpsRequest(`${url}/readyz`, {
-          ca: options.ca.certPem,
-          headers: { authorization: `Bearer ${adminToken}` },
-          timeoutMs: 5000,
-        });
-        return res.status === 200;
-      },
-      { timeoutMs: 180_000, intervalMs: 500 },
-    );
-  } catch (error) {
-    await stopProcess(child, exited);
-    const tail = (await readFile(logPath, "utf8").catch(() => "")).split("\n").slice(-30).join("\n");
-    throw new Error(
-      `${error instanceof Error ? error.message : String(error)}\n--- kube-apiserver log tail ---\n${tail}`,
-    );
-  }
-  log(`testbed: kube-apiserver ready in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+  const launch = async () => {
+    const proc = spawn(options.binaries.kubeApiserver, args, {
+      cwd: options.dir,
+      // stdin stays an open pipe: when this process dies, the server sees EOF and exits.
+      stdio: ["pipe", "pipe", "pipe"],
+    });
+    child = proc;
+    proc.stdout?.pipe(logStream, { end: false });
+    proc.stderr?.pipe(logStream, { end: false });
+    exited = new Promise<number | null>((resolve) => proc.once("exit", (code) => resolve(code)));
+    let running = true;
+    void exited.then(() => {
+      running = false;
+    });
+
+    log(`testbed: starting kube-apiserver ${options.binaries.version} on ${url}`);
+    const started = Date.now();
+    try {
+      await waitFor(
+        "kube-apiserver /readyz",
+        async () => {
+          if (!running) throw new Error(`kube-apiserver exited early; see ${logPath}`);
+          const res = await httpsRequest(`${url}/readyz`, {
+            ca: options.ca.certPem,
+            headers: { authorization: `Bearer ${adminToken}` },
+            timeoutMs: 5000,
+          });
+          return res.status === 200;
+        },
+        { timeoutMs: 180_000, intervalMs: 500 },
+      );
+    } catch (error) {
+      await stopProcess(proc, exited);
+      const tail = (await readFile(logPath, "utf8").catch(() => "")).split("\n").slice(-30).join("\n");
+      throw new Error(
+        `${error instanceof Error ? error.message : String(error)}\n--- kube-apiserver log tail ---\n${tail}`,
+      );
+    }
+    log(`testbed: kube-apiserver ready in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+  };
+  await launch();
 
   const adminKubeconfig = file("admin.kubeconfig");
   await writeFile(
@@ -214,12 +226,19 @@ export async function startKubeApiServer(options: KubeApiServerOptions): Promise
     adminKubeconfig,
     auditLogPath: file("audit.log"),
     logPath,
-    pid: child.pid ?? -1,
+    get pid() {
+      return child.pid ?? -1;
+    },
     auditEvents: async () =>
       (await readFile(file("audit.log"), "utf8"))
         .split("\n")
         .filter((line) => line.trim() !== "")
         .map((line) => JSON.parse(line) as AuditEvent),
+    halt: () => stopProcess(child, exited),
+    resume: async () => {
+      if (child.exitCode === null && child.signalCode === null) throw new Error("kube-apiserver is running");
+      await launch();
+    },
     stop: async () => {
       await stopProcess(child, exited);
       logStream.end();

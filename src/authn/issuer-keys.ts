@@ -5,7 +5,11 @@
 // - the discovered `issuer` must equal the configured URL;
 // - keys are cached; a token whose `kid` is unknown (or whose signature no cached key
 //   verifies) triggers one shared refetch, at most once per cooldown so hostile tokens cannot
-//   turn the gateway into a load generator against the issuer.
+//   turn the gateway into a load generator against the issuer;
+// - when a key fetch after discovery fails (the issuer is down), the cached keys keep serving,
+//   as go-oidc keeps its cache, and the fetch is retried in the background every 10 s until it
+//   succeeds, so the outage's end is noticed (and reported through `onKeysFetched`) even when
+//   no token with an unknown `kid` arrives to trigger a refetch.
 import { createPublicKey, type KeyObject } from "node:crypto";
 import * as https from "node:https";
 import type { JwtAuthenticatorConfig } from "./jwt-config.ts";
@@ -21,6 +25,7 @@ export interface IssuerKeysEvents {
 }
 
 const discoveryRetryMs = 10_000;
+const keyRetryMs = 10_000;
 const requestTimeoutMs = 30_000;
 const maxDocumentBytes = 1 << 20;
 
@@ -84,6 +89,7 @@ export class IssuerKeys {
   #lastFetch = 0;
   #inflight: Promise<void> | undefined;
   #discoveryError: Error | undefined = new Error("discovery has not completed yet");
+  #retryTimer: NodeJS.Timeout | undefined;
 
   constructor(config: JwtAuthenticatorConfig, events: IssuerKeysEvents = {}, refetchCooldownMs = 5_000) {
     this.#config = config;
@@ -107,6 +113,7 @@ export class IssuerKeys {
 
   close(): void {
     this.#abort.abort();
+    if (this.#retryTimer) clearTimeout(this.#retryTimer);
   }
 
   async #discover(): Promise<void> {
@@ -154,9 +161,28 @@ export class IssuerKeys {
       );
       this.#events.onKeysFetched?.(this.issuerUrl, true);
     } catch (error) {
+      if (this.#abort.signal.aborted) throw error;
       this.#events.onKeysFetched?.(this.issuerUrl, false, error as Error);
+      this.#scheduleRetry();
       throw error;
     }
+  }
+
+  /** After discovery, a failed key fetch is retried until one succeeds (discovery retries itself). */
+  #scheduleRetry(): void {
+    if (this.#retryTimer || this.#discoveryError || this.#abort.signal.aborted) return;
+    this.#retryTimer = setTimeout(() => {
+      this.#retryTimer = undefined;
+      if (!this.#inflight) this.#startFetch().catch(() => {});
+    }, keyRetryMs);
+    this.#retryTimer.unref();
+  }
+
+  #startFetch(): Promise<void> {
+    this.#inflight = this.#fetchKeys().finally(() => {
+      this.#inflight = undefined;
+    });
+    return this.#inflight;
   }
 
   /** The cached keys a token with this `kid` may be signed with (all when it has none). */
@@ -174,10 +200,7 @@ export class IssuerKeys {
       return true;
     }
     if (Date.now() - this.#lastFetch < this.#refetchCooldownMs) return false;
-    this.#inflight = this.#fetchKeys().finally(() => {
-      this.#inflight = undefined;
-    });
-    await this.#inflight.catch(() => {});
+    await this.#startFetch().catch(() => {});
     return true;
   }
 }

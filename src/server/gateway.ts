@@ -13,7 +13,7 @@ import { ApiProxy } from "../proxy/api-proxy.ts";
 import { ImpersonationAuthorizer } from "../proxy/nested-impersonation.ts";
 import { SessionFront } from "../session/session-front.ts";
 import { Upstream } from "../upstream/cluster.ts";
-import { HealthServer } from "./health.ts";
+import { HealthServer, IssuerKeyStatus } from "./health.ts";
 import { TlsListener } from "./tls-listener.ts";
 
 export interface Gateway {
@@ -45,6 +45,7 @@ export async function startGateway(config: ServeConfig, deps: GatewayDependencie
   });
   upstream.start();
 
+  const issuerKeys = new IssuerKeyStatus();
   const issuerEvents = {
     onDiscovery: (issuer: string, ok: boolean, error?: Error) => {
       metrics.discoveries.inc({ issuer, result: ok ? "success" : "failure" });
@@ -53,7 +54,14 @@ export async function startGateway(config: ServeConfig, deps: GatewayDependencie
     },
     onKeysFetched: (issuer: string, ok: boolean, error?: Error) => {
       metrics.jwksFetches.inc({ issuer, result: ok ? "success" : "failure" });
-      if (!ok) logger.warn("JWKS fetch failed", { issuer, error: error?.message });
+      const change = issuerKeys.record(issuer, ok, error);
+      if (change === "unreachable")
+        logger.warn("issuer unreachable: JWKS fetch failed; its cached keys keep verifying tokens", {
+          issuer,
+          error: error?.message,
+        });
+      else if (change === "recovered") logger.info("issuer reachable again: JWKS fetched", { issuer });
+      else if (!ok) logger.debug("JWKS fetch failed again", { issuer, error: error?.message });
     },
   };
   const { jwt, allowSystemIdentities, tokenCacheTtlMs, configFile, configText } = config.authentication;
@@ -135,7 +143,8 @@ export async function startGateway(config: ServeConfig, deps: GatewayDependencie
             ...authenticator.notReady().map((n) => `issuer ${n.issuer}: ${n.reason}`),
             ...(sessions?.notReady() ?? []),
           ],
-          metrics: () => metrics.render(),
+          degraded: () => issuerKeys.degraded(),
+          metrics: () => metrics.render() + issuerKeys.renderMetric(),
         });
   const healthAddress = await health?.listen(config.serving.healthPort, config.serving.healthBindAddress);
   logger.info("gateway listening", {

@@ -1,13 +1,64 @@
 // The health and metrics port: plain HTTP, no token, so kubelet probes and Prometheus need no
 // credentials (the incident had to fall back to TCP probes because the authenticating port
 // answers 401). /readyz fails until every issuer's discovery succeeded and during shutdown.
+//
+// An issuer that becomes unreachable after discovery does NOT make the gateway unready: its
+// cached keys keep verifying every token signed with a key it had published, exactly as
+// kube-apiserver keeps go-oidc's cached key set and its JWT authenticator's health check only
+// reports "not initialized" before the first successful discovery
+// (k8s.io/apiserver plugin/pkg/authenticator/token/oidc/oidc.go `HealthCheck`). Turning such an
+// outage into 503 would take every replica out of its Service at once and refuse tokens the
+// gateway can still verify. Instead /readyz stays 200 and says "degraded" in its body, the
+// log says so once, and the gauge kube_oidc_gateway_issuer_keys_unreachable{issuer} is 1
+// until a key fetch succeeds again (the gateway retries it every 10 s).
 import * as http from "node:http";
 import type { AddressInfo } from "node:net";
 
 export interface HealthOptions {
   /** Reasons the gateway is not ready; empty when ready. */
   readonly notReady: () => string[];
+  /** Conditions that do not make the gateway unready but an operator should see; empty when none. */
+  readonly degraded?: () => string[];
   readonly metrics: () => string;
+}
+
+/** Which issuers' key fetches are failing since when, from the authenticator's key events. */
+export class IssuerKeyStatus {
+  readonly #failing = new Map<string, { since: Date; error: string }>();
+  readonly #known = new Set<string>();
+
+  /** Records a fetch; returns the change it makes, if any. */
+  record(issuer: string, ok: boolean, error?: Error): "unreachable" | "recovered" | undefined {
+    this.#known.add(issuer);
+    const failing = this.#failing.get(issuer);
+    if (ok) {
+      if (!failing) return undefined;
+      this.#failing.delete(issuer);
+      return "recovered";
+    }
+    this.#failing.set(issuer, { since: failing?.since ?? new Date(), error: error?.message ?? "unknown error" });
+    return failing ? undefined : "unreachable";
+  }
+
+  degraded(): string[] {
+    return [...this.#failing].map(
+      ([issuer, { since, error }]) =>
+        `issuer ${issuer}: keys unreachable since ${since.toISOString()} (${error}); cached keys still verify tokens`,
+    );
+  }
+
+  renderMetric(): string {
+    const name = "kube_oidc_gateway_issuer_keys_unreachable";
+    const escapeLabel = (v: string) => v.replaceAll("\\", "\\\\").replaceAll("\n", "\\n").replaceAll('"', '\\"');
+    return [
+      `# HELP ${name} 1 while fetching the issuer's JWKS fails (its cached keys keep serving), else 0.`,
+      `# TYPE ${name} gauge`,
+      ...[...this.#known].map(
+        (issuer) => `${name}{issuer="${escapeLabel(issuer)}"} ${this.#failing.has(issuer) ? 1 : 0}`,
+      ),
+      "",
+    ].join("\n");
+  }
 }
 
 export class HealthServer {
@@ -28,9 +79,11 @@ export class HealthServer {
         case "/readyz":
         case "/ready": {
           const reasons = options.notReady();
-          return reasons.length === 0
+          if (reasons.length > 0) return text(503, `not ready:\n${reasons.map((r) => `- ${r}`).join("\n")}\n`);
+          const degraded = options.degraded?.() ?? [];
+          return degraded.length === 0
             ? text(200, "ok\n")
-            : text(503, `not ready:\n${reasons.map((r) => `- ${r}`).join("\n")}\n`);
+            : text(200, `ok, degraded:\n${degraded.map((r) => `- ${r}`).join("\n")}\n`);
         }
         case "/metrics":
           return text(200, options.metrics(), "text/plain; version=0.0.4; charset=utf-8");

@@ -10,6 +10,26 @@ import type { Duplex } from "node:stream";
 import * as tls from "node:tls";
 import { rawHttpResponse, StatusError, toStatus } from "../proxy/status.ts";
 
+// Slow or silent clients (slowloris) must not hold connections for long. The bounds follow
+// kube-apiserver's secure serving (k8s.io/apiserver pkg/server/secure_serving.go): its
+// ReadHeaderTimeout of 32 s bounds both the TLS handshake and the request headers. Node's
+// defaults were 120 s for the handshake and 60 s for the headers, the latter checked only every
+// 30 s. Fixed values rather than flags: no client needs longer, and watches, exec and long
+// request bodies are not affected (the header bound ends when the headers are complete).
+/** Time a new connection has to complete its TLS handshake. */
+export const handshakeTimeoutMs = 10_000;
+/** Time a request has to send its complete header block, from its first byte. */
+export const headersTimeoutMs = 32_000;
+/**
+ * An HTTP/2 connection with no open stream is closed (GOAWAY) after this long, as Go's
+ * http.Server does with kube-apiserver's IdleTimeout; one that never opens a stream at all gets
+ * only `headersTimeoutMs`. Node has no such bound: a silent HTTP/2 client held its socket forever.
+ * (Node's own session timeout counts any traffic, not open streams, so it would end quiet watches.)
+ */
+export const http2IdleTimeoutMs = 90_000;
+/** How often Node checks the header and request bounds of open HTTP/1.1 connections. */
+const connectionsCheckingIntervalMs = 1_000;
+
 export interface TlsListenerOptions {
   readonly certFile: string;
   readonly keyFile: string;
@@ -23,6 +43,8 @@ export interface TlsListenerOptions {
   readonly maxHeaderBytes: number;
   /** How often the certificate files are checked for changes. */
   readonly reloadIntervalMs?: number;
+  /** The slow-client bounds; the exported defaults unless a test shortens them. */
+  readonly timeouts?: { readonly handshakeMs?: number; readonly headersMs?: number; readonly http2IdleMs?: number };
 }
 
 export class TlsListener {
@@ -38,12 +60,34 @@ export class TlsListener {
 
   constructor(options: TlsListenerOptions) {
     this.#options = options;
-    this.#http1 = http.createServer({ noDelay: true, maxHeaderSize: options.maxHeaderBytes }, options.onRequest);
+    this.#http1 = http.createServer(
+      {
+        noDelay: true,
+        maxHeaderSize: options.maxHeaderBytes,
+        headersTimeout: options.timeouts?.headersMs ?? headersTimeoutMs,
+        connectionsCheckingInterval: connectionsCheckingIntervalMs,
+      },
+      options.onRequest,
+    );
     this.#http1.on("upgrade", options.onUpgrade);
+    // This server never listens itself (the TLS server hands it connections), and Node starts
+    // tracking connections (headersTimeout, requestTimeout, closeIdleConnections) on
+    // "listening": without this, slow headers were never timed out and closeIdle did nothing.
+    this.#http1.emit("listening");
     // Requests Node cannot parse (oversized or malformed headers, smuggling attempts) still get
     // a Status body, not Node's bare default.
     this.#http1.on("clientError", (error: NodeJS.ErrnoException, socket: Duplex) => {
       if (!socket.writable) return socket.destroy();
+      if (error.code === "ERR_HTTP_REQUEST_TIMEOUT") {
+        // Headers (or the request) not received in time: 408 as Node itself answers, not 400.
+        return void socket.end(
+          rawHttpResponse(
+            toStatus(
+              new StatusError("REQUEST_TIMEOUT", 408, "Timeout", "the request headers were not received in time"),
+            ),
+          ),
+        );
+      }
       const tooLarge = error.code === "HPE_HEADER_OVERFLOW";
       socket.end(
         rawHttpResponse(
@@ -64,7 +108,30 @@ export class TlsListener {
     );
     this.#http2.on("session", (session) => {
       this.#sessions.add(session);
-      session.once("close", () => this.#sessions.delete(session));
+      let open = 0;
+      let timer: NodeJS.Timeout | undefined;
+      const closeWhenIdleFor = (ms: number) => {
+        clearTimeout(timer);
+        timer = setTimeout(() => {
+          session.close();
+          // A client that never sent its preface does not take part in a graceful close.
+          setTimeout(() => session.destroy(), 1_000).unref();
+        }, ms);
+        timer.unref();
+      };
+      closeWhenIdleFor(options.timeouts?.headersMs ?? headersTimeoutMs);
+      session.on("stream", (stream: http2.ServerHttp2Stream) => {
+        open++;
+        clearTimeout(timer);
+        stream.once("close", () => {
+          if (--open === 0 && !session.closed && !session.destroyed)
+            closeWhenIdleFor(options.timeouts?.http2IdleMs ?? http2IdleTimeoutMs);
+        });
+      });
+      session.once("close", () => {
+        clearTimeout(timer);
+        this.#sessions.delete(session);
+      });
     });
   }
 
@@ -79,12 +146,22 @@ export class TlsListener {
   async listen(port: number, host: string): Promise<AddressInfo> {
     const { cert, key, fingerprint } = await this.#readPair();
     this.#fingerprint = fingerprint;
-    this.#tls = tls.createServer({ cert, key, ALPNProtocols: ["h2", "http/1.1"] }, (socket) => {
-      socket.setNoDelay(true);
-      if (socket.alpnProtocol === "h2") this.#http2.emit("connection", socket);
-      else this.#http1.emit("connection", socket);
-    });
-    this.#tls.on("tlsClientError", () => {});
+    this.#tls = tls.createServer(
+      {
+        cert,
+        key,
+        ALPNProtocols: ["h2", "http/1.1"],
+        handshakeTimeout: this.#options.timeouts?.handshakeMs ?? handshakeTimeoutMs,
+      },
+      (socket) => {
+        socket.setNoDelay(true);
+        if (socket.alpnProtocol === "h2") this.#http2.emit("connection", socket);
+        else this.#http1.emit("connection", socket);
+      },
+    );
+    // With a listener here Node leaves the failed socket to it: without the destroy, a handshake
+    // that timed out or failed kept its connection open for good.
+    this.#tls.on("tlsClientError", (_error, socket) => socket.destroy());
     this.#tls.on("connection", (socket: Socket) => {
       this.#sockets.add(socket);
       socket.once("close", () => this.#sockets.delete(socket));
@@ -129,6 +206,7 @@ export class TlsListener {
 
   closeAll(): void {
     this.#http1.closeAllConnections();
+    this.#http1.close(); // ends the connection checks that "listening" started
     for (const session of this.#sessions) session.destroy();
     for (const socket of this.#sockets) socket.destroy();
   }
