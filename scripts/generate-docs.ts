@@ -232,6 +232,10 @@ const metricDocs: Record<MetricKey, { readonly labels: readonly LabelDoc[]; read
     ],
     note: "Discovery is retried every 10 s until it succeeds; `/readyz` answers 503 until then.",
   },
+  issuerKeysUnreachable: {
+    labels: [{ name: "issuer", values: "the issuer URL" }],
+    note: "1 while the issuer's JWKS cannot be fetched: cached keys keep verifying tokens, `/readyz` stays 200 but says `degraded`, and the fetch is retried every 10 s. Alert on it: a key rotation during the outage would refuse new tokens.",
+  },
   upstreamErrors: {
     labels: [
       {

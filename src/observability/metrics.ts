@@ -55,6 +55,21 @@ export class Gauge extends Metric {
   }
 }
 
+/** A gauge per label set, set to a value (e.g. 1 while a condition holds, else 0). */
+export class LabelledGauge extends Metric {
+  readonly type = "gauge";
+  readonly #values = new Map<string, number>();
+  set(labels: Labels, value: number): void {
+    this.#values.set(labelText(labels), value);
+  }
+  get(labels: Labels): number | undefined {
+    return this.#values.get(labelText(labels));
+  }
+  samples(): string[] {
+    return [...this.#values].map(([labels, value]) => `${this.name}${labels} ${value}`);
+  }
+}
+
 export class Histogram extends Metric {
   readonly type = "histogram";
   readonly #buckets: readonly number[];
@@ -109,6 +124,10 @@ export function createMetrics() {
       "Fetches of an issuer's JWKS, by issuer and result.",
     ),
     discoveries: new Counter("kube_oidc_gateway_discovery_total", "OIDC discovery attempts, by issuer and result."),
+    issuerKeysUnreachable: new LabelledGauge(
+      "kube_oidc_gateway_issuer_keys_unreachable",
+      "1 while fetching the issuer's JWKS fails (its cached keys keep serving), else 0.",
+    ),
     upstreamErrors: new Counter(
       "kube_oidc_gateway_upstream_errors_total",
       "Requests the API server could not answer, by kind (unavailable, timeout, reset).",

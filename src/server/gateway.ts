@@ -1,6 +1,7 @@
 // `serve`, composed: configuration in, a running gateway out. Reads top to bottom:
 // logger and metrics → upstream credentials → authenticator (discovery starts) → request
 // pipeline → client listener and health listener → graceful stop.
+import type { ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { Authenticator } from "../authn/authenticator.ts";
 import { ReloadingAuthenticator } from "../authn/reloading-authenticator.ts";
@@ -11,6 +12,7 @@ import { createLogger, type Logger } from "../observability/logger.ts";
 import { createMetrics, type Metrics } from "../observability/metrics.ts";
 import { ApiProxy } from "../proxy/api-proxy.ts";
 import { ImpersonationAuthorizer } from "../proxy/nested-impersonation.ts";
+import { toStatus } from "../proxy/status.ts";
 import { SessionFront } from "../session/session-front.ts";
 import { Upstream } from "../upstream/cluster.ts";
 import { HealthServer, IssuerKeyStatus } from "./health.ts";
@@ -45,7 +47,7 @@ export async function startGateway(config: ServeConfig, deps: GatewayDependencie
   });
   upstream.start();
 
-  const issuerKeys = new IssuerKeyStatus();
+  const issuerKeys = new IssuerKeyStatus(metrics.issuerKeysUnreachable);
   const issuerEvents = {
     onDiscovery: (issuer: string, ok: boolean, error?: Error) => {
       metrics.discoveries.inc({ issuer, result: ok ? "success" : "failure" });
@@ -122,10 +124,23 @@ export async function startGateway(config: ServeConfig, deps: GatewayDependencie
       // While draining, answer requests that still arrive on open keep-alive connections, and
       // tell HTTP/1.1 clients not to reuse the connection (HTTP/2 clients got GOAWAY).
       if (stopping && req.httpVersionMajor === 1) res.setHeader("connection", "close");
-      void (sessions ? sessions.handleRequest(req, res) : proxy.handleRequest(req, res));
+      // The handlers answer their own errors; this is the last line against one that escapes, so
+      // it ends one exchange instead of the process (an unhandled rejection would stop Node).
+      (sessions ? sessions.handleRequest(req, res) : proxy.handleRequest(req, res)).catch((error: unknown) => {
+        logger.error("request handler failed", { error: (error as Error)?.message });
+        if (res.headersSent) return void res.destroy();
+        const response = toStatus(error);
+        (res as ServerResponse).writeHead(response.status, response.headers);
+        res.end(response.body);
+      });
     },
     onUpgrade: (req, socket, head) =>
-      void (sessions ? sessions.handleUpgrade(req, socket, head) : proxy.handleUpgrade(req, socket, head)),
+      (sessions ? sessions.handleUpgrade(req, socket, head) : proxy.handleUpgrade(req, socket, head)).catch(
+        (error: unknown) => {
+          logger.error("upgrade handler failed", { error: (error as Error)?.message });
+          socket.destroy();
+        },
+      ),
     onReload: (ok, error) => {
       metrics.tlsReloads.inc({ result: ok ? "success" : "failure" });
       if (ok) logger.info("serving certificate reloaded");
@@ -144,7 +159,7 @@ export async function startGateway(config: ServeConfig, deps: GatewayDependencie
             ...(sessions?.notReady() ?? []),
           ],
           degraded: () => issuerKeys.degraded(),
-          metrics: () => metrics.render() + issuerKeys.renderMetric(),
+          metrics: () => metrics.render(),
         });
   const healthAddress = await health?.listen(config.serving.healthPort, config.serving.healthBindAddress);
   logger.info("gateway listening", {

@@ -13,6 +13,7 @@
 // until a key fetch succeeds again (the gateway retries it every 10 s).
 import * as http from "node:http";
 import type { AddressInfo } from "node:net";
+import type { LabelledGauge } from "../observability/metrics.ts";
 
 export interface HealthOptions {
   /** Reasons the gateway is not ready; empty when ready. */
@@ -25,11 +26,15 @@ export interface HealthOptions {
 /** Which issuers' key fetches are failing since when, from the authenticator's key events. */
 export class IssuerKeyStatus {
   readonly #failing = new Map<string, { since: Date; error: string }>();
-  readonly #known = new Set<string>();
+  readonly #gauge: LabelledGauge;
+
+  constructor(gauge: LabelledGauge) {
+    this.#gauge = gauge;
+  }
 
   /** Records a fetch; returns the change it makes, if any. */
   record(issuer: string, ok: boolean, error?: Error): "unreachable" | "recovered" | undefined {
-    this.#known.add(issuer);
+    this.#gauge.set({ issuer }, ok ? 0 : 1);
     const failing = this.#failing.get(issuer);
     if (ok) {
       if (!failing) return undefined;
@@ -45,19 +50,6 @@ export class IssuerKeyStatus {
       ([issuer, { since, error }]) =>
         `issuer ${issuer}: keys unreachable since ${since.toISOString()} (${error}); cached keys still verify tokens`,
     );
-  }
-
-  renderMetric(): string {
-    const name = "kube_oidc_gateway_issuer_keys_unreachable";
-    const escapeLabel = (v: string) => v.replaceAll("\\", "\\\\").replaceAll("\n", "\\n").replaceAll('"', '\\"');
-    return [
-      `# HELP ${name} 1 while fetching the issuer's JWKS fails (its cached keys keep serving), else 0.`,
-      `# TYPE ${name} gauge`,
-      ...[...this.#known].map(
-        (issuer) => `${name}{issuer="${escapeLabel(issuer)}"} ${this.#failing.has(issuer) ? 1 : 0}`,
-      ),
-      "",
-    ].join("\n");
   }
 }
 
