@@ -1,0 +1,95 @@
+// The gateway: `node src/cli/main.ts serve` as a child process with the project's Node, one
+// per upstream, configured like the bed's API server (same issuer, claims and prefixes). It
+// validates the OIDC token itself and impersonates the user with its ServiceAccount token.
+import { openSync } from "node:fs";
+import { join } from "node:path";
+import type { TestBed } from "../../testbed/bed.ts";
+import {
+  bedOidcFlags,
+  type GatewayCredentials,
+  gatewayFlags,
+  gatewayReady,
+  writeGatewayCredentials,
+} from "../../testbed/gateway.ts";
+import { repoRoot } from "../../testbed/paths.ts";
+import { freePort } from "../../testbed/ports.ts";
+import { spawnTracked, stopProcess } from "../lib/processes.ts";
+import type { Setup } from "./setup.ts";
+
+export interface GatewayChild {
+  readonly url: string;
+  readonly healthUrl: string;
+  readonly pid: number;
+  readonly logFile: string;
+  stop(): Promise<void>;
+}
+
+export interface GatewayChildOptions {
+  readonly bed: TestBed;
+  /** A name for its folder in the bed (credentials, log). */
+  readonly name: string;
+  readonly credentials: GatewayCredentials;
+  /** --cpu-prof into this folder (written when the process exits). */
+  readonly cpuProfileDir?: string;
+  readonly extraFlags?: readonly string[];
+}
+
+/** Credentials for a gateway in front of an arbitrary upstream (the static stand-in). */
+export function credentialsFor(bed: TestBed, name: string, upstream: string, token: string) {
+  return writeGatewayCredentials(bed, name, upstream, token);
+}
+
+export async function startGatewayChild(options: GatewayChildOptions): Promise<GatewayChild> {
+  const port = await freePort();
+  const flags = (await gatewayFlags(options.credentials, bedOidcFlags(options.bed))).map((f) =>
+    f === "--secure-port=0" ? `--secure-port=${port}` : f,
+  );
+  const healthPort = flags.find((f) => f.startsWith("--health-port="))?.split("=")[1];
+  const logFile = join(options.bed.dir, `${options.name}.log`);
+  const log = openSync(logFile, "a");
+  const nodeFlags = options.cpuProfileDir ? ["--cpu-prof", `--cpu-prof-dir=${options.cpuProfileDir}`] : [];
+  const child = spawnTracked(
+    process.execPath,
+    [...nodeFlags, join(repoRoot, "src", "cli", "main.ts"), "serve", ...flags, ...(options.extraFlags ?? [])],
+    { stdio: ["ignore", log, log], cwd: repoRoot },
+  );
+  const running: GatewayChild = {
+    url: `https://127.0.0.1:${port}`,
+    healthUrl: `http://127.0.0.1:${healthPort}`,
+    pid: child.pid ?? 0,
+    logFile,
+    stop: () => stopProcess(child, 10_000),
+  };
+  try {
+    await gatewayReady(running, 30_000);
+  } catch (error) {
+    await running.stop();
+    throw new Error(`gateway ${options.name} did not become ready (log: ${logFile}): ${(error as Error).message}`);
+  }
+  return running;
+}
+
+export async function startGateway(
+  bed: TestBed,
+  apiCredentials: GatewayCredentials,
+  staticUrl: string,
+): Promise<Setup & { children: { static: GatewayChild; api: GatewayChild } }> {
+  const staticCredentials = await credentialsFor(bed, "gateway-static", staticUrl, "static-upstream-ignores-this");
+  const [staticChild, apiChild] = await Promise.all([
+    startGatewayChild({ bed, name: "gateway-static", credentials: staticCredentials }),
+    startGatewayChild({ bed, name: "gateway-api", credentials: apiCredentials }),
+  ]);
+  return {
+    name: "gateway",
+    children: { static: staticChild, api: apiChild },
+    endpoints: {
+      static: { url: staticChild.url, pids: () => [staticChild.pid] },
+      api: { url: apiChild.url, pids: () => [apiChild.pid] },
+    },
+    allPids: () => [staticChild.pid, apiChild.pid],
+    description: `kube-oidc-gateway (this checkout), node ${process.version}, one child process per upstream`,
+    stop: async () => {
+      await Promise.all([staticChild.stop(), apiChild.stop()]);
+    },
+  };
+}
