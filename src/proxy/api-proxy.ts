@@ -8,7 +8,6 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Http2ServerRequest, Http2ServerResponse } from "node:http2";
 import * as https from "node:https";
 import type { Duplex } from "node:stream";
-import { pipeline } from "node:stream";
 import type { Authenticator } from "../authn/authenticator.ts";
 import { AuthenticationError } from "../authn/errors.ts";
 import type { TokenReviewer } from "../authn/token-review.ts";
@@ -309,7 +308,13 @@ export class ApiProxy {
           this.#streams.delete(stream);
         });
       }
-      pipeline(upstreamRes, res as NodeJS.WritableStream, () => {});
+      // pipe(), not pipeline(): pipeline builds an AbortController and a DOMException with a stack
+      // for every stream it finishes, 7% of the gateway's CPU per request in bench/ profiles. The
+      // teardown pipeline gave is spelt out: a broken upstream body cuts the client's response
+      // short, and a client that goes away ends the upstream exchange (the close handler below).
+      upstreamRes.on("error", () => res.destroy());
+      upstreamRes.on("aborted", () => res.destroy());
+      upstreamRes.pipe(res as NodeJS.WritableStream);
     });
     upstreamReq.on("error", (error: NodeJS.ErrnoException) => {
       if (res.headersSent) {
@@ -321,7 +326,9 @@ export class ApiProxy {
     res.once("close", () => {
       if (!res.writableFinished) upstreamReq.destroy();
     });
-    pipeline(req as NodeJS.ReadableStream, upstreamReq, () => {});
+    req.on("error", () => upstreamReq.destroy());
+    req.on("aborted", () => upstreamReq.destroy());
+    (req as NodeJS.ReadableStream).pipe(upstreamReq);
   }
 
   /** An HTTP/1.1 Upgrade request (exec, attach, port-forward; SPDY or WebSocket). */
