@@ -201,10 +201,9 @@ describe("serve in front of kube-apiserver", { timeout: 300_000 }, () => {
   });
 
   it("reaches the API server only as its ServiceAccount impersonating the user (audit log)", async () => {
-    const events = async () => (await bed.apiServer?.auditEvents()) ?? [];
-    const asJane = (all: Awaited<ReturnType<typeof events>>) =>
-      all.filter((e) => e.user.username === "jane@example.com").length;
-    const janeBefore = asJane(await events());
+    // Every request of this test carries the marker, so the check reads only its own events:
+    // counting all of jane's events raced with the previous test's direct watch, whose audit
+    // event is written when the API server notices that watch closed.
     const marker = `audit-${Date.now()}`;
     for (let i = 0; i < 3; i++) {
       const r = await httpsRequest(`${gateway.url}/api/v1/namespaces/default/configmaps?labelSelector=${marker}`, {
@@ -213,22 +212,21 @@ describe("serve in front of kube-apiserver", { timeout: 300_000 }, () => {
       });
       assert.equal(r.status, 200);
     }
-    await httpsRequest(`${gateway.url}/api/v1/namespaces/default/pods`, {
+    const forged = await httpsRequest(`${gateway.url}/api/v1/namespaces/default/pods?labelSelector=${marker}`, {
       ca: bed.ca.certPem,
       headers: { authorization: `Bearer ${jane}`, "Impersonate-User": "forged-admin" },
     });
-    const after = await events();
-    const marked = after.filter((e) => e.requestURI.includes(marker));
-    assert.equal(marked.length, 3, "each request through the gateway is one audit event");
+    assert.equal(forged.status, 403);
+    const events = (await bed.apiServer?.auditEvents()) ?? [];
+    const marked = events.filter((e) => e.requestURI.includes(marker));
+    assert.equal(marked.length, 3, "each request through the gateway is one audit event, the forged one none");
     for (const event of marked) {
       assert.equal(event.user.username, gatewaySubject, "the API server saw someone other than the gateway");
       assert.equal(event.impersonatedUser?.username, "jane@example.com");
       assert.deepEqual(event.impersonatedUser?.groups, ["oidc:developers", "oidc:viewers", "system:authenticated"]);
     }
-    // jane's own token never went upstream: no new event authenticated as jane herself.
-    assert.equal(asJane(after), janeBefore);
     assert.equal(
-      after.filter((e) => JSON.stringify(e).includes("forged-admin")).length,
+      events.filter((e) => JSON.stringify(e).includes("forged-admin")).length,
       0,
       "a forged identity reached the API server",
     );
