@@ -241,7 +241,7 @@ const metricDocs: Record<MetricKey, { readonly labels: readonly LabelDoc[]; read
       {
         name: "kind",
         values:
-          "`timeout` (no response headers within `--upstream-timeout`: 504), `unavailable` (connection refused: 503), `reset` (any other connection error, including DNS: 503 or 502)",
+          "`timeout` (no response headers within `--upstream-timeout`: 504), `unavailable` (no connection could be made: refused, unreachable, a host that does not resolve, or no TLS handshake within 10 s: 503), `reset` (an exchange that had started broke: a connection or HTTP/2 stream reset: 502)",
       },
     ],
     note: "Requests the API server could not answer.",
@@ -249,6 +249,10 @@ const metricDocs: Record<MetricKey, { readonly labels: readonly LabelDoc[]; read
   openWatches: {
     labels: [],
     note: "Long-running responses open now: watches and `follow` log streams.",
+  },
+  upstreamHttp2Connections: {
+    labels: [],
+    note: "With `--upstream-http2` (the default), requests and watches to the API server are HTTP/2 streams over a few shared connections: a new one opens when the others carry as many streams as the API server allows each (its `--http2-max-streams-per-connection`), one without streams closes after 90 s, and one whose pings go unanswered for 15 s is closed with its streams. 0 when the API server offers only HTTP/1.1.",
   },
   openUpgrades: {
     labels: [],

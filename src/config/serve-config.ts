@@ -44,6 +44,8 @@ export interface ServeConfig {
     readonly kubeconfig: string;
     readonly extraCaFile: string;
     readonly responseTimeoutMs: number;
+    /** Requests as HTTP/2 streams over shared connections (HTTP/1.1 when the server has no h2). */
+    readonly http2: boolean;
   };
   /** Present when browser sessions are on (--session-client-id). */
   readonly session?: SessionConfig;
@@ -158,6 +160,7 @@ export function loadServeConfig(
       kubeconfig: (values.kubeconfig as string | undefined) ?? "",
       extraCaFile: (values["upstream-ca-file"] as string | undefined) ?? "",
       responseTimeoutMs: values["upstream-timeout"] as number,
+      http2: values["upstream-http2"] as boolean,
     },
     session: loadSessionConfig(values, explicit, authentication.jwt),
     logLevel: logLevel as LogLevel,

@@ -187,6 +187,16 @@ export const serveFlags: readonly FlagSpec[] = [
     help: "how long to wait for the API server's response headers (watches and upgrades are exempt)",
   },
   {
+    name: "upstream-http2",
+    type: "bool",
+    group: upstream,
+    default: true,
+    help:
+      "send requests to the API server as HTTP/2 streams over a few shared connections, as client-go does " +
+      "(a watch costs a stream, not a connection); HTTP/1.1 when the server does not offer h2. " +
+      "exec, attach and port-forward always use a connection of their own",
+  },
+  {
     name: "session-client-id",
     type: "string",
     group: sessions,

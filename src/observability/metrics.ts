@@ -133,6 +133,10 @@ export function createMetrics() {
       "Requests the API server could not answer, by kind (unavailable, timeout, reset).",
     ),
     openWatches: new Gauge("kube_oidc_gateway_open_watches", "Watch and follow streams open now."),
+    upstreamHttp2Connections: new Gauge(
+      "kube_oidc_gateway_upstream_http2_connections",
+      "HTTP/2 connections to the API server open now; each carries many requests and watches (0 over HTTP/1.1).",
+    ),
     openUpgrades: new Gauge(
       "kube_oidc_gateway_open_upgrades",
       "Upgraded connections (exec, attach, port-forward) open now.",

@@ -16,6 +16,7 @@ import type { AuditLog } from "../observability/audit-log.ts";
 import type { Logger } from "../observability/logger.ts";
 import type { Metrics } from "../observability/metrics.ts";
 import type { Upstream } from "../upstream/cluster.ts";
+import { UpstreamRequestInvalid, type UpstreamResponse, UpstreamTimeoutError } from "../upstream/exchange.ts";
 import { bearerToken, isWebSocketUpgrade, websocketProtocolToken } from "./credentials.ts";
 import { clientResponseHeaders, upstreamRequestHeaders } from "./headers.ts";
 import { clientImpersonationHeader, impersonationHeaders } from "./impersonation.ts";
@@ -68,6 +69,19 @@ export function isLongRunning(url: string): boolean {
     params.get("follow") === "true" ||
     /\/(exec|attach|portforward|proxy)(\/|$)/.test(path)
   );
+}
+
+/**
+ * Whether a client request carries a body to forward: HTTP/1.1 says so with Content-Length or
+ * Transfer-Encoding (RFC 9112 §6.3), HTTP/2 by not ending the stream with its headers.
+ */
+/** Connection errors that mean no exchange with the API server began. */
+const unreachable = new Set(["ECONNREFUSED", "ENOTFOUND", "EAI_AGAIN", "EHOSTUNREACH", "ENETUNREACH", "ETIMEDOUT"]);
+
+function hasBody(req: ClientRequest): boolean {
+  if ("stream" in req) return !req.stream.endAfterHeaders;
+  const length = req.headers["content-length"];
+  return req.headers["transfer-encoding"] !== undefined || (length !== undefined && length !== "0");
 }
 
 export class ApiProxy {
@@ -218,15 +232,17 @@ export class ApiProxy {
     return response;
   }
 
-  #upstreamError(error: NodeJS.ErrnoException, timedOut: boolean): StatusError {
+  #upstreamError(error: NodeJS.ErrnoException): StatusError | Error {
     const { metrics } = this.#options;
-    if (timedOut) {
+    // Node would not write the request (a header or path it refuses): nothing went upstream.
+    if (error instanceof UpstreamRequestInvalid) return error;
+    if (error instanceof UpstreamTimeoutError) {
       metrics.upstreamErrors.inc({ kind: "timeout" });
       return new StatusError("UPSTREAM_TIMEOUT", 504, "Timeout", "the Kubernetes API server did not answer in time");
     }
-    // Nothing listening or no such host: the API server is not there (503, retryable); anything
-    // else broke an exchange that had started (502). The metric's kind says the same.
-    const unavailable = error.code === "ECONNREFUSED" || error.code === "ENOTFOUND";
+    // No connection could be made: the API server is not there (503, retryable); anything else
+    // broke an exchange that had started (502). The metric's kind says the same.
+    const unavailable = unreachable.has(error.code ?? "");
     metrics.upstreamErrors.inc({ kind: unavailable ? "unavailable" : "reset" });
     return new StatusError(
       "UPSTREAM_UNAVAILABLE",
@@ -265,70 +281,56 @@ export class ApiProxy {
       return;
     }
 
-    const path = session?.path ?? req.url;
-    const longRunning = isLongRunning(path ?? "");
-    let upstreamReq: ReturnType<typeof https.request>;
-    try {
-      upstreamReq = https.request({
-        protocol: "https:",
-        hostname: this.#options.upstream.url.hostname,
-        port: this.#options.upstream.url.port || 443,
-        method,
-        path,
-        headers: authorized.headers,
-        agent: this.#options.upstream.agent,
-      });
-    } catch (error) {
-      // Node's client refuses to build some requests (a header or path it will not write):
-      // answered here, or the rejection would go unhandled and end the process.
-      req.resume();
-      reply(this.#failure(error, req, requestId, started));
-      return;
-    }
-    let timedOut = false;
-    if (!longRunning) {
-      upstreamReq.setTimeout(this.#options.responseTimeoutMs, () => {
-        timedOut = true;
-        upstreamReq.destroy(new Error("upstream response timeout"));
-      });
-    }
-    upstreamReq.on("response", (upstreamRes) => {
-      upstreamReq.setTimeout(0);
-      const status = upstreamRes.statusCode ?? 502;
-      done(status);
-      (res as ServerResponse).writeHead(status, clientResponseHeaders(upstreamRes.rawHeaders));
-      if (longRunning) {
-        // Send headers now: a watch's first event may be minutes away.
-        (res as Partial<ServerResponse>).flushHeaders?.();
-        metrics.openWatches.inc();
-        const stream = { destroy: () => upstreamRes.destroy() };
-        this.#streams.add(stream);
-        res.once("close", () => {
-          metrics.openWatches.dec();
-          this.#streams.delete(stream);
-        });
-      }
-      // pipe(), not pipeline(): pipeline builds an AbortController and a DOMException with a stack
-      // for every stream it finishes, 7% of the gateway's CPU per request in bench/ profiles. The
-      // teardown pipeline gave is spelt out: a broken upstream body cuts the client's response
-      // short, and a client that goes away ends the upstream exchange (the close handler below).
-      upstreamRes.on("error", () => res.destroy());
-      upstreamRes.on("aborted", () => res.destroy());
-      upstreamRes.pipe(res as NodeJS.WritableStream);
+    const path = session?.path ?? req.url ?? "/";
+    const longRunning = isLongRunning(path);
+    const exchange = this.#options.upstream.send({
+      method,
+      path,
+      headers: authorized.headers,
+      body: hasBody(req) ? req : undefined,
+      timeoutMs: longRunning ? 0 : this.#options.responseTimeoutMs,
     });
-    upstreamReq.on("error", (error: NodeJS.ErrnoException) => {
-      if (res.headersSent) {
+    res.once("close", () => {
+      if (!res.writableFinished) exchange.abort();
+    });
+    req.on("error", () => exchange.abort());
+    req.on("aborted", () => exchange.abort());
+
+    let upstreamRes: UpstreamResponse;
+    try {
+      upstreamRes = await exchange.response;
+    } catch (error) {
+      req.resume();
+      if (res.headersSent || res.destroyed) {
         res.destroy();
         return;
       }
-      reply(this.#failure(this.#upstreamError(error, timedOut), req, requestId, started));
+      reply(this.#failure(this.#upstreamError(error as NodeJS.ErrnoException), req, requestId, started));
+      return;
+    }
+    done(upstreamRes.status);
+    (res as ServerResponse).writeHead(upstreamRes.status, clientResponseHeaders(upstreamRes.rawHeaders));
+    const body = upstreamRes.body;
+    if (longRunning) {
+      // Send headers now: a watch's first event may be minutes away.
+      (res as Partial<ServerResponse>).flushHeaders?.();
+      metrics.openWatches.inc();
+      const stream = { destroy: () => body.destroy() };
+      this.#streams.add(stream);
+      res.once("close", () => {
+        metrics.openWatches.dec();
+        this.#streams.delete(stream);
+      });
+    }
+    // pipe(), not pipeline(): pipeline builds an AbortController and a DOMException with a stack
+    // for every stream it finishes, 7% of the gateway's CPU per request in bench/ profiles. The
+    // teardown pipeline gave is spelt out: a broken or cut upstream body cuts the client's
+    // response short, and a client that goes away ends the upstream exchange (abort above).
+    body.on("error", () => res.destroy());
+    body.once("close", () => {
+      if (!body.readableEnded) res.destroy();
     });
-    res.once("close", () => {
-      if (!res.writableFinished) upstreamReq.destroy();
-    });
-    req.on("error", () => upstreamReq.destroy());
-    req.on("aborted", () => upstreamReq.destroy());
-    (req as NodeJS.ReadableStream).pipe(upstreamReq);
+    body.pipe(res as NodeJS.WritableStream);
   }
 
   /** An HTTP/1.1 Upgrade request (exec, attach, port-forward; SPDY or WebSocket). */
@@ -398,7 +400,7 @@ export class ApiProxy {
       relayRefusedUpgrade(upstreamRes, socket);
     });
     upstreamReq.on("error", (error: NodeJS.ErrnoException) =>
-      writeRaw(this.#failure(this.#upstreamError(error, false), req, requestId, started)),
+      writeRaw(this.#failure(this.#upstreamError(error), req, requestId, started)),
     );
     upstreamReq.end();
   }

@@ -8,6 +8,8 @@ import * as https from "node:https";
 import { dirname, resolve } from "node:path";
 import { parse as parseYaml } from "yaml";
 import { ConfigError } from "../config/errors.ts";
+import { type UpstreamExchange, type UpstreamRequest, viaHttp1, viaHttp2 } from "./exchange.ts";
+import { Http2Sessions } from "./http2-sessions.ts";
 
 const defaultServiceAccountDir = "/var/run/secrets/kubernetes.io/serviceaccount";
 
@@ -24,6 +26,16 @@ export interface UpstreamOptions {
    * must not depend on a program that may prompt or expire.
    */
   readonly execToken?: string;
+  /**
+   * Proxied requests as HTTP/2 streams over shared connections (what client-go does), falling
+   * back to HTTP/1.1 when the API server does not offer h2. Off: one HTTP/1.1 connection per
+   * request in flight, as before.
+   */
+  readonly http2?: boolean;
+  /** Told once when HTTP/2 was asked for and the API server speaks only HTTP/1.1. */
+  readonly onHttp1Only?: () => void;
+  /** Counts the open HTTP/2 connections (a metrics gauge). */
+  readonly http2ConnectionGauge?: { inc(): void; dec(): void };
   readonly onTokenReloaded?: (file: string) => void;
   readonly onTokenReloadFailed?: (file: string, error: Error) => void;
 }
@@ -136,6 +148,7 @@ function inCluster(env: NodeJS.ProcessEnv, serviceAccountDir: string): Credentia
 export class Upstream {
   readonly url: URL;
   readonly agent: https.Agent;
+  readonly #http2: Http2Sessions | undefined;
   readonly #tokenFile: string | undefined;
   #authorization: string | undefined;
   #tokenStamp = "";
@@ -159,6 +172,16 @@ export class Upstream {
       key: credentials.key,
       scheduling: "lifo",
     });
+    this.#http2 = options.http2
+      ? new Http2Sessions({
+          url: this.url,
+          ca,
+          cert: credentials.cert,
+          key: credentials.key,
+          onHttp1Only: options.onHttp1Only,
+          connectionGauge: options.http2ConnectionGauge,
+        })
+      : undefined;
     this.#tokenFile = credentials.tokenFile;
     if (credentials.token) this.#authorization = `Bearer ${credentials.token}`;
     if (this.#tokenFile) {
@@ -170,6 +193,17 @@ export class Upstream {
   /** The gateway's own Authorization header value, if it authenticates with a token. */
   get authorization(): string | undefined {
     return this.#authorization;
+  }
+
+  /** Sends a proxied request (not an upgrade: those keep a connection of their own). */
+  send(request: UpstreamRequest): UpstreamExchange {
+    const http1 = () => viaHttp1(this.agent, this.url, request);
+    return this.#http2 && !this.#http2.http1Only ? viaHttp2(this.#http2, request, http1) : http1();
+  }
+
+  /** Open HTTP/2 connections to the API server (0 with HTTP/1.1). */
+  get http2Connections(): number {
+    return this.#http2?.connections ?? 0;
   }
 
   /** Starts watching the token file; `intervalMs` bounds how stale a rotated token can be. */
@@ -198,6 +232,7 @@ export class Upstream {
 
   close(): void {
     if (this.#timer) clearInterval(this.#timer);
+    this.#http2?.close();
     this.agent.destroy();
   }
 }

@@ -11,6 +11,7 @@ import { createLogger } from "../../src/observability/logger.ts";
 import { createMetrics } from "../../src/observability/metrics.ts";
 import { ApiProxy } from "../../src/proxy/api-proxy.ts";
 import type { Upstream } from "../../src/upstream/cluster.ts";
+import { type UpstreamRequest, viaHttp1 } from "../../src/upstream/exchange.ts";
 import { parseResponses } from "../hardening/raw-client.ts";
 
 class RefusingAgent extends https.Agent {
@@ -31,12 +32,18 @@ describe("ApiProxy when the upstream request cannot be built", () => {
     },
   });
 
+  const url = new URL("https://127.0.0.1:9");
   const proxy = (agent: https.Agent) =>
     new ApiProxy({
       authenticator: {
         authenticate: async () => ({ user: { username: "jane", groups: [], extra: {} }, expiresAt: 0, cached: false }),
       },
-      upstream: { url: new URL("https://127.0.0.1:9"), agent, authorization: "Bearer gateway" } as unknown as Upstream,
+      upstream: {
+        url,
+        agent,
+        authorization: "Bearer gateway",
+        send: (request: UpstreamRequest) => viaHttp1(agent, url, request),
+      } as unknown as Upstream,
       logger: createLogger("error", () => {}),
       metrics: createMetrics(),
       trustedProxies: [],

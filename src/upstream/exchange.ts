@@ -1,0 +1,164 @@
+// One request to the API server and its response, the same to the request pipeline whichever
+// HTTP version carries it: HTTP/2 streams over the shared connections (http2-sessions.ts), or
+// Node's HTTP/1.1 keep-alive agent when the API server does not offer h2 or h2 is turned off.
+import * as http2 from "node:http2";
+import * as https from "node:https";
+import type { Readable } from "node:stream";
+import type { Http2Sessions } from "./http2-sessions.ts";
+
+export interface UpstreamRequest {
+  readonly method: string;
+  readonly path: string;
+  /** Flat [name, value, …] with Host (HTTP/2 carries the authority in :authority instead). */
+  readonly headers: readonly string[];
+  /** The client's request body, when it has one. */
+  readonly body?: Readable;
+  /** Bound on the wait for the response head; 0: none (watches, logs that follow). */
+  readonly timeoutMs: number;
+}
+
+export interface UpstreamResponse {
+  readonly status: number;
+  /** Flat [name, value, …], without HTTP/2 pseudo-headers. */
+  readonly rawHeaders: readonly string[];
+  readonly body: Readable;
+}
+
+export interface UpstreamExchange {
+  /** Settles with the response head, or rejects with why none came. */
+  readonly response: Promise<UpstreamResponse>;
+  /** Ends the exchange: the client went away. */
+  abort(): void;
+}
+
+/** No response head within the request's bound. */
+export class UpstreamTimeoutError extends Error {
+  readonly code = "UPSTREAM_TIMEOUT";
+}
+
+/**
+ * Node refused to put the request on the wire (a header or path it will not write): nothing
+ * reached the API server, and nothing about the API server's health is known.
+ */
+export class UpstreamRequestInvalid extends Error {
+  readonly code = "UPSTREAM_REQUEST_INVALID";
+}
+
+export function viaHttp1(agent: https.Agent, url: URL, request: UpstreamRequest): UpstreamExchange {
+  let upstreamReq: ReturnType<typeof https.request> | undefined;
+  const response = new Promise<UpstreamResponse>((resolve, reject) => {
+    try {
+      upstreamReq = https.request({
+        protocol: "https:",
+        hostname: url.hostname,
+        port: url.port || 443,
+        method: request.method,
+        path: request.path,
+        headers: request.headers as string[],
+        agent,
+      });
+    } catch (error) {
+      reject(new UpstreamRequestInvalid((error as Error).message, { cause: error }));
+      return;
+    }
+    const req = upstreamReq;
+    if (request.timeoutMs > 0) {
+      req.setTimeout(request.timeoutMs, () => req.destroy(new UpstreamTimeoutError("upstream response timeout")));
+    }
+    req.on("response", (res) => {
+      req.setTimeout(0);
+      resolve({ status: res.statusCode ?? 502, rawHeaders: res.rawHeaders, body: res });
+    });
+    req.on("error", reject);
+    if (request.body) request.body.pipe(req);
+    else req.end();
+  });
+  return { response, abort: () => upstreamReq?.destroy() };
+}
+
+const { NGHTTP2_REFUSED_STREAM, NGHTTP2_CANCEL } = http2.constants;
+
+/**
+ * Over the shared HTTP/2 connections; through `http1()` instead when they found that the API
+ * server speaks only HTTP/1.1.
+ */
+export function viaHttp2(
+  sessions: Http2Sessions,
+  request: UpstreamRequest,
+  http1: () => UpstreamExchange,
+): UpstreamExchange {
+  const raw: string[] = [":method", request.method, ":path", request.path];
+  const headers = request.headers;
+  for (let i = 0; i < headers.length; i += 2) {
+    const name = headers[i] ?? "";
+    if (name.length === 4 && name.toLowerCase() === "host") continue;
+    raw.push(name, headers[i + 1] ?? "");
+  }
+  let stream: http2.ClientHttp2Stream | undefined;
+  let delegate: UpstreamExchange | undefined;
+  let aborted = false;
+
+  const attempt = async (retried: boolean): Promise<UpstreamResponse> => {
+    let opened: Awaited<ReturnType<Http2Sessions["request"]>>;
+    try {
+      opened = await sessions.request(raw, request.body === undefined);
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code ?? "";
+      // Node's header checks (ERR_INVALID_CHAR, ERR_HTTP2_INVALID_HEADER_VALUE, …) throw from
+      // request(); connection failures carry the socket's code (ECONNREFUSED, …).
+      if (code.startsWith("ERR_INVALID") || code.startsWith("ERR_HTTP2_INVALID_")) {
+        throw new UpstreamRequestInvalid((error as Error).message, { cause: error });
+      }
+      throw error;
+    }
+    if (!opened) {
+      delegate = http1();
+      if (aborted) delegate.abort();
+      return delegate.response;
+    }
+    const current = opened.stream;
+    stream = current;
+    if (aborted) current.close(NGHTTP2_CANCEL);
+    return new Promise<UpstreamResponse>((resolve, reject) => {
+      let retrying = false;
+      if (request.timeoutMs > 0) {
+        current.setTimeout(request.timeoutMs, () =>
+          current.destroy(new UpstreamTimeoutError("upstream response timeout")),
+        );
+      }
+      current.once("response", (head: http2.IncomingHttpHeaders, _flags: number, rawHeaders: string[]) => {
+        current.setTimeout(0);
+        const plain: string[] = [];
+        for (let i = 0; i < rawHeaders.length; i += 2) {
+          if (rawHeaders[i]?.charCodeAt(0) !== 58 /* ":" */) plain.push(rawHeaders[i] ?? "", rawHeaders[i + 1] ?? "");
+        }
+        resolve({ status: Number(head[":status"]), rawHeaders: plain, body: current });
+      });
+      current.on("error", (error: NodeJS.ErrnoException) => {
+        // Refused unprocessed (REFUSED_STREAM, or above a GOAWAY's last stream id): safe to send
+        // again, once, when there is no body that was already consumed.
+        const refused = current.rstCode === NGHTTP2_REFUSED_STREAM || error.code === "ERR_HTTP2_GOAWAY_SESSION";
+        if (refused && !retried && !aborted && request.body === undefined) {
+          retrying = true;
+          attempt(true).then(resolve, reject);
+          return;
+        }
+        reject(error);
+      });
+      // A stream ended without a response head (after a response this changes nothing).
+      current.once("close", () => {
+        if (!retrying) reject(new Error("the API server closed the stream without answering"));
+      });
+      if (request.body) request.body.pipe(current);
+    });
+  };
+
+  return {
+    response: attempt(false),
+    abort: () => {
+      aborted = true;
+      stream?.close(NGHTTP2_CANCEL);
+      delegate?.abort();
+    },
+  };
+}
