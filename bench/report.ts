@@ -191,7 +191,7 @@ export function profileTable(profile: ProfileReport): string {
       profile.topFrames.map((fr) => [fr.selfPercent.toFixed(1), `\`${fr.function}\``, fr.location]),
     ),
     "",
-    "Busy time by the nearest gateway (src/) frame on the stack, i.e. including the Node code it calls:",
+    "Busy time by the nearest gateway frame (dist/, built from src/) on the stack, i.e. including the Node code it calls:",
     "",
     table(
       ["% of busy time", "gateway function", "location"],

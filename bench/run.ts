@@ -39,6 +39,7 @@ const { values: flags } = parseArgs({
     only: { type: "string" },
     "no-kube-oidc-proxy": { type: "boolean", default: false },
     "no-profile": { type: "boolean", default: false },
+    "profile-concurrency": { type: "string", default: "16" },
     "time-limit": { type: "string", default: "45" },
     help: { type: "boolean", default: false },
   },
@@ -58,6 +59,7 @@ if (flags.help) {
   --only=gets,auth,upgrade,watches,profile
   --no-kube-oidc-proxy    do not try to build kube-oidc-proxy
   --no-profile            skip the --cpu-prof run of the gateway
+  --profile-concurrency=N connections of the profiled run (default 16)
   --time-limit=MIN        abort (and stop everything) after this many minutes (default 45)
 `);
   process.exit(0);
@@ -269,14 +271,15 @@ try {
   if (watchPeak > 0) gatewayPeaks["gateway (watches, RSS with the most watches open)"] = watchPeak;
   let profile: Awaited<ReturnType<typeof profileGateway>> | undefined;
   if (options.only.has("profile") && !flags["no-profile"]) {
-    log("bench: profiling the gateway (--cpu-prof) under c=16 small GETs on the static stand-in");
+    const connections = Number(flags["profile-concurrency"]);
+    log(`bench: profiling the gateway (--cpu-prof) under c=${connections} small GETs on the static stand-in`);
     profile = await profileGateway({
       ...common,
       bed,
       credentials: await credentialsFor(bed, "gateway-profiled", staticUrl, "static-upstream-ignores-this"),
       dir: join(resultsDir, "profiles"),
       token,
-      connections: 16,
+      connections,
     });
   }
 

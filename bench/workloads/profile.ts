@@ -26,7 +26,7 @@ export interface ProfileReport {
   /** Self time by where the code lives: the gateway's src/, its dependencies, Node itself, GC/idle. */
   readonly byArea: Record<string, number>;
   /**
-   * Busy time attributed to the nearest gateway (src/) frame on the stack: what each gateway
+   * Busy time attributed to the nearest gateway (dist/ or src/) frame on the stack: what each gateway
    * function costs including the Node and library code it calls (but not other src/ frames).
    */
   readonly bySrcFrame: ProfileFrame[];
@@ -45,12 +45,15 @@ interface CpuProfile {
   timeDeltas?: number[];
 }
 
+/** The gateway's own code: dist/ as the benchmark runs it (built from src/, same file names). */
+const isGatewayCode = (url: string) => !url.includes("/node_modules/") && /\/(src|dist)\//.test(url);
+
 function area(url: string, fn: string): string {
   if (fn === "(idle)") return "idle";
   if (fn === "(garbage collector)") return "garbage collector";
   if (fn === "(program)") return "native (program)";
   if (url.includes("/node_modules/")) return `dependency ${url.split("/node_modules/")[1]?.split("/")[0] ?? ""}`;
-  if (url.includes("/src/")) return "gateway src/";
+  if (isGatewayCode(url)) return "gateway code";
   if (url.startsWith("node:")) return "node internals";
   return url === "" ? "native/builtin" : "other";
 }
@@ -72,8 +75,8 @@ export function summarizeProfile(profile: CpuProfile, top = 20): Omit<ProfileRep
     [...ancestors(id)].some((n) => n.callFrame.url.startsWith("node:internal/modules/"));
   const srcFrame = (id: number) => {
     const self = byId.get(id);
-    if (self?.callFrame.url.includes("/src/")) return self;
-    for (const n of ancestors(id)) if (n.callFrame.url.includes("/src/")) return n;
+    if (self && isGatewayCode(self.callFrame.url)) return self;
+    for (const n of ancestors(id)) if (isGatewayCode(n.callFrame.url)) return n;
     return undefined;
   };
   const attributed = new Map<string, { function: string; location: string; time: number }>();

@@ -3,10 +3,15 @@
 
 type Labels = Record<string, string>;
 
-const escapeLabel = (value: string) => value.replaceAll("\\", "\\\\").replaceAll("\n", "\\n").replaceAll('"', '\\"');
+// Label text is built on every request (it is the series' key): the common case, a value with
+// nothing to escape, takes one regex test and no copies.
+const needsEscape = /[\\\n"]/;
+const escapeLabel = (value: string) =>
+  needsEscape.test(value) ? value.replaceAll("\\", "\\\\").replaceAll("\n", "\\n").replaceAll('"', '\\"') : value;
 const labelText = (labels: Labels) => {
-  const entries = Object.entries(labels);
-  return entries.length === 0 ? "" : `{${entries.map(([k, v]) => `${k}="${escapeLabel(v)}"`).join(",")}}`;
+  let text = "";
+  for (const name in labels) text += `${text === "" ? "{" : ","}${name}="${escapeLabel(labels[name] ?? "")}"`;
+  return text === "" ? "" : `${text}}`;
 };
 
 abstract class Metric {

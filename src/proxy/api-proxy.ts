@@ -177,9 +177,11 @@ export class ApiProxy {
    * Who the token is, and how the request goes upstream: impersonated under the gateway's own
    * credentials, or (passthrough) with the client's token unchanged after a TokenReview.
    */
-  async #identify(
-    token: string,
-  ): Promise<{ user: UserInfo; authorization: string | undefined; identity: [string, string][] }> {
+  async #identify(token: string): Promise<{
+    user: UserInfo;
+    authorization: string | undefined;
+    identity: readonly (readonly [string, string])[];
+  }> {
     const { authenticator, tokenReviewer, metrics, upstream } = this.#options;
     try {
       const { user, cached } = await authenticator.authenticate(token);

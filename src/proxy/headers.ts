@@ -25,7 +25,7 @@ export interface UpstreamHeaderOptions {
   readonly rawHeaders: readonly string[];
   readonly upstreamHost: string;
   readonly authorization: string | undefined;
-  readonly identity: readonly [string, string][];
+  readonly identity: readonly (readonly [string, string])[];
   readonly clientAddress: string | undefined;
   /** Whether the client is a configured proxy whose X-Forwarded-For is kept. */
   readonly trustForwarded: boolean;

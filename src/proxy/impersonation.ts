@@ -41,8 +41,16 @@ export function headerValue(value: string): string {
  */
 const asciiLower = (key: string) => key.replace(/[A-Z]/g, (c) => c.toLowerCase());
 
+/**
+ * Headers already written for an identity. The token cache hands back the same UserInfo for
+ * every request of a cached token, so each identity is escaped once, not on every request.
+ */
+const written = new WeakMap<UserInfo, readonly (readonly [string, string])[]>();
+
 /** [name, value] pairs, one Impersonate-Group line per group (a comma-joined one is one group). */
-export function impersonationHeaders(user: UserInfo): [string, string][] {
+export function impersonationHeaders(user: UserInfo): readonly (readonly [string, string])[] {
+  const known = written.get(user);
+  if (known) return known;
   const headers: [string, string][] = [["Impersonate-User", headerValue(user.username)]];
   if (user.uid) headers.push(["Impersonate-Uid", headerValue(user.uid)]);
   for (const group of user.groups) headers.push(["Impersonate-Group", headerValue(group)]);
@@ -50,6 +58,7 @@ export function impersonationHeaders(user: UserInfo): [string, string][] {
     const name = `Impersonate-Extra-${escapeExtraKey(asciiLower(key))}`;
     for (const value of values) headers.push([name, headerValue(value)]);
   }
+  written.set(user, headers);
   return headers;
 }
 

@@ -2,7 +2,6 @@
 // session (PXAT); locks are SET NX PX and released by a compare-and-delete script, so a replica
 // never releases a lock that expired and was taken by another; ended sessions are announced on
 // a pub/sub channel so every replica can close that session's WebSockets.
-import { createClient } from "redis";
 import { SessionError } from "./errors.ts";
 import type { SessionStore } from "./store.ts";
 
@@ -15,7 +14,10 @@ export interface RedisStoreOptions {
   readonly onError?: (error: Error) => void;
 }
 
-function newClient(url: string) {
+// Loaded when a Redis store is configured, not at start-up: the client library adds ~25 MiB to
+// the resident memory of every gateway that imports it, and most run without Redis.
+async function newClient(url: string) {
+  const { createClient } = await import("redis");
   return createClient({
     url,
     // Fail commands at once while disconnected instead of queueing them: a request must get
@@ -27,7 +29,7 @@ function newClient(url: string) {
     },
   });
 }
-type Client = ReturnType<typeof newClient>;
+type Client = Awaited<ReturnType<typeof newClient>>;
 
 export class RedisStore implements SessionStore {
   readonly #client: Client;
@@ -45,7 +47,7 @@ export class RedisStore implements SessionStore {
 
   /** Connects (retrying in the background if Redis is not up yet) and subscribes. */
   static async connect(options: RedisStoreOptions): Promise<RedisStore> {
-    const client = newClient(options.url);
+    const client = await newClient(options.url);
     const onError = (error: Error) => options.onError?.(error);
     client.on("error", onError);
     const subscriber = client.duplicate();

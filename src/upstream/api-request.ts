@@ -11,7 +11,7 @@ export function postToApiServer<T>(
   body: unknown,
   timeoutMs = 10_000,
   /** Further headers, e.g. Impersonate-* to ask as a user (repeated names allowed). */
-  extraHeaders: readonly [string, string][] = [],
+  extraHeaders: readonly (readonly [string, string])[] = [],
 ): Promise<T> {
   const extra: Record<string, string[]> = {};
   for (const [name, value] of extraHeaders) extra[name] = [...(extra[name] ?? []), value];

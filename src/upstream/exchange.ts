@@ -77,6 +77,7 @@ export function viaHttp1(agent: https.Agent, url: URL, request: UpstreamRequest)
 }
 
 const { NGHTTP2_REFUSED_STREAM, NGHTTP2_CANCEL } = http2.constants;
+const ignore = () => {};
 
 /**
  * Over the shared HTTP/2 connections; through `http1()` instead when they found that the API
@@ -121,20 +122,20 @@ export function viaHttp2(
     if (aborted) current.close(NGHTTP2_CANCEL);
     return new Promise<UpstreamResponse>((resolve, reject) => {
       let retrying = false;
-      if (request.timeoutMs > 0) {
-        current.setTimeout(request.timeoutMs, () =>
-          current.destroy(new UpstreamTimeoutError("upstream response timeout")),
-        );
-      }
-      current.once("response", (head: http2.IncomingHttpHeaders, _flags: number, rawHeaders: string[]) => {
+      const onResponse = (head: http2.IncomingHttpHeaders, _flags: number, rawHeaders: string[]) => {
         current.setTimeout(0);
+        // From here the body's reader owns the stream's errors; these listeners would only hold
+        // this exchange's state for the life of a watch.
+        current.off("error", onError);
+        current.off("close", onClose);
+        current.on("error", ignore);
         const plain: string[] = [];
         for (let i = 0; i < rawHeaders.length; i += 2) {
           if (rawHeaders[i]?.charCodeAt(0) !== 58 /* ":" */) plain.push(rawHeaders[i] ?? "", rawHeaders[i + 1] ?? "");
         }
         resolve({ status: Number(head[":status"]), rawHeaders: plain, body: current });
-      });
-      current.on("error", (error: NodeJS.ErrnoException) => {
+      };
+      const onError = (error: NodeJS.ErrnoException) => {
         // Refused unprocessed (REFUSED_STREAM, or above a GOAWAY's last stream id): safe to send
         // again, once, when there is no body that was already consumed.
         const refused = current.rstCode === NGHTTP2_REFUSED_STREAM || error.code === "ERR_HTTP2_GOAWAY_SESSION";
@@ -144,11 +145,19 @@ export function viaHttp2(
           return;
         }
         reject(error);
-      });
-      // A stream ended without a response head (after a response this changes nothing).
-      current.once("close", () => {
+      };
+      // A stream that ends without a response head and without an error.
+      const onClose = () => {
         if (!retrying) reject(new Error("the API server closed the stream without answering"));
-      });
+      };
+      if (request.timeoutMs > 0) {
+        current.setTimeout(request.timeoutMs, () =>
+          current.destroy(new UpstreamTimeoutError("upstream response timeout")),
+        );
+      }
+      current.once("response", onResponse);
+      current.on("error", onError);
+      current.once("close", onClose);
       if (request.body) request.body.pipe(current);
     });
   };

@@ -49,7 +49,7 @@ describe("Impersonate-* headers for any identity", () => {
     fc.assert(
       fc.property(user, (u: UserInfo) => {
         const values = [u.username, ...(u.uid ? [u.uid] : []), ...u.groups, ...Object.values(u.extra).flat()];
-        let headers: [string, string][];
+        let headers: readonly (readonly [string, string])[];
         try {
           headers = impersonationHeaders(u);
         } catch (error) {
@@ -76,7 +76,7 @@ describe("Impersonate-* headers for any identity", () => {
   it("round-trip through kube-apiserver's reading of the headers", () => {
     fc.assert(
       fc.property(user, (u: UserInfo) => {
-        let headers: [string, string][];
+        let headers: readonly (readonly [string, string])[];
         try {
           headers = impersonationHeaders(u);
         } catch {
@@ -116,7 +116,7 @@ describe("Impersonate-* headers for any identity", () => {
     fc.assert(
       fc.property(user, (u: UserInfo) => {
         fc.pre(goString(u.username) !== "");
-        let headers: [string, string][];
+        let headers: readonly (readonly [string, string])[];
         try {
           headers = impersonationHeaders(u);
         } catch {

@@ -8,9 +8,9 @@ import * as http2 from "node:http2";
 import * as https from "node:https";
 import * as net from "node:net";
 import { after, before, describe, it } from "node:test";
-import { TestCA } from "../../testbed/ca.ts";
 import { viaHttp1, viaHttp2 } from "../../src/upstream/exchange.ts";
 import { Http2Sessions } from "../../src/upstream/http2-sessions.ts";
+import { TestCA } from "../../testbed/ca.ts";
 
 type StreamHandler = (stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders) => void;
 
@@ -54,7 +54,11 @@ async function scriptedServer(
 }
 
 /** Sends a GET and reads the answer: status and body. */
-async function get(sessions: Http2Sessions, path: string, http1?: () => never): Promise<{ status: number; body: string }> {
+async function get(
+  sessions: Http2Sessions,
+  path: string,
+  http1?: () => never,
+): Promise<{ status: number; body: string }> {
   const exchange = viaHttp2(
     sessions,
     { method: "GET", path, headers: ["Host", "ignored", "Accept", "application/json"], timeoutMs: 5_000 },
@@ -84,7 +88,7 @@ describe("HTTP/2 connections to the API server", { timeout: 30_000 }, () => {
     const seen: http2.IncomingHttpHeaders[] = [];
     server.handle = (stream, headers) => {
       seen.push(headers);
-      stream.respond({ ":status": 200, warning: ['299 - "a"', '299 - "b"'] });
+      stream.respond([":status", "200", "warning", '299 - "a"', "warning", '299 - "b"']);
       stream.end("ok");
     };
     const sessions = new Http2Sessions({ url: server.url, ca: ca.certPem });
