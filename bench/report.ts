@@ -5,6 +5,7 @@ import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { SetupName, Target } from "./setups/setup.ts";
 import type { AuthCell } from "./workloads/auth-cost.ts";
+import type { CoresCell } from "./workloads/cores.ts";
 import type { ProfileReport } from "./workloads/profile.ts";
 import type { GetCell } from "./workloads/small-gets.ts";
 import type { UpgradeCell } from "./workloads/upgrade.ts";
@@ -29,6 +30,8 @@ export interface BenchResults {
   readonly auth: AuthCell[];
   readonly upgrades: UpgradeCell[];
   readonly watches: WatchCell[];
+  /** Absent in results written before the cores workload existed. */
+  readonly cores?: CoresCell[];
   readonly profile?: ProfileReport;
   readonly peakRss: Record<string, number>;
   readonly targets: TargetVerdict[];
@@ -41,7 +44,7 @@ export interface TargetVerdict {
   readonly detail: string;
 }
 
-const order: SetupName[] = ["direct", "nginx", "kube-oidc-proxy", "gateway"];
+const order: SetupName[] = ["direct", "nginx", "kube-oidc-proxy", "gateway", "gateway-workers"];
 const mib = (bytes: number) => `${(bytes / 2 ** 20).toFixed(0)} MiB`;
 const ratio = (a?: number, b?: number) => (a !== undefined && b !== undefined && b > 0 ? (a / b).toFixed(2) : "–");
 const f = (n: number | undefined, digits = 2) => (n === undefined || Number.isNaN(n) ? "–" : n.toFixed(digits));
@@ -61,7 +64,7 @@ export function cpuMicrosPerRequest(cell: GetCell): number {
 }
 
 export function getsTable(gets: readonly GetCell[], setups: readonly SetupName[]): string {
-  const present = order.filter((s) => setups.includes(s));
+  const present = order.filter((s) => setups.includes(s) && gets.some((g) => g.setup === s));
   const keys = [...new Set(gets.map((g) => `${g.target}/${g.connections}`))];
   const rows = keys.map((key) => {
     const [target, c] = key.split("/") as [Target, string];
@@ -96,6 +99,33 @@ export function getsTable(gets: readonly GetCell[], setups: readonly SetupName[]
       ...present.filter((s) => s !== "direct").map((s) => `${s} CPU · per req`),
     ],
     rows,
+  );
+}
+
+/** The median of each setup's rounds (of two: the slower), by req/s. */
+function medianRound(cells: readonly CoresCell[], setup: SetupName): CoresCell | undefined {
+  const rounds = cells.filter((c) => c.setup === setup).sort((a, b) => a.rps - b.rps);
+  return rounds[Math.floor((rounds.length - 1) / 2)];
+}
+
+export function coresTable(cells: readonly CoresCell[]): string {
+  const present = order.filter((s) => cells.some((c) => c.setup === s));
+  const gateway = medianRound(cells, "gateway");
+  return table(
+    ["setup", "req/s (p50/p99 ms)", "CPU (% of one core)", "rounds (req/s)", "/ gateway"],
+    present.map((setup) => {
+      const m = medianRound(cells, setup);
+      return [
+        setup,
+        m ? `${m.rps.toFixed(0)} (${f(m.p50Ms)}/${f(m.p99Ms)})` : "–",
+        m ? `${f(m.usage.cpuCores * 100, 0)}%` : "–",
+        cells
+          .filter((c) => c.setup === setup)
+          .map((c) => c.rps.toFixed(0))
+          .join(", "),
+        ratio(m?.rps, gateway?.rps),
+      ];
+    }),
   );
 }
 
@@ -274,6 +304,15 @@ export function judgeTargets(results: Omit<BenchResults, "targets">): TargetVerd
         .join(", "),
     });
   }
+  const one = results.cores ? medianRound(results.cores, "gateway") : undefined;
+  const several = results.cores ? medianRound(results.cores, "gateway-workers") : undefined;
+  if (one && several) {
+    verdicts.push({
+      target: "a worker mode with a measured gain (serve --workers, wrk load)",
+      met: several.rps >= 1.1 * one.rps,
+      detail: `${several.rps.toFixed(0)} req/s against ${one.rps.toFixed(0)} as one process: ${ratio(several.rps, one.rps)}×`,
+    });
+  }
   return verdicts;
 }
 
@@ -309,6 +348,14 @@ export function renderText(results: BenchResults): string {
     "",
     watchTable(results.watches),
     "",
+    ...(results.cores?.length
+      ? [
+          "More than one core: the gateway as one process and as serve --workers (setup gateway-workers); small GETs on the static stand-in, wrk -t1 -c64 as the load",
+          "",
+          coresTable(results.cores),
+          "",
+        ]
+      : []),
     `Peak RSS of each proxy over the run: ${Object.entries(results.peakRss)
       .map(([s, b]) => `${s} ${mib(b ?? 0)}`)
       .join(", ")}`,
@@ -327,6 +374,7 @@ const colors: Record<SetupName, string> = {
   nginx: "#2e7d32",
   "kube-oidc-proxy": "#ef6c00",
   gateway: "#1565c0",
+  "gateway-workers": "#6a1b9a",
 };
 
 const escapeXml = (s: string) => s.replace(/[<>&"]/g, (c) => `&#${c.charCodeAt(0)};`);

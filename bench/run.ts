@@ -18,6 +18,7 @@ import { ensureKubeOidcProxy, startKubeOidcProxy } from "./setups/kube-oidc-prox
 import { startNginx } from "./setups/nginx.ts";
 import type { Setup } from "./setups/setup.ts";
 import { authCost } from "./workloads/auth-cost.ts";
+import { cores } from "./workloads/cores.ts";
 import { profileGateway } from "./workloads/profile.ts";
 import { medianCells, smallGetPath, smallGets } from "./workloads/small-gets.ts";
 import { upgradeThroughput } from "./workloads/upgrade.ts";
@@ -36,6 +37,7 @@ const { values: flags } = parseArgs({
     "watch-transports": { type: "string" },
     "fresh-tokens": { type: "string" },
     "nginx-workers": { type: "string", default: "1" },
+    workers: { type: "string", default: "2" },
     only: { type: "string" },
     "no-kube-oidc-proxy": { type: "boolean", default: false },
     "no-profile": { type: "boolean", default: false },
@@ -56,7 +58,8 @@ if (flags.help) {
   --watch-transports=1,100  watches per connection: 1 = HTTP/1.1 connection each, n = HTTP/2, n per connection
   --fresh-tokens=N        tokens minted per new-token-each-request cell (default 15000; quick 6000)
   --nginx-workers=N       nginx worker_processes (default 1: one core, like the gateway's one event loop)
-  --only=gets,auth,upgrade,watches,profile
+  --workers=N             the "cores" workload: one gateway process against serve --workers=N (default 2)
+  --only=gets,auth,upgrade,watches,cores,profile
   --no-kube-oidc-proxy    do not try to build kube-oidc-proxy
   --no-profile            skip the --cpu-prof run of the gateway
   --profile-concurrency=N connections of the profiled run (default 16)
@@ -77,7 +80,8 @@ const options = {
   watchTransports: list(flags["watch-transports"], [1, 100]),
   freshTokens: Number(flags["fresh-tokens"] ?? (quick ? 6000 : 15000)),
   nginxWorkers: Number(flags["nginx-workers"]),
-  only: new Set((flags.only ?? "gets,auth,upgrade,watches,profile").split(",")),
+  gatewayWorkers: Number(flags.workers),
+  only: new Set((flags.only ?? "gets,auth,upgrade,watches,cores,profile").split(",")),
 };
 const log = (line: string) => process.stderr.write(`${line}\n`);
 const resultsDir = join(import.meta.dirname, "results");
@@ -191,6 +195,11 @@ try {
   }
   const gateway = await startGateway(bed, apiCredentials, staticUrl);
   setups.push(gateway);
+  if (options.gatewayWorkers > 1 && options.only.has("cores")) {
+    setups.push(await startGateway(bed, apiCredentials, staticUrl, options.gatewayWorkers));
+  }
+  // serve --workers is measured in the cores workload only, against the gateway as one process.
+  const singleProcess = setups.filter((s) => s.name !== "gateway-workers");
 
   // Every setup must answer the workload's request with 200 before anything is measured.
   for (const setup of setups) {
@@ -214,7 +223,7 @@ try {
   const gets = await stage("gets", "small GETs", () =>
     smallGets({
       ...common,
-      setups,
+      setups: singleProcess,
       targets: ["static", "api"],
       concurrencies: options.concurrencies,
       rounds: options.rounds,
@@ -233,7 +242,7 @@ try {
     }),
   );
   const upgrades = await stage("upgrade", "upgrade streams", () =>
-    upgradeThroughput({ ...common, setups, streams: options.streams, token }),
+    upgradeThroughput({ ...common, setups: singleProcess, streams: options.streams, token }),
   );
   const watchCells = await stage(
     "watches",
@@ -266,6 +275,15 @@ try {
         caPem: bed?.ca.certPem ?? "",
         log,
       }),
+  );
+  const coreCells = await stage("cores", `more than one core: serve --workers=${options.gatewayWorkers} (wrk)`, () =>
+    cores({
+      ...common,
+      setups: setups.filter((s) => s.name !== "kube-oidc-proxy"),
+      token,
+      connections: 64,
+      rounds: Math.max(2, options.rounds),
+    }),
   );
   const watchPeak = Math.max(0, ...watchCells.map((w) => w.rssWithWatches));
   if (watchPeak > 0) gatewayPeaks["gateway (watches, RSS with the most watches open)"] = watchPeak;
@@ -312,6 +330,7 @@ try {
     auth,
     upgrades,
     watches: watchCells,
+    cores: coreCells,
     ...(profile ? { profile } : {}),
     peakRss,
     missing,

@@ -16,7 +16,7 @@ import {
 } from "../../testbed/gateway.ts";
 import { repoRoot } from "../../testbed/paths.ts";
 import { freePort } from "../../testbed/ports.ts";
-import { spawnTracked, stopProcess } from "../lib/processes.ts";
+import { childPids, spawnTracked, stopProcess } from "../lib/processes.ts";
 import type { Setup } from "./setup.ts";
 
 export interface GatewayChild {
@@ -87,25 +87,40 @@ export async function startGatewayChild(options: GatewayChildOptions): Promise<G
   return running;
 }
 
+/** A process and, for `serve --workers`, its worker processes (read when sampled). */
+const withWorkers = (pid: number) => [pid, ...childPids(pid)];
+
+/** The gateway in front of each upstream; with `workers` > 1, `serve --workers=<workers>`. */
 export async function startGateway(
   bed: TestBed,
   apiCredentials: GatewayCredentials,
   staticUrl: string,
+  workers = 1,
 ): Promise<Setup & { children: { static: GatewayChild; api: GatewayChild } }> {
-  const staticCredentials = await credentialsFor(bed, "gateway-static", staticUrl, "static-upstream-ignores-this");
+  const suffix = workers > 1 ? "-workers" : "";
+  const extraFlags = workers > 1 ? [`--workers=${workers}`] : [];
+  const staticCredentials = await credentialsFor(
+    bed,
+    `gateway-static${suffix}`,
+    staticUrl,
+    "static-upstream-ignores-this",
+  );
   const [staticChild, apiChild] = await Promise.all([
-    startGatewayChild({ bed, name: "gateway-static", credentials: staticCredentials }),
-    startGatewayChild({ bed, name: "gateway-api", credentials: apiCredentials }),
+    startGatewayChild({ bed, name: `gateway-static${suffix}`, credentials: staticCredentials, extraFlags }),
+    startGatewayChild({ bed, name: `gateway-api${suffix}`, credentials: apiCredentials, extraFlags }),
   ]);
   return {
-    name: "gateway",
+    name: workers > 1 ? "gateway-workers" : "gateway",
     children: { static: staticChild, api: apiChild },
     endpoints: {
-      static: { url: staticChild.url, pids: () => [staticChild.pid] },
-      api: { url: apiChild.url, pids: () => [apiChild.pid] },
+      static: { url: staticChild.url, pids: () => withWorkers(staticChild.pid) },
+      api: { url: apiChild.url, pids: () => withWorkers(apiChild.pid) },
     },
-    allPids: () => [staticChild.pid, apiChild.pid],
-    description: `kube-oidc-gateway (this checkout), node ${process.version}, one child process per upstream`,
+    allPids: () => [...withWorkers(staticChild.pid), ...withWorkers(apiChild.pid)],
+    description:
+      workers > 1
+        ? `kube-oidc-gateway --workers=${workers}: a primary and ${workers} worker processes per upstream`
+        : `kube-oidc-gateway (this checkout), node ${process.version}, one child process per upstream`,
     stop: async () => {
       await Promise.all([staticChild.stop(), apiChild.stop()]);
     },

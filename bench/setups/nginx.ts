@@ -3,38 +3,20 @@
 // in the foreground as an unprivileged user on loopback ports with a generated configuration:
 // TLS to the client and to the upstream (verified against the bed's CA), keep-alive upstream,
 // Upgrade passed through, no buffering (watches stream).
-import { execFileSync, spawnSync } from "node:child_process";
-import { existsSync } from "node:fs";
+import { spawnSync } from "node:child_process";
 import { chmod, chown, mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { TestCA } from "../../testbed/ca.ts";
 import { waitFor } from "../../testbed/http.ts";
 import { freePort } from "../../testbed/ports.ts";
+import { ensureDebianPackage } from "../lib/debian.ts";
 import { childPids, spawnTracked, stopProcess } from "../lib/processes.ts";
 import type { Setup } from "./setup.ts";
 
 /** The nginx binary, installed from Debian with apt-get when missing (needs root or sudo). */
 export function ensureNginx(log: (line: string) => void): string {
-  const found = ["/usr/sbin/nginx", "/usr/bin/nginx"].find((p) => existsSync(p));
-  if (found) return found;
-  log("bench: nginx is missing; installing it with apt-get (Debian package nginx-light)");
-  const sudo = process.getuid?.() === 0 ? [] : ["sudo", "-n"];
-  const run = (args: string[]) =>
-    execFileSync(sudo[0] ?? args[0] ?? "", [...sudo.slice(1), ...(sudo.length ? args : args.slice(1))], {
-      stdio: "ignore",
-      timeout: 300_000,
-      env: { ...process.env, DEBIAN_FRONTEND: "noninteractive" },
-    });
-  try {
-    run(["apt-get", "install", "-y", "--no-install-recommends", "nginx-light"]);
-  } catch {
-    run(["apt-get", "update"]);
-    run(["apt-get", "install", "-y", "--no-install-recommends", "nginx-light"]);
-  }
-  const installed = ["/usr/sbin/nginx", "/usr/bin/nginx"].find((p) => existsSync(p));
-  if (!installed) throw new Error("nginx is not installed and apt-get did not install it");
-  return installed;
+  return ensureDebianPackage("nginx-light", ["/usr/sbin/nginx", "/usr/bin/nginx"], log);
 }
 
 export interface NginxOptions {

@@ -1,6 +1,7 @@
 // What every setup offers the workloads: an HTTPS URL in front of each upstream, and the
 // processes that make up the proxy (measured for RSS and CPU; none for direct).
-export type SetupName = "direct" | "nginx" | "kube-oidc-proxy" | "gateway";
+/** gateway-workers: the gateway with --workers=N (the report names N). */
+export type SetupName = "direct" | "nginx" | "kube-oidc-proxy" | "gateway" | "gateway-workers";
 /** static: the fixed-JSON stand-in (proxy overhead alone, and the echo for upgrades); api: kube-apiserver. */
 export type Target = "static" | "api";
 

@@ -3,6 +3,7 @@
 // rest of the program receives and never re-reads.
 import { readFileSync } from "node:fs";
 import { isIP } from "node:net";
+import { availableParallelism } from "node:os";
 import { parse as parseYaml } from "yaml";
 import type { JwtAuthenticatorConfig } from "../authn/jwt-config.ts";
 import { parseAuthenticationConfiguration } from "./authentication-config.ts";
@@ -53,6 +54,8 @@ export interface ServeConfig {
   /** Empty: no audit log of the gateway's own refusals. */
   readonly auditLogPath: string;
   readonly shutdownGracePeriodMs: number;
+  /** Processes serving the secure port (--workers, 0 resolved to the CPUs available). */
+  readonly workers: number;
 }
 
 function defaults(): Record<string, FlagValue> {
@@ -135,6 +138,18 @@ export function loadServeConfig(
   }
 
   const authentication = loadAuthentication(explicit, values);
+  const workers = values.workers as number;
+  if (!Number.isInteger(workers) || workers < 0 || workers > 64) {
+    throw new ConfigError("INVALID_FLAG_VALUE", `--workers: expected 0 (one per CPU) to 64, got ${workers}`);
+  }
+  const session = loadSessionConfig(values, explicit, authentication.jwt);
+  const processes = workers === 0 ? availableParallelism() : workers;
+  if (session?.store.kind === "memory" && processes > 1) {
+    throw new ConfigError(
+      "INVALID_FLAG_VALUE",
+      `--workers=${workers} runs ${processes} processes, and each would keep its own memory session store (a browser would be logged in on one and not on the next): use --session-store=redis`,
+    );
+  }
   const config: ServeConfig = {
     authentication: {
       ...authentication,
@@ -162,10 +177,11 @@ export function loadServeConfig(
       responseTimeoutMs: values["upstream-timeout"] as number,
       http2: values["upstream-http2"] as boolean,
     },
-    session: loadSessionConfig(values, explicit, authentication.jwt),
+    session,
     logLevel: logLevel as LogLevel,
     auditLogPath: (values["audit-log-path"] as string | undefined) ?? "",
     shutdownGracePeriodMs: values["shutdown-grace-period"] as number,
+    workers: processes,
   };
   return { config: deepFreeze(config), help: false };
 }

@@ -351,4 +351,14 @@ export const serveFlags: readonly FlagSpec[] = [
     default: "30s",
     help: "on SIGTERM: how long in-flight requests may finish before streams are closed",
   },
+  {
+    name: "workers",
+    type: "int",
+    group: operations,
+    default: 1,
+    help:
+      "processes serving the secure port, each on its own core (0: one per CPU available); the first " +
+      "process supervises them and serves the health port with their combined readiness and metrics. " +
+      "Browser sessions then need --session-store=redis",
+  },
 ];

@@ -178,3 +178,55 @@ export function createMetrics() {
 }
 
 export type Metrics = ReturnType<typeof createMetrics>;
+
+/** Gauges that state a condition (1 or 0) rather than count something: merged by maximum. */
+let conditionGauges: Set<string> | undefined;
+
+/**
+ * One exposition from several processes' (the workers of `serve --workers`): counters, gauges
+ * and histogram series of the same name and labels are summed, condition gauges take the
+ * maximum (an issuer one worker cannot reach is unreachable), HELP and TYPE appear once.
+ */
+export function mergeExpositions(texts: readonly string[]): string {
+  conditionGauges ??= new Set(
+    Object.values(createMetrics())
+      .filter((m): m is LabelledGauge => m instanceof LabelledGauge)
+      .map((m) => m.name),
+  );
+  const families = new Map<string, { header: string[]; samples: Map<string, number> }>();
+  for (const text of texts) {
+    let family: { header: string[]; samples: Map<string, number> } | undefined;
+    let familyName = "";
+    for (const line of text.split("\n")) {
+      if (line === "") continue;
+      if (line.startsWith("# ")) {
+        const [, kind, name = ""] = line.split(" ", 3);
+        familyName = name;
+        family = families.get(name);
+        if (!family) {
+          family = { header: [], samples: new Map() };
+          families.set(name, family);
+        }
+        if (kind === "HELP" || kind === "TYPE") {
+          if (family.header.length < 2 && !family.header.some((h) => h.startsWith(`# ${kind} `)))
+            family.header.push(line);
+        }
+        continue;
+      }
+      const space = line.lastIndexOf(" ");
+      const series = line.slice(0, space);
+      const value = Number(line.slice(space + 1));
+      if (!family) continue;
+      const previous = family.samples.get(series);
+      const merged =
+        previous === undefined ? value : conditionGauges.has(familyName) ? Math.max(previous, value) : previous + value;
+      family.samples.set(series, merged);
+    }
+  }
+  const lines: string[] = [];
+  for (const { header, samples } of families.values()) {
+    lines.push(...header);
+    for (const [series, value] of samples) lines.push(`${series} ${value}`);
+  }
+  return `${lines.join("\n")}\n`;
+}

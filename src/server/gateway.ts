@@ -13,15 +13,25 @@ import { createMetrics, type Metrics } from "../observability/metrics.ts";
 import { ApiProxy } from "../proxy/api-proxy.ts";
 import { ImpersonationAuthorizer } from "../proxy/nested-impersonation.ts";
 import { toStatus } from "../proxy/status.ts";
-import { SessionFront } from "../session/session-front.ts";
 import { Upstream } from "../upstream/cluster.ts";
 import { HealthServer, IssuerKeyStatus } from "./health.ts";
 import { TlsListener } from "./tls-listener.ts";
+
+/** What the health port reports. */
+export interface GatewayHealth {
+  /** Reasons the gateway is not ready; empty when ready. */
+  readonly notReady: string[];
+  /** Conditions an operator should see that do not make it unready. */
+  readonly degraded: string[];
+  /** The metrics in the Prometheus text format. */
+  readonly metrics: string;
+}
 
 export interface Gateway {
   readonly address: AddressInfo;
   readonly healthAddress: AddressInfo | undefined;
   readonly metrics: Metrics;
+  health(): GatewayHealth;
   /** Graceful stop: stop accepting, let requests finish (up to the grace period), end streams. */
   stop(): Promise<void>;
 }
@@ -31,6 +41,8 @@ export interface GatewayDependencies {
   readonly env?: NodeJS.ProcessEnv;
   /** In-cluster credentials' folder; /var/run/secrets/kubernetes.io/serviceaccount by default. */
   readonly serviceAccountDir?: string;
+  /** A worker of several (--workers): the primary process serves the health port for all. */
+  readonly healthServedElsewhere?: boolean;
 }
 
 export async function startGateway(config: ServeConfig, deps: GatewayDependencies = {}): Promise<Gateway> {
@@ -112,7 +124,15 @@ export async function startGateway(config: ServeConfig, deps: GatewayDependencie
 
   // Browser sessions (optional): a login front before the same pipeline.
   const sessions = config.session
-    ? await SessionFront.create({ config: config.session, authenticator, upstream, proxy, logger, metrics })
+    ? // Loaded only when sessions are on: openid-client and the session code are not needed otherwise.
+      await (await import("../session/session-front.ts")).SessionFront.create({
+        config: config.session,
+        authenticator,
+        upstream,
+        proxy,
+        logger,
+        metrics,
+      })
     : undefined;
 
   let inFlight = 0;
@@ -152,19 +172,25 @@ export async function startGateway(config: ServeConfig, deps: GatewayDependencie
   });
   const address = await listener.listen(config.serving.securePort, config.serving.bindAddress);
 
-  const health =
-    config.serving.healthPort === 0
+  const notReady = () => [
+    ...(stopping ? ["shutting down"] : []),
+    ...authenticator.notReady().map((n) => `issuer ${n.issuer}: ${n.reason}`),
+    ...(sessions?.notReady() ?? []),
+  ];
+  const health = (): GatewayHealth => ({
+    notReady: notReady(),
+    degraded: issuerKeys.degraded(),
+    metrics: metrics.render(),
+  });
+  const healthServer =
+    config.serving.healthPort === 0 || deps.healthServedElsewhere
       ? undefined
       : new HealthServer({
-          notReady: () => [
-            ...(stopping ? ["shutting down"] : []),
-            ...authenticator.notReady().map((n) => `issuer ${n.issuer}: ${n.reason}`),
-            ...(sessions?.notReady() ?? []),
-          ],
+          notReady,
           degraded: () => issuerKeys.degraded(),
           metrics: () => metrics.render(),
         });
-  const healthAddress = await health?.listen(config.serving.healthPort, config.serving.healthBindAddress);
+  const healthAddress = await healthServer?.listen(config.serving.healthPort, config.serving.healthBindAddress);
   logger.info("gateway listening", {
     address: `${address.address}:${address.port}`,
     health: healthAddress ? `${healthAddress.address}:${healthAddress.port}` : "off",
@@ -175,6 +201,7 @@ export async function startGateway(config: ServeConfig, deps: GatewayDependencie
     address,
     healthAddress,
     metrics,
+    health,
     stop: async () => {
       if (stopping) return;
       stopping = true;
@@ -191,7 +218,7 @@ export async function startGateway(config: ServeConfig, deps: GatewayDependencie
       listener.closeAll();
       authenticator.close();
       upstream.close();
-      await health?.close();
+      await healthServer?.close();
       await auditLog?.close();
       logger.info("stopped");
     },

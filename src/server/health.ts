@@ -17,10 +17,10 @@ import type { LabelledGauge } from "../observability/metrics.ts";
 
 export interface HealthOptions {
   /** Reasons the gateway is not ready; empty when ready. */
-  readonly notReady: () => string[];
+  readonly notReady: () => string[] | Promise<string[]>;
   /** Conditions that do not make the gateway unready but an operator should see; empty when none. */
-  readonly degraded?: () => string[];
-  readonly metrics: () => string;
+  readonly degraded?: () => string[] | Promise<string[]>;
+  readonly metrics: () => string | Promise<string>;
 }
 
 /** Which issuers' key fetches are failing since when, from the authenticator's key events. */
@@ -58,31 +58,42 @@ export class HealthServer {
 
   constructor(options: HealthOptions) {
     this.#server = http.createServer((req, res) => {
-      const path = (req.url ?? "/").split("?")[0];
       const text = (status: number, body: string, type = "text/plain; charset=utf-8") => {
+        if (res.headersSent) return;
         res.writeHead(status, { "content-type": type, "cache-control": "no-cache" });
         res.end(body);
       };
-      if (req.method !== "GET" && req.method !== "HEAD") return text(405, "method not allowed\n");
-      switch (path) {
-        case "/livez":
-        case "/healthz":
-          return text(200, "ok\n");
-        case "/readyz":
-        case "/ready": {
-          const reasons = options.notReady();
-          if (reasons.length > 0) return text(503, `not ready:\n${reasons.map((r) => `- ${r}`).join("\n")}\n`);
-          const degraded = options.degraded?.() ?? [];
-          return degraded.length === 0
-            ? text(200, "ok\n")
-            : text(200, `ok, degraded:\n${degraded.map((r) => `- ${r}`).join("\n")}\n`);
-        }
-        case "/metrics":
-          return text(200, options.metrics(), "text/plain; version=0.0.4; charset=utf-8");
-        default:
-          return text(404, "not found: try /livez, /readyz or /metrics\n");
-      }
+      HealthServer.#answer(req, options, text).catch((error: unknown) =>
+        text(500, `health check failed: ${(error as Error)?.message}\n`),
+      );
     });
+  }
+
+  static async #answer(
+    req: http.IncomingMessage,
+    options: HealthOptions,
+    text: (status: number, body: string, type?: string) => void,
+  ): Promise<void> {
+    const path = (req.url ?? "/").split("?")[0];
+    if (req.method !== "GET" && req.method !== "HEAD") return text(405, "method not allowed\n");
+    switch (path) {
+      case "/livez":
+      case "/healthz":
+        return text(200, "ok\n");
+      case "/readyz":
+      case "/ready": {
+        const reasons = await options.notReady();
+        if (reasons.length > 0) return text(503, `not ready:\n${reasons.map((r) => `- ${r}`).join("\n")}\n`);
+        const degraded = (await options.degraded?.()) ?? [];
+        return degraded.length === 0
+          ? text(200, "ok\n")
+          : text(200, `ok, degraded:\n${degraded.map((r) => `- ${r}`).join("\n")}\n`);
+      }
+      case "/metrics":
+        return text(200, await options.metrics(), "text/plain; version=0.0.4; charset=utf-8");
+      default:
+        return text(404, "not found: try /livez, /readyz or /metrics\n");
+    }
   }
 
   listen(port: number, host: string): Promise<AddressInfo> {

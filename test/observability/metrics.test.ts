@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { Counter, Histogram } from "../../src/observability/metrics.ts";
+import { Counter, createMetrics, Histogram, mergeExpositions } from "../../src/observability/metrics.ts";
 
 describe("metrics in the Prometheus text format", () => {
   it("writes label values as they are, and escapes backslash, newline and quote", () => {
@@ -34,5 +34,34 @@ describe("metrics in the Prometheus text format", () => {
     assert.ok(lines.includes('d_seconds_bucket{method="GET",le="1"} 1'));
     assert.ok(lines.includes('d_seconds_bucket{method="GET",le="+Inf"} 1'));
     assert.ok(lines.includes('d_seconds_count{method="GET"} 1'));
+  });
+});
+
+describe("metrics of several workers", () => {
+  it("sum counters, gauges and histograms by series, and keep one HELP and TYPE", () => {
+    const worker = (requests: number, watches: number) => {
+      const metrics = createMetrics();
+      for (let i = 0; i < requests; i++) metrics.requests.inc({ method: "GET", code: "200" });
+      for (let i = 0; i < watches; i++) metrics.openWatches.inc();
+      metrics.requestDuration.observe({ method: "GET" }, 0.002);
+      return metrics.render();
+    };
+    const merged = mergeExpositions([worker(3, 1), worker(4, 2)]).split("\n");
+    assert.ok(merged.includes('kube_oidc_gateway_http_requests_total{method="GET",code="200"} 7'));
+    assert.ok(merged.includes("kube_oidc_gateway_open_watches 3"));
+    assert.ok(merged.includes('kube_oidc_gateway_http_request_duration_seconds_count{method="GET"} 2'));
+    assert.ok(merged.includes('kube_oidc_gateway_http_request_duration_seconds_bucket{method="GET",le="0.0025"} 2'));
+    assert.equal(merged.filter((l) => l === "# TYPE kube_oidc_gateway_open_watches gauge").length, 1);
+    assert.equal(merged.filter((l) => l.startsWith("# HELP kube_oidc_gateway_http_requests_total ")).length, 1);
+  });
+
+  it("take the highest value of a condition gauge: an issuer one worker cannot reach is unreachable", () => {
+    const worker = (unreachable: number) => {
+      const metrics = createMetrics();
+      metrics.issuerKeysUnreachable.set({ issuer: "https://issuer.example" }, unreachable);
+      return metrics.render();
+    };
+    const merged = mergeExpositions([worker(1), worker(1), worker(0)]);
+    assert.match(merged, /^kube_oidc_gateway_issuer_keys_unreachable\{issuer="https:\/\/issuer.example"\} 1$/m);
   });
 });

@@ -1,8 +1,12 @@
+import { extname } from "node:path";
+import { fileURLToPath } from "node:url";
 import { ConfigError } from "../../config/errors.ts";
 import { formatFlagHelp } from "../../config/flags.ts";
 import { loadServeConfig } from "../../config/serve-config.ts";
 import { serveFlags } from "../../config/serve-flags.ts";
+import { createLogger } from "../../observability/logger.ts";
 import { startGateway } from "../../server/gateway.ts";
+import { reportToPrimary, runPrimary, workerIndex } from "../../server/workers.ts";
 import type { Command } from "../command.ts";
 
 const help = `Usage: kube-oidc-gateway serve [flags]
@@ -45,18 +49,44 @@ async function run(args: readonly string[]): Promise<number> {
     process.stdout.write(`${help}\n`);
     return 0;
   }
+  const config = loaded.config;
+  const stopSignal = new Promise<void>((resolve) => {
+    process.once("SIGTERM", () => resolve());
+    process.once("SIGINT", () => resolve());
+  });
+  const worker = workerIndex();
+  if (config.workers > 1 && worker === undefined) {
+    // The CLI entry (main.ts next to this folder, .ts or .js as this file) runs again in each worker.
+    const exec = fileURLToPath(new URL(`../main${extname(fileURLToPath(import.meta.url))}`, import.meta.url));
+    return runPrimary({
+      config,
+      exec,
+      args: ["serve", ...args],
+      logger: createLogger(config.logLevel, undefined, { worker: 0 }),
+      stopSignal,
+    });
+  }
   let gateway: Awaited<ReturnType<typeof startGateway>>;
   try {
-    gateway = await startGateway(loaded.config);
+    gateway =
+      worker === undefined
+        ? await startGateway(config)
+        : await startGateway(config, {
+            logger: createLogger(config.logLevel, undefined, { worker }),
+            healthServedElsewhere: true,
+          });
   } catch (error) {
     process.stderr.write(`kube-oidc-gateway serve: ${(error as Error).message}\n`);
     return 1;
   }
-  return new Promise((resolve) => {
-    const stop = () => void gateway.stop().then(() => resolve(0));
-    process.once("SIGTERM", stop);
-    process.once("SIGINT", stop);
-  });
+  if (worker !== undefined) {
+    reportToPrimary(gateway);
+    // Without its primary a worker cannot be supervised or receive connections: it stops too.
+    process.once("disconnect", () => process.emit("SIGTERM"));
+  }
+  await stopSignal;
+  await gateway.stop();
+  return 0;
 }
 
 export const serve: Command = {
