@@ -3,12 +3,18 @@
 // and SIGTERM stops everything cleanly.
 import assert from "node:assert/strict";
 import { type ChildProcess, spawn } from "node:child_process";
-import { readFileSync, rmSync, writeFileSync } from "node:fs";
+import { rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
+import { childPids } from "../../bench/lib/processes.ts";
 import { startTestBed, type TestBed } from "../../testbed/bed.ts";
-import { bedOidcFlags, type GatewayCredentials, gatewayFlags, prepareGatewayCredentials } from "../../testbed/gateway.ts";
+import {
+  bedOidcFlags,
+  type GatewayCredentials,
+  gatewayFlags,
+  prepareGatewayCredentials,
+} from "../../testbed/gateway.ts";
 import { httpsRequest, waitFor } from "../../testbed/http.ts";
 import { repoRoot } from "../../testbed/paths.ts";
 import { freePort } from "../../testbed/ports.ts";
@@ -18,15 +24,6 @@ interface LogLine {
   readonly worker?: number;
   readonly pid?: number;
   readonly [field: string]: unknown;
-}
-
-/** The worker processes of a primary, read from /proc. */
-function childPids(pid: number): number[] {
-  try {
-    return readFileSync(`/proc/${pid}/task/${pid}/children`, "utf8").trim().split(/\s+/).filter(Boolean).map(Number);
-  } catch {
-    return [];
-  }
 }
 
 describe("serve --workers", { timeout: 180_000 }, () => {
@@ -101,7 +98,10 @@ describe("serve --workers", { timeout: 180_000 }, () => {
       assert.equal(refused.status, 401);
     }
     await new Promise((r) => setTimeout(r, 200));
-    const refusedBy = logs.slice(before).filter((l) => l.msg === "authentication failed").map((l) => l.worker);
+    const refusedBy = logs
+      .slice(before)
+      .filter((l) => l.msg === "authentication failed")
+      .map((l) => l.worker);
     assert.equal(refusedBy.length, 12);
     assert.deepEqual([...new Set(refusedBy)].sort(), [1, 2], "both workers served requests");
   });
