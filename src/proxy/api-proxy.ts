@@ -72,10 +72,6 @@ export function isLongRunning(url: string): boolean {
 }
 
 /**
- * Whether a client request carries a body to forward: HTTP/1.1 says so with Content-Length or
- * Transfer-Encoding (RFC 9112 §6.3), HTTP/2 by not ending the stream with its headers.
- */
-/**
  * Copies the upstream body to the client with backpressure. Neither pipeline() (an
  * AbortController and a DOMException with a stack for every stream it finishes: 7% of the
  * gateway's CPU per request in bench/ profiles) nor pipe() (nine listeners and closures per
@@ -92,6 +88,10 @@ function relay(body: Readable, res: ServerResponse): void {
 /** Connection errors that mean no exchange with the API server began. */
 const unreachable = new Set(["ECONNREFUSED", "ENOTFOUND", "EAI_AGAIN", "EHOSTUNREACH", "ENETUNREACH", "ETIMEDOUT"]);
 
+/**
+ * Whether a client request carries a body to forward: HTTP/1.1 says so with Content-Length or
+ * Transfer-Encoding (RFC 9112 §6.3), HTTP/2 by not ending the stream with its headers.
+ */
 function hasBody(req: ClientRequest): boolean {
   if ("stream" in req) return !req.stream.endAfterHeaders;
   const length = req.headers["content-length"];
@@ -306,7 +306,9 @@ export class ApiProxy {
       body: hasBody(req) ? req : undefined,
       timeoutMs: longRunning ? 0 : this.#options.responseTimeoutMs,
     });
+    let clientGone = false;
     res.once("close", () => {
+      clientGone = true;
       if (!res.writableFinished) exchange.abort();
     });
     req.on("error", () => exchange.abort());
@@ -317,11 +319,16 @@ export class ApiProxy {
       upstreamRes = await exchange.response;
     } catch (error) {
       req.resume();
-      if (res.headersSent || res.destroyed) {
+      if (res.headersSent || clientGone) {
         res.destroy();
         return;
       }
       reply(this.#failure(this.#upstreamError(error as NodeJS.ErrnoException), req, requestId, started));
+      return;
+    }
+    if (clientGone) {
+      // The client left while the API server was answering: nothing to relay, nothing to count open.
+      upstreamRes.body.destroy();
       return;
     }
     done(upstreamRes.status);
