@@ -252,7 +252,7 @@ const metricDocs: Record<MetricKey, { readonly labels: readonly LabelDoc[]; read
   },
   upstreamHttp2Connections: {
     labels: [],
-    note: "With `--upstream-http2` (the default), requests and watches to the API server are HTTP/2 streams over a few shared connections: a new one opens when the others carry as many streams as the API server allows each (its `--http2-max-streams-per-connection`), one without streams closes after 90 s, and one whose pings go unanswered for 15 s is closed with its streams. 0 when the API server offers only HTTP/1.1.",
+    note: "With `--upstream-http2=watches` (the default) watches, with `all` every request, go to the API server as HTTP/2 streams over a few shared connections: a new one opens when the others carry as many streams as the API server allows each (its `--http2-max-streams-per-connection`), one without streams closes after 90 s, and one whose pings go unanswered for 15 s is closed with its streams. 0 when the API server offers only HTTP/1.1.",
   },
   openUpgrades: {
     labels: [],

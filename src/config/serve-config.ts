@@ -45,8 +45,8 @@ export interface ServeConfig {
     readonly kubeconfig: string;
     readonly extraCaFile: string;
     readonly responseTimeoutMs: number;
-    /** Requests as HTTP/2 streams over shared connections (HTTP/1.1 when the server has no h2). */
-    readonly http2: boolean;
+    /** Which requests go as HTTP/2 streams over shared connections (HTTP/1.1 when the server has no h2). */
+    readonly http2: UpstreamHttp2;
   };
   /** Present when browser sessions are on (--session-client-id). */
   readonly session?: SessionConfig;
@@ -108,6 +108,13 @@ const required = (values: FlagValues, name: string): string => {
   }
   return value;
 };
+
+export type UpstreamHttp2 = "watches" | "all" | "off";
+
+function upstreamHttp2(value: string): UpstreamHttp2 {
+  if (value === "watches" || value === "all" || value === "off") return value;
+  throw new ConfigError("INVALID_FLAG_VALUE", `--upstream-http2: expected watches, all or off, got ${value}`);
+}
 
 /** Builds the validated configuration; `help` is true when --help was asked for. */
 export function loadServeConfig(
@@ -175,7 +182,7 @@ export function loadServeConfig(
       kubeconfig: (values.kubeconfig as string | undefined) ?? "",
       extraCaFile: (values["upstream-ca-file"] as string | undefined) ?? "",
       responseTimeoutMs: values["upstream-timeout"] as number,
-      http2: values["upstream-http2"] as boolean,
+      http2: upstreamHttp2(values["upstream-http2"] as string),
     },
     session,
     logLevel: logLevel as LogLevel,

@@ -305,6 +305,7 @@ export class ApiProxy {
       headers: authorized.headers,
       body: hasBody(req) ? req : undefined,
       timeoutMs: longRunning ? 0 : this.#options.responseTimeoutMs,
+      longRunning,
     });
     let clientGone = false;
     res.once("close", () => {

@@ -27,11 +27,11 @@ export interface UpstreamOptions {
    */
   readonly execToken?: string;
   /**
-   * Proxied requests as HTTP/2 streams over shared connections (what client-go does), falling
-   * back to HTTP/1.1 when the API server does not offer h2. Off: one HTTP/1.1 connection per
-   * request in flight, as before.
+   * Which proxied requests go as HTTP/2 streams over shared connections (what client-go does):
+   * long-running ones (watches), all, or none (off, the default here). HTTP/1.1 keep-alive for
+   * the rest, and whenever the API server does not offer h2.
    */
-  readonly http2?: boolean;
+  readonly http2?: "watches" | "all" | "off";
   /** Told once when HTTP/2 was asked for and the API server speaks only HTTP/1.1. */
   readonly onHttp1Only?: () => void;
   /** Counts the open HTTP/2 connections (a metrics gauge). */
@@ -149,6 +149,7 @@ export class Upstream {
   readonly url: URL;
   readonly agent: https.Agent;
   readonly #http2: Http2Sessions | undefined;
+  readonly #http2Everything: boolean;
   readonly #tokenFile: string | undefined;
   #authorization: string | undefined;
   #tokenStamp = "";
@@ -172,16 +173,18 @@ export class Upstream {
       key: credentials.key,
       scheduling: "lifo",
     });
-    this.#http2 = options.http2
-      ? new Http2Sessions({
-          url: this.url,
-          ca,
-          cert: credentials.cert,
-          key: credentials.key,
-          onHttp1Only: options.onHttp1Only,
-          connectionGauge: options.http2ConnectionGauge,
-        })
-      : undefined;
+    this.#http2Everything = options.http2 === "all";
+    this.#http2 =
+      options.http2 === "watches" || options.http2 === "all"
+        ? new Http2Sessions({
+            url: this.url,
+            ca,
+            cert: credentials.cert,
+            key: credentials.key,
+            onHttp1Only: options.onHttp1Only,
+            connectionGauge: options.http2ConnectionGauge,
+          })
+        : undefined;
     this.#tokenFile = credentials.tokenFile;
     if (credentials.token) this.#authorization = `Bearer ${credentials.token}`;
     if (this.#tokenFile) {
@@ -198,7 +201,8 @@ export class Upstream {
   /** Sends a proxied request (not an upgrade: those keep a connection of their own). */
   send(request: UpstreamRequest): UpstreamExchange {
     const http1 = () => viaHttp1(this.agent, this.url, request);
-    return this.#http2 && !this.#http2.http1Only ? viaHttp2(this.#http2, request, http1) : http1();
+    const overHttp2 = this.#http2 && !this.#http2.http1Only && (this.#http2Everything || request.longRunning);
+    return overHttp2 && this.#http2 ? viaHttp2(this.#http2, request, http1) : http1();
   }
 
   /** Open HTTP/2 connections to the API server (0 with HTTP/1.1). */

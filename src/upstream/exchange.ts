@@ -15,6 +15,11 @@ export interface UpstreamRequest {
   readonly body?: Readable;
   /** Bound on the wait for the response head; 0: none (watches, logs that follow). */
   readonly timeoutMs: number;
+  /**
+   * A watch or a followed log: its response stays open. Such requests are what HTTP/2 saves
+   * most on (a stream instead of a connection each, --upstream-http2=watches).
+   */
+  readonly longRunning?: boolean;
 }
 
 export interface UpstreamResponse {

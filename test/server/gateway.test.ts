@@ -200,6 +200,25 @@ describe("serve in front of kube-apiserver", { timeout: 300_000 }, () => {
     }
   });
 
+  it("carries 40 watches to the API server as streams of one HTTP/2 connection, each delivering its events", async () => {
+    const path = "/api/v1/namespaces/default/configmaps?watch=true";
+    const name = `shared-${Date.now()}`;
+    const watches = Array.from({ length: 40 }, () => watchFor(`${gateway.url}${path}`, bed.ca.certPem, jane, name));
+    try {
+      await new Promise((r) => setTimeout(r, 1_000)); // every watch established
+      assert.equal(gateway.gateway.metrics.openWatches.value, 40);
+      assert.equal(gateway.gateway.metrics.upstreamHttp2Connections.value, 1, "one connection for every watch");
+      const created = await bed.kubectl(["create", "configmap", name, "--namespace=default"]);
+      assert.equal(created.code, 0, created.stderr);
+      await Promise.all(watches.map((w) => w.arrived));
+    } finally {
+      for (const w of watches) w.close();
+    }
+    await waitFor("the watches released", async () => gateway.gateway.metrics.openWatches.value === 0, {
+      timeoutMs: 5_000,
+    });
+  });
+
   it("reaches the API server only as its ServiceAccount impersonating the user (audit log)", async () => {
     // Every request of this test carries the marker, so the check reads only its own events:
     // counting all of jane's events raced with the previous test's direct watch, whose audit
