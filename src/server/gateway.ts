@@ -56,7 +56,8 @@ export async function startGateway(config: ServeConfig, deps: GatewayDependencie
     serviceAccountDir: deps.serviceAccountDir,
     http2: config.upstream.http2,
     http2ConnectionGauge: metrics.upstreamHttp2Connections,
-    onHttp1Only: () => logger.warn("the API server does not offer HTTP/2: every request goes over HTTP/1.1, a connection per watch"),
+    onHttp1Only: () =>
+      logger.warn("the API server does not offer HTTP/2: every request goes over HTTP/1.1, a connection per watch"),
     onTokenReloaded: (file) => logger.info("upstream token reloaded", { file }),
     onTokenReloadFailed: (file, error) => logger.warn("upstream token reload failed", { file, error: error.message }),
   });
