@@ -158,11 +158,13 @@ export class Http2Sessions {
     rawHeaders: readonly string[],
     endStream: boolean,
   ): Promise<{ stream: http2.ClientHttp2Stream } | undefined> {
-    for (;;) {
+    for (let connects = 0; ; ) {
       if (this.#http1Only) return undefined;
       if (this.#closed) throw new Error("the gateway's upstream connections are closed");
       let pooled = this.#withRoom();
       if (!pooled) {
+        // A server that closes every new connection at once must not keep a request looping.
+        if (++connects > 3) throw new Error("the API server closed three new HTTP/2 connections in a row");
         this.#connecting ??= this.#connect().finally(() => {
           this.#connecting = undefined;
         });
