@@ -205,11 +205,6 @@ export class Upstream {
     return overHttp2 && this.#http2 ? viaHttp2(this.#http2, request, http1) : http1();
   }
 
-  /** Open HTTP/2 connections to the API server (0 with HTTP/1.1). */
-  get http2Connections(): number {
-    return this.#http2?.connections ?? 0;
-  }
-
   /** Starts watching the token file; `intervalMs` bounds how stale a rotated token can be. */
   start(intervalMs = 1000): void {
     if (!this.#tokenFile || this.#timer) return;
