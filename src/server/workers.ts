@@ -119,7 +119,7 @@ export async function runPrimary({ config, exec, args, logger, stopSignal }: Pri
     });
 
   /** Each slot's health, or why there is none. */
-  const healths = () =>
+  const askAll = () =>
     Promise.all(
       slots.map(async (slot) => {
         const worker = slot.worker;
@@ -129,6 +129,13 @@ export async function runPrimary({ config, exec, args, logger, stopSignal }: Pri
         return health ? { slot, health } : { slot, problem: `did not answer within ${healthAnswerMs} ms` };
       }),
     );
+  // One /readyz asks for readiness and then for degraded conditions: one round of questions to
+  // the workers serves both, and probes arriving together, instead of a round each.
+  let recent: { at: number; answers: ReturnType<typeof askAll> } | undefined;
+  const healths = () => {
+    if (!recent || Date.now() - recent.at > 250) recent = { at: Date.now(), answers: askAll() };
+    return recent.answers;
+  };
 
   const health =
     config.serving.healthPort === 0
