@@ -21,7 +21,7 @@ import { verifyIdToken } from "../../src/authn/id-token-verifier.ts";
 import type { IssuerKeys } from "../../src/authn/issuer-keys.ts";
 import { parseToken } from "../../src/authn/jwt-authenticator.ts";
 import { base64url, mintJwt } from "../../testbed/issuer/raw-signer.ts";
-import { fuzz } from "../hardening/fuzz.ts";
+import { propertyParameters } from "../helpers/property-seed.ts";
 
 const issuerUrl = "https://issuer.example";
 const pair = generateKeyPairSync("ec", { namedCurve: "P-256" });
@@ -83,7 +83,7 @@ describe("parseToken", () => {
           parseToken(raw);
         },
       ),
-      fuzz(),
+      propertyParameters(),
     );
   });
 
@@ -103,7 +103,7 @@ describe("parseToken", () => {
           if (parsed) assert.equal(parsed.issuer, iss ?? "");
         },
       ),
-      fuzz(),
+      propertyParameters(),
     );
   });
 
@@ -114,7 +114,7 @@ describe("parseToken", () => {
         const parsed = parseToken(`e30.${base64url(payload)}.sig`);
         assert.equal(parsed === undefined, arrays + 1 > 10_000);
       }),
-      fuzz(0.1),
+      propertyParameters(0.1),
     );
   });
 });
@@ -125,7 +125,7 @@ describe("go-json helpers", () => {
       fc.property(fc.jsonValue({ maxDepth: 6 }), fc.integer({ min: 0, max: 7 }), (value, max) => {
         assert.equal(exceedsGoNestingDepth(JSON.stringify(value), max), depthOf(value) > max);
       }),
-      fuzz(),
+      propertyParameters(),
     );
   });
 
@@ -139,7 +139,7 @@ describe("go-json helpers", () => {
         const standard = Buffer.from(bytes).toString("base64");
         if (/[+/=]/.test(standard)) assert.equal(decodeRawBase64Url(standard), undefined);
       }),
-      fuzz(),
+      propertyParameters(),
     );
   });
 
@@ -163,7 +163,7 @@ describe("go-json helpers", () => {
           }
         },
       ),
-      fuzz(),
+      propertyParameters(),
     );
   });
 });
@@ -183,7 +183,7 @@ describe("verifyIdToken", () => {
           await verdict(mint({ ...goodClaims(), ...times }));
         },
       ),
-      fuzz(0.5),
+      propertyParameters(0.5),
     );
   });
 
@@ -196,7 +196,7 @@ describe("verifyIdToken", () => {
           await verdict(mint(goodClaims(), header));
         },
       ),
-      fuzz(0.5),
+      propertyParameters(0.5),
     );
   });
 

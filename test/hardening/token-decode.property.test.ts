@@ -7,7 +7,7 @@ import { describe, it } from "node:test";
 import fc from "fast-check";
 import { decodeToken, TokenDecodeError } from "../../src/token/decode.ts";
 import { base64url } from "../../testbed/issuer/raw-signer.ts";
-import { fuzz } from "./fuzz.ts";
+import { propertyParameters } from "../helpers/property-seed.ts";
 
 const codes = new Set(["NOT_A_JWT", "ENCRYPTED_TOKEN", "BAD_BASE64URL", "BAD_JSON", "NOT_AN_OBJECT"]);
 const object = fc.dictionary(fc.string({ maxLength: 8 }), fc.jsonValue({ maxDepth: 3 }), { maxKeys: 6 });
@@ -47,7 +47,7 @@ describe("decodeToken", () => {
           }
         },
       ),
-      fuzz(),
+      propertyParameters(),
     );
   });
 
@@ -68,7 +68,7 @@ describe("decodeToken", () => {
           .map(([k]) => k);
         assert.deepEqual(decoded.times.map((t) => t.claim).sort(), numeric.sort());
       }),
-      fuzz(),
+      propertyParameters(),
     );
   });
 
@@ -84,7 +84,7 @@ describe("decodeToken", () => {
           );
         },
       ),
-      fuzz(0.1),
+      propertyParameters(0.1),
     );
   });
 });

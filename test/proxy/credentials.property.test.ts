@@ -7,7 +7,7 @@ import { describe, it } from "node:test";
 import fc from "fast-check";
 import { AuthenticationError } from "../../src/authn/errors.ts";
 import { bearerToken, goTrimSpace, websocketProtocolToken } from "../../src/proxy/credentials.ts";
-import { fuzz } from "../hardening/fuzz.ts";
+import { propertyParameters } from "../helpers/property-seed.ts";
 
 const prefix = "base64url.bearer.authorization.k8s.io.";
 
@@ -101,7 +101,7 @@ describe("the Authorization header reader against kube-apiserver's", () => {
       fc.property(headerText(tokenish), (header) => {
         assert.equal(bearerToken(header), modelBearer(header));
       }),
-      fuzz(),
+      propertyParameters(),
     );
   });
 
@@ -116,7 +116,7 @@ describe("the Authorization header reader against kube-apiserver's", () => {
           assert.equal(bearerToken(header), modelBearer(header));
         },
       ),
-      fuzz(),
+      propertyParameters(),
     );
   });
 
@@ -155,7 +155,7 @@ describe("the WebSocket bearer subprotocol reader against kube-apiserver's", () 
         }
         assert.deepEqual(actual, expected);
       }),
-      fuzz(),
+      propertyParameters(),
     );
   });
 });

@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import fc from "fast-check";
 import { upstreamRequestHeaders } from "../../src/proxy/headers.ts";
-import { fuzz } from "../hardening/fuzz.ts";
+import { propertyParameters } from "../helpers/property-seed.ts";
 
 const sensitive = [
   "authorization",
@@ -80,7 +80,7 @@ describe("headers towards the API server", () => {
           assert.equal(names.filter((n) => n === only).length, 1, only);
         }
       }),
-      fuzz(),
+      propertyParameters(),
     );
   });
 });

@@ -10,7 +10,7 @@ import type { UserInfo } from "../../src/authn/user.ts";
 import { escapeExtraKey, headerValue, impersonationHeaders } from "../../src/proxy/impersonation.ts";
 import { requestedImpersonation } from "../../src/proxy/nested-impersonation.ts";
 import { StatusError } from "../../src/proxy/status.ts";
-import { fuzz } from "../hardening/fuzz.ts";
+import { propertyParameters } from "../helpers/property-seed.ts";
 
 /** What Go's server reads from a header value Node wrote as latin1 chars: the bytes as UTF-8. */
 const goReads = (value: string) => Buffer.from(value, "latin1").toString("utf8");
@@ -69,7 +69,7 @@ describe("Impersonate-* headers for any identity", () => {
           assert.doesNotMatch(value, /[\0\r\n]/);
         }
       }),
-      fuzz(),
+      propertyParameters(),
     );
   });
 
@@ -108,7 +108,7 @@ describe("Impersonate-* headers for any identity", () => {
         }
         assert.deepEqual(read.extra, expectedExtra);
       }),
-      fuzz(),
+      propertyParameters(),
     );
   });
 
@@ -127,7 +127,7 @@ describe("Impersonate-* headers for any identity", () => {
         assert.equal(requested?.uid, u.uid ? goString(u.uid) : undefined);
         assert.deepEqual(requested?.groups, u.groups.map(goString));
       }),
-      fuzz(),
+      propertyParameters(),
     );
     assert.equal(requestedImpersonation(["Impersonate-User", Buffer.from("jöhn").toString("latin1")])?.user, "jöhn");
   });
@@ -166,7 +166,7 @@ describe("escapeExtraKey (client-go's headerKeyEscape)", () => {
         validateHeaderName(`Impersonate-Extra-${escaped || "x"}`);
         assert.equal(decodeURIComponent(escaped), goString(key));
       }),
-      fuzz(),
+      propertyParameters(),
     );
   });
 
