@@ -1,14 +1,16 @@
 // Forwarding to a dashboard behind the login (Headlamp, Kubeapps, any web app): what such apps
-// expect from an auth proxy, Authorization: Bearer <token> plus X-Forwarded-*; never the client's
-// own Authorization, never the gateway's cookies. Upgrades (the dashboard's own WebSockets) pass
-// byte for byte once switched.
+// expect from an auth proxy, Authorization: Bearer <token> plus X-Forwarded-*; of the client's
+// own headers only what the gateway's one header policy lets through (headers.ts
+// forwardableClientHeaders: no credentials, no identity an auth proxy's downstream would trust,
+// no hop-by-hop headers), plus the dashboard's own cookies, never the gateway's. Upgrades (the
+// dashboard's own WebSockets) pass byte for byte once switched.
 import * as http from "node:http";
 import type { Http2ServerRequest, Http2ServerResponse } from "node:http2";
 import * as https from "node:https";
 import type { Duplex } from "node:stream";
 import { pipeline } from "node:stream";
 import { withoutCookies } from "../session/cookies.ts";
-import { clientResponseHeaders } from "./headers.ts";
+import { clientResponseHeaders, forwardableClientHeaders } from "./headers.ts";
 import { relayRefusedUpgrade, spliceUpgrade } from "./upgrade-relay.ts";
 
 type ClientRequest = http.IncomingMessage | Http2ServerRequest;
@@ -21,9 +23,6 @@ export interface DashboardProxyOptions {
   readonly isGatewayCookie: (name: string) => boolean;
   readonly onError?: (error: Error) => void;
 }
-
-const dropped =
-  /^(authorization|cookie|host|connection|keep-alive|proxy-connection|proxy-authorization|te|trailer|transfer-encoding|upgrade|http2-settings|x-forwarded-.*|forwarded|x-real-ip)$/;
 
 export class DashboardProxy {
   readonly #url: URL;
@@ -40,13 +39,8 @@ export class DashboardProxy {
   }
 
   #headers(req: ClientRequest, token: string, upgrade: boolean): string[] {
-    const out: string[] = [];
-    const raw = req.rawHeaders;
-    for (let i = 0; i < raw.length; i += 2) {
-      const name = raw[i] ?? "";
-      if (name.startsWith(":") || dropped.test(name.toLowerCase())) continue;
-      out.push(name, raw[i + 1] ?? "");
-    }
+    // The dashboard gets the client's address from the gateway alone: no proxy in front is trusted here.
+    const { headers: out } = forwardableClientHeaders(req.rawHeaders, { trustForwarded: false });
     const cookies = withoutCookies(req.headers.cookie, this.#options.isGatewayCookie);
     if (cookies) out.push("Cookie", cookies);
     const host = req.headers.host ?? (req.headers as Record<string, string | undefined>)[":authority"] ?? "";

@@ -1,7 +1,11 @@
-// Which headers cross the gateway. Towards the API server: never the client's credentials or
-// impersonation headers, never hop-by-hop headers (RFC 9110 §7.6.1), X-Forwarded-For only as the
-// gateway vouches for it; then the gateway's own credentials and the impersonation headers.
-// Towards the client: the API server's headers without hop-by-hop ones.
+// Which headers cross the gateway. One policy for what a client's request may carry on, to the
+// API server (api-proxy.ts) and to a dashboard behind the login (dashboard-proxy.ts):
+// never the client's credentials, identity claims or impersonation headers, never hop-by-hop
+// headers (RFC 9110 §7.6.1) nor the headers `Connection` names, and no forwarding headers but
+// X-Forwarded-For from a proxy the gateway trusts. Each proxy then adds its own: the gateway's
+// credentials and impersonation headers upstream; the session's bearer token, X-Forwarded-* and
+// the dashboard's own cookies to a dashboard.
+// Towards the client: the upstream's headers without hop-by-hop ones.
 
 const hopByHop = new Set([
   "connection",
@@ -16,10 +20,58 @@ const hopByHop = new Set([
   "http2-settings",
 ]);
 
-// Credentials and identity claims of the client that must not reach the API server: its own
-// token, cookies of a browser session, and the request-header authentication headers.
-const clientIdentity = /^(authorization|cookie|impersonate-.*|x-remote-(user|group|extra-.*))$/;
-const forwarded = /^(x-forwarded-for|x-forwarded-host|x-forwarded-proto|x-real-ip|forwarded)$/;
+// Credentials and identity claims of the client: its own token and cookies, impersonation, the
+// API server's request-header authentication (X-Remote-*, its default names), and the identity
+// headers that apps behind an auth proxy trust (oauth2-proxy's X-Auth-Request-* and
+// X-Forwarded-User/Email/Groups/Preferred-Username, Remote-User/Remote-Groups). A client that
+// sends any of them is claiming an identity the gateway has not vouched for.
+const clientIdentity =
+  /^(authorization|cookie|impersonate-.*|x-remote-.*|x-auth-request-.*|remote-user|remote-groups|x-forwarded-(user|email|groups|preferred-username))$/;
+// Forwarding headers: only the gateway says where a request came from.
+const forwarded = /^(x-forwarded-.*|x-real-ip|forwarded)$/;
+
+export interface ClientHeaderOptions {
+  /** Whether the client is a configured proxy whose X-Forwarded-For chain is kept. */
+  readonly trustForwarded: boolean;
+  /** Sec-WebSocket-Protocol is left out (the caller writes its own, the bearer token removed). */
+  readonly dropWebsocketProtocols?: boolean;
+}
+
+export interface ClientHeaders {
+  /** The headers that may go on, as flat [name, value, name, value, …], names as sent. */
+  readonly headers: string[];
+  /** The incoming X-Forwarded-For chain of a trusted proxy (undefined when untrusted or absent). */
+  readonly forwardedFor: string | undefined;
+}
+
+/** The client's request headers that may cross the gateway, to any upstream. */
+export function forwardableClientHeaders(rawHeaders: readonly string[], options: ClientHeaderOptions): ClientHeaders {
+  const raw = rawHeaders;
+  const connectionTokens = new Set<string>();
+  for (let i = 0; i < raw.length; i += 2) {
+    if (raw[i]?.toLowerCase() === "connection") {
+      for (const token of (raw[i + 1] ?? "").split(",")) connectionTokens.add(token.trim().toLowerCase());
+    }
+  }
+  const headers: string[] = [];
+  let forwardedFor: string | undefined;
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i] ?? "";
+    const lower = name.toLowerCase();
+    const value = raw[i + 1] ?? "";
+    if (lower.startsWith(":") || lower === "host") continue; // HTTP/2 pseudo-headers; Host is rewritten
+    if (hopByHop.has(lower) || connectionTokens.has(lower) || clientIdentity.test(lower)) continue;
+    if (forwarded.test(lower)) {
+      if (options.trustForwarded && lower === "x-forwarded-for") {
+        forwardedFor = forwardedFor ? `${forwardedFor}, ${value}` : value;
+      }
+      continue;
+    }
+    if (lower === "sec-websocket-protocol" && options.dropWebsocketProtocols) continue;
+    headers.push(name, value);
+  }
+  return { headers, forwardedFor };
+}
 
 export interface UpstreamHeaderOptions {
   readonly rawHeaders: readonly string[];
@@ -35,36 +87,16 @@ export interface UpstreamHeaderOptions {
   readonly websocketProtocols?: string;
 }
 
-/** The header list for the upstream request, as flat [name, value, name, value, …]. */
+/** The header list for the API server request, as flat [name, value, name, value, …]. */
 export function upstreamRequestHeaders(options: UpstreamHeaderOptions): string[] {
-  const raw = options.rawHeaders;
-  const connectionTokens = new Set<string>();
-  for (let i = 0; i < raw.length; i += 2) {
-    if (raw[i]?.toLowerCase() === "connection") {
-      for (const token of (raw[i + 1] ?? "").split(",")) connectionTokens.add(token.trim().toLowerCase());
-    }
-  }
-  const out: string[] = [];
-  let priorForwardedFor: string | undefined;
-  for (let i = 0; i < raw.length; i += 2) {
-    const name = raw[i] ?? "";
-    const lower = name.toLowerCase();
-    const value = raw[i + 1] ?? "";
-    if (lower.startsWith(":") || lower === "host") continue; // HTTP/2 pseudo-headers; Host is rewritten
-    if (hopByHop.has(lower) || connectionTokens.has(lower) || clientIdentity.test(lower)) continue;
-    if (forwarded.test(lower)) {
-      if (options.trustForwarded && lower === "x-forwarded-for") {
-        priorForwardedFor = priorForwardedFor ? `${priorForwardedFor}, ${value}` : value;
-      }
-      continue;
-    }
-    if (lower === "sec-websocket-protocol" && options.websocketProtocols !== undefined) continue;
-    out.push(name, value);
-  }
+  const { headers: out, forwardedFor } = forwardableClientHeaders(options.rawHeaders, {
+    trustForwarded: options.trustForwarded,
+    dropWebsocketProtocols: options.websocketProtocols !== undefined,
+  });
   out.push("Host", options.upstreamHost);
   if (options.upgrade) out.push("Connection", "Upgrade", "Upgrade", options.upgrade);
   if (options.websocketProtocols) out.push("Sec-WebSocket-Protocol", options.websocketProtocols);
-  const chain = [priorForwardedFor, options.clientAddress].filter(Boolean).join(", ");
+  const chain = [forwardedFor, options.clientAddress].filter(Boolean).join(", ");
   if (chain) out.push("X-Forwarded-For", chain);
   if (options.authorization) out.push("Authorization", options.authorization);
   for (const [name, value] of options.identity) out.push(name, value);

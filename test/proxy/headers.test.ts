@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { clientResponseHeaders, upstreamRequestHeaders } from "../../src/proxy/headers.ts";
+import { clientResponseHeaders, forwardableClientHeaders, upstreamRequestHeaders } from "../../src/proxy/headers.ts";
 
 const pairs = (flat: string[]) => {
   const out: [string, string][] = [];
@@ -96,6 +96,36 @@ describe("headers across the gateway", () => {
       ["Upgrade", "websocket"],
       ["Sec-WebSocket-Protocol", "v5.channel.k8s.io"],
     ]);
+  });
+
+  it("one policy for every upstream: no identity an auth proxy's downstream would trust", () => {
+    const claimed = [
+      "X-Auth-Request-User",
+      "X-Auth-Request-Groups",
+      "X-Forwarded-User",
+      "X-Forwarded-Email",
+      "X-Forwarded-Groups",
+      "X-Forwarded-Preferred-Username",
+      "X-Forwarded-Prefix",
+      "Remote-User",
+      "Remote-Groups",
+      "X-Remote-Uid",
+      "Impersonate-Uid",
+    ].flatMap((name) => [name, "admin"]);
+    const { headers, forwardedFor } = forwardableClientHeaders([...claimed, "Accept", "*/*"], {
+      trustForwarded: true,
+    });
+    assert.deepEqual(pairs(headers), [["Accept", "*/*"]]);
+    assert.equal(forwardedFor, undefined);
+    const upstream = upstreamRequestHeaders({
+      rawHeaders: claimed,
+      upstreamHost: "h",
+      authorization: undefined,
+      identity: [],
+      clientAddress: undefined,
+      trustForwarded: false,
+    });
+    assert.deepEqual(pairs(upstream), [["Host", "h"]]);
   });
 
   it("passes response headers except hop-by-hop ones", () => {
