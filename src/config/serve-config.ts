@@ -6,6 +6,7 @@ import { isIP } from "node:net";
 import { availableParallelism } from "node:os";
 import { parse as parseYaml } from "yaml";
 import type { JwtAuthenticatorConfig } from "../authn/jwt-config.ts";
+import type { AuditLogRotation } from "../observability/audit-log.ts";
 import { parseAuthenticationConfiguration } from "./authentication-config.ts";
 import { ConfigError } from "./errors.ts";
 import { type FlagValue, type FlagValues, parseDuration, parseFlags, valuesFromEnv, valuesFromFile } from "./flags.ts";
@@ -53,6 +54,8 @@ export interface ServeConfig {
   readonly logLevel: LogLevel;
   /** Empty: no audit log of the gateway's own refusals. */
   readonly auditLogPath: string;
+  /** --audit-log-maxsize, --audit-log-maxbackup, --audit-log-maxage (kube-apiserver's meanings). */
+  readonly auditLogRotation: AuditLogRotation;
   readonly shutdownGracePeriodMs: number;
   /** Processes serving the secure port (--workers, 0 resolved to the CPUs available). */
   readonly workers: number;
@@ -95,6 +98,14 @@ const positive = (values: FlagValues, name: string): number => {
   const value = values[name] as number;
   if (!Number.isInteger(value) || value < 1024)
     throw new ConfigError("INVALID_FLAG_VALUE", `--${name}: must be at least 1024, got ${value}`);
+  return value;
+};
+
+// kube-apiserver refuses these when negative (pkg/server/options/audit.go AuditLogOptions.Validate).
+const notNegative = (values: FlagValues, name: string): number => {
+  const value = values[name] as number;
+  if (!Number.isInteger(value) || value < 0)
+    throw new ConfigError("INVALID_FLAG_VALUE", `--${name} ${value} can't be a negative number`);
   return value;
 };
 
@@ -187,6 +198,11 @@ export function loadServeConfig(
     session,
     logLevel: logLevel as LogLevel,
     auditLogPath: (values["audit-log-path"] as string | undefined) ?? "",
+    auditLogRotation: {
+      maxSizeMb: notNegative(values, "audit-log-maxsize"),
+      maxBackups: notNegative(values, "audit-log-maxbackup"),
+      maxAgeDays: notNegative(values, "audit-log-maxage"),
+    },
     shutdownGracePeriodMs: values["shutdown-grace-period"] as number,
     workers: processes,
   };

@@ -347,6 +347,29 @@ export const serveFlags: readonly FlagSpec[] = [
       "groups, verb, path, status, latency, reason, source IP): those never reach the API server's audit log",
   },
   {
+    name: "audit-log-maxsize",
+    type: "int",
+    group: operations,
+    default: 100,
+    help:
+      "as kube-apiserver's: megabytes the --audit-log-path file may reach before it is rotated to " +
+      "<name>-<UTC time><ext> beside it; 0 disables rotation (not recommended)",
+  },
+  {
+    name: "audit-log-maxbackup",
+    type: "int",
+    group: operations,
+    default: 100,
+    help: "as kube-apiserver's: rotated audit log files kept, the oldest removed first; 0: no limit on their number",
+  },
+  {
+    name: "audit-log-maxage",
+    type: "int",
+    group: operations,
+    default: 366,
+    help: "as kube-apiserver's: days a rotated audit log file is kept, by the time in its name; 0: no limit on their age",
+  },
+  {
     name: "shutdown-grace-period",
     type: "duration",
     group: operations,

@@ -66,6 +66,12 @@ describe("serve configuration", () => {
     assert.equal(config.serving.securePort, 443);
     assert.equal(config.serving.healthPort, 8080);
     assert.equal(config.authentication.allowSystemIdentities, false);
+    assert.deepEqual(config.auditLogRotation, { maxSizeMb: 100, maxBackups: 100, maxAgeDays: 366 });
+  });
+
+  it("takes kube-apiserver's audit log rotation flags", () => {
+    const config = load(["--audit-log-maxsize=5", "--audit-log-maxbackup", "0", "--audit-log-maxage=30"]);
+    assert.deepEqual(config.auditLogRotation, { maxSizeMb: 5, maxBackups: 0, maxAgeDays: 30 });
   });
 
   it("takes flags over environment over the config file", () => {
@@ -108,6 +114,7 @@ describe("serve configuration", () => {
     ["a bad port", ["--secure-port=70000"], "INVALID_FLAG_VALUE", /not a port/],
     ["a bad duration", ["--token-cache-ttl=10 seconds"], "INVALID_FLAG_VALUE", /invalid duration/],
     ["an untrusted-proxy that is not an IP", ["--trusted-proxies=ingress"], "INVALID_FLAG_VALUE", /not an IP address/],
+    ["a negative --audit-log-maxbackup", ["--audit-log-maxbackup=-1"], "INVALID_FLAG_VALUE", /can't be a negative/],
     ["a missing CA file", ["--oidc-ca-file=/nonexistent/ca.pem"], "OIDC_CA_UNREADABLE", /no such file/],
   ];
   for (const [what, args, code, message] of refusals) {
