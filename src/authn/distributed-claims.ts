@@ -6,6 +6,17 @@
 // the first token from a new issuer fails while discovery runs) with the authenticator's
 // audiences, and that must contain the claim. Aggregated claims (a `JWT` source) are ignored.
 // Like kube-apiserver, resolved claims are not cached (its resolver notes caching as future work).
+//
+// The verifiers are keyed by the `iss` of the source's JWT, read before anything verifies it, so
+// unlike kube-apiserver's verifierPerIssuer map ("assumed that there will be very few entries",
+// k8s.io/apiserver@v0.37.2 plugin/pkg/authenticator/token/oidc/oidc.go) and its discovery that
+// polls every 10 s until it succeeds, both are bounded here, without changing a decision:
+// - at most maxVerifiers are kept. A new issuer first evicts the oldest one still discovering:
+//   its tokens are refused with "verifier not initialized" whether it is kept or started again.
+//   Only when every kept verifier is ready is the least recently used one evicted; past that many
+//   distinct working issuers the evicted one's next token waits for discovery again.
+// - an issuer not discovered within giveUpAfterMs is dropped and its retries stop; the next token
+//   that names it starts discovery again (and is refused meanwhile, as kube-apiserver refuses it).
 import * as https from "node:https";
 import { AuthenticationError } from "./errors.ts";
 import { verifyIdToken } from "./id-token-verifier.ts";
@@ -39,32 +50,84 @@ function getClaimJwt(url: string, accessToken: string, ca: string | undefined): 
   });
 }
 
+export interface DistributedClaimsLimits {
+  /** Verifiers kept at most (one per claim-source issuer). */
+  readonly maxVerifiers?: number;
+  /** How long an issuer's discovery is retried (every 10 s) before its verifier is dropped. */
+  readonly giveUpAfterMs?: number;
+}
+
+interface Verifier {
+  readonly keys: IssuerKeys;
+  readonly giveUp: NodeJS.Timeout;
+}
+
 export class DistributedClaimsResolver {
   readonly #config: JwtAuthenticatorConfig;
   readonly #claim: string;
   readonly #events: IssuerKeysEvents | undefined;
-  readonly #verifiers = new Map<string, IssuerKeys>();
+  readonly #maxVerifiers: number;
+  readonly #giveUpAfterMs: number;
+  /** In least recently used order: a Map iterates in insertion order, and a use re-inserts. */
+  readonly #verifiers = new Map<string, Verifier>();
 
-  constructor(config: JwtAuthenticatorConfig, claim: string, events?: IssuerKeysEvents) {
+  constructor(
+    config: JwtAuthenticatorConfig,
+    claim: string,
+    events?: IssuerKeysEvents,
+    limits: DistributedClaimsLimits = {},
+  ) {
     this.#config = config;
     this.#claim = claim;
     this.#events = events;
+    this.#maxVerifiers = limits.maxVerifiers ?? 64;
+    this.#giveUpAfterMs = limits.giveUpAfterMs ?? 60_000;
+  }
+
+  /** Verifiers kept now (bounded by maxVerifiers). */
+  get verifierCount(): number {
+    return this.#verifiers.size;
   }
 
   close(): void {
-    for (const keys of this.#verifiers.values()) keys.close();
+    for (const issuer of [...this.#verifiers.keys()]) this.#drop(issuer);
+  }
+
+  #drop(issuer: string): void {
+    const verifier = this.#verifiers.get(issuer);
+    if (!verifier) return;
+    this.#verifiers.delete(issuer);
+    clearTimeout(verifier.giveUp);
+    verifier.keys.close();
   }
 
   #verifier(issuer: string): IssuerKeys {
-    let keys = this.#verifiers.get(issuer);
-    if (!keys) {
-      keys = new IssuerKeys(
-        { ...this.#config, issuer: { ...this.#config.issuer, url: issuer, discoveryUrl: undefined } },
-        this.#events,
-      );
-      keys.start();
-      this.#verifiers.set(issuer, keys);
+    const kept = this.#verifiers.get(issuer);
+    if (kept) {
+      this.#verifiers.delete(issuer);
+      this.#verifiers.set(issuer, kept);
+      return kept.keys;
     }
+    if (this.#verifiers.size >= this.#maxVerifiers) {
+      let evict: string | undefined;
+      for (const [name, verifier] of this.#verifiers) {
+        if (verifier.keys.notReadyReason) {
+          evict = name;
+          break;
+        }
+      }
+      this.#drop(evict ?? (this.#verifiers.keys().next().value as string));
+    }
+    const keys = new IssuerKeys(
+      { ...this.#config, issuer: { ...this.#config.issuer, url: issuer, discoveryUrl: undefined } },
+      this.#events,
+    );
+    const giveUp = setTimeout(() => {
+      if (this.#verifiers.get(issuer)?.keys === keys && keys.notReadyReason) this.#drop(issuer);
+    }, this.#giveUpAfterMs);
+    giveUp.unref();
+    keys.start();
+    this.#verifiers.set(issuer, { keys, giveUp });
     return keys;
   }
 
