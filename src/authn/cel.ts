@@ -165,11 +165,15 @@ export function claimsValue(value: unknown): unknown {
   if (Array.isArray(value)) return value.map(claimsValue);
   if (value === null || typeof value !== "object") return value;
   const out: Record<string, unknown> = {};
+  // Claim names are the token's: defineProperty keeps "__proto__" an own key (an assignment would
+  // set the prototype), and Object.hasOwn ignores what plain objects inherit ("constructor").
+  const set = (key: string, converted: unknown) =>
+    Object.defineProperty(out, key, { value: converted, enumerable: true, writable: true, configurable: true });
   for (const [key, inner] of Object.entries(value)) {
     const converted = claimsValue(inner);
-    out[key] = converted;
+    set(key, converted);
     const escaped = escapeKey(key);
-    if (escaped !== key && !(escaped in value)) out[escaped] = converted;
+    if (escaped !== key && !Object.hasOwn(value, escaped)) set(escaped, converted);
   }
   return out;
 }
