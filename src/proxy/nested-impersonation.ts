@@ -17,11 +17,25 @@ import { StatusError } from "./status.ts";
 export const originalUserExtra = "authentication.kube-oidc-gateway.io/original-username";
 export const originalGroupsExtra = "authentication.kube-oidc-gateway.io/original-groups";
 
+/** The extra keys the gateway writes itself: a client's values for them never pass. */
+const ownedExtras = new Set([originalUserExtra, originalGroupsExtra]);
+
+/**
+ * The most groups plus extra values one request may ask to impersonate. Each one costs up to one
+ * SubjectAccessReview per impersonation mode, so without a bound a single request with a
+ * thousand Impersonate-Group lines makes thousands of reviews. kubectl sends one line per
+ * --as-group / --as-user-extra flag; 64 is far above any hand-written command (and above the
+ * wildcard threshold of 4 where kube-apiserver itself tries one "*" check first), while keeping a
+ * refused request's cost bounded.
+ */
+export const maxImpersonatedItems = 64;
+
 export interface RequestedImpersonation {
   readonly user: string;
   readonly uid?: string;
   readonly groups: readonly string[];
-  readonly extra: Readonly<Record<string, readonly string[]>>;
+  /** A Map: the keys are client input, "__proto__" and "constructor" included. */
+  readonly extra: ReadonlyMap<string, readonly string[]>;
 }
 
 /** Go's url.PathUnescape, keeping the raw key when an escape is malformed (as the filter does). */
@@ -53,7 +67,7 @@ export function requestedImpersonation(rawHeaders: readonly string[]): Requested
   let user: string | undefined;
   let uid: string | undefined;
   const groups: string[] = [];
-  const extra: Record<string, string[]> = {};
+  const extra = new Map<string, string[]>();
   let any = false;
   for (let i = 0; i < rawHeaders.length; i += 2) {
     const name = (rawHeaders[i] ?? "").toLowerCase();
@@ -65,7 +79,9 @@ export function requestedImpersonation(rawHeaders: readonly string[]): Requested
     else if (name === "impersonate-group") groups.push(value);
     else if (name.startsWith("impersonate-extra-")) {
       const key = pathUnescape(name.slice("impersonate-extra-".length));
-      extra[key] = [...(extra[key] ?? []), value];
+      const values = extra.get(key);
+      if (values) values.push(value);
+      else extra.set(key, [value]);
     }
     // Other Impersonate-* headers mean nothing to kube-apiserver; the gateway drops them all.
   }
@@ -73,7 +89,7 @@ export function requestedImpersonation(rawHeaders: readonly string[]): Requested
   if (!user) {
     const what = [
       ...groups.map((g) => `group ${g}`),
-      ...Object.keys(extra).map((k) => `extra ${k}`),
+      ...[...extra.keys()].map((k) => `extra ${k}`),
       ...(uid ? [`uid ${uid}`] : []),
     ];
     throw new StatusError(
@@ -81,6 +97,15 @@ export function requestedImpersonation(rawHeaders: readonly string[]): Requested
       400,
       "BadRequest",
       `requested [${what.join(" ")}] without impersonating a user`,
+    );
+  }
+  const items = groups.length + [...extra.values()].reduce((n, values) => n + values.length, 0);
+  if (items > maxImpersonatedItems) {
+    throw new StatusError(
+      "TOO_MANY_IMPERSONATED_ITEMS",
+      400,
+      "BadRequest",
+      `requested ${items} impersonated groups and extra values: at most ${maxImpersonatedItems} are allowed through this gateway`,
     );
   }
   return { user, uid, groups, extra };
@@ -127,11 +152,36 @@ function forbidden(
   return new StatusError("IMPERSONATION_FORBIDDEN", 403, "Forbidden", message, { details });
 }
 
-const serviceAccountUser = /^system:serviceaccount:([^:]+):([^:]+)$/;
+// k8s.io/apimachinery@v0.37.2 pkg/util/validation: IsDNS1123Label (namespaces) and
+// IsDNS1123Subdomain (ServiceAccount names), with their length limits.
+const dns1123Label = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+const dns1123Subdomain = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+
+/**
+ * serviceaccount.SplitUsername (k8s.io/apiserver@v0.37.2 pkg/authentication/serviceaccount/util.go):
+ * "system:serviceaccount:<namespace>:<name>" with exactly one ":" after the prefix, a valid
+ * namespace name and a valid ServiceAccount name; anything else is an ordinary user name (the
+ * impersonation filter's isServiceAccountUsername, mode.go), checked as "users" in user-info mode.
+ */
+export function splitServiceAccountUsername(username: string): { namespace: string; name: string } | undefined {
+  const prefix = "system:serviceaccount:";
+  if (!username.startsWith(prefix)) return undefined;
+  const parts = username.slice(prefix.length).split(":");
+  if (parts.length !== 2) return undefined;
+  const [namespace = "", name = ""] = parts;
+  if (namespace.length > 63 || !dns1123Label.test(namespace)) return undefined;
+  if (name.length > 253 || !dns1123Subdomain.test(name)) return undefined;
+  return { namespace, name };
+}
+const isServiceAccountUser = (username: string) => splitServiceAccountUsername(username) !== undefined;
 // validation.NameIsDNSSubdomain, as isNodeUsername requires.
 const nodeUser = /^system:node:([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*)$/;
-const onlyUsername = (r: RequestedImpersonation) =>
-  !r.uid && r.groups.length === 0 && Object.keys(r.extra).length === 0;
+/** isNodeUsername (mode.go): "system:node:" and a DNS subdomain of at most 253 characters. */
+function nodeName(username: string): string | undefined {
+  const match = nodeUser.exec(username);
+  return match && (match[1] ?? "").length <= 253 ? match[1] : undefined;
+}
+const onlyUsername = (r: RequestedImpersonation) => !r.uid && r.groups.length === 0 && r.extra.size === 0;
 const domainPrefixedPath = /^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*)\/[^/].*$/i;
 
 interface Mode {
@@ -147,55 +197,112 @@ const modes: readonly Mode[] = [
     name: "arbitrary-node",
     verb: "impersonate:arbitrary-node",
     constrained: true,
-    applies: (r) => onlyUsername(r) && nodeUser.test(r.user) && r.user.length - "system:node:".length <= 253,
+    applies: (r) => onlyUsername(r) && nodeName(r.user) !== undefined,
   },
   {
     name: "serviceaccount",
     verb: "impersonate:serviceaccount",
     constrained: true,
-    applies: (r) => onlyUsername(r) && serviceAccountUser.test(r.user),
+    applies: (r) => onlyUsername(r) && isServiceAccountUser(r.user),
   },
   {
     name: "user-info",
     verb: "impersonate:user-info",
     constrained: true,
-    applies: (r) => !nodeUser.test(r.user) && !serviceAccountUser.test(r.user),
+    applies: (r) => nodeName(r.user) === undefined && !isServiceAccountUser(r.user),
   },
   { name: "legacy", verb: "impersonate", constrained: false, applies: () => true },
 ];
 
-export class ImpersonationAuthorizer {
-  readonly #upstream: Upstream;
+type Review = { readonly allowed: boolean; readonly reason: string };
 
-  constructor(upstream: Upstream) {
-    this.#upstream = upstream;
+/**
+ * Answers of SubjectAccessReviews for a few seconds, keyed by the whole review spec: a client
+ * repeating a request (kubectl's discovery, a watch reconnecting) does not ask again each time.
+ * Bounded in entries (the oldest goes first) so distinct specs cannot grow it without limit; the
+ * TTL matches the 10 s kube-apiserver's own impersonation cache keeps an answer
+ * (k8s.io/apiserver@v0.37.2 pkg/endpoints/filters/impersonation/cache.go) halved, and a
+ * pending review is shared by identical concurrent ones. A failed review is not kept.
+ */
+export class ReviewCache {
+  readonly #entries = new Map<string, { readonly expires: number; readonly review: Promise<Review> }>();
+  readonly #maxEntries: number;
+  readonly #ttlMs: number;
+  readonly #now: () => number;
+
+  constructor({ maxEntries = 4096, ttlMs = 5_000, now = Date.now } = {}) {
+    this.#maxEntries = maxEntries;
+    this.#ttlMs = ttlMs;
+    this.#now = now;
   }
 
-  async #allowed(
-    actor: UserInfo,
-    attributes: Record<string, unknown>,
-    nonResource?: boolean,
-  ): Promise<{ allowed: boolean; reason: string }> {
-    const review = await postToApiServer<{ status?: { allowed?: boolean; reason?: string } }>(
-      this.#upstream,
-      "/apis/authorization.k8s.io/v1/subjectaccessreviews",
-      {
-        apiVersion: "authorization.k8s.io/v1",
-        kind: "SubjectAccessReview",
-        spec: {
-          user: actor.username,
-          uid: actor.uid,
-          groups: [...actor.groups, "system:authenticated"],
-          extra: actor.extra,
-          ...(nonResource ? { nonResourceAttributes: attributes } : { resourceAttributes: attributes }),
-        },
-      },
-    ).catch((error: Error) => {
-      throw new StatusError("IMPERSONATION_CHECK_FAILED", 500, "InternalError", "the impersonation check failed", {
-        cause: error,
-      });
+  get size(): number {
+    return this.#entries.size;
+  }
+
+  get(key: string, review: () => Promise<Review>): Promise<Review> {
+    const now = this.#now();
+    const known = this.#entries.get(key);
+    if (known && known.expires > now) return known.review;
+    this.#entries.delete(key);
+    while (this.#entries.size >= this.#maxEntries) {
+      const oldest = this.#entries.keys().next();
+      if (oldest.done) break;
+      this.#entries.delete(oldest.value);
+    }
+    const pending = review();
+    const entry = { expires: now + this.#ttlMs, review: pending };
+    this.#entries.set(key, entry);
+    pending.catch(() => {
+      if (this.#entries.get(key) === entry) this.#entries.delete(key);
     });
-    return { allowed: review.status?.allowed === true, reason: review.status?.reason ?? "" };
+    return pending;
+  }
+}
+
+/** A plain-data copy of extras in an object without a prototype (keys are client input). */
+function extraRecord(entries: Iterable<readonly [string, readonly string[]]>): Record<string, readonly string[]> {
+  const record: Record<string, readonly string[]> = Object.create(null);
+  for (const [key, values] of entries) record[key] = [...values];
+  return record;
+}
+
+/** ASCII lower-casing: what the impersonation headers do to a key before kube-apiserver reads it. */
+const asciiLower = (key: string) => key.replace(/[A-Z]/g, (c) => c.toLowerCase());
+
+export class ImpersonationAuthorizer {
+  readonly #upstream: Upstream;
+  readonly #reviews: ReviewCache;
+
+  constructor(upstream: Upstream, reviews = new ReviewCache()) {
+    this.#upstream = upstream;
+    this.#reviews = reviews;
+  }
+
+  #allowed(actor: UserInfo, attributes: Record<string, unknown>, nonResource?: boolean): Promise<Review> {
+    const body = {
+      apiVersion: "authorization.k8s.io/v1",
+      kind: "SubjectAccessReview",
+      spec: {
+        user: actor.username,
+        uid: actor.uid,
+        groups: [...actor.groups, "system:authenticated"],
+        extra: extraRecord(Object.entries(actor.extra)),
+        ...(nonResource ? { nonResourceAttributes: attributes } : { resourceAttributes: attributes }),
+      },
+    };
+    return this.#reviews.get(JSON.stringify(body.spec), async () => {
+      const review = await postToApiServer<{ status?: { allowed?: boolean; reason?: string } }>(
+        this.#upstream,
+        "/apis/authorization.k8s.io/v1/subjectaccessreviews",
+        body,
+      ).catch((error: Error) => {
+        throw new StatusError("IMPERSONATION_CHECK_FAILED", 500, "InternalError", "the impersonation check failed", {
+          cause: error,
+        });
+      });
+      return { allowed: review.status?.allowed === true, reason: review.status?.reason ?? "" };
+    });
   }
 
   async #check(actor: UserInfo, verb: string, attributes: Attributes): Promise<void> {
@@ -210,14 +317,21 @@ export class ImpersonationAuthorizer {
     // legacy impersonation in the core group (mode.go, newImpersonationModeState).
     const [group, version] = constrained ? ["authentication.k8s.io", "v1"] : ["", "v1"];
     let groups = [...requested.groups];
-    const serviceAccount = serviceAccountUser.exec(requested.user);
-    const node = constrained ? nodeUser.exec(requested.user) : null;
-    const user: Attributes = node
-      ? { resource: "nodes", group, version, name: node[1] ?? "" }
-      : serviceAccount
-        ? { resource: "serviceaccounts", group, version, namespace: serviceAccount[1], name: serviceAccount[2] ?? "" }
-        : { resource: "users", group, version, name: requested.user };
-    if (node) {
+    const serviceAccount = splitServiceAccountUsername(requested.user);
+    const node = constrained ? nodeName(requested.user) : undefined;
+    const user: Attributes =
+      node !== undefined
+        ? { resource: "nodes", group, version, name: node }
+        : serviceAccount
+          ? {
+              resource: "serviceaccounts",
+              group,
+              version,
+              namespace: serviceAccount.namespace,
+              name: serviceAccount.name,
+            }
+          : { resource: "users", group, version, name: requested.user };
+    if (node !== undefined) {
       if (groups.length > 0)
         throw forbidden(
           actor,
@@ -261,7 +375,7 @@ export class ImpersonationAuthorizer {
         (await this.#allowed(actor, { ...attributes("*"), verb })).allowed;
       if (!all) for (const group of requested.groups) await this.#check(actor, verb, attributes(group));
     }
-    const entries = Object.entries(requested.extra);
+    const entries = [...requested.extra];
     if (entries.length > 0) {
       const attributes = (subresource: string, name: string): Attributes => ({
         resource: "userextras",
@@ -322,16 +436,12 @@ export class ImpersonationAuthorizer {
           if (!allowed) throw forbidden(actor, verb, target, reason);
         }
         const groups = await this.#checkItems(actor, mode, requested);
-        return {
-          username: requested.user,
-          uid: requested.uid,
-          groups,
-          extra: {
-            ...requested.extra,
-            [originalUserExtra]: [actor.username],
-            ...(actor.groups.length > 0 ? { [originalGroupsExtra]: actor.groups } : {}),
-          },
-        };
+        // The keys the gateway owns are its own to write, whatever the client asked for under
+        // them (in any letter case: the headers lower-case keys, which would merge them).
+        const extra = extraRecord([...requested.extra].filter(([key]) => !ownedExtras.has(asciiLower(key))));
+        extra[originalUserExtra] = [actor.username];
+        if (actor.groups.length > 0) extra[originalGroupsExtra] = [...actor.groups];
+        return { username: requested.user, uid: requested.uid, groups, extra };
       } catch (error) {
         if (!(error instanceof StatusError) || error.httpStatus !== 403) throw error;
         firstError ??= error;

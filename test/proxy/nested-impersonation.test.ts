@@ -217,7 +217,10 @@ describe("requested impersonation headers", () => {
         user: "viewer-bot",
         uid: "42",
         groups: ["a,b", "c"],
-        extra: { "example.org/scopes": ["x", "y"], "bad%zz": ["z"] },
+        extra: new Map([
+          ["example.org/scopes", ["x", "y"]],
+          ["bad%zz", ["z"]],
+        ]),
       },
     );
   });
@@ -228,7 +231,7 @@ describe("requested impersonation headers", () => {
       user: "u",
       uid: undefined,
       groups: [],
-      extra: {},
+      extra: new Map(),
     });
   });
 
