@@ -25,9 +25,18 @@ export function safeReturnPath(candidate: string | null | undefined): string {
 }
 
 /**
- * Whether a cookie-authenticated request comes from the gateway's own origin. Unsafe methods
- * and WebSocket upgrades must (SameSite=Lax does not cover WebSockets: cross-site WebSocket
- * hijacking); reads are allowed from anywhere a Lax cookie is sent.
+ * Whether a cookie-authenticated request comes from the gateway's own origin. Required of every
+ * API request and WebSocket upgrade that carries the session cookie, and of unsafe methods to the
+ * dashboard: SameSite=Lax still sends the cookie on cross-site top-level navigations, which are
+ * GETs, and a GET through the API can have effects (services/…/proxy, pods/…/proxy reach
+ * arbitrary backends); Lax does not cover WebSockets at all (cross-site WebSocket hijacking).
+ * `Sec-Fetch-Site: none` is a typed URL or a bookmark, the user's own act.
+ *
+ * With neither Sec-Fetch-Site nor Origin the request is refused: every browser that sends Fetch
+ * Metadata (all current ones) sends Sec-Fetch-Site to an https origin, and the session cookie is
+ * `__Host-` and Secure, so such a request is from a browser too old to vouch for (whose cross-site
+ * navigations look exactly like this) or from a program replaying a cookie, which should present
+ * the token as a bearer token instead.
  */
 export function isSameOrigin(headers: IncomingHttpHeaders, externalOrigin: string): boolean {
   const site = headers["sec-fetch-site"];

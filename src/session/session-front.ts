@@ -24,6 +24,7 @@ import {
   type SessionContext,
   sessionCookie,
 } from "./context.ts";
+import { readCookies } from "./cookies.ts";
 import { backchannelLogout } from "./endpoints/backchannel-logout.ts";
 import { finishLogin } from "./endpoints/callback.ts";
 import { startLogin } from "./endpoints/login.ts";
@@ -162,7 +163,9 @@ export class SessionFront {
       if (apiPath !== undefined && req.headers.authorization !== undefined) {
         return await this.#proxy.handleRequest(req, res, { path: apiPath });
       }
-      const { record, refreshed } = await this.#session(req, unsafeMethods.has(method));
+      // API requests must be same-origin whatever the method (see isSameOrigin); the dashboard's
+      // own pages may be reached by a cross-site link, so there only unsafe methods must.
+      const { record, refreshed } = await this.#session(req, apiPath !== undefined || unsafeMethods.has(method));
       // A refresh may extend the session: the cookie's Max-Age follows.
       if (refreshed) res.setHeader("set-cookie", await sessionCookie(this.#context, record));
       if (apiPath !== undefined) {
@@ -204,6 +207,10 @@ export class SessionFront {
     requireSameOrigin: boolean,
   ): Promise<{ record: SessionRecord; refreshed: boolean }> {
     if (requireSameOrigin && !isSameOrigin(req.headers, this.#origin)) {
+      // Without the session cookie nothing is at stake: the answer is the 401 of no session.
+      if (!readCookies(req.headers.cookie).has(this.#context.config.cookieName)) {
+        throw new SessionError("NO_SESSION", "no session cookie");
+      }
       throw new SessionError("CROSS_SITE", "a cookie-authenticated request from another origin");
     }
     const current = await currentSession(this.#context, req);

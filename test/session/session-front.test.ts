@@ -171,6 +171,35 @@ describe("browser sessions (oidc-provider, kube-apiserver, Redis)", { timeout: 1
     assert.equal(sameSite, "open", "the page's own origin may open the watch");
   });
 
+  it("cross-site GET with the session cookie is refused on API paths (services/proxy GETs can have effects)", async () => {
+    const { cookie } = await login("jane");
+    const path = "/api/v1/namespaces/default/configmaps";
+    // A Lax cookie goes out on a cross-site top-level navigation: the API must not serve it.
+    const refused: Record<string, string>[] = [
+      { "sec-fetch-site": "cross-site", "sec-fetch-mode": "navigate", accept: "text/html" },
+      { "sec-fetch-site": "same-site", "sec-fetch-mode": "navigate" },
+      { origin: "https://evil.example", "sec-fetch-site": "cross-site", "sec-fetch-mode": "cors" },
+      { origin: "https://evil.example" },
+      {},
+    ];
+    for (const headers of refused) {
+      const crossSite = await request(path, { cookie, ...headers });
+      assert.equal(crossSite.status, 403, JSON.stringify(headers));
+      const body = statusBody(crossSite.body);
+      assert.deepEqual(
+        { kind: body.kind, code: body.code, reason: body.reason },
+        { kind: "Status", code: 403, reason: "Forbidden" },
+      );
+    }
+    // The page's own fetches and a typed URL (Sec-Fetch-Site: none) keep working.
+    const sameOrigin = await request(path, { cookie, "sec-fetch-site": "same-origin", "sec-fetch-mode": "cors" });
+    assert.equal(sameOrigin.status, 200, sameOrigin.body);
+    const typed = await request(path, { cookie, "sec-fetch-site": "none", "sec-fetch-mode": "navigate" });
+    assert.equal(typed.status, 200, typed.body);
+    const ownOrigin = await request(path, { cookie, origin: url });
+    assert.equal(ownOrigin.status, 200, "an Origin of our own is enough without Fetch Metadata");
+  });
+
   it("explains a login whose identity the cluster would refuse (bob: email not verified)", async () => {
     const { cookie, callback } = await login("bob");
     assert.equal(cookie, "", "no session for an identity the API server refuses");
@@ -202,7 +231,7 @@ describe("browser sessions (oidc-provider, kube-apiserver, Redis)", { timeout: 1
   it("answers 503 while Redis is down, is not ready, and recovers when Redis returns", async () => {
     const { cookie } = await login("jane");
     await redis.stop();
-    const down = await request("/api/v1/namespaces/default/configmaps", { cookie });
+    const down = await request("/api/v1/namespaces/default/configmaps", { cookie, "sec-fetch-site": "same-origin" });
     assert.equal(down.status, 503);
     assert.equal(statusBody(down.body).reason, "ServiceUnavailable");
     const ready = await fetch(`${gateway.healthUrl}/readyz`);
@@ -211,7 +240,10 @@ describe("browser sessions (oidc-provider, kube-apiserver, Redis)", { timeout: 1
     redis = await startRedis({ dir: join(bed.dir, "redis"), port: redis.port });
     await gatewayReady(gateway);
     // Redis kept no data: the old session is gone (a clear 401), and a new login works.
-    assert.equal((await request("/api/v1/namespaces/default/configmaps", { cookie })).status, 401);
+    assert.equal(
+      (await request("/api/v1/namespaces/default/configmaps", { cookie, "sec-fetch-site": "same-origin" })).status,
+      401,
+    );
     const again = await login("jane");
     assert.equal((await request("/oauth2/session", { cookie: again.cookie })).status, 200);
   });
