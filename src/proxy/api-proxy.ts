@@ -6,7 +6,6 @@
 import { randomUUID } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Http2ServerRequest, Http2ServerResponse } from "node:http2";
-import * as https from "node:https";
 import type { Duplex, Readable } from "node:stream";
 import type { Authenticator } from "../authn/authenticator.ts";
 import { AuthenticationError } from "../authn/errors.ts";
@@ -16,14 +15,19 @@ import type { AuditLog } from "../observability/audit-log.ts";
 import type { Logger } from "../observability/logger.ts";
 import type { Metrics } from "../observability/metrics.ts";
 import type { Upstream } from "../upstream/cluster.ts";
-import { UpstreamRequestInvalid, type UpstreamResponse, UpstreamTimeoutError } from "../upstream/exchange.ts";
+import {
+  UpstreamRequestInvalid,
+  type UpstreamResponse,
+  UpstreamResponseTooLarge,
+  UpstreamTimeoutError,
+} from "../upstream/exchange.ts";
 import { bearerToken, isWebSocketUpgrade, websocketProtocolToken } from "./credentials.ts";
 import { clientResponseHeaders, upstreamRequestHeaders } from "./headers.ts";
 import { clientImpersonationHeader, impersonationHeaders } from "./impersonation.ts";
 import { type ImpersonationAuthorizer, requestedImpersonation } from "./nested-impersonation.ts";
 import { requestAttributes } from "./request-info.ts";
 import { rawHttpResponse, StatusError, type StatusResponse, toStatus, unauthorized } from "./status.ts";
-import { relayRefusedUpgrade, spliceUpgrade } from "./upgrade-relay.ts";
+import { isStreamUpgrade, relayRefusedUpgrade, spliceUpgrade } from "./upgrade-relay.ts";
 
 type ClientRequest = IncomingMessage | Http2ServerRequest;
 type ClientResponse = ServerResponse | Http2ServerResponse;
@@ -250,8 +254,23 @@ export class ApiProxy {
 
   #upstreamError(error: NodeJS.ErrnoException): StatusError | Error {
     const { metrics } = this.#options;
-    // Node would not write the request (a header or path it refuses): nothing went upstream.
-    if (error instanceof UpstreamRequestInvalid) return error;
+    // Node would not write the request (a header or path it refuses): nothing went upstream,
+    // and the request is what is wrong.
+    if (error instanceof UpstreamRequestInvalid) {
+      return new StatusError(
+        "UPSTREAM_REQUEST_INVALID",
+        400,
+        "BadRequest",
+        `the request cannot be forwarded: ${error.message}`,
+        {
+          cause: error,
+        },
+      );
+    }
+    if (error instanceof UpstreamResponseTooLarge) {
+      metrics.upstreamErrors.inc({ kind: "reset" });
+      return new StatusError("UPSTREAM_RESPONSE_TOO_LARGE", 502, "InternalError", error.message, { cause: error });
+    }
     if (error instanceof UpstreamTimeoutError) {
       metrics.upstreamErrors.inc({ kind: "timeout" });
       return new StatusError("UPSTREAM_TIMEOUT", 504, "Timeout", "the Kubernetes API server did not answer in time");
@@ -366,6 +385,19 @@ export class ApiProxy {
       socket.end(rawHttpResponse(response));
     };
     socket.on("error", () => socket.destroy());
+    // The listener hands other Upgrade values to handleRequest (shouldUpgradeCallback); one
+    // that arrives here anyway is refused rather than given a raw connection.
+    if (!isStreamUpgrade(req.headers)) {
+      writeRaw(
+        this.#failure(
+          new StatusError("UNSUPPORTED_UPGRADE", 400, "BadRequest", "only WebSocket and SPDY/3.1 upgrades are proxied"),
+          req,
+          requestId,
+          started,
+        ),
+      );
+      return;
+    }
 
     let authorized: Authorized;
     try {
@@ -376,54 +408,57 @@ export class ApiProxy {
     }
 
     // Bytes after an upgrade request's headers belong to the new protocol, so the request has
-    // no body; without a length Node would frame one as chunked and send its "0\r\n\r\n" end
-    // marker into the SPDY or WebSocket stream.
-    const headers = authorized.headers;
-    if (!headers.some((h, i) => i % 2 === 0 && /^(content-length|transfer-encoding)$/i.test(h))) {
-      headers.push("Content-Length", "0");
-    }
-    let upstreamReq: ReturnType<typeof https.request>;
+    // no body: a length the client sent would make the API server read the new protocol's
+    // first bytes as a body, and without one Node would frame a chunked body and send its
+    // "0\r\n\r\n" end marker into the SPDY or WebSocket stream.
+    const headers = authorized.headers.filter(
+      (_, i, all) => !/^(content-length|transfer-encoding)$/i.test(all[i - (i % 2)] ?? ""),
+    );
+    headers.push("Content-Length", "0");
+    const exchange = this.#options.upstream.send({
+      method: req.method ?? "GET",
+      path: session?.path ?? req.url ?? "/",
+      headers,
+      timeoutMs: this.#options.responseTimeoutMs,
+      upgrade: true,
+    });
+    // A client that leaves before the API server answers ends the upstream request.
+    const onClientGone = () => exchange.abort();
+    socket.once("close", onClientGone);
+    let upstreamRes: UpstreamResponse;
     try {
-      upstreamReq = https.request({
-        protocol: "https:",
-        hostname: this.#options.upstream.url.hostname,
-        port: this.#options.upstream.url.port || 443,
-        method: req.method,
-        path: session?.path ?? req.url,
-        headers,
-        // A dedicated connection: once upgraded it belongs to this stream alone.
-        agent: false,
-        ca: this.#options.upstream.agent.options.ca,
-        cert: this.#options.upstream.agent.options.cert,
-        key: this.#options.upstream.agent.options.key,
-      });
+      upstreamRes = await exchange.response;
     } catch (error) {
-      writeRaw(this.#failure(error, req, requestId, started));
+      if (!socket.destroyed)
+        writeRaw(this.#failure(this.#upstreamError(error as NodeJS.ErrnoException), req, requestId, started));
+      return;
+    } finally {
+      socket.off("close", onClientGone);
+    }
+    metrics.requests.inc({ method: req.method ?? "GET", code: String(upstreamRes.status) });
+    if (socket.destroyed) {
+      upstreamRes.upgraded?.socket.destroy();
+      upstreamRes.body.destroy();
       return;
     }
-    upstreamReq.on("upgrade", (upstreamRes, upstreamSocket, upstreamHead) => {
-      metrics.requests.inc({ method: req.method ?? "GET", code: "101" });
-      metrics.openUpgrades.inc();
-      const stream = {
-        destroy: () => {
-          upstreamSocket.destroy();
-          socket.destroy();
-        },
-      };
-      this.#streams.add(stream);
-      spliceUpgrade(upstreamRes, upstreamSocket, upstreamHead, socket, head, () => {
-        metrics.openUpgrades.dec();
-        this.#streams.delete(stream);
-      });
-    });
-    upstreamReq.on("response", (upstreamRes) => {
-      // The API server refused to switch (e.g. 403): relay its answer and close.
-      metrics.requests.inc({ method: req.method ?? "GET", code: String(upstreamRes.statusCode) });
+    const upgraded = upstreamRes.upgraded;
+    if (!upgraded) {
+      // The API server refused to switch (e.g. 403), or answered a streaming endpoint as a
+      // stream: relayed with backpressure up to a bound, then closed.
       relayRefusedUpgrade(upstreamRes, socket);
+      return;
+    }
+    metrics.openUpgrades.inc();
+    const stream = {
+      destroy: () => {
+        upgraded.socket.destroy();
+        socket.destroy();
+      },
+    };
+    this.#streams.add(stream);
+    spliceUpgrade(upstreamRes, upgraded.socket, upgraded.head, socket, head, () => {
+      metrics.openUpgrades.dec();
+      this.#streams.delete(stream);
     });
-    upstreamReq.on("error", (error: NodeJS.ErrnoException) =>
-      writeRaw(this.#failure(this.#upstreamError(error), req, requestId, started)),
-    );
-    upstreamReq.end();
   }
 }

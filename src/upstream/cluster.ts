@@ -8,8 +8,16 @@ import * as https from "node:https";
 import { dirname, resolve } from "node:path";
 import { parse as parseYaml } from "yaml";
 import { ConfigError } from "../config/errors.ts";
-import { type UpstreamExchange, type UpstreamRequest, viaHttp1, viaHttp2 } from "./exchange.ts";
+import {
+  type UpstreamExchange,
+  type UpstreamRequest,
+  type UpstreamTls,
+  viaHttp1,
+  viaHttp2,
+  viaUpgrade,
+} from "./exchange.ts";
 import { Http2Sessions } from "./http2-sessions.ts";
+import { withLimits } from "./limits.ts";
 
 const defaultServiceAccountDir = "/var/run/secrets/kubernetes.io/serviceaccount";
 
@@ -145,9 +153,15 @@ function inCluster(env: NodeJS.ProcessEnv, serviceAccountDir: string): Credentia
   };
 }
 
+/**
+ * The one client every request to the API server goes through: proxied requests, upgrades and
+ * the gateway's own reviews (api-request.ts). It picks the transport and composes the limits
+ * (limits.ts) over it, so no caller reaches the API server another way.
+ */
 export class Upstream {
   readonly url: URL;
   readonly agent: https.Agent;
+  readonly #tls: UpstreamTls;
   readonly #http2: Http2Sessions | undefined;
   readonly #http2Everything: boolean;
   readonly #tokenFile: string | undefined;
@@ -166,6 +180,7 @@ export class Upstream {
       throw new ConfigError("UPSTREAM_INSECURE", `the API server URL must be https: ${credentials.server}`);
     const extraCa = options.extraCaFile ? readText(options.extraCaFile, "--upstream-ca-file") : "";
     const ca = [credentials.ca, extraCa].filter(Boolean).join("\n") || undefined;
+    this.#tls = { ca, cert: credentials.cert, key: credentials.key };
     this.agent = new https.Agent({
       keepAlive: true,
       ca,
@@ -198,8 +213,13 @@ export class Upstream {
     return this.#authorization;
   }
 
-  /** Sends a proxied request (not an upgrade: those keep a connection of their own). */
+  /** Sends a request to the API server, under the limits of limits.ts whatever carries it. */
   send(request: UpstreamRequest): UpstreamExchange {
+    return withLimits(this.#transport(request), request);
+  }
+
+  #transport(request: UpstreamRequest): UpstreamExchange {
+    if (request.upgrade) return viaUpgrade(this.#tls, this.url, request);
     const http1 = () => viaHttp1(this.agent, this.url, request);
     const overHttp2 = this.#http2 && !this.#http2.http1Only && (this.#http2Everything || request.longRunning);
     return overHttp2 && this.#http2 ? viaHttp2(this.#http2, request, http1) : http1();

@@ -1,9 +1,14 @@
-// One request to the API server and its response, the same to the request pipeline whichever
-// HTTP version carries it: HTTP/2 streams over the shared connections (http2-sessions.ts), or
-// Node's HTTP/1.1 keep-alive agent when the API server does not offer h2 or h2 is turned off.
+// One request to the API server and its response, the same to every caller whichever transport
+// carries it: HTTP/2 streams over the shared connections (http2-sessions.ts), Node's HTTP/1.1
+// keep-alive agent when the API server does not offer h2 or h2 is turned off, or a connection
+// of its own for an upgrade (exec, attach, port-forward). The transports only move bytes; the
+// limits every exchange is held to (response-head timeout, response-size cap) are composed once,
+// over all of them, in limits.ts.
 import * as http2 from "node:http2";
 import * as https from "node:https";
-import type { Readable } from "node:stream";
+import type { Duplex, Readable } from "node:stream";
+import { Readable as ReadableStream } from "node:stream";
+import { GatewayError } from "../errors.ts";
 import type { Http2Sessions } from "./http2-sessions.ts";
 
 export interface UpstreamRequest {
@@ -16,6 +21,13 @@ export interface UpstreamRequest {
   /** Bound on the wait for the response head; 0: none (watches, logs that follow). */
   readonly timeoutMs: number;
   /**
+   * Largest response body the caller will take: a larger one ends the exchange with
+   * UpstreamResponseTooLarge. Unset: no bound (proxied responses stream with backpressure).
+   */
+  readonly maxResponseBytes?: number;
+  /** An HTTP/1.1 Upgrade (exec, attach, port-forward): sent on a connection of its own. */
+  readonly upgrade?: boolean;
+  /**
    * A watch or a followed log: its response stays open. Such requests are what HTTP/2 saves
    * most on (a stream instead of a connection each, --upstream-http2=watches).
    */
@@ -24,29 +36,106 @@ export interface UpstreamRequest {
 
 export interface UpstreamResponse {
   readonly status: number;
+  /** HTTP/1.1's reason phrase, when the transport has one. */
+  readonly statusMessage?: string;
   /** Flat [name, value, …], without HTTP/2 pseudo-headers. */
   readonly rawHeaders: readonly string[];
   readonly body: Readable;
+  /** An upgrade the API server accepted (101): the connection, now the new protocol's. */
+  readonly upgraded?: { readonly socket: Duplex; readonly head: Buffer };
 }
 
 export interface UpstreamExchange {
   /** Settles with the response head, or rejects with why none came. */
   readonly response: Promise<UpstreamResponse>;
-  /** Ends the exchange: the client went away. */
+  /** Ends the exchange: the client went away, or a limit was reached. */
   abort(): void;
 }
 
 /** No response head within the request's bound. */
-export class UpstreamTimeoutError extends Error {
-  readonly code = "UPSTREAM_TIMEOUT";
+export class UpstreamTimeoutError extends GatewayError {
+  constructor(message = "the Kubernetes API server did not answer in time") {
+    super("UPSTREAM_TIMEOUT", message);
+  }
+}
+
+/** A response body larger than the request's maxResponseBytes. */
+export class UpstreamResponseTooLarge extends GatewayError {
+  constructor(limit: number) {
+    super("UPSTREAM_RESPONSE_TOO_LARGE", `the API server's response is larger than ${limit} bytes`);
+  }
 }
 
 /**
  * Node refused to put the request on the wire (a header or path it will not write): nothing
  * reached the API server, and nothing about the API server's health is known.
  */
-export class UpstreamRequestInvalid extends Error {
-  readonly code = "UPSTREAM_REQUEST_INVALID";
+export class UpstreamRequestInvalid extends GatewayError {
+  constructor(message: string, options?: ErrorOptions) {
+    super("UPSTREAM_REQUEST_INVALID", message, options);
+  }
+}
+
+/** The TLS client settings of the gateway's connections to the API server. */
+export interface UpstreamTls {
+  readonly ca?: string;
+  readonly cert?: string;
+  readonly key?: string;
+}
+
+/**
+ * An upgrade on a connection of its own (once switched it belongs to that stream alone): the
+ * response is the 101 with the connection in `upgraded`, or the API server's refusal with its
+ * body. Bytes after an upgrade request's headers belong to the new protocol, so the request has
+ * no body: the caller's headers carry Content-Length: 0 (see the API proxy).
+ */
+export function viaUpgrade(tls: UpstreamTls, url: URL, request: UpstreamRequest): UpstreamExchange {
+  let upstreamReq: ReturnType<typeof https.request> | undefined;
+  let switched = false;
+  const response = new Promise<UpstreamResponse>((resolve, reject) => {
+    try {
+      upstreamReq = https.request({
+        protocol: "https:",
+        hostname: url.hostname,
+        port: url.port || 443,
+        method: request.method,
+        path: request.path,
+        headers: request.headers as string[],
+        agent: false,
+        ca: tls.ca,
+        cert: tls.cert,
+        key: tls.key,
+      });
+    } catch (error) {
+      reject(new UpstreamRequestInvalid((error as Error).message, { cause: error }));
+      return;
+    }
+    const req = upstreamReq;
+    req.on("upgrade", (res, socket, head) => {
+      switched = true;
+      res.resume();
+      resolve({
+        status: 101,
+        statusMessage: res.statusMessage,
+        rawHeaders: res.rawHeaders,
+        body: ReadableStream.from([]),
+        upgraded: { socket, head },
+      });
+    });
+    req.on("response", (res) => {
+      resolve({
+        status: res.statusCode ?? 502,
+        statusMessage: res.statusMessage,
+        rawHeaders: res.rawHeaders,
+        body: res,
+      });
+    });
+    req.on("error", reject);
+    req.end();
+  });
+  // The connection is this exchange's alone: ending it ends the request or a refusal's body. Once
+  // switched, the socket belongs to whoever splices it.
+  return { response, abort: () => void (switched ? undefined : upstreamReq?.destroy()) };
 }
 
 export function viaHttp1(agent: https.Agent, url: URL, request: UpstreamRequest): UpstreamExchange {
@@ -67,12 +156,13 @@ export function viaHttp1(agent: https.Agent, url: URL, request: UpstreamRequest)
       return;
     }
     const req = upstreamReq;
-    if (request.timeoutMs > 0) {
-      req.setTimeout(request.timeoutMs, () => req.destroy(new UpstreamTimeoutError("upstream response timeout")));
-    }
     req.on("response", (res) => {
-      req.setTimeout(0);
-      resolve({ status: res.statusCode ?? 502, rawHeaders: res.rawHeaders, body: res });
+      resolve({
+        status: res.statusCode ?? 502,
+        statusMessage: res.statusMessage,
+        rawHeaders: res.rawHeaders,
+        body: res,
+      });
     });
     req.on("error", reject);
     if (request.body) request.body.pipe(req);
@@ -128,7 +218,6 @@ export function viaHttp2(
     return new Promise<UpstreamResponse>((resolve, reject) => {
       let retrying = false;
       const onResponse = (head: http2.IncomingHttpHeaders, _flags: number, rawHeaders: string[]) => {
-        current.setTimeout(0);
         // From here the body's reader owns the stream's errors; these listeners would only hold
         // this exchange's state for the life of a watch.
         current.off("error", onError);
@@ -155,11 +244,6 @@ export function viaHttp2(
       const onClose = () => {
         if (!retrying) reject(new Error("the API server closed the stream without answering"));
       };
-      if (request.timeoutMs > 0) {
-        current.setTimeout(request.timeoutMs, () =>
-          current.destroy(new UpstreamTimeoutError("upstream response timeout")),
-        );
-      }
       current.once("response", onResponse);
       current.on("error", onError);
       current.once("close", onClose);

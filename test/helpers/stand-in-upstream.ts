@@ -29,8 +29,15 @@ export async function startStandInUpstream(tls: KeyPairPem): Promise<StandInUpst
     res.writeHead(200, { "content-type": "application/json" });
     res.end(JSON.stringify({ kind: "Status", status: "Success" }));
   });
+  const held = new Set<import("node:stream").Duplex>();
   server.on("upgrade", (req, socket, head) => {
     received.push({ url: req.url ?? "", headers: req.headers, rawHeaders: req.rawHeaders });
+    if (req.url?.startsWith("/slow")) {
+      // never answers; ended when the gateway gives up or the stand-in closes
+      held.add(socket);
+      socket.once("close", () => held.delete(socket));
+      return;
+    }
     if (req.url?.startsWith("/forbidden")) {
       const body =
         '{"kind":"Status","apiVersion":"v1","metadata":{},"status":"Failure","message":"stand-in refuses","reason":"Forbidden","code":403}\n';
@@ -58,6 +65,7 @@ export async function startStandInUpstream(tls: KeyPairPem): Promise<StandInUpst
     close: () =>
       new Promise<void>((resolve) => {
         for (const client of wss.clients) client.terminate();
+        for (const socket of held) socket.destroy();
         server.closeAllConnections();
         server.close(() => resolve());
       }),

@@ -1,6 +1,8 @@
-// The request pipeline when Node's HTTP client refuses to build the upstream request: the client
-// gets a 500 Status and the promise settles (regression: the rejection went unhandled — the
-// request hung, and outside the test runner Node ends the process on an unhandled rejection).
+// The request pipeline when Node's HTTP client refuses to build the upstream request: nothing went
+// upstream and the request is what is wrong, so the client gets a 400 Status, and the promise
+// settles (regressions: the rejection went unhandled — the request hung, and outside the test
+// runner Node ends the process on an unhandled rejection; then it was answered 500, as if the
+// gateway had failed).
 import assert from "node:assert/strict";
 import * as http from "node:http";
 import * as https from "node:https";
@@ -25,14 +27,9 @@ describe("ApiProxy when the upstream request cannot be built", () => {
   const onUnhandled = (reason: unknown) => unhandled.push(reason);
   let server: http.Server;
   let port: number;
-  const upgradeAgent = new https.Agent();
-  Object.defineProperty(upgradeAgent, "options", {
-    get() {
-      throw new TypeError("the client refuses this upgrade");
-    },
-  });
 
   const url = new URL("https://127.0.0.1:9");
+  // Upgrades go through Upstream.send too (request.upgrade set): one refusing transport serves both.
   const proxy = (agent: https.Agent) =>
     new ApiProxy({
       authenticator: {
@@ -52,10 +49,9 @@ describe("ApiProxy when the upstream request cannot be built", () => {
 
   before(async () => {
     process.on("unhandledRejection", onUnhandled);
-    const requests = proxy(new RefusingAgent());
-    const upgrades = proxy(upgradeAgent);
-    server = http.createServer((req, res) => void requests.handleRequest(req, res));
-    server.on("upgrade", (req, socket, head) => void upgrades.handleUpgrade(req, socket, head));
+    const gateway = proxy(new RefusingAgent());
+    server = http.createServer((req, res) => void gateway.handleRequest(req, res));
+    server.on("upgrade", (req, socket, head) => void gateway.handleUpgrade(req, socket, head));
     await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
     port = (server.address() as AddressInfo).port;
   });
@@ -76,23 +72,23 @@ describe("ApiProxy when the upstream request cannot be built", () => {
       setTimeout(() => socket.destroy(), 3_000).unref();
     });
 
-  it("answers an ordinary request 500 with a Status", async () => {
+  it("answers an ordinary request 400 with a Status (regression: UpstreamRequestInvalid reached the client as 500)", async () => {
     const [response] = parseResponses(
       await send("GET /api/v1/pods HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer t\r\nConnection: close\r\n\r\n"),
     );
-    assert.equal(response?.status, 500);
-    assert.equal(JSON.parse(response?.body ?? "").reason, "InternalError");
+    assert.equal(response?.status, 400);
+    assert.equal(JSON.parse(response?.body ?? "").reason, "BadRequest");
     assert.deepEqual(unhandled, []);
   });
 
-  it("answers an upgrade 500 with a Status", async () => {
+  it("answers such an upgrade 400 with a Status", async () => {
     const [response] = parseResponses(
       await send(
         "GET /api/v1/namespaces/default/pods/p/exec HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer t\r\nConnection: Upgrade\r\nUpgrade: SPDY/3.1\r\n\r\n",
       ),
     );
-    assert.equal(response?.status, 500);
-    assert.equal(JSON.parse(response?.body ?? "").kind, "Status");
+    assert.equal(response?.status, 400);
+    assert.equal(JSON.parse(response?.body ?? "").reason, "BadRequest");
     assert.deepEqual(unhandled, []);
   });
 });

@@ -226,6 +226,53 @@ describe("upgrades and upstream failures (stand-in upstream)", { timeout: 120_00
     assert.equal(status.reason, "Timeout");
   });
 
+  it("answers 504 Timeout when the API server does not answer an upgrade in time (regression: the upgrade path had no response timeout)", async () => {
+    const started = performance.now();
+    const { head, socket, rest } = await rawUpgrade(
+      gateway.url,
+      bed.ca.certPem,
+      [
+        "POST /slow/exec HTTP/1.1",
+        "Host: gateway",
+        `Authorization: Bearer ${jane}`,
+        "Connection: Upgrade",
+        "Upgrade: SPDY/3.1",
+        "",
+        "",
+      ].join("\r\n"),
+    );
+    socket.destroy();
+    assert.match(head, /^HTTP\/1\.1 504 /);
+    assert.ok(performance.now() - started < 10_000, "answered within the gateway's --upstream-timeout, not never");
+    assert.equal(JSON.parse(rest.toString()).reason, "Timeout");
+  });
+
+  it("forwards an upgrade with Content-Length: 0, not the client's length (regression: a client's Content-Length went upstream with no body)", async () => {
+    const { head, socket } = await rawUpgrade(
+      gateway.url,
+      bed.ca.certPem,
+      [
+        "POST /api/v1/namespaces/default/pods/p/exec?command=sh&stdin=true HTTP/1.1",
+        "Host: gateway",
+        `Authorization: Bearer ${jane}`,
+        "Connection: Upgrade",
+        "Upgrade: SPDY/3.1",
+        "Content-Length: 5",
+        "",
+        "",
+      ].join("\r\n"),
+    );
+    socket.destroy();
+    assert.match(head, /^HTTP\/1\.1 101 /);
+    const seen = upstream.received.at(-1);
+    assert.equal(seen?.headers["content-length"], "0");
+    assert.equal(
+      seen?.rawHeaders.filter((h) => h.toLowerCase() === "content-length").length,
+      1,
+      "one Content-Length, the gateway's",
+    );
+  });
+
   it("answers 503 ServiceUnavailable when the API server is down", async () => {
     const down = await writeGatewayCredentials(bed, "down", `https://127.0.0.1:${await freePort()}`, upstreamToken);
     const second = await startTestGateway(down, [
