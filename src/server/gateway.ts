@@ -23,15 +23,15 @@ export interface GatewayHealth {
   readonly notReady: string[];
   /** Conditions an operator should see that do not make it unready. */
   readonly degraded: string[];
-  /** The metrics in the Prometheus text format. */
-  readonly metrics: string;
+  /** The metrics in the Prometheus text format, when asked for (a readiness probe does not need them). */
+  readonly metrics?: string;
 }
 
 export interface Gateway {
   readonly address: AddressInfo;
   readonly healthAddress: AddressInfo | undefined;
   readonly metrics: Metrics;
-  health(): GatewayHealth;
+  health(options?: { readonly metrics?: boolean }): GatewayHealth;
   /** Graceful stop: stop accepting, let requests finish (up to the grace period), end streams. */
   stop(): Promise<void>;
 }
@@ -142,6 +142,7 @@ export async function startGateway(config: ServeConfig, deps: GatewayDependencie
     certFile: config.serving.tlsCertFile,
     keyFile: config.serving.tlsKeyFile,
     maxHeaderBytes: config.serving.maxHeaderBytes,
+    onRefused: (method, status) => metrics.requests.inc({ method, code: String(status) }),
     onRequest: (req, res) => {
       inFlight++;
       res.once("close", () => inFlight--);
@@ -178,10 +179,10 @@ export async function startGateway(config: ServeConfig, deps: GatewayDependencie
     ...authenticator.notReady().map((n) => `issuer ${n.issuer}: ${n.reason}`),
     ...(sessions?.notReady() ?? []),
   ];
-  const health = (): GatewayHealth => ({
+  const health = (options?: { readonly metrics?: boolean }): GatewayHealth => ({
     notReady: notReady(),
     degraded: issuerKeys.degraded(),
-    metrics: metrics.render(),
+    ...(options?.metrics ? { metrics: metrics.render() } : {}),
   });
   const healthServer =
     config.serving.healthPort === 0 || deps.healthServedElsewhere

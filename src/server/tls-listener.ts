@@ -30,6 +30,42 @@ export const http2IdleTimeoutMs = 90_000;
 /** How often Node checks the header and request bounds of open HTTP/1.1 connections. */
 const connectionsCheckingIntervalMs = 1_000;
 
+/**
+ * HTTP/2 streams a client may have open at once on one connection: kube-apiserver's default,
+ * 100 when --http2-max-streams-per-connection is 0 (k8s.io/apiserver@v0.37.2
+ * pkg/server/secure_serving.go, "match http2.initialMaxConcurrentStreams used by clients"). Node
+ * advertised no limit at all. A client that wants more opens another connection, as client-go does.
+ */
+export const http2MaxConcurrentStreams = 100;
+/**
+ * Header fields one request may carry: node:http's server keeps at most 2,000 (its
+ * maxHeadersCount default) on HTTP/1.1; HTTP/2 counts its four pseudo-headers too. Node's HTTP/2
+ * default was 128: a request with 200 headers of 600 bytes (an id token's groups, a proxy's
+ * additions) was reset with ENHANCE_YOUR_CALM instead of answered.
+ */
+export const maxHeaderFields = 2_000;
+const http2PseudoHeaders = 4;
+/**
+ * HTTP/2 header blocks up to this many times --max-header-bytes are received and answered 431
+ * (the request is refused, but the client learns why); a larger block is reset by Node while it
+ * decodes it (ENHANCE_YOUR_CALM), as is one with more than `maxHeaderFields` fields. nghttp2 also
+ * has a fixed limit of 64 KiB for one header field (name and value, NGHTTP2_HD_MAX_NV): a larger
+ * single field is a compression error that ends the whole connection (GOAWAY), whatever
+ * --max-header-bytes says.
+ */
+const http2HeaderBlockSlack = 2;
+/**
+ * Largest HTTP/2 frame a client may send: kube-apiserver's MaxReadFrameSize of 256 KiB
+ * (k8s.io/apiserver@v0.37.2 pkg/server/secure_serving.go, resourceBody99Percentile). With the
+ * protocol's default of 16 KiB, a header block over about 144 KiB needed more than the 8
+ * CONTINUATION frames nghttp2 accepts (its max_continuations, since CVE-2024-27983) and the
+ * whole connection was closed (GOAWAY INTERNAL_ERROR) before --max-header-bytes was reached.
+ * Clients built on nghttp2 (node:http2, curl) split header blocks into 16 KiB frames whatever
+ * this says, so for them that limit of about 144 KiB stands; Go's client (kubectl, client-go)
+ * uses the frame size the server allows.
+ */
+export const http2MaxFrameSize = 256 * 1024;
+
 export interface TlsListenerOptions {
   readonly certFile: string;
   readonly keyFile: string;
@@ -41,10 +77,44 @@ export interface TlsListenerOptions {
   readonly onReload?: (ok: boolean, error?: Error) => void;
   /** Largest request header block accepted; larger ones get 431. */
   readonly maxHeaderBytes: number;
+  /** A request the listener answered itself (a refused request target or method), for the metrics. */
+  readonly onRefused?: (method: string, status: number) => void;
   /** How often the certificate files are checked for changes. */
   readonly reloadIntervalMs?: number;
   /** The slow-client bounds; the exported defaults unless a test shortens them. */
   readonly timeouts?: { readonly handshakeMs?: number; readonly headersMs?: number; readonly http2IdleMs?: number };
+}
+
+const targetRefusal = () =>
+  new StatusError(
+    "REQUEST_TARGET",
+    400,
+    "BadRequest",
+    "the request target must be a path that starts with / (origin-form)",
+  );
+
+/**
+ * Why a request is answered here, before authentication and before anything is forwarded: a
+ * request target that is not a path. kube-apiserver serves paths only; the absolute form
+ * (`GET https://host/api/...`), `*` and the authority form are what proxies and servers-wide
+ * OPTIONS use, and passing them on would make the path the gateway checks and the one the API
+ * server routes differ.
+ */
+function requestRefusal(_method: string | undefined, url: string | undefined): StatusError | undefined {
+  if (!url?.startsWith("/")) return targetRefusal();
+  return undefined;
+}
+
+/**
+ * An HTTP/2 request whose header block exceeds --max-header-bytes: 431, as HTTP/1.1's parser
+ * answers. Sized as HTTP/2 sizes a header list (RFC 9113 §6.5.2: name, value and 32 bytes per
+ * field), which is what SETTINGS_MAX_HEADER_LIST_SIZE and Node's own limit count.
+ */
+function http2HeadersRefusal(rawHeaders: readonly string[], maxHeaderBytes: number): StatusError | undefined {
+  let size = 0;
+  for (let i = 0; i < rawHeaders.length; i++) size += (rawHeaders[i]?.length ?? 0) + (i % 2 === 0 ? 32 : 0);
+  if (size <= maxHeaderBytes) return undefined;
+  return new StatusError("HEADERS_TOO_LARGE", 431, "BadRequest", "request header fields too large");
 }
 
 export class TlsListener {
@@ -60,6 +130,20 @@ export class TlsListener {
 
   constructor(options: TlsListenerOptions) {
     this.#options = options;
+    const refuse = (method: string, error: StatusError) => {
+      options.onRefused?.(method, error.httpStatus);
+      return toStatus(error);
+    };
+    const onRequest: TlsListenerOptions["onRequest"] = (req, res) => {
+      const refusal =
+        requestRefusal(req.method, req.url) ??
+        ("stream" in req ? http2HeadersRefusal(req.rawHeaders, options.maxHeaderBytes) : undefined);
+      if (!refusal) return options.onRequest(req, res);
+      const response = refuse(req.method ?? "", refusal);
+      req.resume();
+      (res as http.ServerResponse).writeHead(response.status, response.headers);
+      res.end(response.body);
+    };
     this.#http1 = http.createServer(
       {
         noDelay: true,
@@ -67,9 +151,20 @@ export class TlsListener {
         headersTimeout: options.timeouts?.headersMs ?? headersTimeoutMs,
         connectionsCheckingInterval: connectionsCheckingIntervalMs,
       },
-      options.onRequest,
+      onRequest,
     );
-    this.#http1.on("upgrade", options.onUpgrade);
+    this.#http1.on("upgrade", (req: http.IncomingMessage, socket: Duplex, head: Buffer) => {
+      const refusal = requestRefusal(req.method, req.url);
+      if (!refusal) return options.onUpgrade(req, socket, head);
+      socket.on("error", () => socket.destroy());
+      socket.end(rawHttpResponse(refuse(req.method ?? "", refusal)));
+    });
+    // CONNECT's authority-form target (`CONNECT host:443`): Node hands it to "connect" listeners
+    // only, and without one closed the connection without an answer.
+    this.#http1.on("connect", (req: http.IncomingMessage, socket: Duplex) => {
+      socket.on("error", () => socket.destroy());
+      socket.end(rawHttpResponse(refuse(req.method ?? "CONNECT", targetRefusal())));
+    });
     // This server never listens itself (the TLS server hands it connections), and Node starts
     // tracking connections (headersTimeout, requestTimeout, closeIdleConnections) on
     // "listening": without this, slow headers were never timed out and closeIdle did nothing.
@@ -103,9 +198,26 @@ export class TlsListener {
       );
     });
     this.#http2 = http2.createServer(
-      { maxSendHeaderBlockLength: options.maxHeaderBytes, settings: { maxHeaderListSize: options.maxHeaderBytes } },
-      options.onRequest,
+      {
+        maxSendHeaderBlockLength: options.maxHeaderBytes,
+        maxHeaderListPairs: maxHeaderFields + http2PseudoHeaders,
+        settings: {
+          maxHeaderListSize: options.maxHeaderBytes * http2HeaderBlockSlack,
+          maxConcurrentStreams: http2MaxConcurrentStreams,
+          maxFrameSize: http2MaxFrameSize,
+        },
+      },
+      onRequest,
     );
+    // HTTP/2 CONNECT carries no :path, only an :authority; Node answered a bare 405 without a
+    // listener. (Other :path values that do not start with "/" (or are not "*") never reach
+    // us: nghttp2 resets such a stream with PROTOCOL_ERROR, RFC 9113 §8.3.1.)
+    this.#http2.on("connect", (req: http2.Http2ServerRequest, res: http2.Http2ServerResponse) => {
+      const response = refuse(req.method, targetRefusal());
+      req.resume();
+      res.writeHead(response.status, response.headers);
+      res.end(response.body);
+    });
     this.#http2.on("session", (session) => {
       this.#sessions.add(session);
       let open = 0;

@@ -16,7 +16,7 @@ import type { Gateway, GatewayHealth } from "./gateway.ts";
 import { HealthServer } from "./health.ts";
 
 /** Messages between the primary and a worker, over the cluster's IPC channel. */
-type ToWorker = { readonly kind: "health"; readonly id: number };
+type ToWorker = { readonly kind: "health"; readonly id: number; readonly metrics: boolean };
 type ToPrimary =
   | { readonly kind: "listening"; readonly address: AddressInfo }
   | { readonly kind: "health"; readonly id: number; readonly health: GatewayHealth };
@@ -99,7 +99,9 @@ export async function runPrimary({ config, exec, args, logger, stopSignal }: Pri
     });
   };
 
-  const ask = (worker: Worker): Promise<GatewayHealth | undefined> =>
+  // Readiness asks for readiness alone: rendering every worker's metrics (and sending them over
+  // IPC) for each probe was the cost of /metrics paid by /readyz.
+  const ask = (worker: Worker, metrics: boolean): Promise<GatewayHealth | undefined> =>
     new Promise((resolve) => {
       const id = ++healthRequests;
       const timer = setTimeout(() => {
@@ -112,20 +114,20 @@ export async function runPrimary({ config, exec, args, logger, stopSignal }: Pri
         resolve(health);
       });
       try {
-        worker.send({ kind: "health", id } satisfies ToWorker);
+        worker.send({ kind: "health", id, metrics } satisfies ToWorker);
       } catch {
         // The worker is going away; its slot reports it.
       }
     });
 
-  /** Each slot's health, or why there is none. */
-  const askAll = () =>
+  /** Each slot's health (with its metrics when asked), or why there is none. */
+  const askAll = (metrics = false) =>
     Promise.all(
       slots.map(async (slot) => {
         const worker = slot.worker;
         if (!worker?.isConnected()) return { slot, problem: "not running" };
         if (!slot.listening) return { slot, problem: "starting" };
-        const health = await ask(worker);
+        const health = await ask(worker, metrics);
         return health ? { slot, health } : { slot, problem: `did not answer within ${healthAnswerMs} ms` };
       }),
     );
@@ -150,7 +152,7 @@ export async function runPrimary({ config, exec, args, logger, stopSignal }: Pri
             );
           },
           degraded: async () => [...new Set((await healths()).flatMap(({ health }) => health?.degraded ?? []))],
-          metrics: async () => mergeExpositions((await healths()).flatMap(({ health }) => health?.metrics ?? [])),
+          metrics: async () => mergeExpositions((await askAll(true)).flatMap(({ health }) => health?.metrics ?? [])),
         });
 
   cluster.setupPrimary({ exec, args: [...args] });
@@ -184,7 +186,11 @@ export function reportToPrimary(gateway: Gateway): void {
   process.send?.({ kind: "listening", address: gateway.address } satisfies ToPrimary);
   process.on("message", (message: ToWorker) => {
     if (message?.kind !== "health") return;
-    process.send?.({ kind: "health", id: message.id, health: gateway.health() } satisfies ToPrimary);
+    process.send?.({
+      kind: "health",
+      id: message.id,
+      health: gateway.health({ metrics: message.metrics }),
+    } satisfies ToPrimary);
   });
 }
 
