@@ -62,17 +62,20 @@ interface Authorized {
   readonly headers: string[];
 }
 
-/** Requests whose response is a long-lived stream (kube-apiserver's long-running requests). */
+/**
+ * Requests whose response is a long-lived stream: kube-apiserver's BasicLongRunningRequestCheck
+ * (k8s.io/apiserver@v0.37.2 pkg/server/filters/longrunning.go, given the verbs watch and proxy and
+ * the subresources attach, exec, proxy, log and portforward by kube-apiserver's config), read
+ * cheaply on the hot path: a `watch` parameter counts as requestinfo.go reads it (anything but
+ * "0" or "false" is a watch).
+ */
 export function isLongRunning(url: string): boolean {
   const query = url.indexOf("?");
   const path = query === -1 ? url : url.slice(0, query);
-  const params = new URLSearchParams(query === -1 ? "" : url.slice(query + 1));
-  return (
-    path.includes("/watch/") ||
-    ["true", "1"].includes(params.get("watch") ?? "") ||
-    params.get("follow") === "true" ||
-    /\/(exec|attach|portforward|proxy)(\/|$)/.test(path)
-  );
+  if (path.includes("/watch/") || /\/(exec|attach|portforward|proxy|log)(\/|$)/.test(path)) return true;
+  if (query === -1) return false;
+  const watch = new URLSearchParams(url.slice(query + 1)).get("watch");
+  return watch !== null && !/^(0|false)$/i.test(watch);
 }
 
 /**
