@@ -184,7 +184,7 @@ export const serveFlags: readonly FlagSpec[] = [
     type: "duration",
     group: upstream,
     default: "60s",
-    help: "how long to wait for the API server's response headers (watches and upgrades are exempt)",
+    help: "how long to wait for the API server's response headers, upgrades included (watches and followed logs are exempt)",
   },
   {
     name: "upstream-http2",
