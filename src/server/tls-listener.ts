@@ -99,6 +99,15 @@ const targetRefusal = () =>
  * (`GET https://host/api/...`), `*` and the authority form are what proxies and servers-wide
  * OPTIONS use, and passing them on would make the path the gateway checks and the one the API
  * server routes differ.
+ *
+ * Methods kube-apiserver does not serve (FOO, PROPFIND, any token HTTP/2 accepts) are NOT
+ * refused here: on the test bed's kube-apiserver v1.37.2 they get, over HTTP/1.1 and HTTP/2
+ * alike, 401 without a valid token, 403 when RBAC does not grant the verb (the lowercased
+ * method: k8s.io/apiserver@v0.37.2 pkg/endpoints/request/requestinfo.go), and only then 405
+ * MethodNotAllowed (authentication and authorization come first in DefaultBuildHandlerChain,
+ * pkg/server/config.go). An early 405 would tell a client without a token what kube-apiserver
+ * answers 401, and the gateway's 401 for a missing token costs no verification anyway; what
+ * they cost was metric series, now bounded in src/observability/metrics.ts.
  */
 function requestRefusal(_method: string | undefined, url: string | undefined): StatusError | undefined {
   if (!url?.startsWith("/")) return targetRefusal();
