@@ -106,7 +106,7 @@ export async function startGateway(config: ServeConfig, deps: GatewayDependencie
   authenticator.start();
 
   const passthrough = config.authentication.passthrough;
-  const auditLog = config.auditLogPath ? new AuditLog(config.auditLogPath) : undefined;
+  const auditLog = config.auditLogPath ? new AuditLog(config.auditLogPath, config.auditLogRotation) : undefined;
   const proxy = new ApiProxy({
     authenticator,
     tokenReviewer: passthrough

@@ -9,6 +9,7 @@ import type { AddressInfo, Socket } from "node:net";
 import type { Duplex } from "node:stream";
 import * as tls from "node:tls";
 import { rawHttpResponse, StatusError, toStatus } from "../proxy/status.ts";
+import { isStreamUpgrade } from "../proxy/upgrade-relay.ts";
 
 // Slow or silent clients (slowloris) must not hold connections for long. The bounds follow
 // kube-apiserver's secure serving (k8s.io/apiserver pkg/server/secure_serving.go): its
@@ -159,6 +160,11 @@ export class TlsListener {
         maxHeaderSize: options.maxHeaderBytes,
         headersTimeout: options.timeouts?.headersMs ?? headersTimeoutMs,
         connectionsCheckingInterval: connectionsCheckingIntervalMs,
+        // Only WebSocket and SPDY are upgrades (isStreamUpgrade); a request with any other
+        // Upgrade (h2c, made-up protocols) is an ordinary request, served with backpressure like
+        // any other, as Go's server serves it to kube-apiserver. (Node ≥ 22.21 and 24.9 read this
+        // option; on older ones such requests reach onUpgrade, which refuses them.)
+        shouldUpgradeCallback: (req: http.IncomingMessage) => isStreamUpgrade(req.headers),
       },
       onRequest,
     );
