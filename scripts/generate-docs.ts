@@ -10,7 +10,15 @@ import { lintFlags } from "../src/cli/commands/lint.ts";
 import * as tokenCommand from "../src/cli/commands/token.ts";
 import { envName, type FlagSpec, type FlagType } from "../src/config/flags.ts";
 import { serveFlags } from "../src/config/serve-flags.ts";
-import { createMetrics, type Metrics } from "../src/observability/metrics.ts";
+import {
+  createMetrics,
+  type Metrics,
+  maxHistogramSeries,
+  maxSeriesPerMetric,
+  methodLabelValues,
+  otherLabelValue,
+  overflowLabelValue,
+} from "../src/observability/metrics.ts";
 
 const root = join(import.meta.dirname, "..");
 const cell = (text: string) => text.replaceAll("|", "\\|").replaceAll("\n", " ");
@@ -184,6 +192,8 @@ function authenticationFailureCodes(): string[] {
   return [...union.matchAll(/"([A-Z_]+)"/g)].map((m) => m[1] ?? "");
 }
 
+const methodValues = `${[...methodLabelValues].map((m) => `\`${m}\``).join(", ")}, or \`${otherLabelValue}\` for any other method a client sends (as kube-apiserver's own request metrics fold them)`;
+
 /**
  * What the labels of each metric hold, and where the metric is counted. Keyed by the metric's
  * property in createMetrics(), so a new metric without an entry here fails the type check.
@@ -191,17 +201,17 @@ function authenticationFailureCodes(): string[] {
 const metricDocs: Record<MetricKey, { readonly labels: readonly LabelDoc[]; readonly note: string }> = {
   requests: {
     labels: [
-      { name: "method", values: "the HTTP method" },
+      { name: "method", values: methodValues },
       {
         name: "code",
         values:
-          "the status answered: the API server's, or the gateway's own refusal (401, 403, 503, 504…); `101` for an upgrade that switched",
+          "the status answered: the API server's, or the gateway's own refusal (401, 403, 503, 504…); `101` for an upgrade that switched; `other` for a number outside 100–599",
       },
     ],
     note: "Kubernetes API requests through the gateway, bearer-token and browser-session alike. Requests to the dashboard and to `/oauth2/*` are not counted.",
   },
   requestDuration: {
-    labels: [{ name: "method", values: "the HTTP method" }],
+    labels: [{ name: "method", values: methodValues }],
     note: "Same requests as `kube_oidc_gateway_http_requests_total`, for the requests that got a response (not upgrades).",
   },
   authentications: {
@@ -334,7 +344,10 @@ ${labels}`;
 \`serve\` exposes Prometheus metrics in the text format on the health port:
 \`http://<pod>:8080/metrics\` (\`--health-port\`, plain HTTP, no token; \`0\` turns the port off, and
 with it the metrics). Counters start at zero when the process starts and are per replica: sum
-them across pods. A series appears once it has been counted.
+them across pods. A series appears once it has been counted. No label holds what a client chose
+(methods outside a fixed list count as \`other\`), and each labelled metric keeps at most
+\`${maxSeriesPerMetric}\` series (histograms \`${maxHistogramSeries}\`): label sets beyond that are counted in
+one series whose labels all read \`${overflowLabelValue}\`.
 
 \`\`\`yaml
 # A Prometheus scrape job for the gateway's pods (or use a PodMonitor / ServiceMonitor on the

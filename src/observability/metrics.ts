@@ -222,12 +222,12 @@ export function createMetrics() {
   const metrics = {
     requests: new Counter(
       "kube_oidc_gateway_http_requests_total",
-      `Requests answered, by method (${[...methodLabelValues].join(", ")}; "${otherLabelValue}" for any other) and HTTP status code ("${otherLabelValue}" outside 100-599). Every labelled metric keeps at most ${maxSeriesPerMetric} series (a histogram ${maxHistogramSeries}): label sets beyond count in one series whose labels all read "${overflowLabelValue}".`,
+      "Requests answered, by method and HTTP status code.",
       { labels: { method: methodLabel, code: statusLabel } },
     ),
     requestDuration: new Histogram(
       "kube_oidc_gateway_http_request_duration_seconds",
-      `Time to the response headers, by method (as for the requests; watches count until they start; upgrades are not timed).`,
+      "Time to the response headers, by method (watches count until they start; upgrades are not timed).",
       [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
       { labels: { method: methodLabel } },
     ),
