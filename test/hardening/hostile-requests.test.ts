@@ -581,12 +581,16 @@ describe("the hostile-request corpus", { timeout: 600_000 }, () => {
         reason: "BadRequest",
       },
       {
+        // Refused at the listener before authentication (issue 15, finding 4): kube-apiserver
+        // serves an absolute-form target as its path (and answers this one 401); the gateway
+        // does not take it, a deliberate difference (docs/serve.md).
         name: "absolute-form target with a bad token",
         send: (path) => ({
           raw: rawRequest("GET", `https://evil.example${path}`, ["Authorization: Bearer not-a-token"]),
         }),
-        status: 401,
-        reason: "Unauthorized",
+        status: 400,
+        reason: "BadRequest",
+        direct: 401,
       },
       {
         name: "HTTP/1.0 request with a forged Impersonate-Group",
