@@ -1,9 +1,11 @@
 // The gateway's authenticator: the configured JWT issuers tried by `iss` (kube-apiserver's
 // union of token authenticators), a result cache, and the gateway's own policy on top:
 // an empty username or a system: identity from a token is refused.
+
+import { parseToken } from "../apiserver/jws.ts";
 import { AuthenticationError } from "./errors.ts";
 import { IssuerKeys, type IssuerKeysEvents } from "./issuer-keys.ts";
-import { type AuthenticatedToken, JwtAuthenticator, parseToken } from "./jwt-authenticator.ts";
+import { type AuthenticatedToken, JwtAuthenticator } from "./jwt-authenticator.ts";
 import type { JwtAuthenticatorConfig } from "./jwt-config.ts";
 import { TokenCache } from "./token-cache.ts";
 import type { UserInfo } from "./user.ts";

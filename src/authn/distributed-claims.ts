@@ -18,10 +18,10 @@
 // - an issuer not discovered within giveUpAfterMs is dropped and its retries stop; the next token
 //   that names it starts discovery again (and is refused meanwhile, as kube-apiserver refuses it).
 import * as https from "node:https";
+import { verifyIdToken } from "../apiserver/id-token-verifier.ts";
+import { parseToken } from "../apiserver/jws.ts";
 import { AuthenticationError } from "./errors.ts";
-import { verifyIdToken } from "./id-token-verifier.ts";
 import { IssuerKeys, type IssuerKeysEvents } from "./issuer-keys.ts";
-import { parseToken } from "./jwt-authenticator.ts";
 import type { JwtAuthenticatorConfig } from "./jwt-config.ts";
 
 const fail = (message: string) =>

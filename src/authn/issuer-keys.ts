@@ -1,23 +1,6 @@
-// An issuer's discovery document and signing keys, as kube-apiserver keeps them
-// (plugin/pkg/authenticator/token/oidc/oidc.go `New`, go-oidc's remoteKeySet):
-// - discovery is fetched in the background and retried every 10 s until it succeeds; until
-//   then the issuer is not ready and its tokens are refused; it is not refreshed afterwards;
-// - the discovered `issuer` must equal the configured URL;
-// - keys are cached; a token whose `kid` is unknown (or whose signature no cached key
-//   verifies) triggers one shared refetch, at most once per cooldown so hostile tokens cannot
-//   turn the gateway into a load generator against the issuer;
-// - when a key fetch after discovery fails (the issuer is down), the cached keys keep serving,
-//   as go-oidc keeps its cache, and the fetch is retried in the background every 10 s until it
-//   succeeds, so the outage's end is noticed (and reported through `onKeysFetched`) even when
-//   no token with an unknown `kid` arrives to trigger a refetch.
-import { createPublicKey, type KeyObject } from "node:crypto";
 import * as https from "node:https";
+import { type SigningKey, toSigningKeys } from "../apiserver/jwks.ts";
 import type { JwtAuthenticatorConfig } from "./jwt-config.ts";
-
-export interface SigningKey {
-  readonly kid: string | undefined;
-  readonly key: KeyObject;
-}
 
 export interface IssuerKeysEvents {
   onDiscovery?(issuer: string, ok: boolean, error?: Error): void;
@@ -56,27 +39,6 @@ function getJson(url: string, ca: string | undefined, signal: AbortSignal): Prom
     req.on("timeout", () => req.destroy(new Error(`GET ${url}: timed out after ${requestTimeoutMs} ms`)));
     req.on("error", reject);
   });
-}
-
-function toSigningKeys(jwks: unknown): SigningKey[] {
-  const keys = (jwks as { keys?: unknown })?.keys;
-  if (!Array.isArray(keys)) throw new Error("JWKS has no keys array");
-  const result: SigningKey[] = [];
-  for (const jwk of keys) {
-    if (!jwk || typeof jwk !== "object") continue;
-    const { kty, use, kid } = jwk as { kty?: unknown; use?: unknown; kid?: unknown };
-    if (use !== undefined && use !== "sig") continue;
-    if (kty !== "RSA" && kty !== "EC") continue; // the algorithms kube-apiserver accepts
-    try {
-      result.push({
-        kid: typeof kid === "string" ? kid : undefined,
-        key: createPublicKey({ key: jwk, format: "jwk" }),
-      });
-    } catch {
-      // A key Node cannot import cannot verify anything; skip it like go-jose skips unknown keys.
-    }
-  }
-  return result;
 }
 
 export class IssuerKeys {

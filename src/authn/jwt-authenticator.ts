@@ -8,70 +8,15 @@ import {
   compileExpression,
   toStringList,
   userValue,
-} from "./cel.ts";
+} from "../apiserver/cel.ts";
+import { goBool, goString, goStringOrArray } from "../apiserver/go-json.ts";
+import { verifyIdToken } from "../apiserver/id-token-verifier.ts";
+import type { ParsedToken } from "../apiserver/jws.ts";
 import { DistributedClaimsResolver } from "./distributed-claims.ts";
 import { AuthenticationError } from "./errors.ts";
-import {
-  decodeRawBase64Url,
-  exceedsGoNestingDepth,
-  goBool,
-  goString,
-  goStringOrArray,
-  structField,
-} from "./go-json.ts";
-import { verifyIdToken } from "./id-token-verifier.ts";
 import type { IssuerKeys, IssuerKeysEvents } from "./issuer-keys.ts";
 import type { Expression, JwtAuthenticatorConfig, PrefixedClaim } from "./jwt-config.ts";
 import type { UserInfo } from "./user.ts";
-
-/** A token split and decoded once, before any issuer looks at it. */
-export interface ParsedToken {
-  readonly raw: string;
-  /** The unverified `iss`, decoded as kube-apiserver's untrustedIssuer does. */
-  readonly issuer: string;
-  readonly header: Record<string, unknown>;
-  readonly payload: Record<string, unknown>;
-}
-
-/** kube-apiserver's untrustedIssuer plus the header; undefined when no issuer can claim it. */
-export function parseToken(raw: string): ParsedToken | undefined {
-  if (raw.trimStart().startsWith("{")) return undefined;
-  const parts = raw.split(".");
-  if (parts.length !== 3) return undefined;
-  const payloadBytes = decodeRawBase64Url(parts[1] ?? "");
-  if (!payloadBytes) return undefined;
-  const payloadText = payloadBytes.toString("utf8");
-  // kube-apiserver's json.Unmarshal refuses the whole token past this depth.
-  if (exceedsGoNestingDepth(payloadText)) return undefined;
-  let payload: unknown;
-  try {
-    payload = JSON.parse(payloadText);
-  } catch {
-    return undefined;
-  }
-  if (payload === null || typeof payload !== "object" || Array.isArray(payload)) return undefined;
-  let issuer: string;
-  try {
-    issuer = goString(structField(payload as Record<string, unknown>, "iss").value ?? null);
-  } catch {
-    return undefined;
-  }
-  if (issuer === "accounts.google.com") issuer = "https://accounts.google.com";
-  // go-jose accepts the header with or without base64 padding.
-  const headerBytes = decodeRawBase64Url((parts[0] ?? "").replace(/=+$/, ""));
-  let header: unknown;
-  try {
-    header = headerBytes ? JSON.parse(headerBytes.toString("utf8")) : undefined;
-  } catch {
-    header = undefined;
-  }
-  return {
-    raw,
-    issuer,
-    header: header && typeof header === "object" && !Array.isArray(header) ? (header as Record<string, unknown>) : {},
-    payload: payload as Record<string, unknown>,
-  };
-}
 
 export interface AuthenticatedToken {
   readonly user: UserInfo;

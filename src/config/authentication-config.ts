@@ -5,7 +5,7 @@
 // CEL expressions are compiled and type-checked here, at load, so a bad one never reaches a request.
 import { X509Certificate } from "node:crypto";
 import { parse as parseYaml } from "yaml";
-import { type CelOutput, compileExpression } from "../authn/cel.ts";
+import { type CelOutput, compileExpression } from "../apiserver/cel.ts";
 import { type JwtAuthenticatorConfig, validSigningAlgorithms } from "../authn/jwt-config.ts";
 import { ConfigError } from "./errors.ts";
 

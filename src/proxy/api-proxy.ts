@@ -7,6 +7,9 @@ import { randomUUID } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Http2ServerRequest, Http2ServerResponse } from "node:http2";
 import type { Duplex, Readable } from "node:stream";
+import { bearerToken, isWebSocketUpgrade, websocketProtocolToken } from "../apiserver/credentials.ts";
+import { clientImpersonationHeader, impersonationHeaders } from "../apiserver/impersonation-headers.ts";
+import { requestAttributes } from "../apiserver/request-info.ts";
 import type { Authenticator } from "../authn/authenticator.ts";
 import { AuthenticationError } from "../authn/errors.ts";
 import type { TokenReviewer } from "../authn/token-review.ts";
@@ -21,11 +24,8 @@ import {
   UpstreamResponseTooLarge,
   UpstreamTimeoutError,
 } from "../upstream/exchange.ts";
-import { bearerToken, isWebSocketUpgrade, websocketProtocolToken } from "./credentials.ts";
 import { clientResponseHeaders, upstreamRequestHeaders } from "./headers.ts";
-import { clientImpersonationHeader, impersonationHeaders } from "./impersonation.ts";
 import { type ImpersonationAuthorizer, requestedImpersonation } from "./nested-impersonation.ts";
-import { requestAttributes } from "./request-info.ts";
 import { rawHttpResponse, StatusError, type StatusResponse, toStatus, unauthorized } from "./status.ts";
 import { isStreamUpgrade, relayRefusedUpgrade, spliceUpgrade } from "./upgrade-relay.ts";
 

@@ -7,10 +7,11 @@
 // legacy impersonation (impersonate on each item); the first refusal is the answer when none
 // allows. The request then goes on as the target, and the original user is recorded in extras so
 // the API server's audit log shows both (the approach Pinniped takes).
+
+import type { RequestAttributes } from "../apiserver/request-info.ts";
 import type { UserInfo } from "../authn/user.ts";
 import { postToApiServer } from "../upstream/api-request.ts";
 import type { Upstream } from "../upstream/cluster.ts";
-import type { RequestAttributes } from "./request-info.ts";
 import { StatusError } from "./status.ts";
 
 /** Extras the gateway adds to a nested impersonation: who really asked. */

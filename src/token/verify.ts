@@ -2,9 +2,10 @@
 // same code `serve` runs, so the answer cannot drift from what the gateway does) for one
 // configuration: which authenticator handles the token, whether its issuer's discovery works
 // from here, and then either the identity kube-apiserver would derive or the failed check.
+
+import { parseToken } from "../apiserver/jws.ts";
 import { Authenticator, gatewayPolicyRefusal } from "../authn/authenticator.ts";
 import { AuthenticationError, type AuthenticationFailure } from "../authn/errors.ts";
-import { parseToken } from "../authn/jwt-authenticator.ts";
 import type { JwtAuthenticatorConfig } from "../authn/jwt-config.ts";
 import { adviseOnRefusal } from "../authn/refusal-advice.ts";
 import type { UserInfo } from "../authn/user.ts";

@@ -4,8 +4,8 @@
 // what that identity may do in a namespace (a SelfSubjectRulesReview asked as the user).
 import { randomBytes } from "node:crypto";
 import { decodeJwt } from "jose";
+import { impersonationHeaders } from "../../apiserver/impersonation-headers.ts";
 import type { UserInfo } from "../../authn/user.ts";
-import { impersonationHeaders } from "../../proxy/impersonation.ts";
 import { postToApiServer } from "../../upstream/api-request.ts";
 import { isNavigation } from "../browser-request.ts";
 import { type BrowserRequest, currentSession, type SessionContext } from "../context.ts";

@@ -2,7 +2,7 @@
 // (https://kubernetes.io/docs/reference/access-authn-authz/user-impersonation/), written as
 // client-go's impersonating round tripper writes them (client-go transport/round_trippers.go).
 import type { UserInfo } from "../authn/user.ts";
-import { StatusError } from "./status.ts";
+import { StatusError } from "../proxy/status.ts";
 
 // RFC 7230 token characters (net/http isTokenTable), as client-go's legalHeaderKeyBytes.
 const tokenChar = /^[!#$&'*+\-.^_`|~0-9A-Za-z]$/;

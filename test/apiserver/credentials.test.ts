@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { bearerToken, websocketProtocolToken } from "../../src/proxy/credentials.ts";
+import { bearerToken, websocketProtocolToken } from "../../src/apiserver/credentials.ts";
 
 const encoded = (token: string) => `base64url.bearer.authorization.k8s.io.${Buffer.from(token).toString("base64url")}`;
 

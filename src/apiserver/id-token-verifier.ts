@@ -1,13 +1,7 @@
-// Verifying an id token as go-oidc v2's IDTokenVerifier.Verify does (github.com/coreos/go-oidc
-// verify.go), for kube-apiserver's JWT authenticators and their distributed-claims verifiers:
-// algorithm, signature against the issuer's keys, go-oidc's claims decode, issuer, audience,
-// exp (no leeway) and nbf (one minute).
-import { createPublicKey, type JsonWebKey, X509Certificate } from "node:crypto";
-import { compactVerify } from "jose";
-import { AuthenticationError } from "./errors.ts";
-import { decodeRawBase64Url, GoTypeError, goString, goStringOrArray, goUnixSeconds, structField } from "./go-json.ts";
-import type { IssuerKeys } from "./issuer-keys.ts";
-import type { ParsedToken } from "./jwt-authenticator.ts";
+import { AuthenticationError } from "../authn/errors.ts";
+import type { IssuerKeys } from "../authn/issuer-keys.ts";
+import { GoTypeError, goString, goStringOrArray, goUnixSeconds, structField } from "./go-json.ts";
+import { checkHeaderTypes, type ParsedToken, verifySignature } from "./jws.ts";
 
 export interface Expectations {
   readonly issuerUrl: string;
@@ -35,69 +29,10 @@ export async function verifyIdToken(token: ParsedToken, keys: IssuerKeys, expect
   return verifyStandardClaims(token.payload, expected);
 }
 
-/**
- * go-jose's header sanitizing (shared.go, rawHeader.sanitized): the fields it knows must have
- * their types, or the token does not parse at all. Without this a numeric `kid` was read as
- * "no kid" and every key tried.
- */
-function checkHeaderTypes(header: Record<string, unknown>): void {
-  const malformed = (field: string) =>
-    new AuthenticationError("BAD_SIGNATURE", `oidc: malformed jwt: go-jose: failed to unmarshal ${field} header`);
-  const present = (value: unknown) => value !== undefined && value !== null;
-  for (const field of ["kid", "nonce"]) {
-    if (present(header[field]) && typeof header[field] !== "string") throw malformed(field);
-  }
-  const jwk = header.jwk;
-  if (present(jwk)) {
-    try {
-      if (typeof jwk !== "object" || Array.isArray(jwk)) throw malformed("jwk");
-      createPublicKey({ key: jwk as JsonWebKey, format: "jwk" });
-    } catch {
-      throw malformed("jwk");
-    }
-  }
-  const x5c = header.x5c;
-  if (present(x5c)) {
-    if (!Array.isArray(x5c) || x5c.length === 0) throw malformed("x5c");
-    for (const cert of x5c) {
-      if (typeof cert !== "string" || !/^[A-Za-z0-9+/]*={0,2}$/.test(cert)) throw malformed("x5c");
-      try {
-        new X509Certificate(Buffer.from(cert, "base64"));
-      } catch {
-        throw malformed("x5c");
-      }
-    }
-  }
-}
-
 /** A Unix time for a message; times beyond what a Date holds are shown as seconds. */
 function timeText(seconds: number): string {
   const date = new Date(seconds * 1000);
   return Number.isNaN(date.getTime()) ? `${seconds}s since 1970-01-01T00:00:00Z` : date.toISOString();
-}
-
-async function verifySignature(token: ParsedToken, keys: IssuerKeys, alg: string): Promise<void> {
-  const kid = typeof token.header.kid === "string" && token.header.kid !== "" ? token.header.kid : undefined;
-  // go-oidc compares the payload the signature covers with the one it decoded itself: a
-  // header such as {"b64":false,"crit":["b64"]} (RFC 7797) makes them differ, and is refused.
-  const payload = decodeRawBase64Url(token.raw.split(".")[1] ?? "");
-  const attempt = async () => {
-    for (const { key } of keys.candidates(kid)) {
-      try {
-        const verified = await compactVerify(token.raw, key, { algorithms: [alg] });
-        return payload !== undefined && Buffer.from(verified.payload).equals(payload);
-      } catch {
-        // try the next key
-      }
-    }
-    return false;
-  };
-  if (await attempt()) return;
-  if ((await keys.refresh()) && (await attempt())) return;
-  throw new AuthenticationError(
-    "BAD_SIGNATURE",
-    "oidc: verify token: failed to verify signature: failed to verify id token signature",
-  );
 }
 
 /** go-oidc's idToken struct decode and its issuer, audience and time checks. */

@@ -6,7 +6,6 @@ import assert from "node:assert/strict";
 import { generateKeyPairSync } from "node:crypto";
 import { describe, it } from "node:test";
 import fc from "fast-check";
-import { AuthenticationError } from "../../src/authn/errors.ts";
 import {
   decodeRawBase64Url,
   exceedsGoNestingDepth,
@@ -16,10 +15,11 @@ import {
   goStringOrArray,
   goStringSlice,
   goUnixSeconds,
-} from "../../src/authn/go-json.ts";
-import { verifyIdToken } from "../../src/authn/id-token-verifier.ts";
+} from "../../src/apiserver/go-json.ts";
+import { verifyIdToken } from "../../src/apiserver/id-token-verifier.ts";
+import { parseToken } from "../../src/apiserver/jws.ts";
+import { AuthenticationError } from "../../src/authn/errors.ts";
 import type { IssuerKeys } from "../../src/authn/issuer-keys.ts";
-import { parseToken } from "../../src/authn/jwt-authenticator.ts";
 import { base64url, mintJwt } from "../../testbed/issuer/raw-signer.ts";
 import { propertyParameters } from "../helpers/property-seed.ts";
 

@@ -2,7 +2,7 @@
 // kube-apiserver's CEL sees them as ordinary keys (hardening round 2, finding 6 in src/authn).
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { claimsValue } from "../../src/authn/cel.ts";
+import { claimsValue } from "../../src/apiserver/cel.ts";
 
 describe("claims as CEL sees them", () => {
   it("keeps a __proto__ claim as an own key instead of setting the prototype (regression)", () => {

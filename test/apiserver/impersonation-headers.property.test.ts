@@ -1,4 +1,4 @@
-// Property tests of the Impersonate-* writer and reader (src/proxy/impersonation.ts and
+// Property tests of the Impersonate-* writer and reader (src/apiserver/impersonation-headers.ts and
 // nested-impersonation.ts): any identity either travels byte for byte — what kube-apiserver
 // reads back from the header is what the token said — or is refused with a 401 StatusError;
 // never a header Node would refuse to write or Go would read differently.
@@ -6,8 +6,8 @@ import assert from "node:assert/strict";
 import { validateHeaderName, validateHeaderValue } from "node:http";
 import { describe, it } from "node:test";
 import fc from "fast-check";
+import { escapeExtraKey, headerValue, impersonationHeaders } from "../../src/apiserver/impersonation-headers.ts";
 import type { UserInfo } from "../../src/authn/user.ts";
-import { escapeExtraKey, headerValue, impersonationHeaders } from "../../src/proxy/impersonation.ts";
 import { requestedImpersonation } from "../../src/proxy/nested-impersonation.ts";
 import { StatusError } from "../../src/proxy/status.ts";
 import { propertyParameters } from "../helpers/property-seed.ts";

@@ -1,12 +1,12 @@
-// Property tests of where a token is read from (src/proxy/credentials.ts) against a model of
+// Property tests of where a token is read from (src/apiserver/credentials.ts) against a model of
 // kube-apiserver's readers written from the Go source: bearertoken.go (TrimSpace, SplitN(…, " ",
 // 3), case-insensitive "bearer") and websocket/protocol.go (bearer subprotocol, strict raw
 // base64url, valid UTF-8, at least one other subprotocol).
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import fc from "fast-check";
+import { bearerToken, goTrimSpace, websocketProtocolToken } from "../../src/apiserver/credentials.ts";
 import { AuthenticationError } from "../../src/authn/errors.ts";
-import { bearerToken, goTrimSpace, websocketProtocolToken } from "../../src/proxy/credentials.ts";
 import { propertyParameters } from "../helpers/property-seed.ts";
 
 const prefix = "base64url.bearer.authorization.k8s.io.";

@@ -1,4 +1,4 @@
-// Differential test of the request attributes nested impersonation authorizes (src/proxy/request-info.ts)
+// Differential test of the request attributes nested impersonation authorizes (src/apiserver/request-info.ts)
 // against kube-apiserver's own impersonation filter (hardening round 2, finding 4). The same user
 // with the same constrained-impersonation RBAC (impersonate-on:user-info:<verb> on some resources,
 // names, namespaces, subresources and non-resource paths) sends a generated request with
@@ -6,7 +6,7 @@
 // the gateway: whether the impersonation is refused must agree for every case. The outcome hangs
 // only on the verb, resource, subresource, namespace, name or path each side derives.
 //
-// Replay: KOG_PROPERTY_SEED=<seed printed at the top> node scripts/run-tests.ts test/proxy/request-info.property.test.ts
+// Replay: KOG_PROPERTY_SEED=<seed printed at the top> node scripts/run-tests.ts test/apiserver/request-info.property.test.ts
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import fc from "fast-check";

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { labelSelectorParses, requestAttributes } from "../../src/proxy/request-info.ts";
+import { labelSelectorParses, requestAttributes } from "../../src/apiserver/request-info.ts";
 
 const resource = (
   verb: string,
@@ -51,7 +51,7 @@ describe("request attributes (kube-apiserver's RequestInfo)", () => {
 });
 
 // What kube-apiserver v1.37.2 derives, where the gateway's earlier partial rewrite did not
-// (requestinfo.go NewRequestInfo on Go's decoded req.URL; see src/proxy/request-info.ts).
+// (requestinfo.go NewRequestInfo on Go's decoded req.URL; see src/apiserver/request-info.ts).
 describe("request attributes as kube-apiserver derives them (hardening round 2, finding 4)", () => {
   const cases: [string, string, unknown][] = [
     // Convert_Slice_string_To_bool: anything but "0" and "false" (any case) is true.

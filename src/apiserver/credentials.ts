@@ -5,7 +5,7 @@
 // request goes on.
 import type { IncomingHttpHeaders } from "node:http";
 import { AuthenticationError } from "../authn/errors.ts";
-import { decodeRawBase64Url } from "../authn/go-json.ts";
+import { decodeRawBase64Url } from "./go-json.ts";
 
 const bearerProtocolPrefix = "base64url.bearer.authorization.k8s.io.";
 

@@ -8,7 +8,7 @@
 // with kube-apiserver's APIPrefixes {api, apis} and GrouplessAPIPrefixes {api}), on the URL as Go's
 // net/http (go1.26) hands it over: req.URL.Path is the percent-decoded path, req.URL.Query() the
 // decoded query (net/url url.go: parse, unescape, parseQuery).
-import { StatusError } from "./status.ts";
+import { StatusError } from "../proxy/status.ts";
 
 export type RequestAttributes =
   | {

@@ -1,6 +1,10 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { clientImpersonationHeader, escapeExtraKey, impersonationHeaders } from "../../src/proxy/impersonation.ts";
+import {
+  clientImpersonationHeader,
+  escapeExtraKey,
+  impersonationHeaders,
+} from "../../src/apiserver/impersonation-headers.ts";
 
 describe("impersonation headers", () => {
   it("escapes extra keys as client-go's headerKeyEscape does", () => {
