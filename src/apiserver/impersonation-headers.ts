@@ -17,21 +17,121 @@ export function escapeExtraKey(key: string): string {
   return out;
 }
 
+// biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what is refused
+const headerBreaking = /[\0-\x08\n-\x1f\x7f]/;
+const blankEnds = /^[ \t]|[ \t]$/;
+
+/**
+ * Why `value` cannot travel unchanged in a header, or undefined when it can. CR, LF and NUL would
+ * end the line (and Node's client throws on them and on every other control character but HTAB);
+ * Go's header parser (net/textproto readContinuedLineSlice) trims leading and trailing blanks, so
+ * " system:admin" would arrive as "system:admin". kube-apiserver itself accepts such values from
+ * a token: this is one of the gateway's documented deviations (docs/serve.md).
+ */
+export function headerRefusal(value: string): string | undefined {
+  if (headerBreaking.test(value)) return "it contains a line break or another control character";
+  if (blankEnds.test(value))
+    return "it begins or ends with a space or tab, which the API server's header parser strips";
+  return undefined;
+}
+
+/**
+ * The first value of `user` an Impersonate-* header cannot carry unchanged, with the reason, or
+ * undefined. `token` uses it to name the deviation; impersonationHeaders refuses on it.
+ */
+export function uncarriedValue(user: UserInfo): { field: string; value: string; reason: string } | undefined {
+  const values: [string, string][] = [["username", user.username]];
+  if (user.uid) values.push(["uid", user.uid]);
+  for (const group of user.groups) values.push(["group", group]);
+  for (const [key, list] of Object.entries(user.extra)) for (const value of list) values.push([`extra ${key}`, value]);
+  for (const [field, value] of values) {
+    const reason = headerRefusal(value);
+    if (reason) return { field, value, reason };
+  }
+  return undefined;
+}
+
 /**
  * A header value as raw UTF-8 bytes: Node writes header strings as latin1, so each byte of
- * the UTF-8 encoding becomes one char. An identity the header cannot carry unchanged is
- * refused: CR, LF and NUL would end the line (and Node's client throws on them and on every
- * other control character but HTAB), and Go's header parser trims leading and trailing blanks,
- * so " system:admin" would arrive as "system:admin".
+ * the UTF-8 encoding becomes one char. An identity the header cannot carry unchanged
+ * (headerRefusal) is refused.
  */
 export function headerValue(value: string): string {
-  // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what is refused
-  if (/[\0-\x08\n-\x1f\x7f]/.test(value) || /^[ \t]|[ \t]$/.test(value)) {
+  const reason = headerRefusal(value);
+  if (reason) {
     throw new StatusError("UNSAFE_IDENTITY", 401, "Unauthorized", "Unauthorized", {
-      cause: new Error("identity contains characters that cannot travel unchanged in a header"),
+      cause: new Error(`identity cannot travel unchanged in an Impersonate-* header: ${reason}`),
     });
   }
   return Buffer.from(value, "utf8").toString("latin1");
+}
+
+// k8s.io/apimachinery@v0.37.2 pkg/api/validation/generic.go: ValidateNamespaceName is NameIsDNSLabel
+// (IsDNS1123Label, at most 63 characters), ValidateServiceAccountName and node names
+// NameIsDNSSubdomain (IsDNS1123Subdomain, at most 253).
+const dns1123Label = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+const dns1123Subdomain = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+
+/**
+ * serviceaccount.SplitUsername (k8s.io/apiserver@v0.37.2 pkg/authentication/serviceaccount/util.go):
+ * "system:serviceaccount:<namespace>:<name>", exactly one ":" after the prefix, a valid namespace
+ * and ServiceAccount name. The namespace, or undefined for any other username.
+ */
+export function serviceAccountNamespace(username: string): string | undefined {
+  const prefix = "system:serviceaccount:";
+  if (!username.startsWith(prefix)) return undefined;
+  const parts = username.slice(prefix.length).split(":");
+  if (parts.length !== 2) return undefined;
+  const [namespace = "", name = ""] = parts;
+  if (namespace.length > 63 || !dns1123Label.test(namespace)) return undefined;
+  if (name.length > 253 || !dns1123Subdomain.test(name)) return undefined;
+  return namespace;
+}
+
+/** isNodeUsername (k8s.io/apiserver@v0.37.2 pkg/endpoints/filters/impersonation/mode.go). */
+export function isNodeUsername(username: string): boolean {
+  const prefix = "system:node:";
+  if (!username.startsWith(prefix)) return false;
+  const name = username.slice(prefix.length);
+  return name.length <= 253 && dns1123Subdomain.test(name);
+}
+
+/**
+ * How kube-apiserver's impersonation filter would change `user`'s groups if the gateway sent it
+ * as it is, or undefined when the API server would see exactly the identity the token gave
+ * (plus system:authenticated, which its authenticated-group adder adds to a token user too:
+ * k8s.io/apiserver@v0.37.2 pkg/authentication/group/authenticated_group_adder.go). The filter
+ * (pkg/endpoints/filters/impersonation, v0.37.2) defaults the groups of some usernames, which the
+ * direct OIDC path never does:
+ *
+ * - a ServiceAccount username with no Impersonate-Group gets system:serviceaccounts and
+ *   system:serviceaccounts:<namespace> (impersonation.go and mode.go authorizeUsername:
+ *   serviceaccount.MakeGroupNames), in legacy and in constrained impersonation;
+ * - a node username with nothing but Impersonate-User becomes a member of system:nodes when the
+ *   impersonator may use constrained impersonation's arbitrary-node mode (mode.go
+ *   arbitraryNodeImpersonationMode, authorizeUsername): the answer would hang on the gateway's
+ *   own RBAC (not with the chart's, with `impersonate:arbitrary-node` or a wildcard verb);
+ * - system:anonymous gets system:unauthenticated unless it has that group already (mode.go check,
+ *   impersonation.go), where the direct path adds no group to it at all.
+ *
+ * The gateway refuses these identities instead of granting more than kube-apiserver would: it
+ * cannot send "no groups" as a header, and sending system:authenticated in place of the defaults
+ * would change what nested impersonation, which shares these headers, asks for.
+ */
+export function impersonationWouldChange(user: UserInfo): string | undefined {
+  if (user.groups.length === 0) {
+    const namespace = serviceAccountNamespace(user.username);
+    if (namespace !== undefined) {
+      return `a ServiceAccount username without groups: impersonating it, kube-apiserver would add the groups system:serviceaccounts and system:serviceaccounts:${namespace}`;
+    }
+    if (isNodeUsername(user.username) && !user.uid && Object.keys(user.extra).length === 0) {
+      return "a node username without groups, uid or extra: impersonating it, kube-apiserver adds the group system:nodes when the gateway may use constrained impersonation's arbitrary-node mode";
+    }
+  }
+  if (user.username === "system:anonymous" && !user.groups.includes("system:unauthenticated")) {
+    return "system:anonymous: impersonating it, kube-apiserver would add the group system:unauthenticated";
+  }
+  return undefined;
 }
 
 /**

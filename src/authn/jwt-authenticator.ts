@@ -11,6 +11,7 @@ import {
 } from "../apiserver/cel.ts";
 import { goBool, goString, goStringOrArray } from "../apiserver/go-json.ts";
 import { verifyIdToken } from "../apiserver/id-token-verifier.ts";
+import { impersonationWouldChange } from "../apiserver/impersonation-headers.ts";
 import type { ParsedToken } from "../apiserver/jws.ts";
 import { DistributedClaimsResolver } from "./distributed-claims.ts";
 import { AuthenticationError } from "./errors.ts";
@@ -22,6 +23,19 @@ export interface AuthenticatedToken {
   readonly user: UserInfo;
   /** `exp` in epoch milliseconds: the identity must not be reused past it. */
   readonly expiresAt: number;
+}
+
+/**
+ * A token kube-apiserver accepts, as `user`, but whose identity the gateway cannot forward by
+ * impersonation without the API server changing it (impersonationWouldChange): a deliberate
+ * deviation (docs/serve.md). `token` reads `user` to say what kube-apiserver would have made of it.
+ */
+export class UnforwardableIdentity extends AuthenticationError {
+  readonly user: UserInfo;
+  constructor(user: UserInfo, reason: string) {
+    super("SYSTEM_IDENTITY", `username ${JSON.stringify(user.username)} cannot be forwarded as it is: ${reason}`);
+    this.user = user;
+  }
 }
 
 /** A claim mapping compiled once: the claim to read, or the CEL expression to run. */
@@ -139,6 +153,11 @@ export class JwtAuthenticator {
         }
       }
     }
+    // The gateway's own check, after every one of kube-apiserver's: an identity the impersonation
+    // filter would give more groups than the token (only reachable with --allow-system-identities:
+    // every such username starts with system:).
+    const change = impersonationWouldChange(user);
+    if (change !== undefined) throw new UnforwardableIdentity(user, change);
     return { user, expiresAt };
   }
 

@@ -79,12 +79,14 @@ export function renderTokenReport({ token, configuration, verdict }: TokenReport
     const r = verdict.refusal;
     out.push(`REFUSED by the ${r.check} check [${r.code}]`, `  ${r.message}`, `  fix: ${r.fix}`);
   }
-  if (verdict.gatewayRefusal) {
+  if (verdict.gatewayRefusal && verdict.user) {
     const r = verdict.gatewayRefusal;
     out.push(
       "",
-      `The gateway refuses this identity although kube-apiserver accepts it [${r.code}]`,
-      `  ${r.message}`,
+      `kube-apiserver would accept this token as ${displayValue(verdict.user.username)}, but the gateway refuses it [${r.code}]: ${displayValue(r.message)}`,
+      ...(r.deviation
+        ? [`  a deliberate difference: ${r.deviation} (docs/serve.md, "Where the gateway deliberately differs")`]
+        : []),
       `  fix: ${r.fix}`,
     );
   }

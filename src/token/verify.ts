@@ -3,19 +3,73 @@
 // configuration: which authenticator handles the token, whether its issuer's discovery works
 // from here, and then either the identity kube-apiserver would derive or the failed check.
 
+import { uncarriedValue } from "../apiserver/impersonation-headers.ts";
 import { parseToken } from "../apiserver/jws.ts";
 import { Authenticator, gatewayPolicyRefusal } from "../authn/authenticator.ts";
 import { AuthenticationError, type AuthenticationFailure } from "../authn/errors.ts";
+import { UnforwardableIdentity } from "../authn/jwt-authenticator.ts";
 import type { JwtAuthenticatorConfig } from "../authn/jwt-config.ts";
 import { adviseOnRefusal } from "../authn/refusal-advice.ts";
 import type { UserInfo } from "../authn/user.ts";
 
 export interface Refusal {
-  readonly code: AuthenticationFailure;
-  /** kube-apiserver's wording, as its log would show it. */
+  /** An AuthenticationError code, or UNSAFE_IDENTITY: a value no Impersonate-* header can carry. */
+  readonly code: AuthenticationFailure | "UNSAFE_IDENTITY";
+  /** kube-apiserver's wording, as its log would show it (the gateway's own for gatewayRefusal). */
   readonly message: string;
   readonly check: string;
   readonly fix: string;
+  /**
+   * On a gatewayRefusal: the row of docs/serve.md's "Where the gateway deliberately differs from
+   * kube-apiserver" that decides the token.
+   */
+  readonly deviation?: string;
+}
+
+/** The rows of docs/serve.md's deviations table that `token` can meet, by refusal code. */
+export const deviations = {
+  EMPTY_USERNAME: "an empty username is refused",
+  SYSTEM_IDENTITY: "system: identities are refused unless --allow-system-identities",
+  UNFORWARDABLE: "identities impersonation would give more groups are refused",
+  UNSAFE_IDENTITY: "identities a header cannot carry are refused",
+} as const;
+
+/**
+ * Why the gateway refuses an identity kube-apiserver accepts, or undefined: its policy
+ * (gatewayPolicyRefusal), an identity impersonation would change (UnforwardableIdentity, thrown
+ * by the authenticator after kube-apiserver's checks) or a value no header can carry.
+ */
+function deviationFor(
+  user: UserInfo,
+  unforwardable: UnforwardableIdentity | undefined,
+  allowSystemIdentities: boolean,
+  advise: (error: AuthenticationError) => Refusal,
+): Refusal | undefined {
+  const policy = gatewayPolicyRefusal(user, allowSystemIdentities);
+  if (policy) {
+    const deviation = policy.code === "EMPTY_USERNAME" ? deviations.EMPTY_USERNAME : deviations.SYSTEM_IDENTITY;
+    return { ...advise(policy), deviation };
+  }
+  if (unforwardable) {
+    return {
+      code: unforwardable.code,
+      message: unforwardable.message,
+      check: "identity forwarded unchanged by impersonation",
+      fix: "map the username to a name that is not a ServiceAccount's, a node's or system:anonymous (a prefix such as oidc:), or give the identity groups of its own",
+      deviation: deviations.UNFORWARDABLE,
+    };
+  }
+  const uncarried = uncarriedValue(user);
+  if (uncarried) {
+    return {
+      code: "UNSAFE_IDENTITY",
+      message: `the ${uncarried.field} ${JSON.stringify(uncarried.value)} cannot travel unchanged in an Impersonate-* header: ${uncarried.reason}`,
+      check: "identity carried unchanged in Impersonate-* headers",
+      fix: "map the claim to values without control characters and without leading or trailing blanks (e.g. a CEL expression with .trim())",
+      deviation: deviations.UNSAFE_IDENTITY,
+    };
+  }
+  return undefined;
 }
 
 export interface TokenVerdict {
@@ -126,19 +180,28 @@ export async function verifyToken(
       );
     }
     let user: UserInfo;
+    let unforwardable: UnforwardableIdentity | undefined;
     try {
       ({ user } = await authenticator.authenticate(raw));
     } catch (error) {
-      if (!(error instanceof AuthenticationError)) throw error;
-      return refused(error);
+      if (error instanceof UnforwardableIdentity) {
+        unforwardable = error;
+        user = error.user;
+      } else if (error instanceof AuthenticationError) {
+        return refused(error);
+      } else {
+        throw error;
+      }
     }
-    const policy = gatewayPolicyRefusal(user, options.allowSystemIdentities);
+    const gatewayRefusal = deviationFor(user, unforwardable, options.allowSystemIdentities, (error) =>
+      refusalOf(error, parsed.payload, configs, config),
+    );
     return {
       ...base,
       discovery,
       accepted: true,
       user,
-      gatewayRefusal: policy && refusalOf(policy, parsed.payload, configs, config),
+      ...(gatewayRefusal && { gatewayRefusal }),
       notes: notesOn(user, parsed.payload, config),
     };
   } finally {

@@ -4,6 +4,10 @@ import {
   clientImpersonationHeader,
   escapeExtraKey,
   impersonationHeaders,
+  impersonationWouldChange,
+  isNodeUsername,
+  serviceAccountNamespace,
+  uncarriedValue,
 } from "../../src/apiserver/impersonation-headers.ts";
 
 describe("impersonation headers", () => {
@@ -54,5 +58,56 @@ describe("impersonation headers", () => {
   it("finds client impersonation headers in any letter case", () => {
     assert.equal(clientImpersonationHeader(["Accept", "*/*", "iMpErSoNaTe-GrOuP", "x"]), "iMpErSoNaTe-GrOuP");
     assert.equal(clientImpersonationHeader(["Accept", "*/*", "Impersonation", "x"]), undefined);
+  });
+
+  it("names the first value a header cannot carry, and why", () => {
+    const user = (username: string, groups: string[] = [], extra: Record<string, string[]> = {}) => ({
+      username,
+      groups,
+      extra,
+    });
+    assert.equal(uncarriedValue(user("ja\tne", ["ü", "a,b", ""], { "x.io/k": ["v w"] })), undefined);
+    assert.deepEqual(uncarriedValue(user("jane", ["ok", " g"])), {
+      field: "group",
+      value: " g",
+      reason: "it begins or ends with a space or tab, which the API server's header parser strips",
+    });
+    assert.equal(uncarriedValue(user("jane", [], { "x.io/k": ["v\n"] }))?.field, "extra x.io/k");
+    assert.match(uncarriedValue(user("ja\u007fne"))?.reason ?? "", /control character/);
+  });
+
+  it("reads ServiceAccount and node usernames as kube-apiserver does", () => {
+    assert.equal(serviceAccountNamespace("system:serviceaccount:kube-system:default"), "kube-system");
+    assert.equal(serviceAccountNamespace("system:serviceaccount:ns:a.b-c"), "ns");
+    for (const name of [
+      "system:serviceaccount:Bad:sa",
+      "system:serviceaccount:a:b:c",
+      "system:serviceaccount::sa",
+      "system:serviceaccount:ns:",
+      `system:serviceaccount:${"a".repeat(64)}:sa`,
+      "system:serviceaccounts:ns:sa",
+    ])
+      assert.equal(serviceAccountNamespace(name), undefined, name);
+    assert.equal(isNodeUsername("system:node:n1.example"), true);
+    assert.equal(isNodeUsername("system:node:N1"), false);
+    assert.equal(isNodeUsername("system:node:"), false);
+    assert.equal(isNodeUsername(`system:node:${"a".repeat(254)}`), false);
+  });
+
+  it("says when impersonation would give the identity groups the token did not", () => {
+    const change = (username: string, groups: string[] = [], extra: Record<string, string[]> = {}, uid?: string) =>
+      impersonationWouldChange({ username, uid, groups, extra });
+    assert.match(change("system:serviceaccount:ns:sa") ?? "", /system:serviceaccounts:ns/);
+    assert.equal(change("system:serviceaccount:ns:sa", ["g"]), undefined);
+    assert.equal(change("system:serviceaccount:NS:sa"), undefined);
+    assert.match(change("system:node:n1") ?? "", /system:nodes/);
+    assert.equal(change("system:node:n1", ["g"]), undefined);
+    assert.equal(change("system:node:n1", [], { "authentication.kubernetes.io/credential-id": ["JTI=1"] }), undefined);
+    assert.equal(change("system:node:n1", [], {}, "u-1"), undefined);
+    assert.match(change("system:anonymous") ?? "", /system:unauthenticated/);
+    assert.match(change("system:anonymous", ["system:authenticated"]) ?? "", /system:unauthenticated/);
+    assert.equal(change("system:anonymous", ["system:unauthenticated"]), undefined);
+    assert.equal(change("jane"), undefined);
+    assert.equal(change("system:masters"), undefined);
   });
 });
