@@ -1,7 +1,10 @@
 // Decoding a token's JSON the way kube-apiserver's Go code does, so that odd or hostile tokens
 // get the same decision. Go's encoding/json differs from JSON.parse-and-check in ways that
 // matter here: struct fields match keys case-insensitively (go-oidc's idToken struct), `null`
-// leaves a string empty instead of failing, and an array of strings may hold nulls ("").
+// leaves a string empty instead of failing, and an array of strings may hold nulls (""); and
+// invalid UTF-8 turns into U+FFFD one byte at a time, lone \u surrogate escapes one escape at a
+// time (go1.26 src/encoding/json/decode.go unquoteBytes), where TextDecoder and JSON.parse differ.
+import { isUtf8 } from "node:buffer";
 
 /** Strict base64url without padding (Go's base64.RawURLEncoding). */
 export function decodeRawBase64Url(segment: string): Buffer | undefined {
@@ -15,13 +18,122 @@ export function foldEquals(key: string, field: string): boolean {
   return key.replaceAll("\u017f", "s").replaceAll("\u212a", "k").toLowerCase() === field;
 }
 
-/** The value encoding/json would store in a struct field named `field` (last fold match wins). */
-export function structField(object: Record<string, unknown>, field: string): { present: boolean; value: unknown } {
-  let found: { present: boolean; value: unknown } = { present: false, value: undefined };
+/** The value encoding/json would store in a struct field named `field` (last fold match wins), and its key. */
+export function structField(
+  object: Record<string, unknown>,
+  field: string,
+): { present: boolean; value: unknown; key?: string } {
+  let found: { present: boolean; value: unknown; key?: string } = { present: false, value: undefined };
   for (const [key, value] of Object.entries(object)) {
-    if (key === field || foldEquals(key, field)) found = { present: true, value };
+    if (key === field || foldEquals(key, field)) found = { present: true, value, key };
   }
   return found;
+}
+
+/**
+ * Bytes as the text encoding/json reads them: valid UTF-8 as is, and each byte that does not
+ * begin a valid sequence (unicode/utf8 DecodeRune returning RuneError, 1) as one U+FFFD.
+ * Buffer's decoder (WHATWG) instead replaces a truncated sequence as a whole: "\xe2\x82A" is
+ * one U+FFFD there and two in Go. Outside strings such bytes are a syntax error either way.
+ */
+export function goUtf8Decode(bytes: Uint8Array): string {
+  const buffer = Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  if (isUtf8(buffer)) return buffer.toString("utf8");
+  let text = "";
+  let start = 0;
+  let i = 0;
+  while (i < buffer.length) {
+    const size = utf8SequenceLength(buffer, i);
+    if (size > 0) {
+      i += size;
+      continue;
+    }
+    text += `${buffer.toString("utf8", start, i)}\ufffd`;
+    i += 1;
+    start = i;
+  }
+  return text + buffer.toString("utf8", start);
+}
+
+/** unicode/utf8's acceptance ranges (utf8.go first/acceptRanges): a valid sequence's length at `i`, else 0. */
+function utf8SequenceLength(b: Buffer, i: number): number {
+  const c0 = b[i] ?? 0;
+  if (c0 < 0x80) return 1;
+  const cont = (j: number, lo = 0x80, hi = 0xbf) => {
+    const c = b[i + j];
+    return c !== undefined && c >= lo && c <= hi;
+  };
+  if (c0 >= 0xc2 && c0 <= 0xdf) return cont(1) ? 2 : 0;
+  if (c0 >= 0xe0 && c0 <= 0xef) {
+    const [lo, hi] = c0 === 0xe0 ? [0xa0, 0xbf] : c0 === 0xed ? [0x80, 0x9f] : [0x80, 0xbf];
+    return cont(1, lo, hi) && cont(2) ? 3 : 0;
+  }
+  if (c0 >= 0xf0 && c0 <= 0xf4) {
+    const [lo, hi] = c0 === 0xf0 ? [0x90, 0xbf] : c0 === 0xf4 ? [0x80, 0x8f] : [0x80, 0xbf];
+    return cont(1, lo, hi) && cont(2) && cont(3) ? 4 : 0;
+  }
+  return 0;
+}
+
+/** A \u escape of a surrogate somewhere in the text (maybe after an escaped backslash: only a hint). */
+const surrogateEscape = /\\u[dD][89a-fA-F]/;
+
+/**
+ * JSON.parse, then what encoding/json's unquote does to \u escapes of lone surrogates: each
+ * becomes U+FFFD (a valid pair is one character in both). JSON.parse keeps them as lone UTF-16
+ * code units, which compare, measure and encode differently. `text` comes from goUtf8Decode.
+ * Throws JSON.parse's SyntaxError.
+ */
+export function goJsonParse(text: string): unknown {
+  const value: unknown = JSON.parse(text);
+  return surrogateEscape.test(text) ? wellFormed(value) : value;
+}
+
+/** Replaces lone surrogates in every string and key, in place (JSON.parse's fresh objects). */
+function wellFormed(value: unknown): unknown {
+  if (typeof value === "string") return value.isWellFormed() ? value : value.toWellFormed();
+  if (value === null || typeof value !== "object") return value;
+  const object = value as Record<string, unknown>;
+  for (const [key, member] of Object.entries(object)) {
+    const fixed = wellFormed(member);
+    if (key.isWellFormed()) {
+      if (fixed !== member) object[key] = fixed;
+    } else {
+      delete object[key];
+      // defineProperty: a plain assignment to "__proto__" would set the prototype.
+      Object.defineProperty(object, key.toWellFormed(), {
+        value: fixed,
+        enumerable: true,
+        writable: true,
+        configurable: true,
+      });
+    }
+  }
+  return object;
+}
+
+/**
+ * The JSON text of each number member of a top-level object, by key (the last of duplicate keys,
+ * as JSON.parse keeps). For the rare value whose float is not its literal (beyond 2^53), where
+ * Go reads the text itself (json.Number). Undefined when `text` is not a JSON object.
+ */
+export function topLevelNumberSources(text: string): Map<string, string> | undefined {
+  const byHolder = new Map<object, Map<string, string>>();
+  let root: unknown;
+  try {
+    root = JSON.parse(text, function (this: object, key: string, value: unknown, context?: { source?: string }) {
+      if (typeof value === "number" && context?.source !== undefined) {
+        const sources = byHolder.get(this) ?? new Map<string, string>();
+        byHolder.set(this, sources);
+        sources.set(key, context.source);
+      }
+      return value;
+    });
+  } catch {
+    return undefined;
+  }
+  if (root === null || typeof root !== "object" || Array.isArray(root)) return undefined;
+  return byHolder.get(root) ?? new Map();
 }
 
 export class GoTypeError extends Error {}

@@ -1,6 +1,15 @@
 import { AuthenticationError } from "../authn/errors.ts";
 import type { IssuerKeys } from "../authn/issuer-keys.ts";
-import { GoTypeError, goString, goStringOrArray, goUnixSeconds, structField } from "./go-json.ts";
+import {
+  decodeRawBase64Url,
+  GoTypeError,
+  goString,
+  goStringOrArray,
+  goUtf8Decode,
+  structField,
+  topLevelNumberSources,
+} from "./go-json.ts";
+import { goJsonTime, goTimeText } from "./go-time.ts";
 import { checkHeaderTypes, type ParsedToken, verifySignature } from "./jws.ts";
 
 export interface Expectations {
@@ -26,17 +35,22 @@ export async function verifyIdToken(token: ParsedToken, keys: IssuerKeys, expect
   }
   checkHeaderTypes(token.header);
   await verifySignature(token, keys, alg);
-  return verifyStandardClaims(token.payload, expected);
+  return verifyStandardClaims(token, expected);
 }
 
-/** A Unix time for a message; times beyond what a Date holds are shown as seconds. */
-function timeText(seconds: number): string {
-  const date = new Date(seconds * 1000);
-  return Number.isNaN(date.getTime()) ? `${seconds}s since 1970-01-01T00:00:00Z` : date.toISOString();
+/**
+ * The JSON text of a top-level number claim, read again from the token: only for a time whose
+ * float may not be its literal (beyond 2^53; go-oidc's json.Number reads the text).
+ */
+function numberSource(token: ParsedToken, key: string | undefined): string | undefined {
+  const payload = decodeRawBase64Url(token.raw.split(".")[1] ?? "");
+  if (payload === undefined || key === undefined) return undefined;
+  return topLevelNumberSources(goUtf8Decode(payload))?.get(key);
 }
 
-/** go-oidc's idToken struct decode and its issuer, audience and time checks. */
-function verifyStandardClaims(claims: Record<string, unknown>, expected: Expectations): number {
+/** go-oidc v2.5.0's idToken struct decode and its issuer, audience and time checks (verify.go Verify). */
+function verifyStandardClaims(token: ParsedToken, expected: Expectations): number {
+  const claims = token.payload;
   let issuer: string;
   let audience: string[];
   let expiry: number | undefined;
@@ -54,12 +68,16 @@ function verifyStandardClaims(claims: Record<string, unknown>, expected: Expecta
       : typeof aud.value === "string" || aud.value === null
         ? [goString(aud.value)]
         : goStringOrArray(aud.value);
+    // jsonTime (oidc.go): exp and iat are values, so null reaches UnmarshalJSON and fails; nbf is
+    // a *jsonTime, which null leaves nil.
+    const time = (claim: { present: boolean; value: unknown; key?: string }) =>
+      goJsonTime(claim.value, () => numberSource(token, claim.key));
     const exp = field("exp");
-    if (exp.present) expiry = goUnixSeconds(exp.value);
+    if (exp.present) expiry = time(exp);
     const iat = field("iat");
-    if (iat.present) goUnixSeconds(iat.value);
+    if (iat.present) time(iat);
     const nbf = field("nbf");
-    if (nbf.present && nbf.value !== null) notBefore = goUnixSeconds(nbf.value);
+    if (nbf.present && nbf.value !== null) notBefore = time(nbf);
     checkClaimSources(field("_claim_names"), field("_claim_sources"));
   } catch (error) {
     if (error instanceof AuthenticationError) throw error;
@@ -81,18 +99,21 @@ function verifyStandardClaims(claims: Record<string, unknown>, expected: Expecta
     );
   }
   const now = Date.now();
-  // A missing exp is Go's zero time: long expired. No leeway (go-oidc verify.go).
+  // A missing exp is Go's zero time: long expired. No leeway (go-oidc verify.go). Go compares
+  // t.Expiry.Before(now) to the nanosecond: an exp of this very second is already past, unless
+  // now is exactly on it.
   const expiresAt = expiry === undefined ? Number.NEGATIVE_INFINITY : expiry * 1000;
   if (expiresAt < now) {
     throw new AuthenticationError(
       "EXPIRED",
-      `oidc: token is expired (Token Expiry: ${expiry === undefined ? "0001-01-01T00:00:00Z" : timeText(expiry)})`,
+      `oidc: token is expired (Token Expiry: ${expiry === undefined ? "0001-01-01T00:00:00Z" : goTimeText(expiry)})`,
     );
   }
+  // now.Add(leeway).Before(nbf): whole seconds on the nbf side.
   if (notBefore !== undefined && now + nbfLeewayMs < notBefore * 1000) {
     throw new AuthenticationError(
       "NOT_YET_VALID",
-      `oidc: current time before the nbf (not before) time: ${timeText(notBefore)}`,
+      `oidc: current time before the nbf (not before) time: ${goTimeText(notBefore)}`,
     );
   }
   return expiresAt;

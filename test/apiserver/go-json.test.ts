@@ -1,0 +1,118 @@
+// go-json.ts's UTF-8 and escape handling against Go's encoding/json (go1.26, the compiler of the
+// test bed's kube-apiserver): the tables are json.Unmarshal's own outputs, a string's bytes in hex.
+import assert from "node:assert/strict";
+import { isUtf8 } from "node:buffer";
+import { describe, it } from "node:test";
+import fc from "fast-check";
+import { goJsonParse, goUtf8Decode, topLevelNumberSources } from "../../src/apiserver/go-json.ts";
+import { propertyParameters } from "../helpers/property-seed.ts";
+
+// [bytes inside a JSON string, what json.Unmarshal into a string gives], both in hex.
+const goStrings: [string, string][] = [
+  ["e28241", "efbfbdefbfbd41"],
+  ["f09f98", "efbfbdefbfbdefbfbd"],
+  ["f09f", "efbfbdefbfbd"],
+  ["eda080", "efbfbdefbfbdefbfbd"],
+  ["edbfbf", "efbfbdefbfbdefbfbd"],
+  ["c0af", "efbfbdefbfbd"],
+  ["e080af", "efbfbdefbfbdefbfbd"],
+  ["f4908080", "efbfbdefbfbdefbfbdefbfbd"],
+  ["f888808080", "efbfbdefbfbdefbfbdefbfbdefbfbd"],
+  ["c2", "efbfbd"],
+  ["efbfbd", "efbfbd"],
+  ["ff", "efbfbd"],
+  ["80", "efbfbd"],
+  ["61e282ac62", "61e282ac62"],
+  ["f09f9880", "f09f9880"],
+  ["e2", "efbfbd"],
+  ["ed9fbf", "ed9fbf"],
+  ["ee8080", "ee8080"],
+  ["f0908080", "f0908080"],
+  ["f48fbfbf", "f48fbfbf"],
+  ["c1bf", "efbfbdefbfbd"],
+  ["c280", "c280"],
+];
+
+// [a JSON string literal with escapes, what json.Unmarshal gives].
+const goEscapes: [string, string][] = [
+  ['"\\ud800"', "efbfbd"],
+  ['"\\udc00"', "efbfbd"],
+  ['"\\ud800\\u0041"', "efbfbd41"],
+  ['"\\ud800\\ud800\\udc00"', "efbfbdf0908080"],
+  ['"\\ud83d\\ude00"', "f09f9880"],
+  ['"a\\udbffb"', "61efbfbd62"],
+  ['"\\\\ud800"', "5c7564383030"],
+];
+
+/** Go's utf8.DecodeRune, written the other way round: the shortest valid prefix, else one byte. */
+function referenceDecode(bytes: Buffer): string {
+  let text = "";
+  for (let i = 0; i < bytes.length; ) {
+    const size = [1, 2, 3, 4].find((n) => i + n <= bytes.length && isUtf8(bytes.subarray(i, i + n)));
+    text += size ? bytes.toString("utf8", i, i + size) : "\ufffd";
+    i += size ?? 1;
+  }
+  return text;
+}
+
+describe("go-json: UTF-8 as encoding/json decodes it", () => {
+  for (const [inside, want] of goStrings) {
+    it(`"${inside}" decodes to ${want}`, () => {
+      const bytes = Buffer.concat([Buffer.from('{"s":"'), Buffer.from(inside, "hex"), Buffer.from('"}')]);
+      const parsed = goJsonParse(goUtf8Decode(bytes)) as { s: string };
+      assert.equal(Buffer.from(parsed.s).toString("hex"), want);
+    });
+  }
+  for (const [literal, want] of goEscapes) {
+    it(`${literal} decodes to ${want}`, () => {
+      const parsed = goJsonParse(`{"s":${literal},${literal}:1,"a":[${literal}]}`) as Record<string, unknown>;
+      assert.equal(Buffer.from(parsed.s as string).toString("hex"), want);
+      assert.equal(Buffer.from((parsed.a as string[])[0] ?? "").toString("hex"), want);
+      assert.ok(
+        Object.keys(parsed).some((key) => Buffer.from(key).toString("hex") === want),
+        "the key too",
+      );
+    });
+  }
+
+  it("replaces lone surrogates in a __proto__ object without touching prototypes", () => {
+    const parsed = goJsonParse('{"__proto__":{"x":"\\ud800"}}') as Record<string, unknown>;
+    assert.equal(Object.getPrototypeOf(parsed), Object.prototype);
+    assert.deepEqual(Object.getOwnPropertyDescriptor(parsed, "__proto__")?.value, { x: "\ufffd" });
+  });
+
+  it("agrees with the reference decoder on any bytes", () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 40 }), (array) => {
+        const bytes = Buffer.from(array);
+        assert.equal(goUtf8Decode(bytes), referenceDecode(bytes));
+      }),
+      propertyParameters(),
+    );
+  });
+
+  it("is Buffer's decoder on valid UTF-8", () => {
+    fc.assert(
+      fc.property(fc.string({ unit: "binary" }), (text) => {
+        const bytes = Buffer.from(text);
+        assert.equal(goUtf8Decode(bytes), bytes.toString("utf8"));
+      }),
+      propertyParameters(),
+    );
+  });
+});
+
+describe("go-json: number sources", () => {
+  it("gives each top-level number's literal, the last of duplicates, none of nested ones", () => {
+    const sources = topLevelNumberSources('{"exp":1,"exp":9223372036854775807,"o":{"n":2},"s":"3","f":1.50e3}');
+    assert.deepEqual(
+      [...(sources ?? [])],
+      [
+        ["exp", "9223372036854775807"],
+        ["f", "1.50e3"],
+      ],
+    );
+    assert.equal(topLevelNumberSources("[1]"), undefined);
+    assert.equal(topLevelNumberSources("{"), undefined);
+  });
+});
