@@ -1,5 +1,6 @@
+import type { IncomingHttpHeaders } from "node:http";
 import * as https from "node:https";
-import { type SigningKey, toSigningKeys } from "../apiserver/jwks.ts";
+import { jwksExpiry, readJwks, type SigningKey } from "../apiserver/jwks.ts";
 import type { JwtAuthenticatorConfig } from "./jwt-config.ts";
 
 export interface IssuerKeysEvents {
@@ -11,8 +12,18 @@ const discoveryRetryMs = 10_000;
 const keyRetryMs = 10_000;
 const requestTimeoutMs = 30_000;
 const maxDocumentBytes = 1 << 20;
+/**
+ * go-oidc v2.5.0 jwks.go keysExpiryDelta: a token whose key is not cached refetches the set only
+ * when its expiry (from the fetch's Cache-Control or Expires) is less than this far ahead.
+ */
+const keysExpiryDeltaMs = 30_000;
 
-function getJson(url: string, ca: string | undefined, signal: AbortSignal): Promise<unknown> {
+interface Fetched {
+  readonly body: string;
+  readonly headers: IncomingHttpHeaders;
+}
+
+function get(url: string, ca: string | undefined, signal: AbortSignal): Promise<Fetched> {
   return new Promise((resolve, reject) => {
     const req = https.get(
       url,
@@ -27,11 +38,7 @@ function getJson(url: string, ca: string | undefined, signal: AbortSignal): Prom
         });
         res.on("end", () => {
           if (res.statusCode !== 200) return reject(new Error(`GET ${url}: HTTP ${res.statusCode}`));
-          try {
-            resolve(JSON.parse(Buffer.concat(chunks).toString("utf8")));
-          } catch (error) {
-            reject(new Error(`GET ${url}: invalid JSON: ${(error as Error).message}`));
-          }
+          resolve({ body: Buffer.concat(chunks).toString("utf8"), headers: res.headers });
         });
         res.on("error", reject);
       },
@@ -39,6 +46,15 @@ function getJson(url: string, ca: string | undefined, signal: AbortSignal): Prom
     req.on("timeout", () => req.destroy(new Error(`GET ${url}: timed out after ${requestTimeoutMs} ms`)));
     req.on("error", reject);
   });
+}
+
+async function getJson(url: string, ca: string | undefined, signal: AbortSignal): Promise<unknown> {
+  const { body } = await get(url, ca, signal);
+  try {
+    return JSON.parse(body);
+  } catch (error) {
+    throw new Error(`GET ${url}: invalid JSON: ${(error as Error).message}`);
+  }
 }
 
 export class IssuerKeys {
@@ -49,6 +65,8 @@ export class IssuerKeys {
   #jwksUri: string | undefined;
   #keys: SigningKey[] = [];
   #lastFetch = 0;
+  /** When the cached set expires (go-oidc remoteKeySet.expiry): refetching before is refused. */
+  #expiry = 0;
   #inflight: Promise<void> | undefined;
   #discoveryError: Error | undefined = new Error("discovery has not completed yet");
   #retryTimer: NodeJS.Timeout | undefined;
@@ -118,9 +136,10 @@ export class IssuerKeys {
     if (!this.#jwksUri) return;
     this.#lastFetch = Date.now();
     try {
-      this.#keys = toSigningKeys(
-        await getJson(this.#jwksUri, this.#config.issuer.certificateAuthority, this.#abort.signal),
-      );
+      const { body, headers } = await get(this.#jwksUri, this.#config.issuer.certificateAuthority, this.#abort.signal);
+      // go-oidc keeps the keys it had when the new set cannot be read (jwks.go keysFromRemote).
+      this.#keys = readJwks(body);
+      this.#expiry = jwksExpiry(headers, Date.now());
       this.#events.onKeysFetched?.(this.issuerUrl, true);
     } catch (error) {
       if (this.#abort.signal.aborted) throw error;
@@ -153,15 +172,19 @@ export class IssuerKeys {
   }
 
   /**
-   * Refetches the key set if the cooldown allows; concurrent callers share one fetch.
-   * Resolves to whether a fetch happened.
+   * Refetches the key set when go-oidc would (jwks.go verify: the cached set expires within
+   * keysExpiryDelta) and the cooldown allows; concurrent callers share one fetch (go-oidc's
+   * inflight). Resolves to whether a fetch happened. The cooldown is the gateway's own: go-oidc
+   * refetches on every unknown kid when the issuer sends no caching headers.
    */
   async refresh(): Promise<boolean> {
     if (this.#inflight) {
       await this.#inflight;
       return true;
     }
-    if (Date.now() - this.#lastFetch < this.#refetchCooldownMs) return false;
+    const now = Date.now();
+    if (now + keysExpiryDeltaMs <= this.#expiry) return false;
+    if (now - this.#lastFetch < this.#refetchCooldownMs) return false;
     await this.#startFetch().catch(() => {});
     return true;
   }
