@@ -5,9 +5,10 @@
 
 import { uncarriedValue } from "../apiserver/impersonation-headers.ts";
 import { parseToken } from "../apiserver/jws.ts";
-import { Authenticator, gatewayPolicyRefusal } from "../authn/authenticator.ts";
+import { gatewayPolicyRefusal } from "../authn/authenticator.ts";
 import { AuthenticationError, type AuthenticationFailure } from "../authn/errors.ts";
-import { UnforwardableIdentity } from "../authn/jwt-authenticator.ts";
+import { IssuerKeys } from "../authn/issuer-keys.ts";
+import { JwtAuthenticator, UnforwardableIdentity } from "../authn/jwt-authenticator.ts";
 import type { JwtAuthenticatorConfig } from "../authn/jwt-config.ts";
 import { adviseOnRefusal } from "../authn/refusal-advice.ts";
 import type { UserInfo } from "../authn/user.ts";
@@ -158,14 +159,13 @@ export async function verifyToken(
   }
   const base = { issuer: config.issuer.url, audiences: config.issuer.audiences };
   const { events, outcome } = firstDiscovery(options.timeoutMs);
-  const authenticator = new Authenticator({
-    jwt: [config],
-    allowSystemIdentities: true, // kube-apiserver's decision first; the gateway's policy below
-    tokenCacheTtlMs: 0,
-    events,
-  });
+  // The issuer's JwtAuthenticator, which `serve`'s Authenticator runs for this `iss`: kube-apiserver's
+  // decision alone. The gateway's own policy (gatewayPolicyRefusal, which `serve` applies after it)
+  // is applied below, so that an identity only the gateway refuses is shown as accepted by
+  // kube-apiserver (an empty username was reported as kube-apiserver's refusal).
+  const authenticator = new JwtAuthenticator(config, new IssuerKeys(config, events), events);
   try {
-    authenticator.start();
+    authenticator.keys.start();
     const discovery = await outcome;
     const refused = (error: AuthenticationError): TokenVerdict => ({
       ...base,
@@ -182,7 +182,7 @@ export async function verifyToken(
     let user: UserInfo;
     let unforwardable: UnforwardableIdentity | undefined;
     try {
-      ({ user } = await authenticator.authenticate(raw));
+      ({ user } = await authenticator.authenticate(parsed));
     } catch (error) {
       if (error instanceof UnforwardableIdentity) {
         unforwardable = error;

@@ -94,6 +94,8 @@ describe("differential: identities forwarded by impersonation (--allow-system-id
 }, () => {
   let bed: TestBed;
   let gateway: RunningGateway;
+  /** The same gateway without --allow-system-identities. */
+  let strict: RunningGateway;
   let tokenFlags: string[];
   const mint = ({ sub, groups, jti }: Claims) =>
     bed.mint({
@@ -125,9 +127,12 @@ describe("differential: identities forwarded by impersonation (--allow-system-id
       ...flags(bed.issuer.url),
       "--allow-system-identities",
     ]);
-    await waitFor("the gateway's readiness", async () => (await fetch(`${gateway.healthUrl}/readyz`)).status === 200, {
-      timeoutMs: 30_000,
-    });
+    strict = await startTestGateway(await prepareGatewayCredentials(bed), flags(bed.issuer.url));
+    for (const g of [gateway, strict]) {
+      await waitFor("the gateway's readiness", async () => (await fetch(`${g.healthUrl}/readyz`)).status === 200, {
+        timeoutMs: 30_000,
+      });
+    }
     await waitFor(
       "kube-apiserver's OIDC authenticator",
       async () =>
@@ -136,6 +141,7 @@ describe("differential: identities forwarded by impersonation (--allow-system-id
     );
   });
   after(async () => {
+    await strict?.gateway.stop();
     await gateway?.gateway.stop();
     await bed?.stop();
   });
@@ -159,7 +165,7 @@ describe("differential: identities forwarded by impersonation (--allow-system-id
       assert.equal(through.status, 401, `the gateway forwarded it: ${through.status} ${JSON.stringify(through.user)}`);
       // `token` says what kube-apiserver would decide, and that the gateway refuses it.
       if (oracle.status === 201) {
-        assert.equal(oracle.user?.username, claims.sub);
+        assert.equal(oracle.user?.username ?? "", claims.sub); // omitempty drops ""
         await assertTokenCommandAgrees(tokenFlags, token, oracle);
       }
       const report = await tokenCommandVerdict(tokenFlags, token);
@@ -189,5 +195,67 @@ describe("differential: identities forwarded by impersonation (--allow-system-id
     assert.equal(run.code, 0, run.stderr);
     const groups = JSON.parse(run.stdout).status.userInfo.groups as string[];
     assert.ok(groups.includes("system:nodes"), `groups: ${JSON.stringify(groups)}`);
+  });
+
+  const policyCases: [string, Claims, string, RegExp][] = [
+    [
+      "a system: username without --allow-system-identities",
+      { sub: "system:masters" },
+      "SYSTEM_IDENTITY",
+      /system: identities are refused unless --allow-system-identities/,
+    ],
+    [
+      "a system: group without --allow-system-identities",
+      { sub: "jane", groups: ["g", "system:masters"] },
+      "SYSTEM_IDENTITY",
+      /system: identities are refused unless --allow-system-identities/,
+    ],
+    ["an empty username", { sub: "" }, "EMPTY_USERNAME", /an empty username is refused/],
+  ];
+  for (const [name, claims, code, deviation] of policyCases) {
+    it(`deviates on purpose: ${name}`, async () => {
+      const token = mint(claims);
+      const oracle = await selfSubjectReview(bed.apiServer?.url ?? "", bed.ca.certPem, token);
+      assert.equal(oracle.status, 201, `kube-apiserver answered ${oracle.status}: ${oracle.body}`);
+      assert.equal(oracle.user?.username ?? "", claims.sub); // omitempty drops ""
+      assert.equal((await selfSubjectReview(strict.url, bed.ca.certPem, token)).status, 401);
+      const strictFlags = tokenFlags.filter((f) => f !== "--allow-system-identities");
+      // The SelfSubjectReview leaves an empty username out (omitempty); `token` shows it as "".
+      const user = oracle.user && { ...oracle.user, username: oracle.user.username ?? "" };
+      await assertTokenCommandAgrees(strictFlags, token, { ...oracle, user });
+      const report = await tokenCommandVerdict(strictFlags, token);
+      const refusal = (report.verdict as { gatewayRefusal?: { code: string; deviation?: string } }).gatewayRefusal;
+      assert.equal(refusal?.code, code);
+      assert.match(refusal?.deviation ?? "", deviation);
+    });
+  }
+
+  it("deviates on purpose: kube-apiserver keeps a success for 10 s past exp, the gateway stops at exp", async () => {
+    // kube-apiserver caches successful token authentications for TokenSuccessCacheTTL, 10 s
+    // (k8s.io/kubernetes@v1.37.2 pkg/kubeapiserver/options/authentication.go and
+    // pkg/kubeapiserver/authenticator/config.go; k8s.io/apiserver@v0.37.2
+    // pkg/authentication/token/cache/cached_token_authenticator.go sets that TTL whatever exp says).
+    const exp = Math.floor(Date.now() / 1000) + 3;
+    const token = bed.mint({
+      alg: "RS256",
+      kid: "rsa-1",
+      claims: { iss: bed.issuer.url, aud: clients.kubernetes.id, sub: "short-lived", exp },
+    });
+    const first = await decide(token);
+    assert.equal(first.oracle.status, 201);
+    assert.deepEqual(first.through, first.oracle);
+    const started = Date.now();
+    await new Promise((resolve) => setTimeout(resolve, exp * 1000 + 1_000 - Date.now()));
+    const second = await decide(token);
+    assert.ok(Date.now() - started < 9_000, "too slow to stay inside kube-apiserver's 10 s");
+    assert.equal(second.oracle.status, 201, "kube-apiserver no longer had the token cached");
+    assert.equal(second.through.status, 401, "the gateway kept the identity past exp");
+    // The same claims in a token kube-apiserver has not seen: refused, so the 201 above was its cache.
+    const unseen = bed.mint({
+      alg: "RS256",
+      kid: "rsa-1",
+      claims: { iss: bed.issuer.url, aud: clients.kubernetes.id, sub: "short-lived", exp, jti: "unseen" },
+    });
+    assert.equal((await selfSubjectReview(bed.apiServer?.url ?? "", bed.ca.certPem, unseen)).status, 401);
   });
 });
