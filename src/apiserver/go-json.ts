@@ -18,16 +18,74 @@ export function foldEquals(key: string, field: string): boolean {
   return key.replaceAll("\u017f", "s").replaceAll("\u212a", "k").toLowerCase() === field;
 }
 
-/** The value encoding/json would store in a struct field named `field` (last fold match wins), and its key. */
-export function structField(
-  object: Record<string, unknown>,
-  field: string,
-): { present: boolean; value: unknown; key?: string } {
-  let found: { present: boolean; value: unknown; key?: string } = { present: false, value: undefined };
+export interface StructField {
+  readonly present: boolean;
+  readonly value: unknown;
+  /** The object key the value came from. */
+  readonly key?: string;
+  /** More than one distinct key folds to the field, and no document order was given. */
+  readonly ambiguous?: boolean;
+}
+
+/**
+ * The value encoding/json would store in a struct field named `field`: every key that folds to
+ * it sets it, in document order, so the last wins (decode.go object). JSON.parse keeps a key
+ * repeated at its first position with its last value, so when two distinct keys fold to the
+ * field ({"exp":1,"EXP":2,"exp":3}) only the document's key order (topLevelKeys) decides.
+ */
+export function structField(object: Record<string, unknown>, field: string, order?: readonly string[]): StructField {
+  let found: StructField = { present: false, value: undefined };
+  let distinct = 0;
   for (const [key, value] of Object.entries(object)) {
-    if (key === field || foldEquals(key, field)) found = { present: true, value, key };
+    if (key === field || foldEquals(key, field)) {
+      found = { present: true, value, key };
+      distinct++;
+    }
   }
-  return found;
+  if (distinct < 2) return found;
+  const key = order?.findLast((k) => k === field || foldEquals(k, field));
+  return key === undefined ? { ...found, ambiguous: true } : { present: true, value: object[key], key };
+}
+
+/**
+ * The keys of a top-level JSON object in document order, repeats included, decoded as
+ * encoding/json does (goJsonParse). `text` is valid JSON (it was parsed); undefined if no object.
+ */
+export function topLevelKeys(text: string): string[] | undefined {
+  const keys: string[] = [];
+  let i = skipSpace(text, 0);
+  if (text[i] !== "{") return undefined;
+  i = skipSpace(text, i + 1);
+  while (i < text.length && text[i] === '"') {
+    const end = stringEnd(text, i);
+    keys.push(goJsonParse(text.slice(i, end)) as string);
+    // Skip the colon and the value: to the comma or brace that closes it at this depth.
+    let depth = 0;
+    for (i = end; i < text.length; i++) {
+      const c = text[i];
+      if (c === '"') i = stringEnd(text, i) - 1;
+      else if (c === "{" || c === "[") depth++;
+      else if (c === "}" || c === "]") {
+        if (depth-- === 0) return keys;
+      } else if (c === "," && depth === 0) break;
+    }
+    i = skipSpace(text, i + 1);
+  }
+  return keys;
+}
+
+const skipSpace = (text: string, i: number) => {
+  while (i < text.length && " \t\r\n".includes(text[i] ?? "")) i++;
+  return i;
+};
+
+/** The index just past the JSON string starting at `i` (a quote). */
+function stringEnd(text: string, i: number): number {
+  for (let j = i + 1; j < text.length; j++) {
+    if (text[j] === "\\") j++;
+    else if (text[j] === '"') return j + 1;
+  }
+  return text.length;
 }
 
 /**

@@ -7,6 +7,7 @@ import {
   goStringOrArray,
   goUtf8Decode,
   structField,
+  topLevelKeys,
   topLevelNumberSources,
 } from "./go-json.ts";
 import { goJsonTime, goTimeText } from "./go-time.ts";
@@ -43,9 +44,14 @@ export async function verifyIdToken(token: ParsedToken, keys: IssuerKeys, expect
  * float may not be its literal (beyond 2^53; go-oidc's json.Number reads the text).
  */
 function numberSource(token: ParsedToken, key: string | undefined): string | undefined {
+  const text = key === undefined ? undefined : payloadText(token);
+  return text === undefined || key === undefined ? undefined : topLevelNumberSources(text)?.get(key);
+}
+
+/** The payload's JSON text, decoded again from the token (rare paths only). */
+function payloadText(token: ParsedToken): string | undefined {
   const payload = decodeRawBase64Url(token.raw.split(".")[1] ?? "");
-  if (payload === undefined || key === undefined) return undefined;
-  return topLevelNumberSources(goUtf8Decode(payload))?.get(key);
+  return payload === undefined ? undefined : goUtf8Decode(payload);
 }
 
 /** go-oidc v2.5.0's idToken struct decode and its issuer, audience and time checks (verify.go Verify). */
@@ -56,7 +62,13 @@ function verifyStandardClaims(token: ParsedToken, expected: Expectations): numbe
   let expiry: number | undefined;
   let notBefore: number | undefined;
   try {
-    const field = (name: string) => structField(claims, name);
+    let order: readonly string[] | undefined;
+    const field = (name: string) => {
+      const found = structField(claims, name);
+      if (!found.ambiguous) return found;
+      order ??= topLevelKeys(payloadText(token) ?? "") ?? [];
+      return structField(claims, name, order);
+    };
     issuer = field("iss").present ? goString(field("iss").value) : "";
     if (field("sub").present) goString(field("sub").value);
     if (field("nonce").present) goString(field("nonce").value);

@@ -4,7 +4,13 @@ import assert from "node:assert/strict";
 import { isUtf8 } from "node:buffer";
 import { describe, it } from "node:test";
 import fc from "fast-check";
-import { goJsonParse, goUtf8Decode, topLevelNumberSources } from "../../src/apiserver/go-json.ts";
+import {
+  goJsonParse,
+  goUtf8Decode,
+  structField,
+  topLevelKeys,
+  topLevelNumberSources,
+} from "../../src/apiserver/go-json.ts";
 import { propertyParameters } from "../helpers/property-seed.ts";
 
 // [bytes inside a JSON string, what json.Unmarshal into a string gives], both in hex.
@@ -114,5 +120,27 @@ describe("go-json: number sources", () => {
     );
     assert.equal(topLevelNumberSources("[1]"), undefined);
     assert.equal(topLevelNumberSources("{"), undefined);
+  });
+});
+
+describe("go-json: struct fields in document order", () => {
+  it("takes the last case-folded key of the document, as encoding/json fills a struct field", () => {
+    const text = '{"exp":1,"EXP":2,"exp":3, "a":{"exp":[4,"}"]}, "\\u0045xp" : 5 ,"s":"\\"}"}';
+    const object = JSON.parse(text) as Record<string, unknown>;
+    const order = topLevelKeys(text);
+    assert.deepEqual(order, ["exp", "EXP", "exp", "a", "Exp", "s"]);
+    assert.equal(structField(object, "exp").ambiguous, true);
+    assert.deepEqual(structField(object, "exp", order), { present: true, value: 5, key: "Exp" });
+    assert.deepEqual(structField(JSON.parse('{"exp":1,"exp":2}'), "exp"), { present: true, value: 2, key: "exp" });
+  });
+
+  it("finds the same keys as JSON.parse, in the order JSON.stringify writes them", () => {
+    fc.assert(
+      fc.property(fc.dictionary(fc.string(), fc.jsonValue({ maxDepth: 2 })), (object) => {
+        const text = JSON.stringify(object, null, 1);
+        assert.deepEqual(topLevelKeys(text), Object.keys(JSON.parse(text)));
+      }),
+      propertyParameters(),
+    );
   });
 });

@@ -278,6 +278,38 @@ describe("differential: claims decoding (times, UTF-8)", { timeout: 600_000 }, (
     });
   }
 
+  // encoding/json fills a struct field from each case-folded key in document order, the last
+  // winning; JSON.parse keeps a duplicated key at its first position with its last value.
+  const duplicateCases: [string, (now: number) => string, 201 | 401][] = [
+    [
+      "exp, then an expired EXP, then exp again: the last exp wins",
+      (now) => `"exp":${now + 300},"EXP":${now - 300},"exp":${now + 300}`,
+      201,
+    ],
+    [
+      "EXP expired, then exp, then EXP valid: the last EXP wins",
+      (now) => `"EXP":${now - 300},"exp":${now - 300},"EXP":${now + 300}`,
+      201,
+    ],
+    [
+      "exp valid, then Exp expired, then exp valid again",
+      (now) => `"exp":${now + 300},"Exp":${now - 300},"exp":${now + 600}`,
+      201,
+    ],
+    [
+      "nbf far ahead, then NBF past, then nbf far ahead",
+      (now) => `"nbf":${now + 3000},"NBF":${now - 300},"nbf":${now + 3000}`,
+      401,
+    ],
+  ];
+  for (const [name, members, expected] of duplicateCases) {
+    it(name, async () => {
+      const text = payloadText(bed, { exp: "0" }).replace('"exp":0', members(nowSeconds()));
+      const oracle = await compare(mintBytes(bed, Buffer.from(text)), text);
+      assert.equal(oracle.status, expected, "kube-apiserver's answer changed");
+    });
+  }
+
   const utf8Cases: [string, Buffer][] = [
     ["a truncated 3-byte sequence in the username is one U+FFFD per byte", Buffer.from([0xe2, 0x82, 0x41])],
     ["a truncated 4-byte sequence in the username", Buffer.from([0xf0, 0x9f, 0x98])],
