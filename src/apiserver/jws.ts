@@ -5,6 +5,7 @@
 // plugin/pkg/authenticator/token/oidc/oidc.go untrustedIssuer), the protected header's typed
 // fields, and the signature against an issuer's keys.
 import {
+  createHash,
   createPublicKey,
   constants as cryptoConstants,
   type JsonWebKey,
@@ -93,11 +94,12 @@ function parseSignedCompact(raw: string): { jws: CompactJws; header: Record<stri
   const text = protectedBytes.toString("utf8");
   let header: unknown;
   try {
-    if (exceedsGoNestingDepth(text)) throw new Error("exceeded max depth");
     header = JSON.parse(text);
   } catch (error) {
     return { jws: { ...jws, error: (error as Error).message }, header: {} };
   }
+  const refused = forkedJsonProblem(text);
+  if (refused) return { jws: { ...jws, error: refused }, header: {} };
   // json.Unmarshal into rawHeader (a map): an object, or null for an empty one.
   if (header === null) return { jws, header: {} };
   if (typeof header !== "object" || Array.isArray(header)) {
@@ -106,6 +108,48 @@ function parseSignedCompact(raw: string): { jws: CompactJws; header: Record<stri
   const fields = header as Record<string, unknown>;
   const invalid = sanitizeHeader(fields);
   return { jws: invalid ? { ...jws, error: invalid } : jws, header: fields };
+}
+
+/**
+ * What go-jose's own JSON package (gopkg.in/go-jose/go-jose.v2/json, a fork of Go 1.6's
+ * encoding/json; its README) refuses in valid JSON text, as rawHeader.sanitized decodes every
+ * non-null header value: a duplicate member name at any depth (compared unquoted, a lone
+ * surrogate read as U+FFFD), and a number beyond float64 (interface{} values are float64).
+ * It has no nesting limit; its member matching is case-sensitive.
+ */
+function forkedJsonProblem(text: string): string | undefined {
+  // Each open container: the member names seen, and whether a name comes next (objects only).
+  const stack: { names: Set<string> | undefined; nameNext: boolean }[] = [];
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i];
+    if (c === '"') {
+      let end = i + 1;
+      while (text[end] !== '"') end += text[end] === "\\" ? 2 : 1;
+      const top = stack.at(-1);
+      if (top?.names && top.nameNext) {
+        const name = (JSON.parse(text.slice(i, end + 1)) as string).toWellFormed();
+        if (top.names.has(name)) return `json: duplicate key '${name}' in object`;
+        top.names.add(name);
+        top.nameNext = false;
+      }
+      i = end;
+    } else if (c === "{" || c === "[") {
+      stack.push({ names: c === "{" ? new Set() : undefined, nameNext: c === "{" });
+    } else if (c === "}" || c === "]") {
+      stack.pop();
+    } else if (c === ",") {
+      const top = stack.at(-1);
+      if (top?.names) top.nameNext = true;
+    } else if (c === "-" || (c !== undefined && c >= "0" && c <= "9")) {
+      let end = i + 1;
+      while (end < text.length && /[0-9eE.+-]/.test(text[end] ?? "")) end++;
+      if (!Number.isFinite(Number(text.slice(i, end)))) {
+        return `json: cannot unmarshal number ${text.slice(i, end)} into Go value of type float64`;
+      }
+      i = end - 1;
+    }
+  }
+  return undefined;
 }
 
 /** kube-apiserver's untrustedIssuer plus go-jose's parse; undefined when no issuer can claim it. */
@@ -171,82 +215,113 @@ function sanitizeHeader(header: Record<string, unknown>): string | undefined {
 }
 
 /** x509.ParseCertificate of base64.StdEncoding text: DER, one certificate, nothing after it. */
-function goCertificate(text: string): boolean {
+function goCertificate(text: string): X509Certificate | undefined {
   const der = goStdDecode(text);
   // Node's X509Certificate would take PEM too; Go takes only DER, which starts with SEQUENCE.
-  if (!der || der.at(0) !== 0x30) return false;
+  if (!der || der.at(0) !== 0x30) return undefined;
   try {
-    return new X509Certificate(der).raw.length === der.length;
+    const cert = new X509Certificate(der);
+    return cert.raw.length === der.length ? cert : undefined;
   } catch {
-    return false;
+    return undefined;
   }
 }
 
 const curveSizes: Record<string, number> = { "P-256": 32, "P-384": 48, "P-521": 66 };
 
+/** A certificate thumbprint as JSONWebKey.UnmarshalJSON reads it: raw base64url, or hex of it. */
+function thumbprint(value: string, size: number): Buffer | undefined {
+  let bytes = goRawUrlDecode(value);
+  if (bytes && bytes.length === 2 * size) {
+    const hex = bytes.toString("latin1");
+    bytes = /^[0-9a-fA-F]*$/.test(hex) ? Buffer.from(hex, "hex") : undefined;
+  }
+  return bytes && (bytes.length === 0 || bytes.length === size) ? bytes : undefined;
+}
+
 /**
  * JSONWebKey.UnmarshalJSON (jwk.go) of an embedded `jwk`, then jws.go sanitized's rule: only a
- * valid public key may be embedded (RFC 7515 4.1.3). Fields match case-insensitively (a Go struct).
+ * valid public key may be embedded (RFC 7515 4.1.3). go-jose's JSON fork matches the struct's
+ * members case-sensitively, so only the exact names count.
  */
 function embeddedJwkProblem(value: unknown): string | undefined {
   const bad = "go-jose/go-jose: invalid embedded jwk, must be public key";
-  if (typeof value !== "object" || value === null || Array.isArray(value)) return "failed to unmarshal JWK";
+  const unparsable = "failed to unmarshal JWK";
+  if (typeof value !== "object" || value === null || Array.isArray(value)) return unparsable;
   const jwk = value as Record<string, unknown>;
-  const text = (name: string): string | undefined | false => {
-    const field = structField(jwk, name);
-    if (!field.present || field.value === null) return undefined;
-    return typeof field.value === "string" ? field.value : false;
-  };
-  const bytes = (name: string): Buffer | undefined | false => {
-    const field = text(name);
-    if (field === undefined || field === false) return field;
-    // byteBuffer: "" leaves an empty, present buffer.
-    return field === "" ? Buffer.alloc(0) : (goRawUrlDecode(field) ?? false);
-  };
-  for (const name of ["use", "kty", "kid", "crv", "alg", "x5t", "x5t#S256", "x5u"]) {
-    if (text(name) === false) return "failed to unmarshal JWK";
+  const member = (name: string) => (Object.hasOwn(jwk, name) ? (jwk[name] ?? undefined) : undefined);
+  for (const name of ["use", "kty", "kid", "crv", "alg", "x5t", "x5t#S256"]) {
+    const field = member(name);
+    if (field !== undefined && typeof field !== "string") return unparsable;
   }
+  // x5u is a *url.URL, a struct: only an object (or null) decodes into it.
+  const x5u = member("x5u");
+  if (x5u !== undefined && (typeof x5u !== "object" || Array.isArray(x5u))) return unparsable;
+  // byteBuffer members: raw base64url strings, "" an empty (but present) buffer.
   const buffers: Record<string, Buffer | undefined> = {};
   for (const name of ["k", "x", "y", "n", "e", "d", "p", "q", "dp", "dq", "qi"]) {
-    const decoded = bytes(name);
-    if (decoded === false) return "failed to unmarshal JWK";
+    const field = member(name);
+    if (field === undefined) continue;
+    if (typeof field !== "string") return unparsable;
+    const decoded = field === "" ? Buffer.alloc(0) : goRawUrlDecode(field);
+    if (!decoded) return unparsable;
     buffers[name] = decoded;
   }
-  const x5c = structField(jwk, "x5c");
-  if (x5c.present && x5c.value !== null) {
-    if (!Array.isArray(x5c.value)) return "failed to unmarshal JWK";
-    for (const cert of x5c.value) {
-      if ((cert !== null && typeof cert !== "string") || !goCertificate(cert ?? "")) return "failed to unmarshal JWK";
+  const certificates: X509Certificate[] = [];
+  const x5c = member("x5c");
+  if (x5c !== undefined) {
+    if (!Array.isArray(x5c)) return unparsable;
+    for (const text of x5c) {
+      if (text !== null && typeof text !== "string") return unparsable;
+      const cert = goCertificate(text ?? "");
+      if (!cert) return unparsable;
+      certificates.push(cert);
     }
   }
-  const kty = text("kty");
-  const crv = text("crv");
+  const kty = member("kty");
+  const crv = member("crv");
   const { x, y, n, e, d } = buffers;
-  // A private key (d present) parses, or fails to, but either way is refused here.
+  let key: KeyObject | undefined;
+  // A private key (d present) parses, or fails to, and either way is refused after.
   if (kty === "EC") {
     if (d) return bad;
-    const size = curveSizes[crv || ""];
-    if (!size || !x || !y || x.length !== size || y.length !== size) return "failed to unmarshal JWK";
-    return importable({ kty, crv: crv || "", x: x.toString("base64url"), y: y.toString("base64url") });
-  }
-  if (kty === "RSA") {
+    const size = curveSizes[String(crv)];
+    if (!size || !x || !y || x.length !== size || y.length !== size) return unparsable;
+    key = importable({ kty, crv: String(crv), x: x.toString("base64url"), y: y.toString("base64url") });
+  } else if (kty === "RSA") {
     if (d) return bad;
-    if (!n || !e) return "failed to unmarshal JWK";
-    return importable({ kty, n: n.toString("base64url"), e: e.toString("base64url") });
-  }
-  if (kty === "OKP" && crv === "Ed25519" && x) {
+    if (!n || !e) return unparsable;
+    key = importable({ kty, n: n.toString("base64url"), e: e.toString("base64url") });
+  } else if (kty === "OKP" && crv === "Ed25519" && x) {
     if (d) return bad;
-    return x.length === 32 ? undefined : bad;
+    if (x.length !== 32) return bad;
+    key = importable({ kty, crv, x: x.toString("base64url") });
+  } else if (kty === "oct") {
+    return certificates.length > 0 ? unparsable : bad;
+  } else {
+    return unparsable;
   }
-  return kty === "oct" ? bad : "failed to unmarshal JWK";
+  if (!key) return unparsable;
+  const leaf = certificates[0];
+  if (leaf) {
+    const spki = (k: KeyObject) => k.export({ type: "spki", format: "der" });
+    if (!spki(leaf.publicKey).equals(spki(key))) return unparsable;
+  }
+  const sha1 = member("x5t") === undefined ? Buffer.alloc(0) : thumbprint(String(member("x5t")), 20);
+  const sha256 = member("x5t#S256") === undefined ? Buffer.alloc(0) : thumbprint(String(member("x5t#S256")), 32);
+  if (!sha1 || !sha256) return unparsable;
+  if (leaf) {
+    if (sha1.length > 0 && !sha1.equals(createHash("sha1").update(leaf.raw).digest())) return unparsable;
+    if (sha256.length > 0 && !sha256.equals(createHash("sha256").update(leaf.raw).digest())) return unparsable;
+  }
+  return undefined;
 }
 
-function importable(jwk: JsonWebKey): string | undefined {
+function importable(jwk: JsonWebKey): KeyObject | undefined {
   try {
-    createPublicKey({ key: jwk, format: "jwk" });
-    return undefined;
+    return createPublicKey({ key: jwk, format: "jwk" });
   } catch {
-    return "failed to unmarshal JWK";
+    return undefined;
   }
 }
 
