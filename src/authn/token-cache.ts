@@ -1,6 +1,12 @@
 // Validated identities by token hash, like kube-apiserver's token cache
-// (k8s.io/apiserver pkg/authentication/token/cache): successes only, for a short TTL, and never
-// past the token's own exp. Keys are SHA-256 digests, so the cache holds no token.
+// (k8s.io/apiserver@v0.37.2 pkg/authentication/token/cache/cached_token_authenticator.go):
+// successes only, for a short TTL. Unlike it, never past the token's own exp: kube-apiserver keeps a
+// success for its whole TokenSuccessCacheTTL (10 s, k8s.io/kubernetes@v1.37.2
+// pkg/kubeapiserver/options/authentication.go) whatever exp says, so an expired token keeps working
+// there for up to 10 s. A deliberate difference (docs/serve.md, "Where the gateway deliberately
+// differs"), proved by test/authn/token-cache.test.ts "never keeps an identity past the token's exp"
+// and against kube-apiserver by test/authn/differential-identity.test.ts. Keys are SHA-256
+// digests, so the cache holds no token.
 import { createHash } from "node:crypto";
 import type { AuthenticatedToken } from "./jwt-authenticator.ts";
 
