@@ -112,16 +112,16 @@ function verifyStandardClaims(token: ParsedToken, expected: Expectations): numbe
   }
   const now = Date.now();
   // A missing exp is Go's zero time: long expired. No leeway (go-oidc verify.go). Go compares
-  // t.Expiry.Before(now) to the nanosecond: an exp of this very second is already past, unless
-  // now is exactly on it.
+  // t.Expiry.Before(now) to the nanosecond: within the millisecond that starts at exp, Go's now
+  // is already after it (bar the one nanosecond exactly on it), so that millisecond is expired.
   const expiresAt = expiry === undefined ? Number.NEGATIVE_INFINITY : expiry * 1000;
-  if (expiresAt < now) {
+  if (expiresAt <= now) {
     throw new AuthenticationError(
       "EXPIRED",
       `oidc: token is expired (Token Expiry: ${expiry === undefined ? "0001-01-01T00:00:00Z" : goTimeText(expiry)})`,
     );
   }
-  // now.Add(leeway).Before(nbf): whole seconds on the nbf side.
+  // now.Add(leeway).Before(nbf): nbf is whole seconds, so milliseconds decide it exactly.
   if (notBefore !== undefined && now + nbfLeewayMs < notBefore * 1000) {
     throw new AuthenticationError(
       "NOT_YET_VALID",
