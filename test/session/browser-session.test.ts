@@ -262,7 +262,13 @@ describe("browser sessions (Keycloak, Chromium, kube-apiserver)", { timeout: 900
     await login(context, a.externalUrl);
     const cookie = (await context.cookies()).find((c) => c.name === "__Host-kog-session");
     assert.ok(cookie);
-    const headers = { cookie: `${cookie.name}=${cookie.value}`, accept: "application/json" };
+    // What a tab's own fetch sends: the cookie, and Sec-Fetch-Site saying it is the page's own
+    // request (cookie-authenticated API requests must be same-origin).
+    const headers = {
+      cookie: `${cookie.name}=${cookie.value}`,
+      accept: "application/json",
+      "sec-fetch-site": "same-origin",
+    };
     const bUrl = b.gateway.url;
 
     const statuses: number[] = [];
