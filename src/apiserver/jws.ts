@@ -98,15 +98,13 @@ function parseSignedCompact(raw: string): { jws: CompactJws; header: Record<stri
   } catch (error) {
     return { jws: { ...jws, error: (error as Error).message }, header: {} };
   }
-  const refused = forkedJsonProblem(text);
-  if (refused) return { jws: { ...jws, error: refused }, header: {} };
   // json.Unmarshal into rawHeader (a map): an object, or null for an empty one.
   if (header === null) return { jws, header: {} };
   if (typeof header !== "object" || Array.isArray(header)) {
     return { jws: { ...jws, error: "json: cannot unmarshal into Go value of type jose.rawHeader" }, header: {} };
   }
   const fields = header as Record<string, unknown>;
-  const invalid = sanitizeHeader(fields);
+  const invalid = forkedJsonProblem(text) ?? sanitizeHeader(fields);
   return { jws: invalid ? { ...jws, error: invalid } : jws, header: fields };
 }
 
@@ -218,7 +216,7 @@ function sanitizeHeader(header: Record<string, unknown>): string | undefined {
 function goCertificate(text: string): X509Certificate | undefined {
   const der = goStdDecode(text);
   // Node's X509Certificate would take PEM too; Go takes only DER, which starts with SEQUENCE.
-  if (!der || der.at(0) !== 0x30) return undefined;
+  if (der?.at(0) !== 0x30) return undefined;
   try {
     const cert = new X509Certificate(der);
     return cert.raw.length === der.length ? cert : undefined;
