@@ -84,12 +84,17 @@ export interface UpstreamTls {
 }
 
 /**
- * An upgrade on a connection of its own (once switched it belongs to that stream alone): the
- * response is the 101 with the connection in `upgraded`, or the API server's refusal with its
- * body. Bytes after an upgrade request's headers belong to the new protocol, so the request has
- * no body: the caller's headers carry Content-Length: 0 (see the API proxy).
+ * One HTTP/1.1 exchange. `connection` is the keep-alive agent, or, for an upgrade, a connection
+ * of its own (once switched it belongs to that stream alone): the response is then the 101 with
+ * the connection in `upgraded`, or the API server's refusal with its body. Bytes after an upgrade
+ * request's headers belong to the new protocol, so it has no body: the caller's headers carry
+ * Content-Length: 0 (see the API proxy).
  */
-export function viaUpgrade(tls: UpstreamTls, url: URL, request: UpstreamRequest): UpstreamExchange {
+function http1Exchange(
+  connection: { readonly agent: https.Agent } | { readonly tls: UpstreamTls },
+  url: URL,
+  request: UpstreamRequest,
+): UpstreamExchange {
   let upstreamReq: ReturnType<typeof https.request> | undefined;
   let switched = false;
   const response = new Promise<UpstreamResponse>((resolve, reject) => {
@@ -101,10 +106,7 @@ export function viaUpgrade(tls: UpstreamTls, url: URL, request: UpstreamRequest)
         method: request.method,
         path: request.path,
         headers: request.headers as string[],
-        agent: false,
-        ca: tls.ca,
-        cert: tls.cert,
-        key: tls.key,
+        ...("agent" in connection ? { agent: connection.agent } : { agent: false, ...connection.tls }),
       });
     } catch (error) {
       reject(new UpstreamRequestInvalid((error as Error).message, { cause: error }));
@@ -131,44 +133,21 @@ export function viaUpgrade(tls: UpstreamTls, url: URL, request: UpstreamRequest)
       });
     });
     req.on("error", reject);
-    req.end();
+    if (request.body && !request.upgrade) request.body.pipe(req);
+    else req.end();
   });
-  // The connection is this exchange's alone: ending it ends the request or a refusal's body. Once
-  // switched, the socket belongs to whoever splices it.
+  // Ending the request ends its answer too; once switched, the socket belongs to whoever splices it.
   return { response, abort: () => void (switched ? undefined : upstreamReq?.destroy()) };
 }
 
+/** Over Node's HTTP/1.1 keep-alive agent. */
 export function viaHttp1(agent: https.Agent, url: URL, request: UpstreamRequest): UpstreamExchange {
-  let upstreamReq: ReturnType<typeof https.request> | undefined;
-  const response = new Promise<UpstreamResponse>((resolve, reject) => {
-    try {
-      upstreamReq = https.request({
-        protocol: "https:",
-        hostname: url.hostname,
-        port: url.port || 443,
-        method: request.method,
-        path: request.path,
-        headers: request.headers as string[],
-        agent,
-      });
-    } catch (error) {
-      reject(new UpstreamRequestInvalid((error as Error).message, { cause: error }));
-      return;
-    }
-    const req = upstreamReq;
-    req.on("response", (res) => {
-      resolve({
-        status: res.statusCode ?? 502,
-        statusMessage: res.statusMessage,
-        rawHeaders: res.rawHeaders,
-        body: res,
-      });
-    });
-    req.on("error", reject);
-    if (request.body) request.body.pipe(req);
-    else req.end();
-  });
-  return { response, abort: () => upstreamReq?.destroy() };
+  return http1Exchange({ agent }, url, request);
+}
+
+/** An upgrade (exec, attach, port-forward) on a connection of its own, with the upstream's TLS settings. */
+export function viaUpgrade(tls: UpstreamTls, url: URL, request: UpstreamRequest): UpstreamExchange {
+  return http1Exchange({ tls }, url, request);
 }
 
 const { NGHTTP2_REFUSED_STREAM, NGHTTP2_CANCEL } = http2.constants;
