@@ -3,6 +3,7 @@
 // client-go's impersonating round tripper writes them (client-go transport/round_trippers.go).
 import type { UserInfo } from "../authn/user.ts";
 import { StatusError } from "../proxy/status.ts";
+import { isNodeUsername, serviceAccountNamespace } from "./usernames.ts";
 
 // RFC 7230 token characters (net/http isTokenTable), as client-go's legalHeaderKeyBytes.
 const tokenChar = /^[!#$&'*+\-.^_`|~0-9A-Za-z]$/;
@@ -64,36 +65,6 @@ export function headerValue(value: string): string {
     });
   }
   return Buffer.from(value, "utf8").toString("latin1");
-}
-
-// k8s.io/apimachinery@v0.37.2 pkg/api/validation/generic.go: ValidateNamespaceName is NameIsDNSLabel
-// (IsDNS1123Label, at most 63 characters), ValidateServiceAccountName and node names
-// NameIsDNSSubdomain (IsDNS1123Subdomain, at most 253).
-const dns1123Label = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
-const dns1123Subdomain = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
-
-/**
- * serviceaccount.SplitUsername (k8s.io/apiserver@v0.37.2 pkg/authentication/serviceaccount/util.go):
- * "system:serviceaccount:<namespace>:<name>", exactly one ":" after the prefix, a valid namespace
- * and ServiceAccount name. The namespace, or undefined for any other username.
- */
-export function serviceAccountNamespace(username: string): string | undefined {
-  const prefix = "system:serviceaccount:";
-  if (!username.startsWith(prefix)) return undefined;
-  const parts = username.slice(prefix.length).split(":");
-  if (parts.length !== 2) return undefined;
-  const [namespace = "", name = ""] = parts;
-  if (namespace.length > 63 || !dns1123Label.test(namespace)) return undefined;
-  if (name.length > 253 || !dns1123Subdomain.test(name)) return undefined;
-  return namespace;
-}
-
-/** isNodeUsername (k8s.io/apiserver@v0.37.2 pkg/endpoints/filters/impersonation/mode.go). */
-export function isNodeUsername(username: string): boolean {
-  const prefix = "system:node:";
-  if (!username.startsWith(prefix)) return false;
-  const name = username.slice(prefix.length);
-  return name.length <= 253 && dns1123Subdomain.test(name);
 }
 
 /**

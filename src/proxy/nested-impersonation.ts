@@ -9,6 +9,7 @@
 // the API server's audit log shows both (the approach Pinniped takes).
 
 import type { RequestAttributes } from "../apiserver/request-info.ts";
+import { nodeName, splitServiceAccountUsername } from "../apiserver/usernames.ts";
 import type { UserInfo } from "../authn/user.ts";
 import { postToApiServer } from "../upstream/api-request.ts";
 import type { Upstream } from "../upstream/cluster.ts";
@@ -153,35 +154,7 @@ function forbidden(
   return new StatusError("IMPERSONATION_FORBIDDEN", 403, "Forbidden", message, { details });
 }
 
-// k8s.io/apimachinery@v0.37.2 pkg/util/validation: IsDNS1123Label (namespaces) and
-// IsDNS1123Subdomain (ServiceAccount names), with their length limits.
-const dns1123Label = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
-const dns1123Subdomain = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
-
-/**
- * serviceaccount.SplitUsername (k8s.io/apiserver@v0.37.2 pkg/authentication/serviceaccount/util.go):
- * "system:serviceaccount:<namespace>:<name>" with exactly one ":" after the prefix, a valid
- * namespace name and a valid ServiceAccount name; anything else is an ordinary user name (the
- * impersonation filter's isServiceAccountUsername, mode.go), checked as "users" in user-info mode.
- */
-export function splitServiceAccountUsername(username: string): { namespace: string; name: string } | undefined {
-  const prefix = "system:serviceaccount:";
-  if (!username.startsWith(prefix)) return undefined;
-  const parts = username.slice(prefix.length).split(":");
-  if (parts.length !== 2) return undefined;
-  const [namespace = "", name = ""] = parts;
-  if (namespace.length > 63 || !dns1123Label.test(namespace)) return undefined;
-  if (name.length > 253 || !dns1123Subdomain.test(name)) return undefined;
-  return { namespace, name };
-}
 const isServiceAccountUser = (username: string) => splitServiceAccountUsername(username) !== undefined;
-// validation.NameIsDNSSubdomain, as isNodeUsername requires.
-const nodeUser = /^system:node:([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*)$/;
-/** isNodeUsername (mode.go): "system:node:" and a DNS subdomain of at most 253 characters. */
-function nodeName(username: string): string | undefined {
-  const match = nodeUser.exec(username);
-  return match && (match[1] ?? "").length <= 253 ? match[1] : undefined;
-}
 const onlyUsername = (r: RequestedImpersonation) => !r.uid && r.groups.length === 0 && r.extra.size === 0;
 const domainPrefixedPath = /^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*)\/[^/].*$/i;
 

@@ -5,8 +5,6 @@ import {
   escapeExtraKey,
   impersonationHeaders,
   impersonationWouldChange,
-  isNodeUsername,
-  serviceAccountNamespace,
   uncarriedValue,
 } from "../../src/apiserver/impersonation-headers.ts";
 
@@ -74,24 +72,6 @@ describe("impersonation headers", () => {
     });
     assert.equal(uncarriedValue(user("jane", [], { "x.io/k": ["v\n"] }))?.field, "extra x.io/k");
     assert.match(uncarriedValue(user("ja\u007fne"))?.reason ?? "", /control character/);
-  });
-
-  it("reads ServiceAccount and node usernames as kube-apiserver does", () => {
-    assert.equal(serviceAccountNamespace("system:serviceaccount:kube-system:default"), "kube-system");
-    assert.equal(serviceAccountNamespace("system:serviceaccount:ns:a.b-c"), "ns");
-    for (const name of [
-      "system:serviceaccount:Bad:sa",
-      "system:serviceaccount:a:b:c",
-      "system:serviceaccount::sa",
-      "system:serviceaccount:ns:",
-      `system:serviceaccount:${"a".repeat(64)}:sa`,
-      "system:serviceaccounts:ns:sa",
-    ])
-      assert.equal(serviceAccountNamespace(name), undefined, name);
-    assert.equal(isNodeUsername("system:node:n1.example"), true);
-    assert.equal(isNodeUsername("system:node:N1"), false);
-    assert.equal(isNodeUsername("system:node:"), false);
-    assert.equal(isNodeUsername(`system:node:${"a".repeat(254)}`), false);
   });
 
   it("says when impersonation would give the identity groups the token did not", () => {
