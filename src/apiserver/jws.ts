@@ -80,11 +80,18 @@ const malformed = (detail: string) => ({
 });
 
 /** go-jose v2.6.3 ParseSigned on a compact token, and the protected header it decodes. */
-function parseSignedCompact(raw: string): { jws: CompactJws; header: Record<string, unknown> } {
-  const parts = stripWhitespace(raw).split(".");
+function parseSignedCompact(
+  raw: string,
+  decodedPayload?: Buffer,
+): { jws: CompactJws; header: Record<string, unknown> } {
+  const stripped = stripWhitespace(raw);
+  const parts = stripped.split(".");
   if (parts.length !== 3)
     return { jws: malformed("go-jose/go-jose: compact JWS format must have three parts"), header: {} };
-  const [protectedBytes, payload, signature] = parts.map((part) => goRawUrlDecode(part));
+  // The payload untrustedIssuer decoded is the same segment unless white space was stripped.
+  const protectedBytes = goRawUrlDecode(parts[0] ?? "");
+  const payload = decodedPayload && stripped === raw ? decodedPayload : goRawUrlDecode(parts[1] ?? "");
+  const signature = goRawUrlDecode(parts[2] ?? "");
   if (!protectedBytes || !payload || !signature) {
     return { jws: malformed("illegal base64 data"), header: {} };
   }
@@ -177,7 +184,7 @@ export function parseToken(raw: string): ParsedToken | undefined {
   if (issuer === "accounts.google.com") issuer = "https://accounts.google.com";
   // The claims go-oidc hands on are the payload go-jose verified: the same bytes, as white
   // space cannot be in a segment untrustedIssuer decoded (bar '\r' and '\n', which both skip).
-  const { jws, header } = parseSignedCompact(raw);
+  const { jws, header } = parseSignedCompact(raw, payloadBytes);
   compactOf.set(header, jws);
   return { raw, issuer, header, payload: payload as Record<string, unknown>, jws };
 }
