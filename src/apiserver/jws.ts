@@ -383,6 +383,31 @@ function derInteger(bytes: Buffer): Buffer {
   return Buffer.concat([Buffer.from([0x02, body.length]), body]);
 }
 
+const rsaKeyUsable = new WeakMap<KeyObject, boolean>();
+
+/**
+ * Whether Go's crypto/rsa (Go 1.26, kube-apiserver's toolchain) verifies with this public key at
+ * all: rsa.go checkKeySize (rsa1024min: under 1024 bits refused) and
+ * crypto/internal/fips140/rsa checkPublicKey (an odd modulus, an odd exponent from 3 to 2^31-1).
+ * Worked out once per key.
+ */
+function goRsaKeyUsable(key: KeyObject): boolean {
+  let usable = rsaKeyUsable.get(key);
+  if (usable === undefined) {
+    const { n, e } = key.export({ format: "jwk" });
+    const modulus = BigInt(`0x${Buffer.from(n ?? "", "base64url").toString("hex") || "0"}`);
+    const exponent = BigInt(`0x${Buffer.from(e ?? "", "base64url").toString("hex") || "0"}`);
+    usable =
+      modulus.toString(2).length >= 1024 &&
+      modulus % 2n === 1n &&
+      exponent >= 3n &&
+      exponent % 2n === 1n &&
+      exponent <= 2n ** 31n - 1n;
+    rsaKeyUsable.set(key, usable);
+  }
+  return usable;
+}
+
 /** asymmetric.go verifyPayload for the key's type; false for a pairing go-jose does not verify. */
 function verifyPayload(input: Buffer, signature: Buffer, alg: string, key: KeyObject): boolean {
   const hash = hashes[alg.slice(2)];
@@ -390,7 +415,7 @@ function verifyPayload(input: Buffer, signature: Buffer, alg: string, key: KeyOb
   if (type === "rsa" && hash && (alg.startsWith("RS") || alg.startsWith("PS"))) {
     // rsa.VerifyPKCS1v15 and rsa.VerifyPSS refuse a signature not exactly the modulus' size.
     const size = Math.ceil((key.asymmetricKeyDetails?.modulusLength ?? 0) / 8);
-    if (signature.length !== size) return false;
+    if (signature.length !== size || !goRsaKeyUsable(key)) return false;
     return alg.startsWith("RS")
       ? verify(hash, input, { key, padding: cryptoConstants.RSA_PKCS1_PADDING }, signature)
       : // VerifyPSS with nil options: any salt length.

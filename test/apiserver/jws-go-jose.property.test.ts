@@ -159,3 +159,36 @@ describe("go-jose's JSON fork on the protected header", () => {
     );
   });
 });
+
+describe("Go's crypto/rsa on the verifying key", () => {
+  const rsaVerdict = async (modulusLength: number, publicExponent = 65537) => {
+    const rsa = generateKeyPairSync("rsa", { modulusLength, publicExponent });
+    const h = Buffer.from(JSON.stringify({ alg: "RS256" })).toString("base64url");
+    const p = Buffer.from(claims()).toString("base64url");
+    const s = sign("sha256", Buffer.from(`${h}.${p}`), rsa.privateKey).toString("base64url");
+    const parsed = parseToken(`${h}.${p}.${s}`);
+    assert.ok(parsed);
+    const rsaKeys = {
+      notReadyReason: undefined,
+      candidates: () => [{ kid: undefined, key: rsa.publicKey }],
+      refresh: async () => false,
+    } as unknown as IssuerKeys;
+    try {
+      await verifyIdToken(parsed, rsaKeys, { ...expected, algorithms: ["RS256"] });
+      return "ok";
+    } catch (error) {
+      return (error as AuthenticationError).code;
+    }
+  };
+
+  it("refuses a key under 1024 bits (rsa1024min; regression: jose's 2048-bit floor refused 1024-bit keys)", async () => {
+    assert.equal(await rsaVerdict(1024), "ok");
+    assert.equal(await rsaVerdict(1016), "BAD_SIGNATURE");
+    assert.equal(await rsaVerdict(512), "BAD_SIGNATURE");
+  });
+
+  it("refuses an exponent Go's checkPublicKey refuses (over 2^31-1)", async () => {
+    assert.equal(await rsaVerdict(1024, 3), "ok");
+    assert.equal(await rsaVerdict(1024, 2 ** 31 + 1), "BAD_SIGNATURE");
+  });
+});
