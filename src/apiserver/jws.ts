@@ -15,7 +15,7 @@ import {
 } from "node:crypto";
 import { AuthenticationError } from "../authn/errors.ts";
 import type { IssuerKeys } from "../authn/issuer-keys.ts";
-import { exceedsGoNestingDepth, goString, structField } from "./go-json.ts";
+import { exceedsGoNestingDepth, foldEquals } from "./go-json.ts";
 
 /** go-jose's ParseSigned of the token: what its signature covers, or why it does not parse. */
 export interface CompactJws {
@@ -32,6 +32,11 @@ export interface ParsedToken {
   readonly raw: string;
   /** The unverified `iss`, decoded as kube-apiserver's untrustedIssuer does. */
   readonly issuer: string;
+  /**
+   * The `iss` claim as encoding/json decodes it into a struct's string field (go-oidc's
+   * idToken.Issuer too): every member whose name folds to "iss", in order, a null one a no-op.
+   */
+  readonly issClaim?: string;
   /** The protected header as go-jose decodes it ({} when it is no JSON object). */
   readonly header: Record<string, unknown>;
   readonly payload: Record<string, unknown>;
@@ -157,6 +162,54 @@ function forkedJsonProblem(text: string): string | undefined {
   return undefined;
 }
 
+/**
+ * encoding/json's decoding of one string field of a struct from an object's text (decode.go
+ * object): members are applied in order, each name matching exactly or case-folded, so of
+ * duplicates the last non-null one stays (null into a string is a no-op), and a member of any
+ * other type is an error (undefined). JSON.parse keeps only the last duplicate, so the text is
+ * scanned. `text` must be valid JSON.
+ */
+export function goStructString(text: string, field: string): string | undefined {
+  let value = "";
+  let depth = 0;
+  let nameNext = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i];
+    if (c === "{" || c === "[") {
+      depth++;
+      nameNext = c === "{" && depth === 1;
+    } else if (c === "}" || c === "]") {
+      depth--;
+    } else if (c === "," && depth === 1) {
+      nameNext = true;
+    } else if (c === '"') {
+      let end = i + 1;
+      while (text[end] !== '"') end += text[end] === "\\" ? 2 : 1;
+      if (depth === 1 && nameNext) {
+        nameNext = false;
+        const name = JSON.parse(text.slice(i, end + 1)) as string;
+        if (name === field || foldEquals(name, field)) {
+          // The member's value: skip the colon and white space.
+          let start = end + 1;
+          while (/[\s:]/.test(text[start] ?? "")) start++;
+          if (text[start] === '"') {
+            let close = start + 1;
+            while (text[close] !== '"') close += text[close] === "\\" ? 2 : 1;
+            value = JSON.parse(text.slice(start, close + 1)) as string;
+            end = close;
+          } else if (text.startsWith("null", start)) {
+            end = start + 3;
+          } else {
+            return undefined;
+          }
+        }
+      }
+      i = end;
+    }
+  }
+  return value;
+}
+
 /** kube-apiserver's untrustedIssuer plus go-jose's parse; undefined when no issuer can claim it. */
 export function parseToken(raw: string): ParsedToken | undefined {
   // untrustedIssuer: strings.TrimSpace is Unicode white space (JavaScript's trim adds U+FEFF).
@@ -175,18 +228,14 @@ export function parseToken(raw: string): ParsedToken | undefined {
     return undefined;
   }
   if (payload === null || typeof payload !== "object" || Array.isArray(payload)) return undefined;
-  let issuer: string;
-  try {
-    issuer = goString(structField(payload as Record<string, unknown>, "iss").value ?? null);
-  } catch {
-    return undefined;
-  }
-  if (issuer === "accounts.google.com") issuer = "https://accounts.google.com";
+  const claimed = goStructString(payloadText, "iss");
+  if (claimed === undefined) return undefined;
+  const issuer = claimed === "accounts.google.com" ? "https://accounts.google.com" : claimed;
   // The claims go-oidc hands on are the payload go-jose verified: the same bytes, as white
   // space cannot be in a segment untrustedIssuer decoded (bar '\r' and '\n', which both skip).
   const { jws, header } = parseSignedCompact(raw, payloadBytes);
   compactOf.set(header, jws);
-  return { raw, issuer, header, payload: payload as Record<string, unknown>, jws };
+  return { raw, issuer, issClaim: claimed, header, payload: payload as Record<string, unknown>, jws };
 }
 
 /** The header field checks of go-jose's rawHeader.sanitized (shared.go); an error or undefined. */

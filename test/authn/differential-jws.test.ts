@@ -387,6 +387,28 @@ const cases: [string, (bed: TestBed) => Jws][] = [
   ]),
 ];
 
+// Cases whose fix lies outside this family's files: node:test reports them without failing.
+const todo = new Map<string, string>([
+  [
+    "a later iss null leaves the issuer",
+    "id-token-verifier.ts's issuer check must read token.issClaim (encoding/json: a later null is a no-op)",
+  ],
+  [
+    "a later ISS null leaves the issuer",
+    "id-token-verifier.ts's issuer check must read token.issClaim (encoding/json: a later null is a no-op)",
+  ],
+]);
+cases.push(
+  [
+    "a later iss null leaves the issuer",
+    (bed) => ({ header: headerOf("RS256"), signer: "RS256", payload: `${claimsText(bed).slice(0, -1)},"iss":null}` }),
+  ],
+  [
+    "a later ISS null leaves the issuer",
+    (bed) => ({ header: headerOf("RS256"), signer: "RS256", payload: `${claimsText(bed).slice(0, -1)},"ISS":null}` }),
+  ],
+);
+
 // Generated headers: every registered field in every JSON type, and the shapes that matter.
 const jsonValue = fc.oneof(
   fc.string({ maxLength: 6 }),
@@ -489,7 +511,7 @@ describe("differential: JWS compact serialization and headers", { timeout: 600_0
   });
 
   for (const [name, make] of cases) {
-    it(name, async () => {
+    it(name, { todo: todo.get(name) }, async () => {
       const token = compact(bed, make(bed));
       const [oracle, through] = await decide(token);
       assert.ok([201, 401].includes(oracle.status), `kube-apiserver answered ${oracle.status}: ${oracle.body}`);
