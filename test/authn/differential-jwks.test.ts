@@ -5,6 +5,7 @@
 // gateway refetches on an unknown kid long after its start-up fetch).
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
+import fc from "fast-check";
 import { startTestBed, type TestBed } from "../../testbed/bed.ts";
 import {
   gatewayReady,
@@ -24,6 +25,7 @@ import {
   startScriptedIssuers,
 } from "../../testbed/issuer/scripted-jwks.ts";
 import { type Decision, selfSubjectReview } from "../helpers/kubectl-identity.ts";
+import { propertySeed } from "../helpers/property-seed.ts";
 
 const audience = "jwks-differential";
 
@@ -38,7 +40,7 @@ interface TokenSpec {
 interface JwksCase {
   readonly name: string;
   /** kube-apiserver's decisions, as observed (201 accepted, 401 refused), one per token. */
-  readonly expected: readonly (201 | 401)[];
+  readonly expected?: readonly (201 | 401)[];
   readonly build: () =>
     | Promise<{ jwks: ScriptedJwks; tokens: TokenSpec[] }>
     | { jwks: ScriptedJwks; tokens: TokenSpec[] };
@@ -326,65 +328,161 @@ export const fixedCases: JwksCase[] = [
   },
 ];
 
-const cases = fixedCases;
+// --- generated key sets: the signer's JWK reshaped, other keys of every kind around it ---
+
+const pool = {
+  rsa: [rsa("pool-rsa-0"), rsa("pool-rsa-1")],
+  ec: [ec("pool-ec-256", "P-256"), ec("pool-ec-384", "P-384"), ec("pool-ec-521", "P-521")],
+  ed: scriptedKey("pool-ed", { kind: "ed25519" }),
+};
+const algOf = (key: ScriptedKey): JwtAlgorithm =>
+  key.kid === "pool-ec-256"
+    ? "ES256"
+    : key.kid === "pool-ec-384"
+      ? "ES384"
+      : key.kid === "pool-ec-521"
+        ? "ES512"
+        : "RS256";
+const signerArb = fc.constantFrom(...pool.rsa, ...pool.ec);
+const kidArb = fc.oneof(fc.constantFrom("k1", "k2", "same", ""), fc.string({ maxLength: 4 }));
+const memberArb = fc.record(
+  {
+    use: fc.constantFrom("sig", "enc", "", "other", null, 1),
+    alg: fc.constantFrom("RS256", "ES256", "PS512", "none", "", null),
+    key_ops: fc.constant(["verify"]),
+    x5u: fc.constantFrom("https://example.com/x", null, {}),
+    x5t: fc.constantFrom("", "AAAA", Buffer.alloc(20, 7).toString("base64url")),
+    crit: fc.constant(true),
+  },
+  { requiredKeys: [] },
+);
+const otherKeyArb = fc.oneof(
+  fc.constantFrom(
+    { kty: "oct", k: "c2VjcmV0" },
+    { kty: "oct" },
+    { kty: "OKP", crv: "X25519", x: Buffer.alloc(32, 9).toString("base64url") },
+    { kty: "OKP", crv: "Ed448", x: "AA" },
+    { kty: "AKP", alg: "ML-DSA-44", pub: "AAAA" },
+    { kty: "RSA" },
+    { kty: "EC", crv: "secp256k1", x: "AA", y: "AA" },
+    { kty: "rsa", n: "AQAB", e: "AQAB" },
+    null,
+    "a string",
+    {},
+  ),
+  fc.constantFrom(...pool.rsa, ...pool.ec, pool.ed).chain((k) =>
+    fc.record({ kid: kidArb, privateMembers: fc.boolean() }).map(({ kid, privateMembers }) => ({
+      ...(privateMembers ? k.privateJwk : k.publicJwk),
+      kid,
+    })),
+  ),
+);
+const shapeArb = fc.record({
+  signer: signerArb,
+  signerKid: fc.option(kidArb, { nil: undefined }),
+  signerMembers: memberArb,
+  signerPrivate: fc.boolean(),
+  others: fc.array(otherKeyArb, { maxLength: 3 }),
+  position: fc.nat({ max: 3 }),
+  tokenKid: fc.constantFrom("signer", "none", "empty", "other"),
+});
+type Shape = typeof shapeArb extends fc.Arbitrary<infer T> ? T : never;
+
+function generatedCase(shape: Shape, index: number): JwksCase {
+  const { kid: _, ...bare } = shape.signerPrivate ? shape.signer.privateJwk : shape.signer.publicJwk;
+  const signerJwk: Record<string, unknown> = { ...bare, ...shape.signerMembers };
+  if (shape.signerKid !== undefined) signerJwk.kid = shape.signerKid;
+  const keys: unknown[] = [...shape.others];
+  keys.splice(Math.min(shape.position, keys.length), 0, signerJwk);
+  const header =
+    shape.tokenKid === "signer"
+      ? { kid: shape.signerKid ?? undefined }
+      : shape.tokenKid === "none"
+        ? { kid: undefined }
+        : shape.tokenKid === "empty"
+          ? { kid: "" }
+          : { kid: "other" };
+  return {
+    name: `generated ${index}: ${JSON.stringify({ keys }).slice(0, 300)} token kid ${JSON.stringify(header.kid)}`,
+    build: () => ({ jwks: { body: { keys } }, tokens: [one(shape.signer, algOf(shape.signer), header)] }),
+  };
+}
+
+const generatedCount = 60;
+const generated = fc
+  .sample(shapeArb, { seed: propertySeed, numRuns: generatedCount })
+  .map((shape, i) => generatedCase(shape, i));
+
 const issuerName = (index: number) => `c${index}`;
 
-describe("differential: JWKS shapes as go-jose v2.6.3 and go-oidc v2.5.0 read them", { timeout: 900_000 }, () => {
-  let issuers: ScriptedIssuers;
-  let bed: TestBed;
-  let gateway: RunningGateway;
+/** One kube-apiserver and one gateway for `cases` (kube-apiserver takes at most 64 authenticators). */
+function differentialSuite(title: string, cases: readonly JwksCase[]) {
+  describe(title, { timeout: 900_000 }, () => {
+    let issuers: ScriptedIssuers;
+    let bed: TestBed;
+    let gateway: RunningGateway;
 
-  const authenticator = (name: string) => ({
-    issuer: { url: issuers.url(name), certificateAuthority: issuers.caPem, audiences: [audience] },
-    claimMappings: { username: { claim: "sub", prefix: "" } },
-  });
-  const names = cases.map((_, i) => issuerName(i));
-
-  before(async () => {
-    issuers = await startScriptedIssuers();
-    const jwt = names.map(authenticator);
-    bed = await startTestBed({ jwt: () => jwt });
-    const file = await writeAuthenticationConfig(bed, jwt);
-    gateway = await startTestGateway(await prepareGatewayCredentials(bed), [`--authentication-config=${file}`]);
-    await gatewayReady(gateway, 60_000);
-    // Both have discovered every issuer (the gateway also fetched each empty start-up set).
-    await waitFor("discovery by both", async () => names.every((n) => issuers.discoveryFetches(n) >= 2), {
-      timeoutMs: 60_000,
+    const authenticator = (name: string) => ({
+      issuer: { url: issuers.url(name), certificateAuthority: issuers.caPem, audiences: [audience] },
+      claimMappings: { username: { claim: "sub", prefix: "" } },
     });
-    // Past the gateway's refetch cooldown after its start-up fetches.
-    await new Promise((resolve) => setTimeout(resolve, 5_500));
-  });
-  after(async () => {
-    await gateway?.gateway.stop();
-    await bed?.stop();
-    await issuers?.close();
-  });
+    const names = cases.map((_, i) => issuerName(i));
 
-  const send = async (name: string, spec: TokenSpec) => {
-    const now = Math.floor(Date.now() / 1000);
-    const token = mintJwt({
-      alg: spec.alg,
-      key: { ...spec.key, privateJwk: spec.key.privateJwk, publicJwk: spec.key.publicJwk },
-      header: spec.header,
-      claims: { iss: issuers.url(name), aud: audience, sub: `user-${name}`, iat: now, exp: now + 300 },
+    before(async () => {
+      issuers = await startScriptedIssuers();
+      const jwt = names.map(authenticator);
+      bed = await startTestBed({ jwt: () => jwt });
+      const file = await writeAuthenticationConfig(bed, jwt);
+      gateway = await startTestGateway(await prepareGatewayCredentials(bed), [`--authentication-config=${file}`]);
+      await gatewayReady(gateway, 60_000);
+      // Both have discovered every issuer (the gateway also fetched each empty start-up set).
+      await waitFor("discovery by both", async () => names.every((n) => issuers.discoveryFetches(n) >= 2), {
+        timeoutMs: 60_000,
+      });
+      // Past the gateway's refetch cooldown after its start-up fetches.
+      await new Promise((resolve) => setTimeout(resolve, 5_500));
     });
-    const oracle = await selfSubjectReview(bed.apiServer?.url ?? "", bed.ca.certPem, token);
-    const through = await selfSubjectReview(gateway.url, bed.ca.certPem, token);
-    return { oracle, through };
-  };
+    after(async () => {
+      await gateway?.gateway.stop();
+      await bed?.stop();
+      await issuers?.close();
+    });
 
-  cases.forEach((c, index) => {
-    it(c.name, async () => {
-      const name = issuerName(index);
-      const { jwks, tokens } = await c.build();
-      issuers.setJwks(name, jwks);
-      const decisions: { oracle: Decision; through: Decision }[] = [];
-      for (const spec of tokens) decisions.push(await send(name, spec));
-      const oracle = decisions.map((d) => d.oracle.status);
-      const through = decisions.map((d) => d.through.status);
-      assert.deepEqual(oracle, c.expected, `kube-apiserver decided ${oracle} (expected ${c.expected})`);
-      for (const d of decisions) assert.deepEqual(d.through, d.oracle);
-      assert.deepEqual(through, oracle);
+    const send = async (name: string, spec: TokenSpec) => {
+      const now = Math.floor(Date.now() / 1000);
+      const token = mintJwt({
+        alg: spec.alg,
+        key: { ...spec.key, privateJwk: spec.key.privateJwk, publicJwk: spec.key.publicJwk },
+        header: spec.header,
+        claims: { iss: issuers.url(name), aud: audience, sub: `user-${name}`, iat: now, exp: now + 300 },
+      });
+      const oracle = await selfSubjectReview(bed.apiServer?.url ?? "", bed.ca.certPem, token);
+      const through = await selfSubjectReview(gateway.url, bed.ca.certPem, token);
+      return { oracle, through };
+    };
+
+    cases.forEach((c, index) => {
+      it(c.name, async () => {
+        const name = issuerName(index);
+        const { jwks, tokens } = await c.build();
+        issuers.setJwks(name, jwks);
+        const decisions: { oracle: Decision; through: Decision }[] = [];
+        for (const spec of tokens) decisions.push(await send(name, spec));
+        const oracle = decisions.map((d) => d.oracle.status);
+        const through = decisions.map((d) => d.through.status);
+        if (c.expected)
+          assert.deepEqual(oracle, c.expected, `kube-apiserver decided ${oracle} (expected ${c.expected})`);
+        else
+          assert.ok(
+            oracle.every((status) => status === 201 || status === 401),
+            `kube-apiserver answered ${oracle}`,
+          );
+        for (const d of decisions) assert.deepEqual(d.through, d.oracle);
+        assert.deepEqual(through, oracle);
+      });
     });
   });
-});
+}
+
+differentialSuite("differential: JWKS shapes as go-jose v2.6.3 and go-oidc v2.5.0 read them", fixedCases);
+differentialSuite(`differential: generated JWKS shapes (seed ${propertySeed})`, generated);
