@@ -230,6 +230,14 @@ export function formatGoDouble(d: number): string {
 }
 
 const overflow = () => new CelError("integer overflow");
+/**
+ * The library checks +, - and * for int64 overflow but not negation or division (-(-2^63),
+ * -2^63 / -1), which cel-go refuses (common/types/overflow.go); the conversions check what reaches them.
+ */
+const int64 = (i: bigint): bigint => {
+  if (i < MIN_INT64 || i > MAX_INT64) throw overflow();
+  return i;
+};
 const conversionError = (from: string, to: string) => new CelError(`type conversion error from '${from}' to '${to}'`);
 
 /** strconv.ParseFloat(s, 64): decimal or hexadecimal (p exponent) forms, inf/infinity/nan; out of range is an error. */
@@ -329,7 +337,7 @@ function registerGoFunctions(env: Environment): Environment {
   // Conversions (cel-go common/types: ConvertToType of each type), with Go's parsing and range errors.
   f(`${k}string(string): string`, (s: string) => s);
   f(`${k}string(bool): string`, (b: boolean) => String(b));
-  f(`${k}string(int): string`, (i: bigint) => String(i));
+  f(`${k}string(int): string`, (i: bigint) => String(int64(i)));
   f(`${k}string(uint): string`, (u: Uint) => String(u.valueOf()));
   f(`${k}string(double): string`, formatGoDouble);
   f(`${k}string(bytes): string`, (b: Uint8Array) => {
@@ -339,7 +347,7 @@ function registerGoFunctions(env: Environment): Environment {
       throw new CelError("invalid UTF-8 in bytes, cannot convert to string");
     }
   });
-  f(`${k}int(int): int`, (i: bigint) => i);
+  f(`${k}int(int): int`, int64);
   f(`${k}int(uint): int`, (u: Uint) => {
     if (u.valueOf() > MAX_INT64) throw overflow();
     return u.valueOf();
@@ -353,7 +361,7 @@ function registerGoFunctions(env: Environment): Environment {
     return i;
   });
   f(`${k}double(double): double`, (d: number) => d);
-  f(`${k}double(int): double`, (i: bigint) => Number(i));
+  f(`${k}double(int): double`, (i: bigint) => Number(int64(i)));
   f(`${k}double(uint): double`, (u: Uint) => Number(u.valueOf()));
   f(`${k}double(string): double`, goParseFloat);
   f(`${k}bool(bool): bool`, (b: boolean) => b);
@@ -370,7 +378,7 @@ function registerGoFunctions(env: Environment): Environment {
   const toUint = (i: bigint): Uint => uintOf({ x: i });
   f(`${k}uint(uint): uint`, (u: Uint) => u);
   f(`${k}uint(int): uint`, (i: bigint) => {
-    if (i < 0n) throw new CelError("unsigned integer overflow");
+    if (int64(i) < 0n) throw new CelError("unsigned integer overflow");
     return toUint(i);
   });
   f(`${k}uint(double): uint`, (d: number) => {
