@@ -18,60 +18,45 @@ export function foldEquals(key: string, field: string): boolean {
   return key.replaceAll("\u017f", "s").replaceAll("\u212a", "k").toLowerCase() === field;
 }
 
-export interface StructField {
-  readonly present: boolean;
+/** One member of a JSON object as it stands in the text: its name, value and the value's text. */
+export interface Member {
+  readonly name: string;
   readonly value: unknown;
-  /** The object key the value came from. */
-  readonly key?: string;
-  /** More than one distinct key folds to the field, and no document order was given. */
-  readonly ambiguous?: boolean;
+  readonly text: string;
 }
 
 /**
- * The value encoding/json would store in a struct field named `field`: every key that folds to
- * it sets it, in document order, so the last wins (decode.go object). JSON.parse keeps a key
- * repeated at its first position with its last value, so when two distinct keys fold to the
- * field ({"exp":1,"EXP":2,"exp":3}) only the document's key order (topLevelKeys) decides.
+ * Every member of a top-level JSON object in document order, duplicates included, names and
+ * values decoded as goJsonParse decodes them. encoding/json applies each member to a struct in
+ * turn (decode.go object), so a struct field's final value can depend on a member JSON.parse has
+ * overwritten: `{"iss":"x","iss":null}` leaves "x" in Go (null into a string is a no-op).
+ * `text` is valid JSON (it was parsed); undefined if it is not an object.
  */
-export function structField(object: Record<string, unknown>, field: string, order?: readonly string[]): StructField {
-  let found: StructField = { present: false, value: undefined };
-  let distinct = 0;
-  for (const [key, value] of Object.entries(object)) {
-    if (key === field || foldEquals(key, field)) {
-      found = { present: true, value, key };
-      distinct++;
-    }
-  }
-  if (distinct < 2) return found;
-  const key = order?.findLast((k) => k === field || foldEquals(k, field));
-  return key === undefined ? { ...found, ambiguous: true } : { present: true, value: object[key], key };
-}
-
-/**
- * The keys of a top-level JSON object in document order, repeats included, decoded as
- * encoding/json does (goJsonParse). `text` is valid JSON (it was parsed); undefined if no object.
- */
-export function topLevelKeys(text: string): string[] | undefined {
-  const keys: string[] = [];
+export function topLevelMembers(text: string): Member[] | undefined {
+  const members: Member[] = [];
   let i = skipSpace(text, 0);
   if (text[i] !== "{") return undefined;
   i = skipSpace(text, i + 1);
   while (i < text.length && text[i] === '"') {
-    const end = stringEnd(text, i);
-    keys.push(goJsonParse(text.slice(i, end)) as string);
-    // Skip the colon and the value: to the comma or brace that closes it at this depth.
+    const nameEnd = stringEnd(text, i);
+    const name = goJsonParse(text.slice(i, nameEnd)) as string;
+    const start = skipSpace(text, skipSpace(text, nameEnd) + 1); // past the colon
     let depth = 0;
-    for (i = end; i < text.length; i++) {
-      const c = text[i];
-      if (c === '"') i = stringEnd(text, i) - 1;
+    let end = start;
+    for (; end < text.length; end++) {
+      const c = text[end];
+      if (c === '"') end = stringEnd(text, end) - 1;
       else if (c === "{" || c === "[") depth++;
       else if (c === "}" || c === "]") {
-        if (depth-- === 0) return keys;
+        if (depth-- === 0) break;
       } else if (c === "," && depth === 0) break;
     }
-    i = skipSpace(text, i + 1);
+    const valueText = text.slice(start, end).trimEnd();
+    members.push({ name, value: goJsonParse(valueText), text: valueText });
+    if (text[end] !== ",") break;
+    i = skipSpace(text, end + 1);
   }
-  return keys;
+  return members;
 }
 
 const skipSpace = (text: string, i: number) => {
@@ -170,30 +155,6 @@ function wellFormed(value: unknown): unknown {
   return object;
 }
 
-/**
- * The JSON text of each number member of a top-level object, by key (the last of duplicate keys,
- * as JSON.parse keeps). For the rare value whose float is not its literal (beyond 2^53), where
- * Go reads the text itself (json.Number). Undefined when `text` is not a JSON object.
- */
-export function topLevelNumberSources(text: string): Map<string, string> | undefined {
-  const byHolder = new Map<object, Map<string, string>>();
-  let root: unknown;
-  try {
-    root = JSON.parse(text, function (this: object, key: string, value: unknown, context?: { source?: string }) {
-      if (typeof value === "number" && context?.source !== undefined) {
-        const sources = byHolder.get(this) ?? new Map<string, string>();
-        byHolder.set(this, sources);
-        sources.set(key, context.source);
-      }
-      return value;
-    });
-  } catch {
-    return undefined;
-  }
-  if (root === null || typeof root !== "object" || Array.isArray(root)) return undefined;
-  return byHolder.get(root) ?? new Map();
-}
-
 export class GoTypeError extends Error {}
 
 const typeName = (value: unknown) => (Array.isArray(value) ? "array" : value === null ? "null" : typeof value);
@@ -227,21 +188,6 @@ export function goStringOrArray(value: unknown): string[] {
   } catch {
     return [goString(value)];
   }
-}
-
-/**
- * go-oidc's jsonTime: a JSON number, as Unix seconds; a float is truncated; a value outside
- * int64 converts the way Go does on amd64 (to the minimum int64), i.e. far in the past.
- */
-export function goUnixSeconds(value: unknown): number {
-  // json.Number also takes a JSON string holding a number literal.
-  if (typeof value === "string" && /^-?(0|[1-9]\d*)(\.\d+)?([eE][+-]?\d+)?$/.test(value)) value = Number(value);
-  if (typeof value !== "number") throw new GoTypeError(`json: cannot unmarshal ${typeName(value)} into jsonTime`);
-  // A literal beyond float64 (1e400: JSON.parse gives Infinity) fails json.Number's Float64.
-  if (!Number.isFinite(value)) throw new GoTypeError("strconv.ParseFloat: value out of range");
-  if (Number.isInteger(value) && Math.abs(value) < 2 ** 63) return value;
-  const truncated = Math.trunc(value);
-  return Math.abs(truncated) >= 2 ** 63 ? -(2 ** 63) : truncated;
 }
 
 /** encoding/json's scanner limit (maxNestingDepth): a document nested deeper does not decode. */

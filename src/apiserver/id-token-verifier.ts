@@ -1,15 +1,6 @@
 import { AuthenticationError } from "../authn/errors.ts";
 import type { IssuerKeys } from "../authn/issuer-keys.ts";
-import {
-  decodeRawBase64Url,
-  GoTypeError,
-  goString,
-  goStringOrArray,
-  goUtf8Decode,
-  structField,
-  topLevelKeys,
-  topLevelNumberSources,
-} from "./go-json.ts";
+import { foldEquals, GoTypeError, goString, goStringOrArray, type Member, topLevelMembers } from "./go-json.ts";
 import { goJsonTime, goTimeText } from "./go-time.ts";
 import { checkHeaderTypes, type ParsedToken, verifySignature } from "./jws.ts";
 
@@ -39,58 +30,53 @@ export async function verifyIdToken(token: ParsedToken, keys: IssuerKeys, expect
   return verifyStandardClaims(token, expected);
 }
 
-/**
- * The JSON text of a top-level number claim, read again from the token: only for a time whose
- * float may not be its literal (beyond 2^53; go-oidc's json.Number reads the text).
- */
-function numberSource(token: ParsedToken, key: string | undefined): string | undefined {
-  const text = key === undefined ? undefined : payloadText(token);
-  return text === undefined || key === undefined ? undefined : topLevelNumberSources(text)?.get(key);
-}
-
-/** The payload's JSON text, decoded again from the token (rare paths only). */
-function payloadText(token: ParsedToken): string | undefined {
-  const payload = decodeRawBase64Url(token.raw.split(".")[1] ?? "");
-  return payload === undefined ? undefined : goUtf8Decode(payload);
-}
-
 /** go-oidc v2.5.0's idToken struct decode and its issuer, audience and time checks (verify.go Verify). */
 function verifyStandardClaims(token: ParsedToken, expected: Expectations): number {
-  const claims = token.payload;
   let issuer: string;
   let audience: string[];
   let expiry: number | undefined;
   let notBefore: number | undefined;
   try {
-    let order: readonly string[] | undefined;
-    const field = (name: string) => {
-      const found = structField(claims, name);
-      if (!found.ambiguous) return found;
-      order ??= topLevelKeys(payloadText(token) ?? "") ?? [];
-      return structField(claims, name, order);
+    // Each member that names a field (exactly or case-folded) is applied in document order, as
+    // encoding/json does (decode.go object); JSON.parse keeps only one of each name, so the
+    // members are read from the text.
+    const members = topLevelMembers(token.payloadText) ?? [];
+    const occurrences = (name: string) => members.filter((m) => m.name === name || foldEquals(m.name, name));
+    /** A Go string field: null is a no-op, so the last non-null member stays ("" if none). */
+    const stringField = (name: string): string | undefined => {
+      let value: string | undefined;
+      for (const member of occurrences(name)) {
+        if (member.value === null) value ??= "";
+        else value = goString(member.value);
+      }
+      return value;
     };
-    issuer = field("iss").present ? goString(field("iss").value) : "";
-    if (field("sub").present) goString(field("sub").value);
-    if (field("nonce").present) goString(field("nonce").value);
-    if (field("at_hash").present) goString(field("at_hash").value);
-    const aud = field("aud");
+    /** A field every member sets in turn (custom UnmarshalJSON, pointers, maps): the last one. */
+    const lastOf = <T>(name: string, decode: (member: Member) => T): T | undefined => {
+      let value: T | undefined;
+      for (const member of occurrences(name)) value = decode(member);
+      return value;
+    };
+    issuer = token.issClaim ?? stringField("iss") ?? "";
+    stringField("sub");
+    stringField("nonce");
+    stringField("at_hash");
     // go-oidc's audience: a string (null leaves "") or an array of strings.
-    audience = !aud.present
-      ? []
-      : typeof aud.value === "string" || aud.value === null
-        ? [goString(aud.value)]
-        : goStringOrArray(aud.value);
+    audience =
+      lastOf("aud", ({ value }) =>
+        typeof value === "string" || value === null ? [goString(value)] : goStringOrArray(value),
+      ) ?? [];
     // jsonTime (oidc.go): exp and iat are values, so null reaches UnmarshalJSON and fails; nbf is
     // a *jsonTime, which null leaves nil.
-    const time = (claim: { present: boolean; value: unknown; key?: string }) =>
-      goJsonTime(claim.value, () => numberSource(token, claim.key));
-    const exp = field("exp");
-    if (exp.present) expiry = time(exp);
-    const iat = field("iat");
-    if (iat.present) time(iat);
-    const nbf = field("nbf");
-    if (nbf.present && nbf.value !== null) notBefore = time(nbf);
-    checkClaimSources(field("_claim_names"), field("_claim_sources"));
+    const time = (member: Member) => goJsonTime(member.value, () => member.text);
+    expiry = lastOf("exp", time);
+    lastOf("iat", time);
+    notBefore = lastOf("nbf", (member) => (member.value === null ? undefined : time(member)));
+    const claimMap = (name: string) => {
+      const value = lastOf(name, (member) => member.value);
+      return { present: value !== undefined, value };
+    };
+    checkClaimSources(claimMap("_claim_names"), claimMap("_claim_sources"));
   } catch (error) {
     if (error instanceof AuthenticationError) throw error;
     throw new AuthenticationError("BAD_CLAIMS", `oidc: failed to unmarshal claims: ${(error as Error).message}`);

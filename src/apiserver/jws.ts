@@ -15,7 +15,7 @@ import {
 } from "node:crypto";
 import { AuthenticationError } from "../authn/errors.ts";
 import type { IssuerKeys } from "../authn/issuer-keys.ts";
-import { exceedsGoNestingDepth, foldEquals } from "./go-json.ts";
+import { exceedsGoNestingDepth, foldEquals, goJsonParse, goUtf8Decode } from "./go-json.ts";
 
 /** go-jose's ParseSigned of the token: what its signature covers, or why it does not parse. */
 export interface CompactJws {
@@ -40,6 +40,8 @@ export interface ParsedToken {
   /** The protected header as go-jose decodes it ({} when it is no JSON object). */
   readonly header: Record<string, unknown>;
   readonly payload: Record<string, unknown>;
+  /** The payload's JSON text as encoding/json reads the bytes (goUtf8Decode). */
+  readonly payloadText: string;
   /** go-jose's reading of the compact form; parsed from `raw` when absent. */
   readonly jws?: CompactJws;
 }
@@ -103,10 +105,10 @@ function parseSignedCompact(
   const jws = { protectedSegment: protectedBytes.toString("base64url"), payload, signature };
   // rawJSONWebSignature.sanitized: an empty protected header is no header at all.
   if (protectedBytes.length === 0) return { jws, header: {} };
-  const text = protectedBytes.toString("utf8");
+  const text = goUtf8Decode(protectedBytes);
   let header: unknown;
   try {
-    header = JSON.parse(text);
+    header = goJsonParse(text);
   } catch (error) {
     return { jws: { ...jws, error: (error as Error).message }, header: {} };
   }
@@ -218,12 +220,13 @@ export function parseToken(raw: string): ParsedToken | undefined {
   if (parts.length !== 3) return undefined;
   const payloadBytes = goRawUrlDecode(parts[1] ?? "");
   if (!payloadBytes) return undefined;
-  const payloadText = payloadBytes.toString("utf8");
+  // Invalid UTF-8 becomes U+FFFD byte by byte, as encoding/json reads it.
+  const payloadText = goUtf8Decode(payloadBytes);
   // kube-apiserver's json.Unmarshal refuses the whole token past this depth.
   if (exceedsGoNestingDepth(payloadText)) return undefined;
   let payload: unknown;
   try {
-    payload = JSON.parse(payloadText);
+    payload = goJsonParse(payloadText);
   } catch {
     return undefined;
   }
@@ -235,7 +238,7 @@ export function parseToken(raw: string): ParsedToken | undefined {
   // space cannot be in a segment untrustedIssuer decoded (bar '\r' and '\n', which both skip).
   const { jws, header } = parseSignedCompact(raw, payloadBytes);
   compactOf.set(header, jws);
-  return { raw, issuer, issClaim: claimed, header, payload: payload as Record<string, unknown>, jws };
+  return { raw, issuer, issClaim: claimed, header, payload: payload as Record<string, unknown>, payloadText, jws };
 }
 
 /** The header field checks of go-jose's rawHeader.sanitized (shared.go); an error or undefined. */

@@ -4,13 +4,7 @@ import assert from "node:assert/strict";
 import { isUtf8 } from "node:buffer";
 import { describe, it } from "node:test";
 import fc from "fast-check";
-import {
-  goJsonParse,
-  goUtf8Decode,
-  structField,
-  topLevelKeys,
-  topLevelNumberSources,
-} from "../../src/apiserver/go-json.ts";
+import { goJsonParse, goUtf8Decode, topLevelMembers } from "../../src/apiserver/go-json.ts";
 import { propertyParameters } from "../helpers/property-seed.ts";
 
 // [bytes inside a JSON string, what json.Unmarshal into a string gives], both in hex.
@@ -108,37 +102,37 @@ describe("go-json: UTF-8 as encoding/json decodes it", () => {
   });
 });
 
-describe("go-json: number sources", () => {
-  it("gives each top-level number's literal, the last of duplicates, none of nested ones", () => {
-    const sources = topLevelNumberSources('{"exp":1,"exp":9223372036854775807,"o":{"n":2},"s":"3","f":1.50e3}');
+describe("go-json: top-level members in document order", () => {
+  it("keeps every member, duplicates and case-folded names included, with each value's text", () => {
+    const text =
+      '{"exp":1,"EXP":2,"exp":3, "a":{"exp":[4,"}"]}, "\\u0045xp" : 9223372036854775807 ,"s":"\\"}","iss":null}';
+    const members = topLevelMembers(text);
     assert.deepEqual(
-      [...(sources ?? [])],
+      members?.map((m) => [m.name, m.text]),
       [
-        ["exp", "9223372036854775807"],
-        ["f", "1.50e3"],
+        ["exp", "1"],
+        ["EXP", "2"],
+        ["exp", "3"],
+        ["a", '{"exp":[4,"}"]}'],
+        ["Exp", "9223372036854775807"],
+        ["s", '"\\"}"'],
+        ["iss", "null"],
       ],
     );
-    assert.equal(topLevelNumberSources("[1]"), undefined);
-    assert.equal(topLevelNumberSources("{"), undefined);
-  });
-});
-
-describe("go-json: struct fields in document order", () => {
-  it("takes the last case-folded key of the document, as encoding/json fills a struct field", () => {
-    const text = '{"exp":1,"EXP":2,"exp":3, "a":{"exp":[4,"}"]}, "\\u0045xp" : 5 ,"s":"\\"}"}';
-    const object = JSON.parse(text) as Record<string, unknown>;
-    const order = topLevelKeys(text);
-    assert.deepEqual(order, ["exp", "EXP", "exp", "a", "Exp", "s"]);
-    assert.equal(structField(object, "exp").ambiguous, true);
-    assert.deepEqual(structField(object, "exp", order), { present: true, value: 5, key: "Exp" });
-    assert.deepEqual(structField(JSON.parse('{"exp":1,"exp":2}'), "exp"), { present: true, value: 2, key: "exp" });
+    assert.equal(members?.[6]?.value, null);
+    assert.equal(topLevelMembers("[1]"), undefined);
   });
 
-  it("finds the same keys as JSON.parse, in the order JSON.stringify writes them", () => {
+  it("finds the same members as JSON.parse when no name repeats", () => {
     fc.assert(
       fc.property(fc.dictionary(fc.string(), fc.jsonValue({ maxDepth: 2 })), (object) => {
         const text = JSON.stringify(object, null, 1);
-        assert.deepEqual(topLevelKeys(text), Object.keys(JSON.parse(text)));
+        const members = topLevelMembers(text) ?? [];
+        assert.deepEqual(
+          members.map((m) => m.name),
+          Object.keys(JSON.parse(text)),
+        );
+        assert.deepEqual(Object.fromEntries(members.map((m) => [m.name, m.value])), JSON.parse(text));
       }),
       propertyParameters(),
     );
