@@ -41,9 +41,21 @@ interface JwksCase {
   readonly name: string;
   /** kube-apiserver's decisions, as observed (201 accepted, 401 refused), one per token. */
   readonly expected?: readonly (201 | 401)[];
-  readonly build: () =>
-    | Promise<{ jwks: ScriptedJwks; tokens: TokenSpec[] }>
-    | { jwks: ScriptedJwks; tokens: TokenSpec[] };
+  readonly build: () => Promise<Built> | Built;
+}
+
+interface Built {
+  readonly jwks: ScriptedJwks;
+  readonly tokens: TokenSpec[];
+  /** A rotation after the first tokens: the issuer serves `jwks`, `waitMs` pass, `tokens` are sent. */
+  readonly rotate?: {
+    readonly jwks: ScriptedJwks;
+    readonly waitMs: number;
+    readonly tokens: TokenSpec[];
+    readonly expected: readonly (201 | 401)[];
+    /** Where the gateway deliberately decides otherwise (a documented deviation). */
+    readonly gatewayExpected?: readonly (201 | 401)[];
+  };
 }
 
 const rsa = (kid: string, bits?: number) => scriptedKey(kid, { kind: "rsa", bits });
@@ -328,6 +340,80 @@ export const fixedCases: JwksCase[] = [
   },
 ];
 
+const rotation = (
+  name: string,
+  headers: Record<string, string> | undefined,
+  waitMs: number,
+  expected: 201 | 401,
+  gatewayExpected?: 201 | 401,
+): JwksCase => ({
+  name,
+  expected: [201],
+  build: () => {
+    const first = rsa("first");
+    const second = rsa("second");
+    return {
+      jwks: { body: { keys: [first.publicJwk] }, headers },
+      tokens: [one(first)],
+      rotate: {
+        jwks: { body: { keys: [first.publicJwk, second.publicJwk] }, headers },
+        waitMs,
+        tokens: [one(second)],
+        expected: [expected],
+        gatewayExpected: gatewayExpected === undefined ? undefined : [gatewayExpected],
+      },
+    };
+  },
+});
+
+// go-oidc v2.5.0 jwks.go: an unknown kid refetches the set only when its expiry (Cache-Control
+// max-age, s-maxage or Expires; none: at once) is less than 30 s ahead. The gateway's own 5 s
+// cooldown between refetches is waited out (6 s), except in the deviation case.
+export const rotationCases: JwksCase[] = [
+  rotation("rotation: no caching headers, a new kid is fetched", undefined, 6_000, 201),
+  rotation("rotation: max-age=3600, a new kid is not fetched", { "cache-control": "max-age=3600" }, 6_000, 401),
+  rotation(
+    "rotation: max-age=20 (within 30 s of expiry), a new kid is fetched",
+    { "cache-control": "max-age=20" },
+    6_000,
+    201,
+  ),
+  rotation("rotation: s-maxage=3600 wins over max-age=0", { "cache-control": "max-age=0, s-maxage=3600" }, 6_000, 401),
+  rotation(
+    "rotation: Expires an hour ahead, a new kid is not fetched",
+    { expires: new Date(Date.now() + 3600_000).toUTCString() },
+    6_000,
+    401,
+  ),
+  rotation("rotation: a malformed max-age counts as no caching", { "cache-control": "max-age=soon" }, 6_000, 201),
+  rotation("rotation: no-store does not stop max-age", { "cache-control": "no-store, max-age=3600" }, 6_000, 401),
+  rotation(
+    "deviation: a new kid within the gateway's 5 s refetch cooldown is refused (kube-apiserver refetches)",
+    undefined,
+    0,
+    201,
+    401,
+  ),
+  {
+    name: "rotation: an unreadable new set keeps the keys already fetched",
+    expected: [201],
+    build: () => {
+      const first = rsa("first");
+      const second = rsa("second");
+      return {
+        jwks: set(first.publicJwk),
+        tokens: [one(first)],
+        rotate: {
+          jwks: set(first.publicJwk, second.publicJwk, { kty: "AKP" }),
+          waitMs: 6_000,
+          tokens: [one(second), one(first)],
+          expected: [401, 201],
+        },
+      };
+    },
+  },
+];
+
 // --- generated key sets: the signer's JWK reshaped, other keys of every kind around it ---
 
 const pool = {
@@ -461,10 +547,12 @@ function differentialSuite(title: string, cases: readonly JwksCase[]) {
       return { oracle, through };
     };
 
+    const tally = new Map<string, number>();
+    after(() => console.log(`${title}: kube-apiserver's decisions ${JSON.stringify([...tally])}`));
     cases.forEach((c, index) => {
       it(c.name, async () => {
         const name = issuerName(index);
-        const { jwks, tokens } = await c.build();
+        const { jwks, tokens, rotate } = await c.build();
         issuers.setJwks(name, jwks);
         const decisions: { oracle: Decision; through: Decision }[] = [];
         for (const spec of tokens) decisions.push(await send(name, spec));
@@ -479,10 +567,27 @@ function differentialSuite(title: string, cases: readonly JwksCase[]) {
           );
         for (const d of decisions) assert.deepEqual(d.through, d.oracle);
         assert.deepEqual(through, oracle);
+        tally.set(oracle.join(","), (tally.get(oracle.join(",")) ?? 0) + 1);
+        if (!rotate) return;
+        issuers.setJwks(name, rotate.jwks);
+        await new Promise((resolve) => setTimeout(resolve, rotate.waitMs));
+        const after = [];
+        for (const spec of rotate.tokens) after.push(await send(name, spec));
+        const afterOracle = after.map((d) => d.oracle.status);
+        assert.deepEqual(afterOracle, rotate.expected, `after the rotation kube-apiserver decided ${afterOracle}`);
+        if (rotate.gatewayExpected) {
+          assert.deepEqual(
+            after.map((d) => d.through.status),
+            rotate.gatewayExpected,
+          );
+        } else for (const d of after) assert.deepEqual(d.through, d.oracle);
       });
     });
   });
 }
 
-differentialSuite("differential: JWKS shapes as go-jose v2.6.3 and go-oidc v2.5.0 read them", fixedCases);
+differentialSuite("differential: JWKS shapes as go-jose v2.6.3 and go-oidc v2.5.0 read them", [
+  ...fixedCases,
+  ...rotationCases,
+]);
 differentialSuite(`differential: generated JWKS shapes (seed ${propertySeed})`, generated);
