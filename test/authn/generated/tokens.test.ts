@@ -14,6 +14,7 @@ import assert from "node:assert/strict";
 import { appendFile } from "node:fs/promises";
 import { after, before, describe, it } from "node:test";
 import type fc from "fast-check";
+import { headerRefusal } from "../../../src/apiserver/impersonation-headers.ts";
 import { type BedIssuers, startTestBed, type TestBed } from "../../../testbed/bed.ts";
 import {
   gatewayReady,
@@ -36,15 +37,36 @@ import {
 import { excludeKnownOpen, knownOpen } from "../../helpers/generators/known-open.ts";
 import { renderToken } from "../../helpers/generators/render.ts";
 import { type TokenCase, type TokenProfile, tokenCase } from "../../helpers/generators/token-case.ts";
-import { selfSubjectReview } from "../../helpers/kubectl-identity.ts";
+import { type Decision, selfSubjectReview } from "../../helpers/kubectl-identity.ts";
 import { propertySeed } from "../../helpers/property-seed.ts";
 
 const totalTokens = Number(process.env.KOG_DIFFERENTIAL_RUNS ?? 2400);
 if (!Number.isInteger(totalTokens) || totalTokens < 1) throw new Error("KOG_DIFFERENTIAL_RUNS: a whole number");
 const reportFile = process.env.KOG_DIFFERENTIAL_REPORT;
 
+/** Every value of an identity kube-apiserver reports: username, uid, groups and extra values. */
+function identityValues(user: Decision["user"] | undefined): string[] {
+  if (!user) return [];
+  return [user.username ?? "", user.uid ?? "", ...(user.groups ?? []), ...Object.values(user.extra ?? {}).flat()];
+}
+
 /** Deliberate deviations (docs/serve.md): disagreements of this shape are counted, not failures. */
 const deviations: Deviation[] = [
+  {
+    // docs/serve.md: an empty username is refused (kube-apiserver accepts it, as "").
+    name: "empty username refused",
+    applies: ({ oracle, through }) =>
+      oracle.status === 201 && through.status === 401 && (oracle.user?.username ?? "") === "",
+  },
+  {
+    // docs/serve.md: a value an Impersonate-* header cannot carry unchanged (blanks at either
+    // end, control characters) is refused; kube-apiserver takes it as it is.
+    name: "values a header cannot carry refused",
+    applies: ({ oracle, through }) =>
+      oracle.status === 201 &&
+      through.status === 401 &&
+      identityValues(oracle.user).some((value) => headerRefusal(value) !== undefined),
+  },
   {
     // --allow-system-identities is off by default: the gateway refuses system: usernames and
     // groups a token names (kube-apiserver accepts them).
