@@ -33,7 +33,7 @@ export interface AuthenticatedToken {
 export class UnforwardableIdentity extends AuthenticationError {
   readonly user: UserInfo;
   constructor(user: UserInfo, reason: string) {
-    super("SYSTEM_IDENTITY", `username ${JSON.stringify(user.username)} cannot be forwarded as it is: ${reason}`);
+    super("UNFORWARDABLE_IDENTITY", `username ${JSON.stringify(user.username)} cannot be forwarded as it is: ${reason}`);
     this.user = user;
   }
 }

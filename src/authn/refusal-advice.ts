@@ -141,6 +141,11 @@ export function adviseOnRefusal(code: AuthenticationFailure, context: Context = 
         check: "no system: identities",
         fix: "the username or a group starts with system:, which is reserved for Kubernetes' own identities; set a username/groups prefix such as oidc: (the gateway allows it only with --allow-system-identities)",
       };
+    case "UNFORWARDABLE_IDENTITY":
+      return {
+        check: "identity forwarded unchanged by impersonation",
+        fix: "kube-apiserver's impersonation filter would add groups to this identity (a ServiceAccount's, a node's or system:anonymous with no groups of its own); map the username to another name (a prefix such as oidc:), or give the identity groups in the token",
+      };
     case "CEL_MAPPING":
       return {
         check: "claim mapping expressions",

@@ -54,31 +54,31 @@ const deviating: [string, Claims, string, RegExp][] = [
   [
     "a ServiceAccount username without groups (impersonation added system:serviceaccounts groups)",
     { sub: "system:serviceaccount:default:sa1" },
-    "SYSTEM_IDENTITY",
+    "UNFORWARDABLE_IDENTITY",
     /impersonation would give more groups/,
   ],
   [
     "a ServiceAccount username with an empty groups claim",
     { sub: "system:serviceaccount:kube-system:sa1", groups: [] },
-    "SYSTEM_IDENTITY",
+    "UNFORWARDABLE_IDENTITY",
     /impersonation would give more groups/,
   ],
   [
     "a node username alone (constrained impersonation may add system:nodes)",
     { sub: "system:node:n1" },
-    "SYSTEM_IDENTITY",
+    "UNFORWARDABLE_IDENTITY",
     /impersonation would give more groups/,
   ],
   [
     "system:anonymous with system:authenticated (impersonation added system:unauthenticated)",
     { sub: "system:anonymous", groups: ["system:authenticated"] },
-    "SYSTEM_IDENTITY",
+    "UNFORWARDABLE_IDENTITY",
     /impersonation would give more groups/,
   ],
   [
     "system:anonymous without groups (impersonation added system:unauthenticated; kube-apiserver's 403 is authorization's)",
     { sub: "system:anonymous" },
-    "SYSTEM_IDENTITY",
+    "UNFORWARDABLE_IDENTITY",
     /impersonation would give more groups/,
   ],
   ["a leading blank in the username", { sub: " jane" }, "UNSAFE_IDENTITY", /a header cannot carry/],
@@ -182,7 +182,7 @@ describe("differential: identities forwarded by impersonation (--allow-system-id
     assert.equal(run.code, 0, run.stderr);
     assert.match(
       run.stdout,
-      /kube-apiserver would accept this token as system:serviceaccount:default:sa1, but the gateway refuses it \[SYSTEM_IDENTITY\]: .*system:serviceaccounts:default/,
+      /kube-apiserver would accept this token as system:serviceaccount:default:sa1, but the gateway refuses it \[UNFORWARDABLE_IDENTITY\]: .*system:serviceaccounts:default/,
     );
     assert.match(run.stdout, /a deliberate difference: identities impersonation would give more groups are refused/);
     const blank = await runCli(["token", ...tokenFlags], { stdin: mint({ sub: "jane", groups: ["g\n"] }) });
