@@ -25,7 +25,7 @@ import {
   startScriptedIssuers,
 } from "../../testbed/issuer/scripted-jwks.ts";
 import { type Decision, selfSubjectReview } from "../helpers/kubectl-identity.ts";
-import { propertySeed } from "../helpers/property-seed.ts";
+import { propertyParameters, propertySeed } from "../helpers/property-seed.ts";
 
 const audience = "jwks-differential";
 
@@ -494,7 +494,8 @@ function generatedCase(shape: Shape, index: number): JwksCase {
   };
 }
 
-const generatedCount = 60;
+// 60 key sets a run by default; KOG_PROPERTY_RUNS scales it (npm run test:differential).
+const generatedCount = propertyParameters(0.12).numRuns;
 const generated = fc
   .sample(shapeArb, { seed: propertySeed, numRuns: generatedCount })
   .map((shape, i) => generatedCase(shape, i));
