@@ -33,7 +33,10 @@ export interface AuthenticatedToken {
 export class UnforwardableIdentity extends AuthenticationError {
   readonly user: UserInfo;
   constructor(user: UserInfo, reason: string) {
-    super("UNFORWARDABLE_IDENTITY", `username ${JSON.stringify(user.username)} cannot be forwarded as it is: ${reason}`);
+    super(
+      "UNFORWARDABLE_IDENTITY",
+      `username ${JSON.stringify(user.username)} cannot be forwarded as it is: ${reason}`,
+    );
     this.user = user;
   }
 }

@@ -69,7 +69,11 @@ function signature(options: MintOptions, input: string): Buffer {
     if (options.hmacSecret === undefined) throw new Error(`alg ${alg} needs hmacSecret`);
     return createHmac(hashOf(alg), options.hmacSecret).update(data).digest();
   }
-  const key = requireKey(options);
+  return signWithKey(alg, requireKey(options), data);
+}
+
+/** The JWS signature of `data` with an asymmetric key, as JOSE writes it (ES*: raw r||s, not DER). */
+export function signWithKey(alg: string, key: KeyObject, data: Buffer): Buffer {
   if (alg === "EdDSA") return sign(null, data, key);
   if (alg.startsWith("RS")) return sign(hashOf(alg), data, { key, padding: cryptoConstants.RSA_PKCS1_PADDING });
   if (alg.startsWith("PS")) {
@@ -79,7 +83,6 @@ function signature(options: MintOptions, input: string): Buffer {
       saltLength: cryptoConstants.RSA_PSS_SALTLEN_DIGEST,
     });
   }
-  // ES*: JOSE wants the raw r||s form, not DER.
   return sign(hashOf(alg), data, { key, dsaEncoding: "ieee-p1363" });
 }
 

@@ -2,8 +2,9 @@
 // values rendered against the moment of sending, segments encoded as the case says, signed with
 // the bed issuer's real published keys (testbed/issuer/keys.ts). Unlike bed.mint, the header and
 // payload are raw bytes, so duplicate keys, exponent-form numbers and invalid UTF-8 survive.
-import { createHmac, constants as cryptoConstants, generateKeyPairSync, type KeyObject, sign } from "node:crypto";
+import { createHmac, generateKeyPairSync, type KeyObject } from "node:crypto";
 import { type IssuerKeys, keyByKid } from "../../../testbed/issuer/keys.ts";
+import { signWithKey } from "../../../testbed/issuer/raw-signer.ts";
 import type { ClaimValue, SegmentEncoding, TokenCase } from "./token-case.ts";
 
 export interface RenderContext {
@@ -110,21 +111,12 @@ function strangerKey(kid: string, keys: IssuerKeys): KeyObject {
   return key;
 }
 
-const hashOf = (alg: string) => (alg.endsWith("384") ? "sha384" : alg.endsWith("512") ? "sha512" : "sha256");
-
 function signBytes(alg: string, key: KeyObject, data: Buffer): Buffer {
-  if (alg === "EdDSA") return sign(null, data, key);
   if (alg.startsWith("HS")) return createHmac(hashOf(alg), "secret").update(data).digest();
-  if (alg.startsWith("RS")) return sign(hashOf(alg), data, { key, padding: cryptoConstants.RSA_PKCS1_PADDING });
-  if (alg.startsWith("PS")) {
-    return sign(hashOf(alg), data, {
-      key,
-      padding: cryptoConstants.RSA_PKCS1_PSS_PADDING,
-      saltLength: cryptoConstants.RSA_PSS_SALTLEN_DIGEST,
-    });
-  }
-  return sign(hashOf(alg), data, { key, dsaEncoding: "ieee-p1363" });
+  return signWithKey(alg, key, data);
 }
+
+const hashOf = (alg: string) => (alg.endsWith("384") ? "sha384" : alg.endsWith("512") ? "sha512" : "sha256");
 
 /** The header's bytes, with `"$jwk:public"`/`"$jwk:private"` replaced by the signing key's JWK. */
 function headerBytes(testCase: TokenCase, keys: IssuerKeys): Buffer {
