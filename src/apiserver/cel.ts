@@ -506,16 +506,22 @@ const environments = {
   user: registerGoFunctions(environment("user")),
 };
 
+/**
+ * The result types a compiled expression may have, as kube-apiserver checks them at load
+ * (k8s.io/apiserver@v0.37.2 pkg/authentication/cel/compile.go, compile: `ast.OutputType() ==
+ * returnType || AnyType == returnType`, with each accessor's ReturnTypes in interface.go): claim
+ * and extra mappings declare AnyType, so any result loads and its type is checked per token
+ * ("username claim expression must return a string"); validation conditions declare BoolType,
+ * so only an expression typed bool loads: one typed dyn (`claims.admin`) is refused.
+ */
 function acceptedTypes(output: CheckedOutput): string[] | undefined {
   switch (output) {
     case "any":
-      return undefined;
     case "string":
-      return ["string", "dyn"];
     case "strings":
-      return ["string", "dyn", "list", "list<string>", "list<dyn>"];
+      return undefined;
     case "bool":
-      return ["bool", "dyn"];
+      return ["bool"];
   }
 }
 

@@ -114,6 +114,21 @@ const variants: Variant[] = [
       ["an extra audience", { aud: [clients.kubernetes.id, clients.otherApp.id, "third"] }],
     ],
   },
+  {
+    // kube-apiserver types claim mappings as any at load (compile.go: ReturnTypes AnyType) and
+    // checks the result per token; the gateway refused a list of ints at load.
+    name: "a mapping whose static type is not a string loads, and is checked per token",
+    rules: () => ({
+      claimMappings: {
+        username: { expression: "claims.sub" },
+        extra: [{ key: "example.org/n", valueExpression: "claims.sub == 'user-1' ? [] : [1]" }],
+      },
+    }),
+    cases: [
+      ["the empty branch", {}],
+      ["the branch of ints", { sub: "user-2" }],
+    ],
+  },
 ];
 
 for (const variant of variants) {

@@ -151,9 +151,17 @@ jwt:
       doc([authenticator({ claimMappings: { username: { expression: "claims.sub +" } } })]),
       /jwt\[0\]\.claimMappings\.username\.expression: Invalid value: "claims\.sub \+": compilation failed/,
     );
+    // A mapping of any type loads (kube-apiserver checks it per token); a validation rule must be
+    // typed bool, dyn included (compile.go): both were the other way round.
+    assert.ok(
+      parseAuthenticationConfiguration(
+        doc([authenticator({ claimMappings: { username: { expression: "1 + 2" } } })]),
+        "auth.yaml",
+      ),
+    );
     refused(
-      doc([authenticator({ claimMappings: { username: { expression: "1 + 2" } } })]),
-      /username\.expression: Invalid value: "1 \+ 2": must evaluate to string, got int/,
+      doc([authenticator({ claimValidationRules: [{ expression: "claims.admin", message: "m" }] })]),
+      /claimValidationRules\[0\]\.expression: .*must evaluate to bool, got dyn/,
     );
     refused(
       doc([authenticator({ claimValidationRules: [{ expression: "'x'", message: "m" }] })]),
