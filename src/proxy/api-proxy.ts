@@ -6,14 +6,22 @@
 import { randomUUID } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Http2ServerRequest, Http2ServerResponse } from "node:http2";
+import { isIP } from "node:net";
 import type { Duplex, Readable } from "node:stream";
 import { bearerToken, isWebSocketUpgrade, websocketProtocolToken } from "../apiserver/credentials.ts";
-import { clientImpersonationHeader, impersonationHeaders } from "../apiserver/impersonation-headers.ts";
+import {
+  clientImpersonationHeader,
+  escapeExtraKey,
+  headerRefusal,
+  headerValue,
+  impersonationHeaders,
+} from "../apiserver/impersonation-headers.ts";
 import { requestAttributes } from "../apiserver/request-info.ts";
 import type { Authenticator } from "../authn/authenticator.ts";
 import { AuthenticationError } from "../authn/errors.ts";
 import type { TokenReviewer } from "../authn/token-review.ts";
 import type { UserInfo } from "../authn/user.ts";
+import { ConfigError } from "../config/errors.ts";
 import type { AuditLog } from "../observability/audit-log.ts";
 import type { Logger } from "../observability/logger.ts";
 import type { Metrics } from "../observability/metrics.ts";
@@ -45,6 +53,67 @@ export interface ApiProxyOptions {
   readonly metrics: Metrics;
   readonly trustedProxies: readonly string[];
   readonly responseTimeoutMs: number;
+  /**
+   * kube-oidc-proxy's --disable-impersonation: the token is still verified by the gateway, then
+   * forwarded as it came, without the gateway's credentials and without Impersonate-* headers.
+   */
+  readonly disableImpersonation?: boolean;
+  /** kube-oidc-proxy's --extra-user-header-client-ip: the extra `remote-client-ip` on every impersonated user. */
+  readonly extraUserHeaderClientIp?: boolean;
+  /** kube-oidc-proxy's --extra-user-headers: extra keys and values added to every impersonated user. */
+  readonly extraUserHeaders?: Readonly<Record<string, readonly string[]>>;
+}
+
+/**
+ * The extra key kube-oidc-proxy v0.3.0 writes the client's address under (pkg/proxy/proxy.go
+ * UserHeaderClientIPKey, "Remote-Client-IP"); kube-apiserver lower-cases extra keys read from
+ * Impersonate-Extra-* headers, so the API server sees `remote-client-ip`.
+ */
+export const clientIpExtraKey = "remote-client-ip";
+
+const extraHeaderName = (key: string) =>
+  `Impersonate-Extra-${escapeExtraKey(key.replace(/[A-Z]/g, (c) => c.toLowerCase()))}`;
+
+/**
+ * sebest/xff's IsPublicIP (xff.go): Go's net.IP.IsGlobalUnicast (not unspecified, loopback,
+ * multicast, link-local nor the IPv4 broadcast address) and outside its private ranges
+ * 127/8, 10/8, 172.16/12, 192.168/16 and fc00::/7.
+ */
+function isPublicIp(ip: string): boolean {
+  const family = isIP(ip);
+  if (family === 4) {
+    if (ip === "0.0.0.0" || ip === "255.255.255.255") return false;
+    return !/^(127\.|10\.|192\.168\.|172\.(1[6-9]|2\d|3[01])\.|169\.254\.|22[4-9]\.|23\d\.)/.test(ip);
+  }
+  if (family === 6) return !/^(::1?$|fe[89ab][0-9a-f]:|ff|f[cd][0-9a-f]{2}:)/i.test(ip);
+  return false;
+}
+
+/** Go's net.JoinHostPort. */
+const joinHostPort = (host: string, port: number | undefined) =>
+  `${host.includes(":") ? `[${host}]` : host}:${port ?? 0}`;
+
+/**
+ * The client address kube-oidc-proxy v0.3.0 puts in `remote-client-ip`: Go's
+ * `http.Request.RemoteAddr` ("host:port") as github.com/sebest/xff GetRemoteAddr resolves it
+ * (pkg/proxy/context/context.go RemoteAddr): when the request has an X-Forwarded-For, its first
+ * public address (xff.go Parse) with the connection's port. kube-oidc-proxy believes any client's
+ * X-Forwarded-For; the gateway reads it only from --trusted-proxies, or a client could name any
+ * address it liked.
+ */
+export function clientRemoteAddr(
+  remoteAddress: string | undefined,
+  remotePort: number | undefined,
+  forwardedFor: string | undefined,
+): string {
+  const address = (remoteAddress ?? "").replace(/^::ffff:(?=\d+\.)/, "");
+  if (forwardedFor) {
+    for (const entry of forwardedFor.split(",")) {
+      const ip = entry.trim();
+      if (isPublicIp(ip)) return joinHostPort(ip, remotePort);
+    }
+  }
+  return joinHostPort(address, remotePort);
 }
 
 /**
@@ -112,8 +181,25 @@ export class ApiProxy {
   /** Long-lived streams to end on shutdown. */
   readonly #streams = new Set<{ destroy(): void }>();
 
+  /** The Impersonate-Extra-* lines of --extra-user-headers, written once. */
+  readonly #extraHeaders: readonly (readonly [string, string])[];
+
   constructor(options: ApiProxyOptions) {
     this.#options = options;
+    const extra: [string, string][] = [];
+    for (const [key, values] of Object.entries(options.extraUserHeaders ?? {})) {
+      for (const value of values) {
+        const reason = headerRefusal(value);
+        if (reason || key === "") {
+          throw new ConfigError(
+            "EXTRA_USER_HEADER",
+            `--extra-user-headers ${JSON.stringify(key)}=${JSON.stringify(value)} cannot be sent: ${reason ?? "the key is empty"}`,
+          );
+        }
+        extra.push([extraHeaderName(key), headerValue(value)]);
+      }
+    }
+    this.#extraHeaders = extra;
   }
 
   /** Ends every open watch and upgraded connection (graceful shutdown, after the grace period). */
@@ -136,7 +222,8 @@ export class ApiProxy {
     session?: SessionCredentials,
   ): Promise<Authorized> {
     const impersonationHeader = clientImpersonationHeader(req.rawHeaders);
-    if (impersonationHeader && !this.#options.impersonationAuthorizer) {
+    const { disableImpersonation } = this.#options;
+    if (impersonationHeader && !this.#options.impersonationAuthorizer && !disableImpersonation) {
       throw new StatusError(
         "CLIENT_IMPERSONATION",
         403,
@@ -156,7 +243,21 @@ export class ApiProxy {
     }
     if (!token) throw new AuthenticationError("NO_TOKEN", "no bearer token in the request");
     let { user, authorization, identity } = await this.#identify(token);
-    if (impersonationHeader && this.#options.impersonationAuthorizer) {
+    const passthrough = identity.length === 0;
+    if (disableImpersonation && !passthrough) {
+      // kube-oidc-proxy v0.3.0 (pkg/proxy/handlers.go withImpersonateRequest, proxy.go RoundTrip):
+      // with --disable-impersonation, once the token is verified the request goes on with the
+      // client's own Authorization header over a transport without the proxy's credentials, and
+      // the client's Impersonate-* headers are not refused but go with it: the API server then
+      // authorizes that impersonation for the token's own user.
+      authorization = `Bearer ${token}`;
+      const own: [string, string][] = [];
+      for (let i = 0; i < req.rawHeaders.length; i += 2) {
+        const name = req.rawHeaders[i] ?? "";
+        if (name.toLowerCase().startsWith("impersonate-")) own.push([name, req.rawHeaders[i + 1] ?? ""]);
+      }
+      identity = own;
+    } else if (impersonationHeader && this.#options.impersonationAuthorizer) {
       if (identity.length === 0) {
         throw new StatusError(
           "CLIENT_IMPERSONATION",
@@ -181,17 +282,47 @@ export class ApiProxy {
       }
     }
     const clientAddress = req.socket.remoteAddress;
+    const trustForwarded = clientAddress !== undefined && this.#options.trustedProxies.includes(clientAddress);
+    if (!passthrough && !disableImpersonation) identity = this.#withExtras(identity, req, trustForwarded);
     const headers = upstreamRequestHeaders({
       rawHeaders: req.rawHeaders,
       upstreamHost: this.#options.upstream.url.host,
       authorization,
       identity,
       clientAddress,
-      trustForwarded: clientAddress !== undefined && this.#options.trustedProxies.includes(clientAddress),
+      trustForwarded,
       upgrade,
       websocketProtocols,
     });
     return { user, headers };
+  }
+
+  /**
+   * The impersonated user's extras plus kube-oidc-proxy's: `remote-client-ip` and
+   * --extra-user-headers, appended to the token's own values of the same key as
+   * pkg/proxy/handlers.go appends them (the API server joins repeated Impersonate-Extra-* lines).
+   * Not for a passed-through token nor with --disable-impersonation, as there.
+   */
+  #withExtras(
+    identity: readonly (readonly [string, string])[],
+    req: ClientRequest,
+    trustForwarded: boolean,
+  ): readonly (readonly [string, string])[] {
+    if (!this.#options.extraUserHeaderClientIp && this.#extraHeaders.length === 0) return identity;
+    const out = [...identity];
+    if (this.#options.extraUserHeaderClientIp) {
+      let forwardedFor: string | undefined;
+      if (trustForwarded) {
+        const values = req.headers["x-forwarded-for"];
+        forwardedFor = Array.isArray(values) ? values.join(",") : values;
+      }
+      out.push([
+        extraHeaderName(clientIpExtraKey),
+        clientRemoteAddr(req.socket.remoteAddress, req.socket.remotePort, forwardedFor),
+      ]);
+    }
+    out.push(...this.#extraHeaders);
+    return out;
   }
 
   /**
