@@ -15,6 +15,20 @@ export interface FlagSpec {
   readonly group: string;
   /** Other names accepted for the same setting (e.g. kube-oidc-proxy's). */
   readonly aliases?: readonly string[];
+  /** pflag's one-letter form (`-v 2`, `-v=2`, `-v2`), as kube-oidc-proxy registers it. */
+  readonly short?: string;
+  /** For a list: each value is one item, never split on commas (pflag's StringArray, NamedCertKeyArray). */
+  readonly noSplit?: boolean;
+  /**
+   * Accepted for kube-oidc-proxy's arguments but without meaning here: why. `serve` logs one line
+   * per such flag that is set.
+   */
+  readonly ignored?: string;
+  /**
+   * Accepted but not implemented yet: `serve` refuses to start when it is set to anything but its
+   * default (never silently ignored).
+   */
+  readonly notImplemented?: boolean;
 }
 
 export type FlagValue = string | boolean | number | string[] | Record<string, string>;
@@ -72,6 +86,7 @@ export function convert(spec: FlagSpec, text: string, previous: FlagValue | unde
         throw new ConfigError("INVALID_FLAG_VALUE", `${source}: --${spec.name}: ${(error as Error).message}`);
       }
     case "list":
+      if (spec.noSplit) return [...((previous as string[] | undefined) ?? []), text];
       return [...((previous as string[] | undefined) ?? []), ...text.split(",").filter((s) => s !== "")];
     case "map": {
       const map = { ...((previous as Record<string, string> | undefined) ?? {}) };
@@ -93,6 +108,23 @@ export function convert(spec: FlagSpec, text: string, previous: FlagValue | unde
 
 function lookup(specs: readonly FlagSpec[], name: string): FlagSpec | undefined {
   return specs.find((s) => s.name === name || s.aliases?.includes(name));
+}
+
+/** pflag's shorthand forms: `-P 8080`, `-P=8080`, `-P8080`, `-v` alone for a bool. */
+function parseShort(
+  specs: readonly FlagSpec[],
+  arg: string,
+  next: string | undefined,
+): { spec: FlagSpec; text: string; consumed: boolean } {
+  const letter = arg.slice(1, 2);
+  const spec = specs.find((s) => s.short === letter);
+  if (!spec) throw new ConfigError("UNKNOWN_FLAG", `unknown shorthand flag: ${JSON.stringify(letter)} in ${arg}`);
+  const rest = arg.slice(2);
+  if (rest.startsWith("=")) return { spec, text: rest.slice(1), consumed: false };
+  if (rest !== "") return { spec, text: rest, consumed: false };
+  if (spec.type === "bool") return { spec, text: "true", consumed: false };
+  if (next === undefined) throw new ConfigError("MISSING_FLAG_VALUE", `flag needs an argument: -${letter}`);
+  return { spec, text: next, consumed: true };
 }
 
 function suggest(specs: readonly FlagSpec[], name: string): string {
@@ -119,6 +151,12 @@ export function parseFlags(specs: readonly FlagSpec[], argv: readonly string[]):
     }
     if (arg === "-h" || arg === "--help") {
       help = true;
+      continue;
+    }
+    if (arg.startsWith("-") && !arg.startsWith("--") && arg.length > 1) {
+      const short = parseShort(specs, arg, argv[i + 1]);
+      if (short.consumed) i++;
+      values[short.spec.name] = convert(short.spec, short.text, values[short.spec.name], "command line");
       continue;
     }
     if (!arg.startsWith("--")) {
@@ -192,7 +230,8 @@ export function formatFlagHelp(specs: readonly FlagSpec[]): string {
         .map((s) => {
           const placeholder = s.type === "bool" ? "" : s.type === "map" ? " key=value" : ` ${s.type}`;
           const aliases = s.aliases?.length ? ` (also --${s.aliases.join(", --")})` : "";
-          return `  --${s.name}${placeholder}${aliases}\n      ${s.help}${formatDefault(s)} [${envName(s.name)}]`;
+          const short = s.short ? ` (-${s.short})` : "";
+          return `  --${s.name}${short}${placeholder}${aliases}\n      ${s.help}${formatDefault(s)} [${envName(s.name)}]`;
         });
       return `${group}:\n${lines.join("\n")}`;
     })

@@ -40,12 +40,44 @@ export interface ServeConfig {
     readonly healthPort: number;
     readonly trustedProxies: readonly string[];
     readonly maxHeaderBytes: number;
+    /** Go's name: "VersionTLS10" | "VersionTLS11" | "VersionTLS12" | "VersionTLS13"; undefined: the default (1.2). */
+    readonly tlsMinVersion: string | undefined;
+    /** Go's names, e.g. "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256"; []: the default. */
+    readonly tlsCipherSuites: readonly string[];
+    /** Where self-signed serving certificates are written when there is no --tls-cert-file ("" when that is given). */
+    readonly certDir: string;
+    readonly sniCertKeys: readonly { certFile: string; keyFile: string; names: readonly string[] }[];
+    /** 0: the gateway's default (100). */
+    readonly http2MaxStreamsPerConnection: number;
   };
+  /** kube-oidc-proxy's proxy flags. */
+  readonly proxy: {
+    /** Forward the client's token as is, no Impersonate-* (kube-oidc-proxy --disable-impersonation). */
+    readonly disableImpersonation: boolean;
+    /** Add the client's IP as the extra "remote-client-ip" (kube-oidc-proxy --extra-user-header-client-ip). */
+    readonly extraUserHeaderClientIp: boolean;
+    /** Extra key → values added to every user (kube-oidc-proxy --extra-user-headers). */
+    readonly extraUserHeaders: Readonly<Record<string, readonly string[]>>;
+    /** kube-oidc-proxy --flush-interval. */
+    readonly flushIntervalMs: number;
+  };
+  readonly impersonationCheck: {
+    /** --require-impersonation-rights: refuse to start when an impersonation right is missing. */
+    readonly refuseStartWithoutRights: boolean;
+  };
+  /** kube-apiserver's audit flags beyond --audit-log-path and its rotation (see auditLogPath). */
+  readonly audit: AuditFlags;
+  /**
+   * Flags that were set and mean nothing here, with why: `serve` logs one line for each at start.
+   */
+  readonly ignoredFlags: readonly { readonly flag: string; readonly reason: string }[];
   readonly upstream: {
     /** Empty: in-cluster. */
     readonly kubeconfig: string;
     readonly extraCaFile: string;
     readonly responseTimeoutMs: number;
+    /** kubectl's client flags (--server, --token, --context, …), applied over the kubeconfig or in-cluster. */
+    readonly client: UpstreamClientFlags;
     /** Which requests go as HTTP/2 streams over shared connections (HTTP/1.1 when the server has no h2). */
     readonly http2: UpstreamHttp2;
   };
@@ -59,6 +91,197 @@ export interface ServeConfig {
   readonly shutdownGracePeriodMs: number;
   /** Processes serving the secure port (--workers, 0 resolved to the CPUs available). */
   readonly workers: number;
+}
+
+/** kubectl's client flags as kube-oidc-proxy registers them (genericclioptions.ConfigFlags). */
+export interface UpstreamClientFlags {
+  readonly server?: string;
+  readonly token?: string;
+  readonly certificateAuthority?: string;
+  readonly clientCertificate?: string;
+  readonly clientKey?: string;
+  readonly context?: string;
+  readonly cluster?: string;
+  readonly user?: string;
+  readonly tlsServerName?: string;
+}
+
+export interface AuditFlags {
+  /** --audit-policy-file; empty: none. */
+  readonly policyFile: string;
+  readonly logFormat: string;
+  readonly logVersion: string;
+  readonly logMode: string;
+  readonly webhookConfigFile: string;
+  readonly webhookInitialBackoffMs: number;
+  readonly webhookVersion: string;
+  readonly webhookMode: string;
+  /** Every --audit-* flag's value by name (defaults included), for the backends being built. */
+  readonly values: Readonly<Record<string, string | number | boolean>>;
+}
+
+// k8s.io/component-base v0.18.0 cli/flag/ciphersuites_flag.go: the names Go's crypto/tls gives
+// the suites kube-oidc-proxy accepts, with the OpenSSL names Node uses for them. The RC4 and
+// 3DES suites are refused: OpenSSL 3 in Node has neither.
+export const goCipherSuites: Readonly<Record<string, string | undefined>> = {
+  TLS_RSA_WITH_RC4_128_SHA: undefined,
+  TLS_RSA_WITH_3DES_EDE_CBC_SHA: undefined,
+  TLS_RSA_WITH_AES_128_CBC_SHA: "AES128-SHA",
+  TLS_RSA_WITH_AES_256_CBC_SHA: "AES256-SHA",
+  TLS_RSA_WITH_AES_128_CBC_SHA256: "AES128-SHA256",
+  TLS_RSA_WITH_AES_128_GCM_SHA256: "AES128-GCM-SHA256",
+  TLS_RSA_WITH_AES_256_GCM_SHA384: "AES256-GCM-SHA384",
+  TLS_ECDHE_ECDSA_WITH_RC4_128_SHA: undefined,
+  TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA: "ECDHE-ECDSA-AES128-SHA",
+  TLS_ECDHE_ECDSA_WITH_AES_256_CBC_SHA: "ECDHE-ECDSA-AES256-SHA",
+  TLS_ECDHE_RSA_WITH_RC4_128_SHA: undefined,
+  TLS_ECDHE_RSA_WITH_3DES_EDE_CBC_SHA: undefined,
+  TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA: "ECDHE-RSA-AES128-SHA",
+  TLS_ECDHE_RSA_WITH_AES_256_CBC_SHA: "ECDHE-RSA-AES256-SHA",
+  TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA256: "ECDHE-ECDSA-AES128-SHA256",
+  TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA256: "ECDHE-RSA-AES128-SHA256",
+  TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256: "ECDHE-RSA-AES128-GCM-SHA256",
+  TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256: "ECDHE-ECDSA-AES128-GCM-SHA256",
+  TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384: "ECDHE-RSA-AES256-GCM-SHA384",
+  TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384: "ECDHE-ECDSA-AES256-GCM-SHA384",
+  TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305: "ECDHE-RSA-CHACHA20-POLY1305",
+  TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305: "ECDHE-ECDSA-CHACHA20-POLY1305",
+};
+
+/** The same file's TLS versions. */
+export const goTlsVersions = ["VersionTLS10", "VersionTLS11", "VersionTLS12", "VersionTLS13"] as const;
+
+/** Levenshtein distance, for "did you mean". */
+function distance(a: string, b: string): number {
+  let row = Array.from({ length: b.length + 1 }, (_, i) => i);
+  for (let i = 1; i <= a.length; i++) {
+    const next = [i];
+    for (let j = 1; j <= b.length; j++) {
+      next[j] = Math.min(
+        (row[j] ?? 0) + 1,
+        (next[j - 1] ?? 0) + 1,
+        (row[j - 1] ?? 0) + (a[i - 1] === b[j - 1] ? 0 : 1),
+      );
+    }
+    row = next;
+  }
+  return row[b.length] ?? 0;
+}
+
+function closest(name: string, candidates: readonly string[]): string {
+  let best = "";
+  let bestDistance = Number.POSITIVE_INFINITY;
+  for (const candidate of candidates) {
+    const d = distance(name.toUpperCase(), candidate.toUpperCase());
+    if (d < bestDistance) {
+      best = candidate;
+      bestDistance = d;
+    }
+  }
+  return bestDistance <= Math.max(3, name.length / 3) ? ` (did you mean ${best}?)` : "";
+}
+
+function tlsMinVersion(value: string | undefined): string | undefined {
+  if (value === undefined || value === "") return undefined;
+  if ((goTlsVersions as readonly string[]).includes(value)) return value;
+  throw new ConfigError(
+    "INVALID_FLAG_VALUE",
+    `--tls-min-version: unknown tls version ${JSON.stringify(value)}${closest(value, goTlsVersions)}; expected one of ${goTlsVersions.join(", ")}`,
+  );
+}
+
+function tlsCipherSuites(names: readonly string[]): string[] {
+  for (const name of names) {
+    if (!(name in goCipherSuites)) {
+      throw new ConfigError(
+        "INVALID_FLAG_VALUE",
+        `--tls-cipher-suites: cipher suite ${name} not supported or doesn't exist${closest(name, Object.keys(goCipherSuites))}`,
+      );
+    }
+    if (goCipherSuites[name] === undefined) {
+      throw new ConfigError(
+        "INVALID_FLAG_VALUE",
+        `--tls-cipher-suites: ${name} is an RC4 or 3DES suite, which Node's OpenSSL does not have (and Go marks insecure)`,
+      );
+    }
+  }
+  return [...names];
+}
+
+// k8s.io/component-base v0.18.0 cli/flag/namedcertkey_flag.go (NamedCertKey.Set):
+// "certfile,keyfile[:name1,name2,…]", names trimmed of spaces.
+function sniCertKeys(values: readonly string[]): ServeConfig["serving"]["sniCertKeys"] {
+  return values.map((value) => {
+    const colon = value.indexOf(":");
+    const files = (colon === -1 ? value : value.slice(0, colon)).split(",");
+    const names =
+      colon === -1
+        ? []
+        : value
+            .slice(colon + 1)
+            .split(",")
+            .map((n) => n.trim())
+            .filter((n) => n !== "");
+    const [certFile, keyFile] = files.map((f) => f.trim());
+    if (files.length !== 2 || !certFile || !keyFile) {
+      throw new ConfigError(
+        "INVALID_FLAG_VALUE",
+        `--tls-sni-cert-key: expected certfile,keyfile[:name1,name2], got ${JSON.stringify(value)}`,
+      );
+    }
+    return { certFile, keyFile, names };
+  });
+}
+
+// kube-oidc-proxy v0.3.0 pkg/util/flags/string_to_string_slice.go (Set): "k=v,k=v2" → {k: [v, v2]};
+// each pair must split on "=" into exactly two parts. An empty key, which Go lets through, is
+// refused: no header Impersonate-Extra- can carry it.
+function extraUserHeaders(pairs: readonly string[]): Record<string, string[]> {
+  const headers: Record<string, string[]> = {};
+  for (const pair of pairs) {
+    const kv = pair.split("=");
+    const [key, value] = kv;
+    if (kv.length !== 2 || !key || value === undefined) {
+      throw new ConfigError("INVALID_FLAG_VALUE", `--extra-user-headers: ${pair} must be formatted as key=value`);
+    }
+    if (!Object.hasOwn(headers, key)) headers[key] = [];
+    headers[key]?.push(value);
+  }
+  return headers;
+}
+
+/** kubectl's --request-timeout: a Go duration, or a bare number of seconds; "0": none. */
+function requestTimeout(text: string): number {
+  if (/^\d+$/.test(text)) return Number(text) * 1000;
+  try {
+    return parseDuration(text);
+  } catch (error) {
+    throw new ConfigError("INVALID_FLAG_VALUE", `--request-timeout: ${(error as Error).message}`);
+  }
+}
+
+/** Ignored flags that were set, and not-implemented ones set to anything but their default (refused). */
+function flagNotes(explicit: FlagValues): { flag: string; reason: string }[] {
+  const ignored: { flag: string; reason: string }[] = [];
+  for (const spec of serveFlags) {
+    const value = explicit[spec.name];
+    if (value === undefined) continue;
+    if (spec.ignored) ignored.push({ flag: spec.name, reason: spec.ignored });
+    if (spec.notImplemented) {
+      const fallback = spec.type === "duration" ? parseDuration(String(spec.default ?? "0")) : spec.default;
+      const same =
+        spec.type === "string" && /qps$/.test(spec.name)
+          ? Number(value) === Number(fallback)
+          : JSON.stringify(value) === JSON.stringify(fallback ?? "");
+      if (!same) {
+        throw new ConfigError(
+          "NOT_IMPLEMENTED_YET",
+          `--${spec.name}=${String(value)}: not implemented yet (only its default${fallback === undefined ? ", unset," : ` ${JSON.stringify(spec.default)}`} is accepted); remove it to start`,
+        );
+      }
+    }
+  }
+  return ignored;
 }
 
 function defaults(): Record<string, FlagValue> {
@@ -109,17 +332,6 @@ const notNegative = (values: FlagValues, name: string): number => {
   return value;
 };
 
-const required = (values: FlagValues, name: string): string => {
-  const value = values[name];
-  if (typeof value !== "string" || value === "") {
-    throw new ConfigError(
-      "MISSING_REQUIRED_FLAG",
-      `--${name} is required (or ${name} in --config, or its environment variable)`,
-    );
-  }
-  return value;
-};
-
 export type UpstreamHttp2 = "watches" | "all" | "off";
 
 function upstreamHttp2(value: string): UpstreamHttp2 {
@@ -131,9 +343,11 @@ function upstreamHttp2(value: string): UpstreamHttp2 {
 export function loadServeConfig(
   argv: readonly string[],
   env: NodeJS.ProcessEnv,
-): { config?: ServeConfig; help: boolean } {
+  profileDefaults: Readonly<Record<string, FlagValue>> = {},
+): { config?: ServeConfig; help: boolean; version?: boolean } {
   const parsed = parseFlags(serveFlags, argv);
   if (parsed.help) return { help: true };
+  if (parsed.values.version === true) return { help: false, version: true };
   if (parsed.positionals.length > 0) {
     throw new ConfigError(
       "UNEXPECTED_ARGUMENT",
@@ -143,9 +357,17 @@ export function loadServeConfig(
   const fromEnv = valuesFromEnv(serveFlags, env);
   const configPath = (parsed.values.config ?? fromEnv.config) as string | undefined;
   const explicit: FlagValues = { ...(configPath ? readConfigFile(configPath) : {}), ...fromEnv, ...parsed.values };
-  const values: FlagValues = { ...defaults(), ...explicit };
+  const values: FlagValues = { ...defaults(), ...profileDefaults, ...explicit };
+  const ignoredFlags = flagNotes(explicit);
 
-  const logLevel = values["log-level"] as string;
+  // klog's -v, when --log-level is not given: kube-oidc-proxy logs each request at V(3) and more.
+  const verbosity = explicit.v as number | undefined;
+  const logLevel =
+    explicit["log-level"] === undefined && verbosity !== undefined
+      ? verbosity >= 3
+        ? "debug"
+        : "info"
+      : (values["log-level"] as string);
   if (!["debug", "info", "warn", "error"].includes(logLevel)) {
     throw new ConfigError("INVALID_FLAG_VALUE", `--log-level: expected debug, info, warn or error, got ${logLevel}`);
   }
@@ -168,6 +390,56 @@ export function loadServeConfig(
       `--workers=${workers} runs ${processes} processes, and each would keep its own memory session store (a browser would be logged in on one and not on the next): use --session-store=redis`,
     );
   }
+  for (const flag of ["username", "password"]) {
+    if (explicit[flag] !== undefined && explicit[flag] !== "") {
+      throw new ConfigError(
+        "BASIC_AUTH_REFUSED",
+        `--${flag}: basic authentication to the API server is refused (kube-apiserver removed it in 1.19): use --token, --client-certificate or a kubeconfig`,
+      );
+    }
+  }
+  if (values["insecure-skip-tls-verify"] === true) {
+    throw new ConfigError(
+      "INSECURE_UPSTREAM_REFUSED",
+      "--insecure-skip-tls-verify is refused: the gateway's own credentials may impersonate anyone and must not go to an API server it has not verified; give --certificate-authority",
+    );
+  }
+  const certFile = (values["tls-cert-file"] as string | undefined) ?? "";
+  const keyFile = (values["tls-private-key-file"] as string | undefined) ?? "";
+  const certDir = (values["cert-dir"] as string | undefined) ?? "";
+  if (certFile === "" || keyFile === "") {
+    if (certFile !== "" || keyFile !== "")
+      throw new ConfigError(
+        "INVALID_FLAG_VALUE",
+        `--tls-cert-file and --tls-private-key-file go together: ${certFile ? "--tls-private-key-file" : "--tls-cert-file"} is missing`,
+      );
+    if (certDir === "")
+      throw new ConfigError(
+        "MISSING_REQUIRED_FLAG",
+        "--tls-cert-file is required with --tls-private-key-file, or --cert-dir for a self-signed certificate (or their --config keys or environment variables)",
+      );
+  }
+  const http2MaxStreams = values["http2-max-streams-per-connection"] as number;
+  if (!Number.isInteger(http2MaxStreams) || http2MaxStreams < 0) {
+    throw new ConfigError(
+      "INVALID_FLAG_VALUE",
+      `--http2-max-streams-per-connection: expected 0 (the default) or more, got ${http2MaxStreams}`,
+    );
+  }
+  const requestTimeoutMs = requestTimeout(values["request-timeout"] as string);
+  const text = (name: string) => {
+    const value = values[name];
+    return typeof value === "string" && value !== "" ? value : undefined;
+  };
+  const auditValues: Record<string, string | number | boolean> = {};
+  for (const spec of serveFlags) {
+    const value = values[spec.name];
+    if (
+      spec.name.startsWith("audit-") &&
+      (typeof value === "string" || typeof value === "number" || typeof value === "boolean")
+    )
+      auditValues[spec.name] = value;
+  }
   const config: ServeConfig = {
     authentication: {
       ...authentication,
@@ -182,17 +454,52 @@ export function loadServeConfig(
     serving: {
       bindAddress: values["bind-address"] as string,
       securePort: port(values, "secure-port", true), // 0: the OS picks one (tests)
-      tlsCertFile: required(values, "tls-cert-file"),
-      tlsKeyFile: required(values, "tls-private-key-file"),
+      tlsCertFile: certFile,
+      tlsKeyFile: keyFile,
       healthBindAddress: values["health-bind-address"] as string,
       healthPort: port(values, "health-port", true),
       trustedProxies,
       maxHeaderBytes: positive(values, "max-header-bytes"),
+      tlsMinVersion: tlsMinVersion(values["tls-min-version"] as string | undefined),
+      tlsCipherSuites: tlsCipherSuites((values["tls-cipher-suites"] as string[] | undefined) ?? []),
+      certDir: certFile === "" ? certDir : "",
+      sniCertKeys: sniCertKeys((values["tls-sni-cert-key"] as string[] | undefined) ?? []),
+      http2MaxStreamsPerConnection: http2MaxStreams,
     },
+    proxy: {
+      disableImpersonation: values["disable-impersonation"] === true,
+      extraUserHeaderClientIp: values["extra-user-header-client-ip"] === true,
+      extraUserHeaders: extraUserHeaders((values["extra-user-headers"] as string[] | undefined) ?? []),
+      flushIntervalMs: values["flush-interval"] as number,
+    },
+    impersonationCheck: { refuseStartWithoutRights: values["require-impersonation-rights"] === true },
+    audit: {
+      policyFile: text("audit-policy-file") ?? "",
+      logFormat: values["audit-log-format"] as string,
+      logVersion: values["audit-log-version"] as string,
+      logMode: values["audit-log-mode"] as string,
+      webhookConfigFile: text("audit-webhook-config-file") ?? "",
+      webhookInitialBackoffMs: values["audit-webhook-initial-backoff"] as number,
+      webhookVersion: values["audit-webhook-version"] as string,
+      webhookMode: values["audit-webhook-mode"] as string,
+      values: auditValues,
+    },
+    ignoredFlags,
     upstream: {
       kubeconfig: (values.kubeconfig as string | undefined) ?? "",
       extraCaFile: (values["upstream-ca-file"] as string | undefined) ?? "",
-      responseTimeoutMs: values["upstream-timeout"] as number,
+      responseTimeoutMs: requestTimeoutMs > 0 ? requestTimeoutMs : (values["upstream-timeout"] as number),
+      client: {
+        server: text("server"),
+        token: text("token"),
+        certificateAuthority: text("certificate-authority"),
+        clientCertificate: text("client-certificate"),
+        clientKey: text("client-key"),
+        context: text("context"),
+        cluster: text("cluster"),
+        user: text("user"),
+        tlsServerName: text("tls-server-name"),
+      },
       http2: upstreamHttp2(values["upstream-http2"] as string),
     },
     session,

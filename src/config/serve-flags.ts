@@ -7,6 +7,14 @@ const serving = "Serving";
 const upstream = "Upstream Kubernetes API server";
 const operations = "Operations";
 const sessions = "Browser sessions (login front for a dashboard and the API)";
+const proxy = "Proxy (kube-oidc-proxy's flags)";
+const audit = "Audit (kube-apiserver's flags)";
+const client = "Upstream client flags (kubectl's, as kube-oidc-proxy registers them)";
+const klog = "Logging (klog's flags, as kube-oidc-proxy registers them)";
+
+// Why klog's output flags mean nothing here: the gateway writes JSON lines to stderr, always.
+const jsonLogs = "the gateway always writes JSON lines to stderr (see --log-level)";
+const notYet = (what: string) => `${what}; not implemented yet: any value but the default refuses to start`;
 
 export const serveFlags: readonly FlagSpec[] = [
   {
@@ -127,13 +135,15 @@ export const serveFlags: readonly FlagSpec[] = [
     name: "tls-cert-file",
     type: "string",
     group: serving,
-    help: "serving certificate (PEM, chain allowed); reloaded when the file changes (required)",
+    help:
+      "serving certificate (PEM, chain allowed); reloaded when the file changes. Without it (and " +
+      "--tls-private-key-file), --cert-dir must be set: a self-signed certificate is written there",
   },
   {
     name: "tls-private-key-file",
     type: "string",
     group: serving,
-    help: "serving key (PEM); reloaded with the certificate (required)",
+    help: "serving key (PEM); reloaded with the certificate; given with --tls-cert-file or not at all",
   },
   {
     name: "health-port",
@@ -141,6 +151,7 @@ export const serveFlags: readonly FlagSpec[] = [
     group: serving,
     default: 8080,
     aliases: ["readiness-probe-port"],
+    short: "P",
     help: "plain-HTTP port for /livez, /readyz (also /ready) and /metrics; needs no token; 0 disables it",
   },
   {
@@ -164,6 +175,95 @@ export const serveFlags: readonly FlagSpec[] = [
     type: "list",
     group: serving,
     help: "client addresses whose X-Forwarded-For is believed (e.g. an ingress); others' is replaced",
+  },
+  {
+    name: "cert-dir",
+    type: "string",
+    group: serving,
+    help:
+      "without --tls-cert-file: the directory where a self-signed serving certificate and key are written " +
+      "(kube-apiserver's <dir>/<name>.crt and .key; kube-oidc-proxy's default /var/run/kubernetes)",
+  },
+  {
+    name: "tls-min-version",
+    type: "string",
+    group: serving,
+    help: "minimum TLS version, by Go's name: VersionTLS10, VersionTLS11, VersionTLS12 or VersionTLS13 (default VersionTLS12)",
+  },
+  {
+    name: "tls-cipher-suites",
+    type: "list",
+    group: serving,
+    help:
+      "TLS 1.0–1.2 cipher suites offered, by Go's IANA names (e.g. TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256); " +
+      "empty: Node's defaults. TLS 1.3's suites are not configurable (as in Go)",
+  },
+  {
+    name: "tls-sni-cert-key",
+    type: "list",
+    noSplit: true,
+    group: serving,
+    help:
+      "certFile,keyFile[:name1,name2] served to clients asking for those names by SNI (default: the names in the " +
+      "certificate); repeatable, e.g. --tls-sni-cert-key=foo.crt,foo.key:*.foo.com,foo.com",
+  },
+  {
+    name: "http2-max-streams-per-connection",
+    type: "int",
+    group: serving,
+    default: 0,
+    help: "concurrent HTTP/2 streams a client connection may open; 0: the gateway's default (100)",
+  },
+  {
+    name: "permit-port-sharing",
+    type: "bool",
+    group: serving,
+    default: false,
+    ignored:
+      "SO_REUSEPORT between processes: Node cannot set it on a listener; --workers shares the port between the gateway's processes instead",
+    help: "kube-apiserver's SO_REUSEPORT option; accepted and ignored (see --workers)",
+  },
+  {
+    name: "disable-impersonation",
+    type: "bool",
+    group: proxy,
+    default: false,
+    help:
+      "forward each client's token to the API server as is, without Impersonate-* headers (the token is still " +
+      "validated first); the API server must then accept the OIDC tokens itself",
+  },
+  {
+    name: "extra-user-header-client-ip",
+    type: "bool",
+    group: proxy,
+    default: false,
+    help: "add the client's IP address to every user as the extra remote-client-ip (Impersonate-Extra-Remote-Client-Ip)",
+  },
+  {
+    name: "extra-user-headers",
+    type: "list",
+    group: proxy,
+    help:
+      "key=value extras added to every user (Impersonate-Extra-<key>), comma-separated or repeated; a key given " +
+      "twice gets both values, e.g. --extra-user-headers=team=a,team=b",
+  },
+  {
+    name: "flush-interval",
+    type: "duration",
+    group: proxy,
+    default: "50ms",
+    help:
+      "kube-oidc-proxy's: how often a buffered response body is flushed to the client; the gateway streams " +
+      "every chunk as it arrives, so this is an upper bound",
+  },
+  {
+    name: "require-impersonation-rights",
+    type: "bool",
+    group: proxy,
+    default: false,
+    help:
+      "refuse to start when the gateway's own credentials lack a kind of impersonation its configuration sends " +
+      "(checked by SelfSubjectAccessReviews at start); without it the missing extras are left out and logged",
   },
   {
     name: "kubeconfig",
@@ -197,6 +297,77 @@ export const serveFlags: readonly FlagSpec[] = [
       "all (also every other request: less CPU per small request under load, but Node's HTTP/2 client makes V8 " +
       "keep ~100 MiB more young-generation heap), or off. HTTP/1.1 whenever the server does not offer h2; exec, " +
       "attach and port-forward always get a connection of their own",
+  },
+  {
+    name: "server",
+    type: "string",
+    short: "s",
+    group: client,
+    help: "the API server's https URL, replacing the kubeconfig cluster's server (or the in-cluster one)",
+  },
+  {
+    name: "token",
+    type: "string",
+    group: client,
+    help: "bearer token for the gateway's own requests, replacing the kubeconfig user's credentials",
+  },
+  {
+    name: "certificate-authority",
+    type: "string",
+    group: client,
+    help: "PEM bundle trusted for the API server, replacing the kubeconfig cluster's (see also --upstream-ca-file)",
+  },
+  {
+    name: "client-certificate",
+    type: "string",
+    group: client,
+    help: "client certificate for the gateway's own requests (with --client-key)",
+  },
+  { name: "client-key", type: "string", group: client, help: "key of --client-certificate" },
+  { name: "context", type: "string", group: client, help: "the kubeconfig context to use instead of current-context" },
+  { name: "cluster", type: "string", group: client, help: "the kubeconfig cluster to use instead of the context's" },
+  { name: "user", type: "string", group: client, help: "the kubeconfig user to use instead of the context's" },
+  {
+    name: "tls-server-name",
+    type: "string",
+    group: client,
+    help: "name the API server's certificate is checked against, instead of the URL's host",
+  },
+  {
+    name: "request-timeout",
+    type: "string",
+    group: client,
+    default: "0",
+    help: "kubectl's: when not 0, replaces --upstream-timeout (a Go duration, or whole seconds)",
+  },
+  {
+    name: "insecure-skip-tls-verify",
+    type: "bool",
+    group: client,
+    default: false,
+    help:
+      "refused when true: the gateway sends its own credentials, which may impersonate anyone, and must " +
+      "not send them to a server it has not verified (give --certificate-authority)",
+  },
+  {
+    name: "namespace",
+    type: "string",
+    short: "n",
+    group: client,
+    ignored: "a proxy forwards each request to the namespace in its own path; kubectl's default namespace has no use",
+    help: "kubectl's default namespace; accepted and ignored",
+  },
+  {
+    name: "username",
+    type: "string",
+    group: client,
+    help: "basic authentication: refused when set (kube-apiserver removed basic authentication in 1.19)",
+  },
+  {
+    name: "password",
+    type: "string",
+    group: client,
+    help: "basic authentication: refused when set (kube-apiserver removed basic authentication in 1.19)",
   },
   {
     name: "session-client-id",
@@ -370,6 +541,223 @@ export const serveFlags: readonly FlagSpec[] = [
     help: "as kube-apiserver's: days a rotated audit log file is kept, by the time in its name; 0: no limit on their age",
   },
   {
+    name: "audit-policy-file",
+    type: "string",
+    group: audit,
+    notImplemented: true,
+    help: notYet(
+      "as kube-apiserver's: file with an audit.k8s.io/v1 Policy: which requests are recorded, at which level and stages",
+    ),
+  },
+  {
+    name: "audit-log-format",
+    type: "string",
+    group: audit,
+    default: "json",
+    notImplemented: true,
+    help: notYet("as kube-apiserver's: format of the audit log: json or legacy (one line of text per event)"),
+  },
+  {
+    name: "audit-log-version",
+    type: "string",
+    group: audit,
+    default: "audit.k8s.io/v1",
+    notImplemented: true,
+    help: notYet("as kube-apiserver's: API group and version of the events written to the audit log"),
+  },
+  {
+    name: "audit-log-mode",
+    type: "string",
+    group: audit,
+    default: "blocking",
+    notImplemented: true,
+    help: notYet("as kube-apiserver's: how events reach the log: blocking, blocking-strict or batch"),
+  },
+  {
+    name: "audit-log-batch-buffer-size",
+    type: "int",
+    group: audit,
+    default: 10000,
+    notImplemented: true,
+    help: notYet("as kube-apiserver's: batch mode: events buffered before batching"),
+  },
+  {
+    name: "audit-log-batch-max-size",
+    type: "int",
+    group: audit,
+    default: 1,
+    notImplemented: true,
+    help: notYet("as kube-apiserver's: batch mode: largest batch"),
+  },
+  {
+    name: "audit-log-batch-max-wait",
+    type: "duration",
+    group: audit,
+    default: "0s",
+    notImplemented: true,
+    help: notYet("as kube-apiserver's: batch mode: longest wait before a batch short of the maximum size is written"),
+  },
+  {
+    name: "audit-log-batch-throttle-enable",
+    type: "bool",
+    group: audit,
+    default: false,
+    notImplemented: true,
+    help: notYet("as kube-apiserver's: batch mode: whether batches are throttled"),
+  },
+  {
+    name: "audit-log-batch-throttle-qps",
+    type: "string",
+    group: audit,
+    default: "0",
+    notImplemented: true,
+    help: notYet("as kube-apiserver's: batch mode: batches per second on average (a decimal number)"),
+  },
+  {
+    name: "audit-log-batch-throttle-burst",
+    type: "int",
+    group: audit,
+    default: 0,
+    notImplemented: true,
+    help: notYet("as kube-apiserver's: batch mode: batches at once when the QPS was not used"),
+  },
+  {
+    name: "audit-log-truncate-enabled",
+    type: "bool",
+    group: audit,
+    default: false,
+    notImplemented: true,
+    help: notYet("as kube-apiserver's: whether events and batches are truncated"),
+  },
+  {
+    name: "audit-log-truncate-max-batch-size",
+    type: "int",
+    group: audit,
+    default: 10485760,
+    notImplemented: true,
+    help: notYet("as kube-apiserver's: largest batch in bytes"),
+  },
+  {
+    name: "audit-log-truncate-max-event-size",
+    type: "int",
+    group: audit,
+    default: 102400,
+    notImplemented: true,
+    help: notYet("as kube-apiserver's: largest event in bytes (request and response objects dropped first)"),
+  },
+  {
+    name: "audit-webhook-config-file",
+    type: "string",
+    group: audit,
+    notImplemented: true,
+    help: notYet("as kube-apiserver's: kubeconfig-format file addressing the audit webhook"),
+  },
+  {
+    name: "audit-webhook-initial-backoff",
+    type: "duration",
+    group: audit,
+    aliases: ["audit-webhook-batch-initial-backoff"],
+    default: "10s",
+    notImplemented: true,
+    help: notYet("as kube-apiserver's: wait before retrying a first failed webhook request"),
+  },
+  {
+    name: "audit-webhook-version",
+    type: "string",
+    group: audit,
+    default: "audit.k8s.io/v1",
+    notImplemented: true,
+    help: notYet("as kube-apiserver's: API group and version of the events sent to the webhook"),
+  },
+  {
+    name: "audit-webhook-mode",
+    type: "string",
+    group: audit,
+    default: "batch",
+    notImplemented: true,
+    help: notYet("as kube-apiserver's: how events reach the webhook: blocking, blocking-strict or batch"),
+  },
+  {
+    name: "audit-webhook-batch-buffer-size",
+    type: "int",
+    group: audit,
+    default: 10000,
+    notImplemented: true,
+    help: notYet("as kube-apiserver's: batch mode: events buffered before batching"),
+  },
+  {
+    name: "audit-webhook-batch-max-size",
+    type: "int",
+    group: audit,
+    default: 400,
+    notImplemented: true,
+    help: notYet("as kube-apiserver's: batch mode: largest batch"),
+  },
+  {
+    name: "audit-webhook-batch-max-wait",
+    type: "duration",
+    group: audit,
+    default: "30s",
+    notImplemented: true,
+    help: notYet("as kube-apiserver's: batch mode: longest wait before a batch short of the maximum size is sent"),
+  },
+  {
+    name: "audit-webhook-batch-throttle-enable",
+    type: "bool",
+    group: audit,
+    default: true,
+    notImplemented: true,
+    help: notYet("as kube-apiserver's: batch mode: whether batches are throttled"),
+  },
+  {
+    name: "audit-webhook-batch-throttle-qps",
+    type: "string",
+    group: audit,
+    default: "10",
+    notImplemented: true,
+    help: notYet("as kube-apiserver's: batch mode: batches per second on average (a decimal number)"),
+  },
+  {
+    name: "audit-webhook-batch-throttle-burst",
+    type: "int",
+    group: audit,
+    default: 15,
+    notImplemented: true,
+    help: notYet("as kube-apiserver's: batch mode: batches at once when the QPS was not used"),
+  },
+  {
+    name: "audit-webhook-truncate-enabled",
+    type: "bool",
+    group: audit,
+    default: false,
+    notImplemented: true,
+    help: notYet("as kube-apiserver's: whether events and batches are truncated"),
+  },
+  {
+    name: "audit-webhook-truncate-max-batch-size",
+    type: "int",
+    group: audit,
+    default: 10485760,
+    notImplemented: true,
+    help: notYet("as kube-apiserver's: largest batch in bytes"),
+  },
+  {
+    name: "audit-webhook-truncate-max-event-size",
+    type: "int",
+    group: audit,
+    default: 102400,
+    notImplemented: true,
+    help: notYet("as kube-apiserver's: largest event in bytes (request and response objects dropped first)"),
+  },
+  {
+    name: "audit-dynamic-configuration",
+    type: "bool",
+    group: audit,
+    default: false,
+    ignored: "AuditSink objects were an alpha API removed in Kubernetes 1.19; there is nothing to configure from",
+    help: "kube-apiserver 1.18's dynamic audit configuration (alpha, removed); accepted and ignored",
+  },
+  {
     name: "shutdown-grace-period",
     type: "duration",
     group: operations,
@@ -385,5 +773,113 @@ export const serveFlags: readonly FlagSpec[] = [
       "processes serving the secure port, each on its own core (0: one per CPU available); the first " +
       "process supervises them and serves the health port with their combined readiness and metrics. " +
       "Browser sessions then need --session-store=redis",
+  },
+  {
+    name: "v",
+    type: "int",
+    short: "v",
+    group: klog,
+    help:
+      "klog's verbosity, mapped onto --log-level when that is not given: 0–2 info, 3 and more debug " +
+      "(kube-oidc-proxy logs requests at 3 and more)",
+  },
+  {
+    name: "version",
+    type: "bool",
+    group: operations,
+    default: false,
+    help: "print the version and exit",
+  },
+  {
+    name: "vmodule",
+    type: "string",
+    group: klog,
+    ignored: "per-file verbosity has no equivalent: one --log-level for the whole gateway",
+    help: "klog's; accepted and ignored",
+  },
+  {
+    name: "logtostderr",
+    type: "bool",
+    group: klog,
+    ignored: jsonLogs,
+    help: "klog's; accepted and ignored",
+  },
+  {
+    name: "alsologtostderr",
+    type: "bool",
+    group: klog,
+    ignored: jsonLogs,
+    help: "klog's; accepted and ignored",
+  },
+  {
+    name: "log-dir",
+    type: "string",
+    group: klog,
+    aliases: ["log_dir"],
+    ignored: jsonLogs,
+    help: "klog's; accepted and ignored",
+  },
+  {
+    name: "log-file",
+    type: "string",
+    group: klog,
+    aliases: ["log_file"],
+    ignored: jsonLogs,
+    help: "klog's; accepted and ignored",
+  },
+  {
+    name: "log-file-max-size",
+    type: "int",
+    group: klog,
+    aliases: ["log_file_max_size"],
+    ignored: jsonLogs,
+    help: "klog's; accepted and ignored",
+  },
+  {
+    name: "add-dir-header",
+    type: "bool",
+    group: klog,
+    aliases: ["add_dir_header"],
+    ignored: `klog's header: ${jsonLogs}`,
+    help: "klog's; accepted and ignored",
+  },
+  {
+    name: "skip-headers",
+    type: "bool",
+    group: klog,
+    aliases: ["skip_headers"],
+    ignored: `klog's header: ${jsonLogs}`,
+    help: "klog's; accepted and ignored",
+  },
+  {
+    name: "skip-log-headers",
+    type: "bool",
+    group: klog,
+    aliases: ["skip_log_headers"],
+    ignored: `klog's header: ${jsonLogs}`,
+    help: "klog's; accepted and ignored",
+  },
+  {
+    name: "stderrthreshold",
+    type: "string",
+    group: klog,
+    ignored: jsonLogs,
+    help: "klog's; accepted and ignored",
+  },
+  {
+    name: "log-backtrace-at",
+    type: "string",
+    group: klog,
+    aliases: ["log_backtrace_at"],
+    ignored: "stack traces at a Go file:line have no equivalent",
+    help: "klog's; accepted and ignored",
+  },
+  {
+    name: "log-flush-frequency",
+    type: "duration",
+    group: klog,
+    default: "5s",
+    ignored: "the gateway writes each line at once, nothing is buffered",
+    help: "klog's; accepted and ignored",
   },
 ];

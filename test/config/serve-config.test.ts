@@ -153,3 +153,153 @@ describe("serve configuration", () => {
     assert.deepEqual(loadServeConfig(["--help"], {}), { help: true });
   });
 });
+
+describe("kube-oidc-proxy's flags in the serve configuration", () => {
+  const loadOnly = (args: string[]) => {
+    const { config } = loadServeConfig(args, {});
+    assert.ok(config);
+    return config;
+  };
+  const oidc = ["--oidc-issuer-url", issuer, "--oidc-client-id=kubernetes"];
+
+  it("fills the serving TLS fields: Go's version and suite names, SNI pairs (NamedCertKey's syntax), the HTTP/2 limit", () => {
+    const config = load([
+      "--tls-min-version=VersionTLS13",
+      "--tls-cipher-suites=TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256,TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384",
+      "--tls-sni-cert-key=foo.crt,foo.key:*.foo.com,foo.com",
+      "--tls-sni-cert-key",
+      "bar.crt,bar.key",
+      "--http2-max-streams-per-connection=250",
+    ]);
+    assert.equal(config.serving.tlsMinVersion, "VersionTLS13");
+    assert.deepEqual(config.serving.tlsCipherSuites, [
+      "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256",
+      "TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384",
+    ]);
+    assert.deepEqual(config.serving.sniCertKeys, [
+      { certFile: "foo.crt", keyFile: "foo.key", names: ["*.foo.com", "foo.com"] },
+      { certFile: "bar.crt", keyFile: "bar.key", names: [] },
+    ]);
+    assert.equal(config.serving.http2MaxStreamsPerConnection, 250);
+    assert.equal(config.serving.certDir, "", "no cert dir when a certificate is given");
+    const plain = load([]);
+    assert.equal(plain.serving.tlsMinVersion, undefined);
+    assert.deepEqual(plain.serving.tlsCipherSuites, []);
+    assert.equal(plain.serving.http2MaxStreamsPerConnection, 0);
+  });
+
+  it("refuses unknown Go cipher suite and version names with a did-you-mean, and the suites Node lacks", () => {
+    assert.throws(() => load(["--tls-cipher-suites=TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA265"]), {
+      code: "INVALID_FLAG_VALUE",
+      message: /not supported or doesn't exist \(did you mean TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256\?\)/,
+    });
+    assert.throws(() => load(["--tls-cipher-suites=TLS_RSA_WITH_RC4_128_SHA"]), { message: /RC4 or 3DES/ });
+    assert.throws(() => load(["--tls-min-version=VersionTLS1.2"]), {
+      code: "INVALID_FLAG_VALUE",
+      message: /did you mean VersionTLS12\?/,
+    });
+    assert.throws(() => load(["--tls-sni-cert-key=only.crt"]), { message: /certfile,keyfile/ });
+  });
+
+  it("takes --cert-dir in place of a certificate, and a certificate only with its key", () => {
+    const config = loadOnly([...oidc, "--cert-dir=/var/run/kubernetes"]);
+    assert.equal(config.serving.certDir, "/var/run/kubernetes");
+    assert.equal(config.serving.tlsCertFile, "");
+    assert.throws(() => loadOnly([...oidc, "--cert-dir=/x", "--tls-cert-file=/a.crt"]), {
+      message: /--tls-private-key-file is missing/,
+    });
+  });
+
+  it("fills the proxy group: extra user headers as kube-oidc-proxy's StringToStringSlice, client IP, flush interval", () => {
+    const config = load([
+      "--disable-impersonation",
+      "--extra-user-header-client-ip=true",
+      "--extra-user-headers=team=a,team=b",
+      "--extra-user-headers=env=prod",
+      "--flush-interval=100ms",
+    ]);
+    assert.deepEqual(config.proxy, {
+      disableImpersonation: true,
+      extraUserHeaderClientIp: true,
+      extraUserHeaders: { team: ["a", "b"], env: ["prod"] },
+      flushIntervalMs: 100,
+    });
+    assert.deepEqual(load([]).proxy, {
+      disableImpersonation: false,
+      extraUserHeaderClientIp: false,
+      extraUserHeaders: {},
+      flushIntervalMs: 50,
+    });
+    assert.throws(() => load(["--extra-user-headers=a=b=c"]), { message: /must be formatted as key=value/ });
+    assert.equal(load(["--require-impersonation-rights"]).impersonationCheck.refuseStartWithoutRights, true);
+    assert.equal(load([]).impersonationCheck.refuseStartWithoutRights, false);
+  });
+
+  it("maps klog's -v onto the log level unless --log-level is given, and accepts pflag's short forms", () => {
+    assert.equal(load(["-v=4"]).logLevel, "debug");
+    assert.equal(load(["--v", "2"]).logLevel, "info");
+    assert.equal(load(["-v3"]).logLevel, "debug");
+    assert.equal(load(["-v=4", "--log-level=warn"]).logLevel, "warn");
+    assert.equal(load(["-P", "9091"]).serving.healthPort, 9091);
+    assert.equal(load(["-s=https://k8s.example.com:6443"]).upstream.client.server, "https://k8s.example.com:6443");
+  });
+
+  it("lists the klog and serving flags that mean nothing here, for serve to log, and only those set", () => {
+    const config = load(["--logtostderr=true", "--log_dir=/tmp", "--vmodule=proxy=4", "--permit-port-sharing"]);
+    assert.deepEqual(
+      config.ignoredFlags.map((f) => f.flag),
+      ["permit-port-sharing", "vmodule", "logtostderr", "log-dir"],
+    );
+    assert.ok(config.ignoredFlags.every((f) => f.reason.length > 20));
+    assert.deepEqual(load([]).ignoredFlags, []);
+  });
+
+  it("accepts the audit flags not implemented yet at their defaults and refuses any other value, naming the flag", () => {
+    const config = load([
+      "--audit-log-format=json",
+      "--audit-webhook-batch-throttle-qps=10.0",
+      "--audit-webhook-batch-max-wait=30s",
+      "--audit-log-mode=blocking",
+    ]);
+    assert.equal(config.audit.logFormat, "json");
+    assert.equal(config.audit.webhookInitialBackoffMs, 10_000);
+    assert.throws(() => load(["--audit-policy-file=/etc/policy.yaml"]), {
+      code: "NOT_IMPLEMENTED_YET",
+      message: /--audit-policy-file=\/etc\/policy.yaml: not implemented yet/,
+    });
+    assert.throws(() => load(["--audit-log-format=legacy"]), {
+      code: "NOT_IMPLEMENTED_YET",
+      message: /--audit-log-format/,
+    });
+    assert.throws(() => load(["--audit-webhook-config-file=/w"]), { code: "NOT_IMPLEMENTED_YET" });
+  });
+
+  it("fills the upstream client flags; --request-timeout replaces --upstream-timeout unless 0", () => {
+    const config = load([
+      "--server=https://k8s:6443",
+      "--token=abc",
+      "--certificate-authority=/ca.crt",
+      "--context=ctx",
+      "--cluster=c",
+      "--user=u",
+      "--tls-server-name=kubernetes",
+      "--request-timeout=5s",
+    ]);
+    assert.equal(config.upstream.client.server, "https://k8s:6443");
+    assert.equal(config.upstream.client.token, "abc");
+    assert.equal(config.upstream.client.tlsServerName, "kubernetes");
+    assert.equal(config.upstream.responseTimeoutMs, 5000);
+    assert.equal(load(["--request-timeout=7"]).upstream.responseTimeoutMs, 7000);
+    assert.equal(load(["--request-timeout=0"]).upstream.responseTimeoutMs, 60_000);
+  });
+
+  it("refuses --insecure-skip-tls-verify and basic authentication with their reasons", () => {
+    assert.throws(() => load(["--insecure-skip-tls-verify"]), { code: "INSECURE_UPSTREAM_REFUSED" });
+    assert.equal(load(["--insecure-skip-tls-verify=false"]).serving.securePort, 443);
+    assert.throws(() => load(["--username=admin"]), { code: "BASIC_AUTH_REFUSED" });
+  });
+
+  it("reports --version instead of validating", () => {
+    assert.deepEqual(loadServeConfig(["--version"], {}), { help: false, version: true });
+  });
+});
