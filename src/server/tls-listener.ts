@@ -1,13 +1,16 @@
 // The client-facing listener: TLS with ALPN, HTTP/2 for clients that offer it and HTTP/1.1
 // (with Upgrade) for the rest, on one port. The certificate and key are re-read when their
 // files change, as cert-manager rotates them, without dropping connections.
-import { createHash } from "node:crypto";
-import { readFile } from "node:fs/promises";
+import { createHash, generateKeyPairSync, type KeyObject, randomBytes, sign, X509Certificate } from "node:crypto";
+import { constants } from "node:fs";
+import { access, mkdir, readFile, writeFile } from "node:fs/promises";
 import * as http from "node:http";
 import * as http2 from "node:http2";
-import type { AddressInfo, Socket } from "node:net";
+import { type AddressInfo, isIP, type Socket } from "node:net";
+import { join } from "node:path";
 import type { Duplex } from "node:stream";
 import * as tls from "node:tls";
+import { ConfigError } from "../config/errors.ts";
 import { rawHttpResponse, StatusError, toStatus } from "../proxy/status.ts";
 import { isStreamUpgrade } from "../proxy/upgrade-relay.ts";
 
@@ -67,9 +70,146 @@ const http2HeaderBlockSlack = 2;
  */
 export const http2MaxFrameSize = 256 * 1024;
 
+/**
+ * --tls-min-version's Go names (k8s.io/component-base cli/flag ciphersuites_flag.go `versions`)
+ * as Node's minVersion. Empty means Go's DefaultTLSVersion there, TLS 1.2, which is Node's default.
+ */
+const tlsVersions: Readonly<Record<string, tls.SecureVersion>> = {
+  VersionTLS10: "TLSv1",
+  VersionTLS11: "TLSv1.1",
+  VersionTLS12: "TLSv1.2",
+  VersionTLS13: "TLSv1.3",
+};
+
+/** Node's minVersion for a --tls-min-version value; a ConfigError for a name Go does not know. */
+export function nodeMinVersion(goName: string | undefined): tls.SecureVersion {
+  if (goName === undefined || goName === "") return "TLSv1.2";
+  const version = tlsVersions[goName];
+  if (!version) {
+    throw new ConfigError(
+      "TLS_MIN_VERSION",
+      `unknown tls version ${JSON.stringify(goName)}: one of ${Object.keys(tlsVersions).join(", ")}`,
+    );
+  }
+  return version;
+}
+
+/**
+ * --tls-cipher-suites' Go names (crypto/tls, as k8s.io/component-base@v0.18.0 cli/flag
+ * ciphersuites_flag.go `ciphers` lists them for kube-oidc-proxy v0.3.0; the _SHA256 spellings of
+ * the ChaCha20 suites are what component-base@v0.37.2 takes) with their OpenSSL names. They
+ * choose the TLS 1.0-1.2 suites only: Go does not let TLS 1.3's suites be configured (crypto/tls
+ * Config.CipherSuites, "TLS 1.3 ciphersuites are not configurable"), so the gateway keeps
+ * OpenSSL's TLS 1.3 suites whatever the flag says, and their Go names are accepted and change
+ * nothing, as component-base@v0.37.2 accepts them. RC4 and 3DES are accepted as Go accepts them;
+ * Node's OpenSSL 3 does not offer RC4 at all.
+ */
+const cipherSuites: Readonly<Record<string, string>> = {
+  TLS_RSA_WITH_RC4_128_SHA: "RC4-SHA",
+  TLS_RSA_WITH_3DES_EDE_CBC_SHA: "DES-CBC3-SHA",
+  TLS_RSA_WITH_AES_128_CBC_SHA: "AES128-SHA",
+  TLS_RSA_WITH_AES_256_CBC_SHA: "AES256-SHA",
+  TLS_RSA_WITH_AES_128_CBC_SHA256: "AES128-SHA256",
+  TLS_RSA_WITH_AES_128_GCM_SHA256: "AES128-GCM-SHA256",
+  TLS_RSA_WITH_AES_256_GCM_SHA384: "AES256-GCM-SHA384",
+  TLS_ECDHE_ECDSA_WITH_RC4_128_SHA: "ECDHE-ECDSA-RC4-SHA",
+  TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA: "ECDHE-ECDSA-AES128-SHA",
+  TLS_ECDHE_ECDSA_WITH_AES_256_CBC_SHA: "ECDHE-ECDSA-AES256-SHA",
+  TLS_ECDHE_RSA_WITH_RC4_128_SHA: "ECDHE-RSA-RC4-SHA",
+  TLS_ECDHE_RSA_WITH_3DES_EDE_CBC_SHA: "ECDHE-RSA-DES-CBC3-SHA",
+  TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA: "ECDHE-RSA-AES128-SHA",
+  TLS_ECDHE_RSA_WITH_AES_256_CBC_SHA: "ECDHE-RSA-AES256-SHA",
+  TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA256: "ECDHE-ECDSA-AES128-SHA256",
+  TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA256: "ECDHE-RSA-AES128-SHA256",
+  TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256: "ECDHE-RSA-AES128-GCM-SHA256",
+  TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256: "ECDHE-ECDSA-AES128-GCM-SHA256",
+  TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384: "ECDHE-RSA-AES256-GCM-SHA384",
+  TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384: "ECDHE-ECDSA-AES256-GCM-SHA384",
+  TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305: "ECDHE-RSA-CHACHA20-POLY1305",
+  TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305: "ECDHE-ECDSA-CHACHA20-POLY1305",
+  TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256: "ECDHE-RSA-CHACHA20-POLY1305",
+  TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256: "ECDHE-ECDSA-CHACHA20-POLY1305",
+};
+const tls13Suites = new Set(["TLS_AES_128_GCM_SHA256", "TLS_AES_256_GCM_SHA384", "TLS_CHACHA20_POLY1305_SHA256"]);
+
+/**
+ * The OpenSSL cipher list for --tls-cipher-suites and --tls-min-version, or undefined for Node's
+ * default. Below TLS 1.2 the list also lowers OpenSSL's security level to 0, without which
+ * OpenSSL 3 refuses TLS 1.0 and 1.1 handshakes whatever minVersion says (Go serves them when
+ * asked to).
+ */
+export function openSslCipherList(goNames: readonly string[], minVersion: tls.SecureVersion): string | undefined {
+  const chosen: string[] = [];
+  for (const name of goNames) {
+    const openSsl = cipherSuites[name];
+    if (openSsl === undefined && !tls13Suites.has(name)) {
+      throw new ConfigError("TLS_CIPHER_SUITE", `Cipher suite ${name} not supported or doesn't exist`);
+    }
+    if (openSsl !== undefined && !chosen.includes(openSsl)) chosen.push(openSsl);
+  }
+  const legacy = minVersion === "TLSv1" || minVersion === "TLSv1.1";
+  if (chosen.length === 0 && !legacy) return undefined;
+  // TLS 1.3's suites stay as OpenSSL has them (Node takes them from the same list).
+  const list =
+    chosen.length > 0
+      ? [...tls.DEFAULT_CIPHERS.split(":").filter((c) => c.startsWith("TLS_")), ...chosen]
+      : [tls.DEFAULT_CIPHERS];
+  return legacy ? `${list.join(":")}:@SECLEVEL=0` : list.join(":");
+}
+
+/** One --tls-sni-cert-key: a certificate and key, and the names it serves (empty: the certificate's). */
+export interface SniCertKey {
+  readonly certFile: string;
+  readonly keyFile: string;
+  readonly names: readonly string[];
+}
+
+// k8s.io/apimachinery validation.IsDNS1123Subdomain.
+const dns1123Subdomain = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+
+/**
+ * The names a certificate serves when its --tls-sni-cert-key names none, as kube-apiserver takes
+ * them (k8s.io/apiserver@v0.37.2 pkg/server/dynamiccertificates/named_certificates.go
+ * getCertificateNames): the subject's CN when it is a DNS-1123 subdomain (or `*`, or `*.` one)
+ * and not an IP address, then every DNS SAN. IP SANs never: SNI cannot carry an IP.
+ */
+export function certificateNames(certPem: string): string[] {
+  const cert = new X509Certificate(certPem);
+  const names: string[] = [];
+  const cn = /(?:^|\n)CN=([^\n]*)/.exec(cert.subject)?.[1] ?? "";
+  const trimmed = cn.startsWith("*.") ? cn.slice(2) : cn;
+  if (isIP(cn) === 0 && (cn === "*" || (trimmed.length <= 253 && dns1123Subdomain.test(trimmed)))) names.push(cn);
+  for (const entry of (cert.subjectAltName ?? "").split(", ")) {
+    if (entry.startsWith("DNS:")) names.push(entry.slice(4));
+  }
+  return names;
+}
+
+/**
+ * Go's tls.Config.getCertificate by name (crypto/tls common.go): the lower-cased name exactly,
+ * then with its first label replaced by `*`.
+ */
+function lookupSni<T>(byName: ReadonlyMap<string, T>, serverName: string): T | undefined {
+  const name = serverName.toLowerCase();
+  const exact = byName.get(name);
+  if (exact !== undefined) return exact;
+  const labels = name.split(".");
+  if (labels.length < 2) return undefined;
+  labels[0] = "*";
+  return byName.get(labels.join("."));
+}
+
 export interface TlsListenerOptions {
   readonly certFile: string;
   readonly keyFile: string;
+  /** --tls-min-version, Go's name; TLS 1.2 when unset. */
+  readonly tlsMinVersion?: string;
+  /** --tls-cipher-suites, Go's names; OpenSSL's defaults when empty. */
+  readonly tlsCipherSuites?: readonly string[];
+  /** --tls-sni-cert-key: certificates chosen by the name the client asks for (SNI). */
+  readonly sniCertKeys?: readonly SniCertKey[];
+  /** --http2-max-streams-per-connection; 0 or unset: `http2MaxConcurrentStreams`. */
+  readonly http2MaxStreamsPerConnection?: number;
   readonly onRequest: (
     req: http.IncomingMessage | http2.Http2ServerRequest,
     res: http.ServerResponse | http2.Http2ServerResponse,
@@ -133,6 +273,13 @@ export class TlsListener {
   readonly #http2: http2.Http2Server;
   #tls: tls.Server | undefined;
   #fingerprint = "";
+  readonly #minVersion: tls.SecureVersion;
+  readonly #ciphers: string | undefined;
+  /** The --tls-sni-cert-key contexts by name, and the fingerprint of their files. */
+  #sni: { readonly byName: ReadonlyMap<string, tls.SecureContext>; readonly fingerprint: string } = {
+    byName: new Map(),
+    fingerprint: "",
+  };
   #timer: NodeJS.Timeout | undefined;
   readonly #sessions = new Set<http2.Http2Session>();
   /** Every TCP connection, so closeAll also ends those still in their TLS handshake. */
@@ -140,6 +287,8 @@ export class TlsListener {
 
   constructor(options: TlsListenerOptions) {
     this.#options = options;
+    this.#minVersion = nodeMinVersion(options.tlsMinVersion);
+    this.#ciphers = openSslCipherList(options.tlsCipherSuites ?? [], this.#minVersion);
     const refuse = (method: string, error: StatusError) => {
       options.onRefused?.(method, error.httpStatus);
       return toStatus(error);
@@ -218,7 +367,7 @@ export class TlsListener {
         maxHeaderListPairs: maxHeaderFields + http2PseudoHeaders,
         settings: {
           maxHeaderListSize: options.maxHeaderBytes * http2HeaderBlockSlack,
-          maxConcurrentStreams: http2MaxConcurrentStreams,
+          maxConcurrentStreams: options.http2MaxStreamsPerConnection || http2MaxConcurrentStreams,
           maxFrameSize: http2MaxFrameSize,
         },
       },
@@ -270,13 +419,55 @@ export class TlsListener {
     return { cert, key, fingerprint: createHash("sha256").update(cert).update(key).digest("hex") };
   }
 
+  /** The settings every context shares: --tls-min-version and --tls-cipher-suites. */
+  #contextOptions(cert: string, key: string): tls.SecureContextOptions {
+    return { cert, key, minVersion: this.#minVersion, ...(this.#ciphers ? { ciphers: this.#ciphers } : {}) };
+  }
+
+  /**
+   * The --tls-sni-cert-key certificates by name, as kube-apiserver builds them
+   * (dynamiccertificates/named_certificates.go BuildNamedCertificates): an earlier flag wins a
+   * name over a later one, and names given in a flag win over names read from a certificate.
+   */
+  async #readSni(): Promise<{ byName: Map<string, tls.SecureContext>; fingerprint: string }> {
+    const entries = this.#options.sniCertKeys ?? [];
+    const pairs = await Promise.all(
+      entries.map(async (entry) => {
+        const [cert, key] = await Promise.all([readFile(entry.certFile, "utf8"), readFile(entry.keyFile, "utf8")]);
+        return { entry, cert, key };
+      }),
+    );
+    const hash = createHash("sha256");
+    for (const { cert, key } of pairs) hash.update(cert).update(key);
+    const fingerprint = hash.digest("hex");
+    if (fingerprint === this.#sni.fingerprint) return { byName: new Map(this.#sni.byName), fingerprint };
+    const fromCertificate = new Map<string, tls.SecureContext>();
+    const explicit = new Map<string, tls.SecureContext>();
+    for (const { entry, cert, key } of pairs.reverse()) {
+      const context = tls.createSecureContext(this.#contextOptions(cert, key));
+      for (const name of entry.names) explicit.set(name, context);
+      if (entry.names.length === 0) for (const name of certificateNames(cert)) fromCertificate.set(name, context);
+    }
+    const byName = new Map([...fromCertificate, ...explicit]);
+    return { byName, fingerprint };
+  }
+
   async listen(port: number, host: string): Promise<AddressInfo> {
     const { cert, key, fingerprint } = await this.#readPair();
     this.#fingerprint = fingerprint;
+    this.#sni = await this.#readSni();
+    const sni = (this.#options.sniCertKeys ?? []).length > 0;
     this.#tls = tls.createServer(
       {
-        cert,
-        key,
+        ...this.#contextOptions(cert, key),
+        ...(sni
+          ? {
+              // The certificate for the name the client asked for, else the default one (Go's
+              // getCertificate falls back to Certificates[0] the same way).
+              SNICallback: (serverName: string, callback: (error: Error | null, context?: tls.SecureContext) => void) =>
+                callback(null, lookupSni(this.#sni.byName, serverName)),
+            }
+          : {}),
         ALPNProtocols: ["h2", "http/1.1"],
         handshakeTimeout: this.#options.timeouts?.handshakeMs ?? handshakeTimeoutMs,
       },
@@ -304,11 +495,19 @@ export class TlsListener {
 
   async #reload(): Promise<void> {
     try {
+      if ((this.#options.sniCertKeys ?? []).length > 0) {
+        const sni = await this.#readSni();
+        if (sni.fingerprint !== this.#sni.fingerprint) {
+          this.#sni = sni;
+          this.#options.onReload?.(true);
+        }
+      }
       const pair = await this.#readPair();
       if (pair.fingerprint === this.#fingerprint) return;
       // createSecureContext validates the pair; a half-written file fails here and is retried.
-      tls.createSecureContext({ cert: pair.cert, key: pair.key });
-      this.#tls?.setSecureContext({ cert: pair.cert, key: pair.key });
+      const options = this.#contextOptions(pair.cert, pair.key);
+      tls.createSecureContext(options);
+      this.#tls?.setSecureContext(options);
       this.#fingerprint = pair.fingerprint;
       this.#options.onReload?.(true);
     } catch (error) {
@@ -337,4 +536,194 @@ export class TlsListener {
     for (const session of this.#sessions) session.destroy();
     for (const socket of this.#sockets) socket.destroy();
   }
+}
+
+// --cert-dir: a self-signed serving certificate when no --tls-cert-file is given, as
+// k8s.io/apiserver@v0.37.2 pkg/server/options/serving.go MaybeDefaultWithSelfSignedCerts writes
+// one with k8s.io/client-go@v0.37.2 util/cert/cert.go GenerateSelfSignedCertKeyWithOptions:
+// an RSA-2048 CA "<host>-ca@<unix time>" and a serving certificate "<host>@<unix time>" it signs
+// (server auth, SANs: the host and the alternates), valid from an hour ago for a year, the cert
+// file holding the serving certificate then the CA, the key file its PKCS#1 key. Node has no
+// certificate builder, so the DER is written here.
+
+/**
+ * The file names in --cert-dir: kube-oidc-proxy v0.3.0 gives its GeneratableKeyCert the PairName
+ * "kube-oidc-proxy" (cmd/app/options/serving.go: AppName), so `<cert-dir>/kube-oidc-proxy.crt`
+ * and `.key` (kube-apiserver's own pair is "apiserver"). kube-oidc-proxy v0.3.0 itself never calls
+ * MaybeDefaultWithSelfSignedCerts, so without --tls-cert-file it served no certificate at all.
+ */
+export const certDirPairName = "kube-oidc-proxy";
+
+const der = (tag: number, ...parts: Buffer[]): Buffer => {
+  const body = Buffer.concat(parts);
+  const n = body.length;
+  const length =
+    n < 0x80 ? Buffer.from([n]) : n < 0x100 ? Buffer.from([0x81, n]) : Buffer.from([0x82, n >> 8, n & 0xff]);
+  return Buffer.concat([Buffer.from([tag]), length, body]);
+};
+const seq = (...parts: Buffer[]) => der(0x30, ...parts);
+const oid = (dotted: string): Buffer => {
+  const [a = 0, b = 0, ...rest] = dotted.split(".").map(Number);
+  const bytes = [a * 40 + b];
+  for (const arc of rest) {
+    const chunk = [arc & 0x7f];
+    for (let v = arc >>> 7; v > 0; v >>>= 7) chunk.unshift((v & 0x7f) | 0x80);
+    bytes.push(...chunk);
+  }
+  return der(0x06, Buffer.from(bytes));
+};
+/** A non-negative INTEGER in DER's minimal form: no leading zero byte unless the next has its high bit set. */
+const positiveInteger = (bytes: Buffer): Buffer => {
+  let start = 0;
+  while (start < bytes.length - 1 && bytes[start] === 0) start++;
+  const minimal = bytes.subarray(start);
+  return der(0x02, (minimal[0] ?? 0) & 0x80 ? Buffer.concat([Buffer.from([0]), minimal]) : minimal);
+};
+const derTime = (date: Date): Buffer => {
+  const iso = date.toISOString().replace(/[-:T]/g, "").slice(0, 14); // YYYYMMDDHHMMSS
+  // RFC 5280 §4.1.2.5: UTCTime through 2049, GeneralizedTime after.
+  return date.getUTCFullYear() < 2050 ? der(0x17, Buffer.from(`${iso.slice(2)}Z`)) : der(0x18, Buffer.from(`${iso}Z`));
+};
+const commonName = (cn: string) => seq(der(0x31, seq(oid("2.5.4.3"), der(0x0c, Buffer.from(cn, "utf8")))));
+const extension = (id: string, critical: boolean, value: Buffer) =>
+  seq(oid(id), ...(critical ? [der(0x01, Buffer.from([0xff]))] : []), der(0x04, value));
+const sha256WithRsa = seq(oid("1.2.840.113549.1.1.11"), der(0x05));
+
+/** An IP address's bytes as x509 marshals it: 4 for IPv4, 16 for IPv6. */
+function ipBytes(ip: string): Buffer {
+  if (isIP(ip) === 4) return Buffer.from(ip.split(".").map(Number));
+  const [head = "", tail] = ip.split("::");
+  const groups = (part: string) => (part === "" ? [] : part.split(":"));
+  const left = groups(head);
+  const right = tail === undefined ? [] : groups(tail);
+  const all = [...left, ...Array(8 - left.length - right.length).fill("0"), ...right];
+  return Buffer.concat(all.map((g) => Buffer.from(g.padStart(4, "0"), "hex")));
+}
+
+function certificateDer(options: {
+  subject: string;
+  issuer: string;
+  publicKey: KeyObject;
+  signingKey: KeyObject;
+  notBefore: Date;
+  notAfter: Date;
+  extensions: Buffer[];
+}): Buffer {
+  // Go's serial: uniform in [1, MaxInt64).
+  const serial = randomBytes(8);
+  serial[0] = (serial[0] ?? 0) & 0x7f;
+  const tbs = seq(
+    der(0xa0, der(0x02, Buffer.from([2]))), // v3
+    positiveInteger(serial),
+    sha256WithRsa,
+    commonName(options.issuer),
+    seq(derTime(options.notBefore), derTime(options.notAfter)),
+    commonName(options.subject),
+    options.publicKey.export({ type: "spki", format: "der" }),
+    der(0xa3, seq(...options.extensions)),
+  );
+  const signature = sign("sha256", tbs, options.signingKey);
+  return seq(tbs, sha256WithRsa, der(0x03, Buffer.from([0]), signature));
+}
+
+const pem = (body: Buffer) =>
+  `-----BEGIN CERTIFICATE-----\n${
+    body
+      .toString("base64")
+      .match(/.{1,64}/g)
+      ?.join("\n") ?? ""
+  }\n-----END CERTIFICATE-----\n`;
+
+/** GenerateSelfSignedCertKeyWithOptions' certificate pair, PEM: the serving certificate then its CA; the PKCS#1 key. */
+export function generateSelfSignedCertKey(
+  host: string,
+  alternateIps: readonly string[],
+  alternateDns: readonly string[],
+  now = new Date(),
+): { certPem: string; keyPem: string } {
+  const notBefore = new Date(now.getTime() - 3_600_000);
+  const notAfter = new Date(notBefore.getTime() + 365 * 24 * 3_600_000);
+  const unix = Math.floor(now.getTime() / 1000);
+  const ca = generateKeyPairSync("rsa", { modulusLength: 2048 });
+  const caName = `${host}-ca@${unix}`;
+  // keyUsage bits: digitalSignature (0x80), keyEncipherment (0x20), keyCertSign (0x04).
+  const caDer = certificateDer({
+    subject: caName,
+    issuer: caName,
+    publicKey: ca.publicKey,
+    signingKey: ca.privateKey,
+    notBefore,
+    notAfter,
+    extensions: [
+      extension("2.5.29.15", true, der(0x03, Buffer.from([2, 0xa4]))),
+      extension("2.5.29.19", true, seq(der(0x01, Buffer.from([0xff])))),
+    ],
+  });
+  const leaf = generateKeyPairSync("rsa", { modulusLength: 2048 });
+  const ips = isIP(host) !== 0 ? [host, ...alternateIps] : [...alternateIps];
+  const dns = isIP(host) !== 0 ? [...alternateDns] : [host, ...alternateDns];
+  const names = [
+    ...dns.map((name) => der(0x82, Buffer.from(name, "ascii"))),
+    ...ips.map((ip) => der(0x87, ipBytes(ip))),
+  ];
+  const leafDer = certificateDer({
+    subject: `${host}@${unix}`,
+    issuer: caName,
+    publicKey: leaf.publicKey,
+    signingKey: ca.privateKey,
+    notBefore,
+    notAfter,
+    extensions: [
+      extension("2.5.29.15", true, der(0x03, Buffer.from([5, 0xa0]))),
+      extension("2.5.29.37", false, seq(oid("1.3.6.1.5.5.7.3.1"))),
+      extension("2.5.29.19", true, seq()),
+      ...(names.length > 0 ? [extension("2.5.29.17", false, seq(...names))] : []),
+    ],
+  });
+  return {
+    certPem: pem(leafDer) + pem(caDer),
+    keyPem: leaf.privateKey.export({ type: "pkcs1", format: "pem" }).toString(),
+  };
+}
+
+/**
+ * The serving certificate and key in `certDir`, generated when they are not both there
+ * (MaybeDefaultWithSelfSignedCerts): reused when both can be read (certutil.CanReadCertAndKey),
+ * refused when only one can. The host and alternates are those of the generic API servers'
+ * defaults (`"localhost"`, 127.0.0.1), plus, as MaybeDefaultWithSelfSignedCerts adds, the DNS
+ * name localhost for a wildcard bind address or the bind address itself otherwise.
+ */
+export async function certDirServingPair(
+  certDir: string,
+  bindAddress: string,
+): Promise<{ certFile: string; keyFile: string; generated: boolean }> {
+  const certFile = join(certDir, `${certDirPairName}.crt`);
+  const keyFile = join(certDir, `${certDirPairName}.key`);
+  const readable = async (file: string) =>
+    access(file, constants.R_OK).then(
+      () => true,
+      (error: NodeJS.ErrnoException) => {
+        if (error.code === "ENOENT") return false;
+        throw error;
+      },
+    );
+  const [cert, key] = await Promise.all([readable(certFile), readable(keyFile)]);
+  if (cert && key) return { certFile, keyFile, generated: false };
+  if (cert !== key) {
+    throw new ConfigError(
+      "CERT_DIR_PAIR",
+      `error reading ${cert ? keyFile : certFile}, certificate and key must be supplied as a pair`,
+    );
+  }
+  const unspecified = bindAddress === "0.0.0.0" || bindAddress === "::" || bindAddress === "";
+  const pair = generateSelfSignedCertKey(
+    "localhost",
+    ["127.0.0.1", ...(unspecified ? [] : [bindAddress])],
+    unspecified ? ["localhost"] : [],
+  );
+  // certutil.WriteCert and keyutil.WriteKey: the folder 0755, the certificate 0644, the key 0600.
+  await mkdir(certDir, { recursive: true, mode: 0o755 });
+  await writeFile(certFile, pair.certPem, { mode: 0o644 });
+  await writeFile(keyFile, pair.keyPem, { mode: 0o600 });
+  return { certFile, keyFile, generated: true };
 }
