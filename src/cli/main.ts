@@ -5,7 +5,7 @@ import type { Command, CommandContext } from "./command.ts";
 import { demo } from "./commands/demo.ts";
 import { doctor } from "./commands/doctor.ts";
 import { lint } from "./commands/lint.ts";
-import { serve } from "./commands/serve.ts";
+import { kubeOidcProxyProfile, runServe, serve } from "./commands/serve.ts";
 import { token } from "./commands/token.ts";
 
 export const commands: readonly Command[] = [serve, token, doctor, lint, demo];
@@ -36,6 +36,13 @@ const processIo: Io = {
 /** Runs the CLI with `argv` (without node and script) and returns the exit code. */
 export async function main(argv: readonly string[], io: Io = processIo): Promise<number> {
   const [first, ...rest] = argv;
+  // kube-oidc-proxy's manifests give flags only (command: ["kube-oidc-proxy"], or args replacing
+  // the image's `serve`): those run serve with kube-oidc-proxy's defaults, as does the
+  // kube-oidc-proxy executable (kube-oidc-proxy.ts), which arrives here as "kube-oidc-proxy".
+  if (first === "kube-oidc-proxy") return runServe(rest, kubeOidcProxyProfile);
+  if (first?.startsWith("-") && !["--help", "-h", "--version"].includes(first)) {
+    return runServe(argv, kubeOidcProxyProfile);
+  }
   if (first === undefined || first === "help" || first === "--help" || first === "-h") {
     const topic = first === "help" ? commands.find((c) => c.name === rest[0]) : undefined;
     io.stdout(`${topic ? topic.help : usage()}\n`);

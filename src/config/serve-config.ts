@@ -390,14 +390,6 @@ export function loadServeConfig(
       `--workers=${workers} runs ${processes} processes, and each would keep its own memory session store (a browser would be logged in on one and not on the next): use --session-store=redis`,
     );
   }
-  for (const flag of ["username", "password"]) {
-    if (explicit[flag] !== undefined && explicit[flag] !== "") {
-      throw new ConfigError(
-        "BASIC_AUTH_REFUSED",
-        `--${flag}: basic authentication to the API server is refused (kube-apiserver removed it in 1.19): use --token, --client-certificate or a kubeconfig`,
-      );
-    }
-  }
   if (values["insecure-skip-tls-verify"] === true) {
     throw new ConfigError(
       "INSECURE_UPSTREAM_REFUSED",

@@ -358,18 +358,6 @@ export const serveFlags: readonly FlagSpec[] = [
     help: "kubectl's default namespace; accepted and ignored",
   },
   {
-    name: "username",
-    type: "string",
-    group: client,
-    help: "basic authentication: refused when set (kube-apiserver removed basic authentication in 1.19)",
-  },
-  {
-    name: "password",
-    type: "string",
-    group: client,
-    help: "basic authentication: refused when set (kube-apiserver removed basic authentication in 1.19)",
-  },
-  {
     name: "session-client-id",
     type: "string",
     group: sessions,

@@ -293,10 +293,9 @@ describe("kube-oidc-proxy's flags in the serve configuration", () => {
     assert.equal(load(["--request-timeout=0"]).upstream.responseTimeoutMs, 60_000);
   });
 
-  it("refuses --insecure-skip-tls-verify and basic authentication with their reasons", () => {
+  it("refuses --insecure-skip-tls-verify, saying why", () => {
     assert.throws(() => load(["--insecure-skip-tls-verify"]), { code: "INSECURE_UPSTREAM_REFUSED" });
     assert.equal(load(["--insecure-skip-tls-verify=false"]).serving.securePort, 443);
-    assert.throws(() => load(["--username=admin"]), { code: "BASIC_AUTH_REFUSED" });
   });
 
   it("reports --version instead of validating", () => {

@@ -1,6 +1,8 @@
+import { readFileSync } from "node:fs";
 import { extname } from "node:path";
 import { fileURLToPath } from "node:url";
 import { ConfigError } from "../../config/errors.ts";
+import type { FlagValue } from "../../config/flags.ts";
 import { formatFlagHelp } from "../../config/flags.ts";
 import { loadServeConfig } from "../../config/serve-config.ts";
 import { serveFlags } from "../../config/serve-flags.ts";
@@ -34,16 +36,40 @@ Example:
 
 ${formatFlagHelp(serveFlags)}`;
 
-async function run(args: readonly string[]): Promise<number> {
+/** How `serve` was invoked: as itself, or as kube-oidc-proxy (its executable, or flags first). */
+export interface ServeProfile {
+  /** The name errors are reported under and workers are started with. */
+  readonly name: "serve" | "kube-oidc-proxy";
+  /** Defaults that differ from serve's (below the config file, environment and flags). */
+  readonly defaults: Readonly<Record<string, FlagValue>>;
+}
+
+const serveProfile: ServeProfile = { name: "serve", defaults: {} };
+
+// kube-oidc-proxy v0.3.0 cmd/app/options/serving.go (NewSecureServingOptions): port 6443, and
+// self-signed certificates under /var/run/kubernetes when no --tls-cert-file is given.
+export const kubeOidcProxyProfile: ServeProfile = {
+  name: "kube-oidc-proxy",
+  defaults: { "secure-port": 6443, "cert-dir": "/var/run/kubernetes" },
+};
+
+const version = (): string =>
+  (JSON.parse(readFileSync(new URL("../../../package.json", import.meta.url), "utf8")) as { version: string }).version;
+
+/** Runs serve with `args`; `profile` picks kube-oidc-proxy's defaults when invoked as it. */
+export async function runServe(args: readonly string[], profile: ServeProfile = serveProfile): Promise<number> {
+  const prefix = profile.name === "serve" ? "kube-oidc-gateway serve" : "kube-oidc-proxy (kube-oidc-gateway)";
   let loaded: ReturnType<typeof loadServeConfig>;
   try {
-    loaded = loadServeConfig(args, process.env);
+    loaded = loadServeConfig(args, process.env, profile.defaults);
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;
-    process.stderr.write(
-      `kube-oidc-gateway serve: ${error.message}\nRun 'kube-oidc-gateway serve --help' for the flags.\n`,
-    );
+    process.stderr.write(`${prefix}: ${error.message}\nRun 'kube-oidc-gateway serve --help' for the flags.\n`);
     return 2;
+  }
+  if (loaded.version) {
+    process.stdout.write(`kube-oidc-gateway ${version()}\n`);
+    return 0;
   }
   if (loaded.help || !loaded.config) {
     process.stdout.write(`${help}\n`);
@@ -55,13 +81,19 @@ async function run(args: readonly string[]): Promise<number> {
     process.once("SIGINT", () => resolve());
   });
   const worker = workerIndex();
+  if (worker === undefined) {
+    // One line per flag that was set and means nothing here (kube-oidc-proxy's and klog's), from
+    // the first process only.
+    const logger = createLogger(config.logLevel);
+    for (const { flag, reason } of config.ignoredFlags) logger.warn("flag ignored", { flag: `--${flag}`, reason });
+  }
   if (config.workers > 1 && worker === undefined) {
     // The CLI entry (main.ts next to this folder, .ts or .js as this file) runs again in each worker.
     const exec = fileURLToPath(new URL(`../main${extname(fileURLToPath(import.meta.url))}`, import.meta.url));
     return runPrimary({
       config,
       exec,
-      args: ["serve", ...args],
+      args: [profile.name, ...args],
       logger: createLogger(config.logLevel, undefined, { worker: 0 }),
       stopSignal,
     });
@@ -93,5 +125,5 @@ export const serve: Command = {
   name: "serve",
   summary: "run the authenticating, impersonating gateway to the Kubernetes API",
   help,
-  run,
+  run: (args) => runServe(args),
 };

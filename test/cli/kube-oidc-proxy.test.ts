@@ -1,0 +1,213 @@
+// kube-oidc-proxy's users keep their manifests: its own Deployment args (deploy/yaml of the
+// v0.3.0 tarball, which its chart renders the same way) run with our kube-oidc-proxy executable
+// in front of the test bed's kube-apiserver, together with every one of its 84 flags (from its
+// --help, test/cli/fixtures/kube-oidc-proxy-v0.3.0-help.txt, printed by the binary built from that
+// tarball), and a user's request reaches the API server as that user.
+import assert from "node:assert/strict";
+import { type ChildProcess, execFile, spawn } from "node:child_process";
+import { existsSync, mkdtempSync, readFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { after, before, describe, it } from "node:test";
+import { promisify } from "node:util";
+import { parse as parseYaml } from "yaml";
+import { kubeOidcProxyFlags } from "../../src/config/kube-oidc-proxy-flags.ts";
+import { serveFlags } from "../../src/config/serve-flags.ts";
+import { startTestBed, type TestBed } from "../../testbed/bed.ts";
+import { type GatewayCredentials, prepareGatewayCredentials } from "../../testbed/gateway.ts";
+import { httpsRequest, waitFor } from "../../testbed/http.ts";
+import { clients } from "../../testbed/issuer/oidc-provider.ts";
+import { repoRoot } from "../../testbed/paths.ts";
+import { freePort } from "../../testbed/ports.ts";
+
+const run = promisify(execFile);
+const executable = join(repoRoot, "src", "cli", "kube-oidc-proxy.ts");
+const mainEntry = join(repoRoot, "src", "cli", "main.ts");
+const tarball = resolve(repoRoot, "..", "shared", "peers", "kube-oidc-proxy-v0.3.0.tar.gz");
+
+interface HelpFlag {
+  readonly name: string;
+  readonly short?: string;
+  readonly type: string;
+  readonly default?: string;
+}
+
+/** The flags of kube-oidc-proxy's --help: `  -P, --readiness-probe-port int   text (default 8080)`. */
+function helpFlags(): HelpFlag[] {
+  const text = readFileSync(join(import.meta.dirname, "fixtures", "kube-oidc-proxy-v0.3.0-help.txt"), "utf8");
+  const flags: HelpFlag[] = [];
+  for (const line of text.split("\n")) {
+    const match = /^\s+(?:-(\w), )?--([a-z0-9-]+)(?: (\w+))?\s{2,}.*?(?:\(default (.*)\))?$/.exec(line);
+    if (!match) continue;
+    const [, short, name, type = "bool", fallback] = match;
+    flags.push({
+      name: name as string,
+      ...(short ? { short } : {}),
+      type,
+      ...(fallback !== undefined ? { default: fallback.replace(/^"(.*)"$/, "$1").replace(/^\[(.*)\]$/, "$1") } : {}),
+    });
+  }
+  return flags;
+}
+
+/** `--name=value` with kube-oidc-proxy's default (its zero value when it prints none). */
+function atDefault(flag: HelpFlag): string {
+  const zero: Record<string, string> = { bool: "false", int: "0", uint: "0", float32: "0", duration: "0s", Level: "0" };
+  return `--${flag.name}=${flag.default ?? zero[flag.type] ?? ""}`;
+}
+
+describe("kube-oidc-proxy's flags and manifests", () => {
+  it("its --help lists exactly the flags of src/config/kube-oidc-proxy-flags.ts, with their short forms and defaults", () => {
+    const help = helpFlags();
+    assert.equal(help.length, 84, "kube-oidc-proxy v0.3.0 has 84 flags");
+    assert.deepEqual(
+      help.map((f) => `${f.short ? `-${f.short} ` : ""}--${f.name}`).sort(),
+      kubeOidcProxyFlags.map((f) => `${f.short ? `-${f.short} ` : ""}--${f.name}`).sort(),
+    );
+    for (const flag of kubeOidcProxyFlags) {
+      const printed = help.find((f) => f.name === flag.name)?.default;
+      if (flag.default !== undefined) assert.equal(printed, flag.default, `--${flag.name}'s default`);
+    }
+  });
+
+  it("every one is in serve's flag table, by name or alias, with the same short form", () => {
+    for (const flag of kubeOidcProxyFlags) {
+      if (flag.name === "help") continue;
+      const spec = serveFlags.find((f) => f.name === flag.name || f.aliases?.includes(flag.name));
+      assert.ok(spec, `--${flag.name}`);
+      assert.equal(spec.short, flag.short, `--${flag.name}'s short form`);
+    }
+  });
+
+  it("the main binary treats flags first as kube-oidc-proxy, and --version answers as both executables", async () => {
+    const flagsFirst = await run(process.execPath, [mainEntry, "--version"]);
+    assert.match(flagsFirst.stdout, /^\d+\.\d+\.\d+/);
+    const asProxy = await run(process.execPath, [executable, "--version"]);
+    assert.match(asProxy.stdout, /^kube-oidc-gateway \d+\.\d+\.\d+/);
+    // Flags first: no "unknown command", and kube-oidc-proxy's name in the refusal.
+    const refused = await run(process.execPath, [mainEntry, "--secure-port=443"]).then(
+      () => assert.fail("started without an issuer"),
+      (error: { code: number; stderr: string }) => error,
+    );
+    assert.equal(refused.code, 2);
+    assert.match(refused.stderr, /^kube-oidc-proxy \(kube-oidc-gateway\): --oidc-issuer-url/);
+    assert.doesNotMatch(refused.stderr, /unknown command/);
+  });
+
+  describe("its Deployment, unchanged, in front of the test bed", { timeout: 300_000 }, () => {
+    let bed: TestBed;
+    let credentials: GatewayCredentials;
+    let child: ChildProcess | undefined;
+
+    before(async () => {
+      bed = await startTestBed();
+      credentials = await prepareGatewayCredentials(bed, "kube-oidc-proxy-args");
+      for (const args of [
+        ["create", "clusterrole", "kop-configmap-reader", "--verb=get,list", "--resource=configmaps"],
+        ["create", "clusterrolebinding", "kop-jane", "--clusterrole=kop-configmap-reader", "--user=jane@example.com"],
+      ]) {
+        const result = await bed.kubectl(args);
+        assert.equal(result.code, 0, result.stderr);
+      }
+    });
+    after(async () => {
+      if (child && child.exitCode === null) {
+        child.kill("SIGKILL");
+        await new Promise((done) => child?.once("exit", done));
+      }
+      await bed?.stop();
+    });
+
+    it("starts with its args and all 84 flags at their defaults, logs the ignored ones, and serves a user", {
+      skip: existsSync(tarball) ? false : `no ${tarball}`,
+    }, async () => {
+      const dir = mkdtempSync(join(tmpdir(), "kop-manifests-"));
+      await run("tar", ["-xzf", tarball, "-C", dir]);
+      const source = join(dir, "kube-oidc-proxy-v0.3.0");
+      const documents = readFileSync(join(source, "deploy", "yaml", "kube-oidc-proxy.yaml"), "utf8")
+        .split(/^---$/m)
+        .map((text) => parseYaml(text) as { kind?: string; spec?: { template: { spec: { containers: unknown[] } } } });
+      const deployment = documents.find((d) => d?.kind === "Deployment");
+      const container = deployment?.spec?.template.spec.containers[0] as { command?: string[]; args: string[] };
+      // The chart's template renders the same command and (with default values) the same args.
+      const chart = readFileSync(
+        join(source, "deploy", "charts", "kube-oidc-proxy", "templates", "deployment.yaml"),
+        "utf8",
+      );
+      assert.match(chart, /command: \["kube-oidc-proxy"\]/);
+      for (const arg of container.args) assert.ok(chart.includes(`- "${arg}"`), `the chart renders ${arg}`);
+
+      // The Secret's values the pod would see, and the mounted files, from the bed.
+      const env: Record<string, string> = {
+        OIDC_CLIENT_ID: clients.kubernetes.id,
+        OIDC_ISSUER_URL: bed.issuer.url,
+        OIDC_USERNAME_CLAIM: "email",
+      };
+      const files: Record<string, string> = {
+        "/etc/oidc/tls/crt.pem": credentials.certFile,
+        "/etc/oidc/tls/key.pem": credentials.keyFile,
+        "/etc/oidc/oidc-ca.pem": credentials.caFile,
+      };
+      const port = await freePort();
+      const health = await freePort();
+      const deploymentArgs = container.args.map((arg) =>
+        arg
+          .replace(/\$\((\w+)\)/g, (_, name: string) => env[name] ?? "")
+          .replace(/=(\/etc\/oidc\/[\w./-]+)$/, (_, path: string) => `=${files[path] ?? path}`)
+          // A pod binds 443 in its own network namespace; here a free port.
+          .replace(/^--secure-port=443$/, `--secure-port=${port}`),
+      );
+      const everyFlag = helpFlags()
+        .filter((f) => f.name !== "help" && f.name !== "version")
+        .map((f) =>
+          // NamedCertKey refuses an empty value; give it the serving pair.
+          f.name === "tls-sni-cert-key"
+            ? `--tls-sni-cert-key=${credentials.certFile},${credentials.keyFile}`
+            : atDefault(f),
+        );
+      const args = [
+        ...everyFlag,
+        ...deploymentArgs,
+        // What the pod gets from its ServiceAccount (in-cluster), given by kube-oidc-proxy's own flag.
+        `--kubeconfig=${credentials.kubeconfig}`,
+        `-P=${health}`,
+        "--bind-address=127.0.0.1",
+      ];
+      assert.deepEqual(container.command, ["kube-oidc-proxy"], "run by the image's kube-oidc-proxy executable");
+      let stderr = "";
+      child = spawn(process.execPath, [executable, ...args], {
+        stdio: ["ignore", "pipe", "pipe"],
+        env: { ...process.env },
+      });
+      child.stderr?.on("data", (chunk: Buffer) => {
+        stderr += chunk.toString();
+      });
+      const exited = new Promise<number | null>((done) => child?.once("exit", (code) => done(code)));
+      await waitFor(
+        "the kube-oidc-proxy executable's readiness",
+        async () => {
+          if (child?.exitCode !== null) throw new Error(`exited ${child?.exitCode}: ${stderr}`);
+          return (await fetch(`http://127.0.0.1:${health}/readyz`).catch(() => undefined))?.status === 200;
+        },
+        { timeoutMs: 60_000 },
+      );
+      const jane = (await bed.login("jane")).idToken;
+      const response = await httpsRequest(`https://127.0.0.1:${port}/api/v1/namespaces/default/configmaps`, {
+        ca: bed.ca.certPem,
+        headers: { authorization: `Bearer ${jane}` },
+      });
+      assert.equal(response.status, 200, response.body);
+      // One line per ignored flag that was set: klog's, --namespace, --audit-dynamic-configuration.
+      const ignored = stderr
+        .split("\n")
+        .filter((line) => line.includes('"flag ignored"'))
+        .map((line) => (JSON.parse(line) as { flag: string }).flag);
+      const expected = serveFlags.filter(
+        (f) => f.ignored && helpFlags().some((h) => h.name === f.name || f.aliases?.includes(h.name)),
+      );
+      assert.deepEqual(ignored.sort(), expected.map((f) => `--${f.name}`).sort());
+      child.kill("SIGTERM");
+      assert.equal(await exited, 0, stderr);
+    });
+  });
+});
