@@ -8,6 +8,7 @@ import * as https from "node:https";
 import { dirname, resolve } from "node:path";
 import { parse as parseYaml } from "yaml";
 import { ConfigError } from "../config/errors.ts";
+import type { UpstreamClientFlags } from "../config/serve-config.ts";
 import {
   type UpstreamExchange,
   type UpstreamRequest,
@@ -25,6 +26,11 @@ export interface UpstreamOptions {
   /** Empty: in-cluster. */
   readonly kubeconfig: string;
   readonly extraCaFile: string;
+  /**
+   * kubectl's client flags (--server, --token, --context, …), over the kubeconfig or in-cluster
+   * credentials as client-go's ConfigOverrides are.
+   */
+  readonly client?: UpstreamClientFlags;
   readonly env?: NodeJS.ProcessEnv;
   /** Where in-cluster credentials are mounted (tests point it elsewhere). */
   readonly serviceAccountDir?: string;
@@ -90,20 +96,30 @@ function readKubeconfig(path: string): Kubeconfig {
   }
 }
 
-function fromKubeconfig(path: string, execToken: string | undefined): Credentials {
+function fromKubeconfig(path: string, execToken: string | undefined, client: UpstreamClientFlags = {}): Credentials {
   const doc = readKubeconfig(path);
   const base = dirname(resolve(path));
   const file = (p: string) => resolve(base, p);
-  const context = doc.contexts?.find((c) => c.name === doc["current-context"])?.context;
-  if (!context)
+  // --context, --cluster and --user pick other entries than current-context's (client-go's
+  // ConfigOverrides: CurrentContext, Context.Cluster, Context.AuthInfo).
+  const contextName = client.context ?? doc["current-context"];
+  const named = doc.contexts?.find((c) => c.name === contextName)?.context;
+  if (!named && !(client.cluster && client.user))
     throw new ConfigError(
       "KUBECONFIG_INVALID",
-      `${path}: current-context ${JSON.stringify(doc["current-context"])} not found`,
+      `${path}: ${client.context ? "--context" : "current-context"} ${JSON.stringify(contextName)} not found`,
     );
+  const context = { cluster: client.cluster ?? named?.cluster ?? "", user: client.user ?? named?.user ?? "" };
   const cluster = doc.clusters?.find((c) => c.name === context.cluster)?.cluster;
+  if (client.user && !doc.users?.some((u) => u.name === client.user)) {
+    throw new ConfigError("KUBECONFIG_INVALID", `${path}: --user ${JSON.stringify(client.user)} not found`);
+  }
   const user = doc.users?.find((u) => u.name === context.user)?.user ?? {};
-  if (!cluster || typeof cluster.server !== "string") {
-    throw new ConfigError("KUBECONFIG_INVALID", `${path}: cluster ${JSON.stringify(context.cluster)} has no server`);
+  if (!cluster || (typeof cluster.server !== "string" && !client.server)) {
+    throw new ConfigError(
+      "KUBECONFIG_INVALID",
+      `${path}: cluster ${JSON.stringify(context.cluster)} ${cluster ? "has no server" : "not found"}`,
+    );
   }
   if (cluster["insecure-skip-tls-verify"] === true) {
     throw new ConfigError(
@@ -125,7 +141,7 @@ function fromKubeconfig(path: string, execToken: string | undefined): Credential
   const keyFile = str(user["client-key"]);
   const tokenFile = str(user.tokenFile);
   return {
-    server: cluster.server,
+    server: String(cluster.server),
     ca:
       data(cluster["certificate-authority-data"]) ??
       (caFile ? readText(file(caFile), "certificate-authority") : undefined),
@@ -154,6 +170,38 @@ function inCluster(env: NodeJS.ProcessEnv, serviceAccountDir: string): Credentia
 }
 
 /**
+ * kubectl's client flags over credentials from a kubeconfig or in-cluster; with --server and no
+ * kubeconfig, the flags alone (client-go does not fall back to in-cluster once overridden).
+ */
+function withClientFlags(credentials: Credentials | undefined, client: UpstreamClientFlags): Credentials {
+  const server = client.server ?? credentials?.server;
+  if (!server) throw new ConfigError("NOT_IN_CLUSTER", "no API server: give --server or --kubeconfig");
+  if ((client.clientCertificate === undefined) !== (client.clientKey === undefined)) {
+    throw new ConfigError(
+      "INVALID_FLAG_VALUE",
+      "--client-certificate and --client-key go together: give both or neither",
+    );
+  }
+  // A credential given by flag replaces the kubeconfig's credentials altogether, as kubectl's
+  // --token replaces a kubeconfig user's client certificate.
+  const ownCredential = client.token !== undefined || client.clientCertificate !== undefined;
+  return {
+    server,
+    ca: client.certificateAuthority
+      ? readText(client.certificateAuthority, "--certificate-authority")
+      : credentials?.ca,
+    token: ownCredential ? client.token : credentials?.token,
+    tokenFile: ownCredential ? undefined : credentials?.tokenFile,
+    cert: client.clientCertificate
+      ? readText(client.clientCertificate, "--client-certificate")
+      : ownCredential
+        ? undefined
+        : credentials?.cert,
+    key: client.clientKey ? readText(client.clientKey, "--client-key") : ownCredential ? undefined : credentials?.key,
+  };
+}
+
+/**
  * The one client every request to the API server goes through: proxied requests, upgrades and
  * the gateway's own reviews (api-request.ts). It picks the transport and composes the limits
  * (limits.ts) over it, so no caller reaches the API server another way.
@@ -172,25 +220,34 @@ export class Upstream {
 
   constructor(options: UpstreamOptions) {
     this.#options = options;
-    const credentials = options.kubeconfig
-      ? fromKubeconfig(options.kubeconfig, options.execToken)
-      : inCluster(options.env ?? process.env, options.serviceAccountDir ?? defaultServiceAccountDir);
+    const client = options.client ?? {};
+    const credentials = withClientFlags(
+      options.kubeconfig
+        ? fromKubeconfig(options.kubeconfig, options.execToken, client)
+        : client.server
+          ? undefined
+          : inCluster(options.env ?? process.env, options.serviceAccountDir ?? defaultServiceAccountDir),
+      client,
+    );
     this.url = new URL(credentials.server);
     if (this.url.protocol !== "https:")
       throw new ConfigError("UPSTREAM_INSECURE", `the API server URL must be https: ${credentials.server}`);
     const extraCa = options.extraCaFile ? readText(options.extraCaFile, "--upstream-ca-file") : "";
     const ca = [credentials.ca, extraCa].filter(Boolean).join("\n") || undefined;
-    this.#tls = { ca, cert: credentials.cert, key: credentials.key };
+    // --tls-server-name: the name the API server's certificate is checked against. Upgrades
+    // spread these options into their own connection's; the HTTP/2 sessions pick the URL's host
+    // themselves, so with another name every request goes over HTTP/1.1.
+    const servername = client.tlsServerName;
+    const tlsOptions = { ca, cert: credentials.cert, key: credentials.key, ...(servername ? { servername } : {}) };
+    this.#tls = tlsOptions;
     this.agent = new https.Agent({
       keepAlive: true,
-      ca,
-      cert: credentials.cert,
-      key: credentials.key,
+      ...tlsOptions,
       scheduling: "lifo",
     });
     this.#http2Everything = options.http2 === "all";
     this.#http2 =
-      options.http2 === "watches" || options.http2 === "all"
+      !servername && (options.http2 === "watches" || options.http2 === "all")
         ? new Http2Sessions({
             url: this.url,
             ca,
