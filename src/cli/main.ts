@@ -19,6 +19,7 @@ export function usage(): string {
   return `kube-oidc-gateway ${packageJson.version}: OIDC login to Kubernetes that works, and says why when it does not.
 
 Usage: kube-oidc-gateway <command> [flags]
+       kube-oidc-gateway --<serve flag> …   (also: kube-oidc-proxy [flags]): serve with kube-oidc-proxy's defaults
 
 Commands:
 ${commands.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`).join("\n")}

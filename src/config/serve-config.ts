@@ -58,7 +58,7 @@ export interface ServeConfig {
     readonly extraUserHeaderClientIp: boolean;
     /** Extra key → values added to every user (kube-oidc-proxy --extra-user-headers). */
     readonly extraUserHeaders: Readonly<Record<string, readonly string[]>>;
-    /** kube-oidc-proxy --flush-interval. */
+    /** kube-oidc-proxy --flush-interval (httputil.ReverseProxy.FlushInterval): 0 no periodic flush, negative after each write. */
     readonly flushIntervalMs: number;
   };
   readonly impersonationCheck: {
@@ -248,6 +248,16 @@ function extraUserHeaders(pairs: readonly string[]): Record<string, string[]> {
     headers[key]?.push(value);
   }
   return headers;
+}
+
+// kube-oidc-proxy's --flush-interval is httputil.ReverseProxy's FlushInterval: a negative value
+// flushes after each write (net/http/httputil/reverseproxy.go), which parseDuration alone refuses.
+function flushInterval(text: string): number {
+  try {
+    return text.startsWith("-") ? -parseDuration(text.slice(1)) : parseDuration(text);
+  } catch (error) {
+    throw new ConfigError("INVALID_FLAG_VALUE", `--flush-interval: ${(error as Error).message}`);
+  }
 }
 
 /** kubectl's --request-timeout: a Go duration, or a bare number of seconds; "0": none. */
@@ -462,7 +472,7 @@ export function loadServeConfig(
       disableImpersonation: values["disable-impersonation"] === true,
       extraUserHeaderClientIp: values["extra-user-header-client-ip"] === true,
       extraUserHeaders: extraUserHeaders((values["extra-user-headers"] as string[] | undefined) ?? []),
-      flushIntervalMs: values["flush-interval"] as number,
+      flushIntervalMs: flushInterval(values["flush-interval"] as string),
     },
     impersonationCheck: { refuseStartWithoutRights: values["require-impersonation-rights"] === true },
     audit: {

@@ -249,12 +249,12 @@ export const serveFlags: readonly FlagSpec[] = [
   },
   {
     name: "flush-interval",
-    type: "duration",
+    type: "string",
     group: proxy,
     default: "50ms",
     help:
-      "kube-oidc-proxy's: how often a buffered response body is flushed to the client; the gateway streams " +
-      "every chunk as it arrives, so this is an upper bound",
+      "kube-oidc-proxy's: how often a buffered response body is flushed to the client, a Go duration; 0: no " +
+      "periodic flushing; negative: after each write. Watches, followed logs and upgrades always flush at once",
   },
   {
     name: "require-impersonation-rights",

@@ -231,6 +231,9 @@ describe("kube-oidc-proxy's flags in the serve configuration", () => {
       flushIntervalMs: 50,
     });
     assert.throws(() => load(["--extra-user-headers=a=b=c"]), { message: /must be formatted as key=value/ });
+    assert.equal(load(["--flush-interval=-1ms"]).proxy.flushIntervalMs, -1, "negative: flush after each write");
+    assert.equal(load(["--flush-interval=0"]).proxy.flushIntervalMs, 0);
+    assert.throws(() => load(["--flush-interval=soon"]), { message: /--flush-interval: invalid duration/ });
     assert.equal(load(["--require-impersonation-rights"]).impersonationCheck.refuseStartWithoutRights, true);
     assert.equal(load([]).impersonationCheck.refuseStartWithoutRights, false);
   });

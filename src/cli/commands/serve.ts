@@ -19,8 +19,12 @@ Impersonate-* headers, so the cluster's API server needs no OIDC configuration. 
 exec/attach/port-forward upgrades (SPDY and WebSocket) pass through, and every error is a
 Kubernetes Status object that kubectl understands.
 
-It accepts kube-apiserver's --oidc-* flags and kube-oidc-proxy's serving flags, so a
-kube-oidc-proxy Deployment can switch images and keep its arguments. One difference on purpose:
+It accepts kube-apiserver's --oidc-* flags and every flag of kube-oidc-proxy v0.3.0, so a
+kube-oidc-proxy Deployment can switch images and keep its command and arguments: run as
+kube-oidc-proxy (an executable of that name ships with the package and the image), or with flags
+and no command, serve takes kube-oidc-proxy's defaults (--secure-port=6443,
+--cert-dir=/var/run/kubernetes). Flags that mean nothing here are named in a start-up log line;
+audit options not built yet refuse to start unless left at their default. One difference on purpose:
 an empty --oidc-username-prefix means "<issuer-url>#" (unless the claim is email), as in
 kube-apiserver; kube-oidc-proxy applied no prefix. Pass --oidc-username-prefix=- for none.
 
