@@ -17,8 +17,13 @@ RUN npm ci --ignore-scripts --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
 COPY scripts/build-package.ts scripts/
 COPY src/ src/
+# dist/bin: the package's executables by name, on the image's PATH. kube-oidc-proxy's manifests
+# set `command: ["kube-oidc-proxy"]`, which replaces the entrypoint and is looked up in PATH.
 RUN npm run build \
-  && npm prune --omit=dev --ignore-scripts --no-audit --no-fund
+  && npm prune --omit=dev --ignore-scripts --no-audit --no-fund \
+  && mkdir dist/bin \
+  && ln -s ../cli/main.js dist/bin/kube-oidc-gateway \
+  && ln -s ../cli/kube-oidc-proxy.js dist/bin/kube-oidc-proxy
 
 # --- runtime: what the npm package ships, nothing to build with, no shell needed to start ---
 FROM node:24.21.0-trixie-slim
@@ -30,7 +35,8 @@ LABEL org.opencontainers.image.title="kube-oidc-gateway" \
   org.opencontainers.image.base.name="docker.io/library/node:24.21.0-trixie-slim"
 # No KOG_* variable here: the environment overrides serve's --config file, so one set in the image
 # would silently beat the port or any setting a chart writes into that file.
-ENV NODE_ENV=production
+ENV NODE_ENV=production \
+  PATH=/app/dist/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 WORKDIR /app
 # Owned by root and not writable by the user the gateway runs as.
 COPY --from=build /app/package.json ./package.json

@@ -11,7 +11,7 @@
 //
 // After emitting, it checks what it emitted: one .js per source file, every relative import of
 // the emitted graph ends in .js and names an emitted file (so nothing reaches test/ or testbed/),
-// and the CLI entry starts with a shebang and is executable.
+// and the executables (package.json "bin") start with a shebang and are executable.
 import { spawnSync } from "node:child_process";
 import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync } from "node:fs";
 import { dirname, join, relative, resolve } from "node:path";
@@ -19,7 +19,8 @@ import { dirname, join, relative, resolve } from "node:path";
 const repoRoot = resolve(import.meta.dirname, "..");
 const srcDir = join(repoRoot, "src");
 const distDir = join(repoRoot, "dist");
-const entry = join(distDir, "cli", "main.js");
+// The executables (package.json "bin"): the CLI, and kube-oidc-proxy's name for serve.
+const entries = [join(distDir, "cli", "main.js"), join(distDir, "cli", "kube-oidc-proxy.js")];
 
 /** Every file under `dir`, as absolute paths. */
 function walk(dir: string): string[] {
@@ -91,16 +92,20 @@ function build(): void {
       throw new Error(`build-package: tsc emitted no src/cli/main.js under ${relative(repoRoot, stage)}`);
     }
     const staged = join(stage, "src");
-    const stagedEntry = join(staged, relative(distDir, entry));
     const problems = checkEmitted(srcDir, staged);
-    const head = readFileSync(stagedEntry, "utf8").split("\n", 1)[0];
-    if (head !== "#!/usr/bin/env node") problems.push(`${relative(distDir, entry)} does not start with a shebang`);
+    for (const entry of entries) {
+      const head = readFileSync(join(staged, relative(distDir, entry)), "utf8").split("\n", 1)[0];
+      if (head !== "#!/usr/bin/env node") problems.push(`${relative(distDir, entry)} does not start with a shebang`);
+    }
     if (problems.length > 0) {
       throw new Error(
         `build-package: the emitted JavaScript is not sound (dist/ is unchanged):\n  ${problems.join("\n  ")}`,
       );
     }
-    chmodSync(stagedEntry, statSync(stagedEntry).mode | 0o111);
+    for (const entry of entries) {
+      const stagedEntry = join(staged, relative(distDir, entry));
+      chmodSync(stagedEntry, statSync(stagedEntry).mode | 0o111);
+    }
     // Swapped in by renames, so a concurrent reader sees the old dist/ or the new one for all
     // but the instant between them, never a half-written one.
     mkdirSync(dirname(distDir), { recursive: true });

@@ -118,6 +118,23 @@ describe("Dockerfile", () => {
     assert.deepEqual(JSON.parse(cmd[0]?.args ?? ""), ["serve"]);
   });
 
+  it("puts kube-oidc-proxy on the PATH, for its manifests' command: [kube-oidc-proxy]", () => {
+    const runs = buildStage.filter((i) => i.keyword === "RUN").map((i) => i.args);
+    for (const [name, target] of Object.entries(packageJson.bin)) {
+      const link = `ln -s ../${target.replace(/^dist\//, "")} dist/bin/${name}`;
+      assert.ok(
+        runs.some((r) => r.includes(link)),
+        `${link} in ${runs.join("\n")}`,
+      );
+    }
+    assert.ok(packageJson.bin["kube-oidc-proxy"], "package.json's bin names kube-oidc-proxy");
+    const env = finalStage
+      .filter((i) => i.keyword === "ENV")
+      .map((i) => i.args)
+      .join(" ");
+    assert.match(env, /\bPATH=\/app\/dist\/bin:/);
+  });
+
   it("exposes the gateway and health ports, sets production mode and no KOG_* setting", () => {
     const exposed = finalStage
       .filter((i) => i.keyword === "EXPOSE")

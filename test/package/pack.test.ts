@@ -214,6 +214,13 @@ describe("the npm package", { timeout: 300_000 }, () => {
     assert.equal(existsSync(join(project, "node_modules", "typescript")), false, "a dev dependency was installed");
   });
 
+  it("installs kube-oidc-proxy's name too (its manifests run command: [kube-oidc-proxy]), with a shebang", () => {
+    const bin = join(project, "node_modules", ".bin", "kube-oidc-proxy");
+    assert.ok(existsSync(bin), "no bin link");
+    assert.equal(realpathSync(bin), join(installed, "dist", "cli", "kube-oidc-proxy.js"));
+    assert.match(readFileSync(bin, "utf8"), /^#!\/usr\/bin\/env node\n/);
+  });
+
   const nodes: { label: string; get: () => Promise<{ node: string } | { unavailable: string }> }[] = [
     { label: `Node ${process.version} (the project's)`, get: async () => ({ node: process.execPath }) },
     { label: `Node v${oldestNode} (engines ${packageJson.engines.node})`, get: () => nodeBinary(oldestNode) },
@@ -255,6 +262,16 @@ describe("the npm package", { timeout: 300_000 }, () => {
         assert.equal(r.code, 0, r.stderr);
         assert.equal(r.stdout, `${packageJson.version}\n`);
         assert.equal(r.stderr, "");
+      });
+
+      it("kube-oidc-proxy --version answers as serve", async () => {
+        const r = await run(join(project, "node_modules", ".bin", "kube-oidc-proxy"), ["--version"], {
+          cwd: project,
+          env,
+          timeoutMs: 60_000,
+        });
+        assert.equal(r.code, 0, r.stderr);
+        assert.equal(r.stdout, `kube-oidc-gateway ${packageJson.version}\n`);
       });
 
       it("--help lists every command", async () => {
