@@ -5,7 +5,7 @@
 // tarball), and a user's request reaches the API server as that user.
 import assert from "node:assert/strict";
 import { type ChildProcess, execFile, spawn } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { after, before, describe, it } from "node:test";
@@ -15,6 +15,7 @@ import { kubeOidcProxyFlags } from "../../src/config/kube-oidc-proxy-flags.ts";
 import { serveFlags } from "../../src/config/serve-flags.ts";
 import { startTestBed, type TestBed } from "../../testbed/bed.ts";
 import { type GatewayCredentials, prepareGatewayCredentials } from "../../testbed/gateway.ts";
+import { ensureHelm } from "../../testbed/helm.ts";
 import { httpsRequest, waitFor } from "../../testbed/http.ts";
 import { clients } from "../../testbed/issuer/oidc-provider.ts";
 import { repoRoot } from "../../testbed/paths.ts";
@@ -94,10 +95,11 @@ describe("kube-oidc-proxy's flags and manifests", () => {
     assert.doesNotMatch(refused.stderr, /unknown command/);
   });
 
-  describe("its Deployment, unchanged, in front of the test bed", { timeout: 300_000 }, () => {
+  describe("its manifests, unchanged, in front of the test bed", { timeout: 300_000 }, () => {
     let bed: TestBed;
     let credentials: GatewayCredentials;
-    let child: ChildProcess | undefined;
+    let source: string;
+    const children: ChildProcess[] = [];
 
     before(async () => {
       bed = await startTestBed();
@@ -109,40 +111,39 @@ describe("kube-oidc-proxy's flags and manifests", () => {
         const result = await bed.kubectl(args);
         assert.equal(result.code, 0, result.stderr);
       }
+      const dir = mkdtempSync(join(tmpdir(), "kop-manifests-"));
+      await run("tar", ["-xzf", tarball, "-C", dir]);
+      source = join(dir, "kube-oidc-proxy-v0.3.0");
     });
     after(async () => {
-      if (child && child.exitCode === null) {
+      for (const child of children) {
+        if (child.exitCode !== null || child.signalCode !== null) continue;
         child.kill("SIGKILL");
-        await new Promise((done) => child?.once("exit", done));
+        await new Promise((done) => child.once("exit", done));
       }
       await bed?.stop();
     });
 
-    it("starts with its args and all 84 flags at their defaults, logs the ignored ones, and serves a user", {
-      skip: existsSync(tarball) ? false : `no ${tarball}`,
-    }, async () => {
-      const dir = mkdtempSync(join(tmpdir(), "kop-manifests-"));
-      await run("tar", ["-xzf", tarball, "-C", dir]);
-      const source = join(dir, "kube-oidc-proxy-v0.3.0");
-      const documents = readFileSync(join(source, "deploy", "yaml", "kube-oidc-proxy.yaml"), "utf8")
+    type Container = { command?: string[]; args: string[] };
+    const deploymentOf = (text: string): Container => {
+      const documents = text
         .split(/^---$/m)
-        .map((text) => parseYaml(text) as { kind?: string; spec?: { template: { spec: { containers: unknown[] } } } });
+        .map((doc) => parseYaml(doc) as { kind?: string; spec?: { template: { spec: { containers: unknown[] } } } });
       const deployment = documents.find((d) => d?.kind === "Deployment");
-      const container = deployment?.spec?.template.spec.containers[0] as { command?: string[]; args: string[] };
-      // The chart's template renders the same command and (with default values) the same args.
-      const chart = readFileSync(
-        join(source, "deploy", "charts", "kube-oidc-proxy", "templates", "deployment.yaml"),
-        "utf8",
-      );
-      assert.match(chart, /command: \["kube-oidc-proxy"\]/);
-      for (const arg of container.args) assert.ok(chart.includes(`- "${arg}"`), `the chart renders ${arg}`);
+      return deployment?.spec?.template.spec.containers[0] as Container;
+    };
 
-      // The Secret's values the pod would see, and the mounted files, from the bed.
-      const env: Record<string, string> = {
-        OIDC_CLIENT_ID: clients.kubernetes.id,
-        OIDC_ISSUER_URL: bed.issuer.url,
-        OIDC_USERNAME_CLAIM: "email",
-      };
+    /**
+     * Runs our kube-oidc-proxy executable with `container`'s args as the kubelet would expand them
+     * (`env` for $(VAR), the mounted files from the bed), preceded by `before`; checks that jane's
+     * request reaches the API server as her, and returns what it logged.
+     */
+    async function serveAsThePod(
+      container: Container,
+      env: Record<string, string>,
+      before: string[] = [],
+    ): Promise<string> {
+      assert.deepEqual(container.command, ["kube-oidc-proxy"], "run by the image's kube-oidc-proxy executable");
       const files: Record<string, string> = {
         "/etc/oidc/tls/crt.pem": credentials.certFile,
         "/etc/oidc/tls/key.pem": credentials.keyFile,
@@ -150,43 +151,33 @@ describe("kube-oidc-proxy's flags and manifests", () => {
       };
       const port = await freePort();
       const health = await freePort();
-      const deploymentArgs = container.args.map((arg) =>
+      const podArgs = container.args.map((arg) =>
         arg
-          .replace(/\$\((\w+)\)/g, (_, name: string) => env[name] ?? "")
+          .replace(/\$\((\w+)\)/g, (_, name: string) => env[name] ?? assert.fail(`no ${name}`))
           .replace(/=(\/etc\/oidc\/[\w./-]+)$/, (_, path: string) => `=${files[path] ?? path}`)
           // A pod binds 443 in its own network namespace; here a free port.
           .replace(/^--secure-port=443$/, `--secure-port=${port}`),
       );
-      const everyFlag = helpFlags()
-        .filter((f) => f.name !== "help" && f.name !== "version")
-        .map((f) =>
-          // NamedCertKey refuses an empty value; give it the serving pair.
-          f.name === "tls-sni-cert-key"
-            ? `--tls-sni-cert-key=${credentials.certFile},${credentials.keyFile}`
-            : atDefault(f),
-        );
       const args = [
-        ...everyFlag,
-        ...deploymentArgs,
+        ...before,
+        ...podArgs,
         // What the pod gets from its ServiceAccount (in-cluster), given by kube-oidc-proxy's own flag.
         `--kubeconfig=${credentials.kubeconfig}`,
         `-P=${health}`,
         "--bind-address=127.0.0.1",
+        "--health-bind-address=127.0.0.1",
       ];
-      assert.deepEqual(container.command, ["kube-oidc-proxy"], "run by the image's kube-oidc-proxy executable");
       let stderr = "";
-      child = spawn(process.execPath, [executable, ...args], {
-        stdio: ["ignore", "pipe", "pipe"],
-        env: { ...process.env },
-      });
+      const child = spawn(process.execPath, [executable, ...args], { stdio: ["ignore", "pipe", "pipe"] });
+      children.push(child);
       child.stderr?.on("data", (chunk: Buffer) => {
         stderr += chunk.toString();
       });
-      const exited = new Promise<number | null>((done) => child?.once("exit", (code) => done(code)));
+      const exited = new Promise<number | null>((done) => child.once("exit", (code) => done(code)));
       await waitFor(
         "the kube-oidc-proxy executable's readiness",
         async () => {
-          if (child?.exitCode !== null) throw new Error(`exited ${child?.exitCode}: ${stderr}`);
+          if (child.exitCode !== null) throw new Error(`exited ${child.exitCode}: ${stderr}`);
           return (await fetch(`http://127.0.0.1:${health}/readyz`).catch(() => undefined))?.status === 200;
         },
         { timeoutMs: 60_000 },
@@ -197,6 +188,28 @@ describe("kube-oidc-proxy's flags and manifests", () => {
         headers: { authorization: `Bearer ${jane}` },
       });
       assert.equal(response.status, 200, response.body);
+      child.kill("SIGTERM");
+      assert.equal(await exited, 0, stderr);
+      return stderr;
+    }
+
+    it("deploy/yaml's Deployment starts with all 84 flags at their defaults before its args, logs the ignored ones, and serves a user", {
+      skip: existsSync(tarball) ? false : `no ${tarball}`,
+    }, async () => {
+      const container = deploymentOf(readFileSync(join(source, "deploy", "yaml", "kube-oidc-proxy.yaml"), "utf8"));
+      const everyFlag = helpFlags()
+        .filter((f) => f.name !== "help" && f.name !== "version")
+        .map((f) =>
+          // NamedCertKey refuses an empty value; give it the serving pair.
+          f.name === "tls-sni-cert-key"
+            ? `--tls-sni-cert-key=${credentials.certFile},${credentials.keyFile}`
+            : atDefault(f),
+        );
+      const stderr = await serveAsThePod(
+        container,
+        { OIDC_CLIENT_ID: clients.kubernetes.id, OIDC_ISSUER_URL: bed.issuer.url, OIDC_USERNAME_CLAIM: "email" },
+        everyFlag,
+      );
       // One line per ignored flag that was set: klog's, --namespace, --audit-dynamic-configuration.
       const ignored = stderr
         .split("\n")
@@ -206,8 +219,58 @@ describe("kube-oidc-proxy's flags and manifests", () => {
         (f) => f.ignored && helpFlags().some((h) => h.name === f.name || f.aliases?.includes(h.name)),
       );
       assert.deepEqual(ignored.sort(), expected.map((f) => `--${f.name}`).sort());
-      child.kill("SIGTERM");
-      assert.equal(await exited, 0, stderr);
+    });
+
+    it("its Helm chart's Deployment, rendered with every option its template has, starts and serves a user", {
+      skip: existsSync(tarball) ? false : `no ${tarball}`,
+    }, async () => {
+      const helm = await ensureHelm();
+      const values = join(source, "test-values.yaml");
+      writeFileSync(
+        values,
+        JSON.stringify({
+          oidc: {
+            clientId: clients.kubernetes.id,
+            issuerUrl: bed.issuer.url,
+            usernameClaim: "email",
+            caPEM: bed.ca.certPem,
+            usernamePrefix: "-",
+            groupsClaim: "groups",
+            groupsPrefix: "oidc:",
+            signingAlgs: ["RS256"],
+          },
+          tokenPassthrough: { enabled: true, audiences: ["kubernetes"] },
+          extraImpersonationHeaders: { clientIP: true, headers: "team=a,team=b" },
+          extraArgs: { v: 3, "flush-interval": "10ms" },
+        }),
+      );
+      const chart = join(source, "deploy", "charts", "kube-oidc-proxy");
+      const rendered = await run(helm, ["template", "kop", chart, "-f", values]);
+      const container = deploymentOf(rendered.stdout);
+      for (const flag of [
+        "--token-passthrough",
+        "--extra-user-header-client-ip",
+        "--extra-user-headers=team=a,team=b",
+        "--v=3",
+      ]) {
+        assert.ok(container.args.includes(flag), `the chart renders ${flag}: ${container.args.join(" ")}`);
+      }
+      // The Secret the chart renders holds what its env refers to (OIDC_* from secretKeyRef).
+      const secret = rendered.stdout
+        .split(/^---$/m)
+        .map((doc) => parseYaml(doc) as { kind?: string; metadata?: { name: string }; data?: Record<string, string> })
+        .find((d) => d?.kind === "Secret" && d.metadata?.name.endsWith("-config"));
+      const data = secret?.data ?? assert.fail("no config Secret");
+      const env: Record<string, string> = {};
+      for (const [key, value] of Object.entries(data)) {
+        env[
+          `OIDC_${key
+            .replace(/^oidc\./, "")
+            .replaceAll("-", "_")
+            .toUpperCase()}`
+        ] = Buffer.from(value, "base64").toString();
+      }
+      await serveAsThePod(container, env);
     });
   });
 });
