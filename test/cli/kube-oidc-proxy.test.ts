@@ -5,7 +5,7 @@
 // tarball), and a user's request reaches the API server as that user.
 import assert from "node:assert/strict";
 import { type ChildProcess, execFile, spawn } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { after, before, describe, it } from "node:test";
@@ -14,6 +14,7 @@ import { parse as parseYaml } from "yaml";
 import { kubeOidcProxyFlags } from "../../src/config/kube-oidc-proxy-flags.ts";
 import { serveFlags } from "../../src/config/serve-flags.ts";
 import { startTestBed, type TestBed } from "../../testbed/bed.ts";
+import { TestCA } from "../../testbed/ca.ts";
 import { type GatewayCredentials, prepareGatewayCredentials } from "../../testbed/gateway.ts";
 import { ensureHelm } from "../../testbed/helm.ts";
 import { httpsRequest, waitFor } from "../../testbed/http.ts";
@@ -49,6 +50,15 @@ function helpFlags(): HelpFlag[] {
     });
   }
   return flags;
+}
+
+/** A throw-away self-signed serving pair, readable by any user, as flags. */
+async function servingPair(dir: string): Promise<string[]> {
+  const ca = await TestCA.create();
+  const pair = await ca.issueLoopbackServer("kube-oidc-proxy");
+  writeFileSync(join(dir, "tls.crt"), pair.certPem, { mode: 0o644 });
+  writeFileSync(join(dir, "tls.key"), pair.keyPem, { mode: 0o644 });
+  return [`--tls-cert-file=${join(dir, "tls.crt")}`, `--tls-private-key-file=${join(dir, "tls.key")}`];
 }
 
 /** `--name=value` with kube-oidc-proxy's default (its zero value when it prints none). */
@@ -93,6 +103,56 @@ describe("kube-oidc-proxy's flags and manifests", () => {
     assert.equal(refused.code, 2);
     assert.match(refused.stderr, /^kube-oidc-proxy \(kube-oidc-gateway\): --oidc-issuer-url/);
     assert.doesNotMatch(refused.stderr, /unknown command/);
+  });
+
+  it("--secure-port=443 as the image's non-root user is refused with how to allow it (its manifests bind 443)", {
+    skip:
+      process.getuid?.() !== 0
+        ? "needs root to run the CLI as another user"
+        : Number(readFileSync("/proc/sys/net/ipv4/ip_unprivileged_port_start", "utf8")) <= 443
+          ? "this machine lets any user bind 443"
+          : false,
+  }, async () => {
+    const dir = mkdtempSync(join(tmpdir(), "kop-port-443-"));
+    chmodSync(dir, 0o755);
+    const kubeconfig = join(dir, "kubeconfig");
+    writeFileSync(
+      kubeconfig,
+      JSON.stringify({
+        apiVersion: "v1",
+        kind: "Config",
+        clusters: [{ name: "c", cluster: { server: "https://127.0.0.1:1" } }],
+        users: [{ name: "u", user: { token: "t" } }],
+        contexts: [{ name: "x", context: { cluster: "c", user: "u" } }],
+        "current-context": "x",
+      }),
+      { mode: 0o644 },
+    );
+    const refused = await run(
+      "setpriv",
+      [
+        "--reuid=1000",
+        "--regid=1000",
+        "--clear-groups",
+        process.execPath,
+        executable,
+        "--secure-port=443",
+        "--bind-address=127.0.0.1",
+        ...(await servingPair(dir)),
+        "--oidc-issuer-url=https://127.0.0.1:2",
+        "--oidc-client-id=x",
+        `--kubeconfig=${kubeconfig}`,
+        "--health-port=0",
+      ],
+      { timeout: 60_000 },
+    ).then(
+      () => assert.fail("bound 443 as uid 1000"),
+      (error: { code: number; stderr: string }) => error,
+    );
+    assert.equal(refused.code, 1, refused.stderr);
+    assert.match(refused.stderr, /listen EACCES/);
+    assert.match(refused.stderr, /net\.ipv4\.ip_unprivileged_port_start/);
+    assert.match(refused.stderr, /--secure-port=8443/);
   });
 
   describe("its manifests, unchanged, in front of the test bed", { timeout: 300_000 }, () => {

@@ -57,6 +57,20 @@ export const kubeOidcProxyProfile: ServeProfile = {
   defaults: { "secure-port": 6443, "cert-dir": "/var/run/kubernetes" },
 };
 
+/**
+ * kube-oidc-proxy's manifests bind 443, and the image runs as the non-root user 1000: the kernel
+ * refuses ports below net.ipv4.ip_unprivileged_port_start (1024 unless the runtime lowers it).
+ */
+function privilegedPortAdvice(error: unknown, port: number): string {
+  if ((error as NodeJS.ErrnoException).code !== "EACCES" || port >= 1024) return "";
+  return (
+    `\nPort ${port} is privileged and this process (uid ${process.getuid?.() ?? "?"}) may not bind it. Either ` +
+    `listen on a port from 1024 (e.g. --secure-port=8443, with the Service's targetPort) or let the pod bind ` +
+    `low ports: securityContext.sysctls [{name: net.ipv4.ip_unprivileged_port_start, value: "0"}] ` +
+    `(a safe sysctl since Kubernetes 1.22). Adding the NET_BIND_SERVICE capability does not help a non-root user.`
+  );
+}
+
 const version = (): string =>
   (JSON.parse(readFileSync(new URL("../../../package.json", import.meta.url), "utf8")) as { version: string }).version;
 
@@ -112,7 +126,9 @@ export async function runServe(args: readonly string[], profile: ServeProfile = 
             healthServedElsewhere: true,
           });
   } catch (error) {
-    process.stderr.write(`kube-oidc-gateway serve: ${(error as Error).message}\n`);
+    process.stderr.write(
+      `${prefix}: ${(error as Error).message}${privilegedPortAdvice(error, config.serving.securePort)}\n`,
+    );
     return 1;
   }
   if (worker !== undefined) {
