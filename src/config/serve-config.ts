@@ -367,6 +367,12 @@ export function loadServeConfig(
   const fromEnv = valuesFromEnv(serveFlags, env);
   const configPath = (parsed.values.config ?? fromEnv.config) as string | undefined;
   const explicit: FlagValues = { ...(configPath ? readConfigFile(configPath) : {}), ...fromEnv, ...parsed.values };
+  if (explicit.version !== undefined && parsed.values.version === undefined) {
+    throw new ConfigError(
+      "INVALID_CONFIG_FILE",
+      "version is a command-line flag (--version prints the version and exits), not a setting of the file or environment",
+    );
+  }
   const values: FlagValues = { ...defaults(), ...profileDefaults, ...explicit };
   const ignoredFlags = flagNotes(explicit);
 

@@ -303,5 +303,6 @@ describe("kube-oidc-proxy's flags in the serve configuration", () => {
 
   it("reports --version instead of validating", () => {
     assert.deepEqual(loadServeConfig(["--version"], {}), { help: false, version: true });
+    assert.throws(() => load([], { KOG_VERSION: "true" }), { message: /version is a command-line flag/ });
   });
 });
