@@ -191,7 +191,7 @@ try {
     }
   } else {
     log(`bench: kube-oidc-proxy left out: ${kop.failure}`);
-    missing.push(`kube-oidc-proxy column: no candidate could be fetched or built (${kop.failure})`);
+    missing.push(`kube-oidc-proxy column: it could not be built from ../shared/peers (${kop.failure})`);
   }
   const gateway = await startGateway(bed, apiCredentials, staticUrl);
   setups.push(gateway);
@@ -325,7 +325,7 @@ try {
       kubernetes: bed.binaries?.version,
     },
     setups: setups.map((s) => ({ name: s.name, description: s.description })),
-    kubeOidcProxy: "binary" in kop ? { built: `${kop.binary.module}@${kop.binary.version}` } : { failure: kop.failure },
+    kubeOidcProxy: "binary" in kop ? { built: kop.binary.description } : { failure: kop.failure },
     gets: medianCells(gets),
     auth,
     upgrades,
