@@ -162,8 +162,9 @@ export function authTable(auth: readonly AuthCell[]): string {
 export function upgradeTable(upgrades: readonly UpgradeCell[]): string {
   const streams = [...new Set(upgrades.map((u) => u.streams))];
   const setups = order.filter((s) => upgrades.some((u) => u.setup === s));
+  const kop = setups.includes("kube-oidc-proxy");
   return table(
-    ["streams", ...setups.map((s) => `${s} MB/s`), "gw/direct", "gw/nginx", "gateway CPU"],
+    ["streams", ...setups.map((s) => `${s} MB/s`), "gw/direct", "gw/nginx", ...(kop ? ["gw/kop"] : []), "gateway CPU"],
     streams.map((n) => {
       const pick = (s: SetupName) => upgrades.find((u) => u.streams === n && u.setup === s);
       return [
@@ -171,6 +172,7 @@ export function upgradeTable(upgrades: readonly UpgradeCell[]): string {
         ...setups.map((s) => f(pick(s)?.result.mbPerSecond, 1)),
         ratio(pick("gateway")?.result.mbPerSecond, pick("direct")?.result.mbPerSecond),
         ratio(pick("gateway")?.result.mbPerSecond, pick("nginx")?.result.mbPerSecond),
+        ...(kop ? [ratio(pick("gateway")?.result.mbPerSecond, pick("kube-oidc-proxy")?.result.mbPerSecond)] : []),
         `${f((pick("gateway")?.usage.cpuCores ?? Number.NaN) * 100, 0)}%`,
       ];
     }),
