@@ -17,6 +17,7 @@ import {
   type RunningGateway,
   startTestGateway,
 } from "../../testbed/gateway.ts";
+import { httpsRequest } from "../../testbed/http.ts";
 import { clients } from "../../testbed/issuer/oidc-provider.ts";
 import {
   ensureKubeOidcProxy,
@@ -246,6 +247,35 @@ describe("differential: kube-oidc-proxy v0.3.0 and the gateway, same flags, same
       });
     }
   }
+
+  it("the API server's audit log: both impersonate the same headers, as the same ServiceAccount", async () => {
+    const marker = `kop-differential-${Date.now()}`;
+    const request = (url: string, token: string, who: string) =>
+      httpsRequest(`${url}/api/v1/namespaces/default/configmaps?labelSelector=${marker}-${who}`, {
+        ca: bed.ca.certPem,
+        headers: { authorization: `Bearer ${token}` },
+      });
+    const pair = pairs.get("email");
+    assert.ok(pair);
+    const sent = tokens.filter((t) => ["verified email, groups as a list", "groups as one string"].includes(t.name));
+    for (const [i, t] of sent.entries()) {
+      const token = mint(t);
+      await request(pair.gateway.url, token, `gateway-${i}`);
+      await request(pair.peer.url, token, `kop-${i}`);
+    }
+    const events = (await bed.apiServer?.auditEvents()) ?? [];
+    const eventOf = (who: string) => {
+      const found = events.filter((e) => e.requestURI.includes(`${marker}-${who}`));
+      assert.equal(found.length, 1, `one audit event for ${who}`);
+      return found[0];
+    };
+    for (const i of sent.keys()) {
+      const [g, k] = [eventOf(`gateway-${i}`), eventOf(`kop-${i}`)];
+      assert.equal(g?.user.username, k?.user.username, "both call as the same ServiceAccount");
+      assert.ok(g?.impersonatedUser, "the gateway impersonated");
+      assert.deepEqual(k?.impersonatedUser, g?.impersonatedUser);
+    }
+  });
 
   it("every case was decided, and every known difference was seen", () => {
     assert.equal(cases, Object.keys(configs).length * tokens.length);
