@@ -111,25 +111,47 @@ export function impersonationWouldChange(user: UserInfo): string | undefined {
  * alone) and unescapes it. Lower-casing before escaping gives the same key.
  */
 const asciiLower = (key: string) => key.replace(/[A-Z]/g, (c) => c.toLowerCase());
+export const asciiLowerExtraKey = asciiLower;
+
+/**
+ * Extra keys (lower-cased) the gateway's credentials may not impersonate, found by the start-up
+ * check (src/server/impersonation-rights.ts): they are left out of every request, as
+ * kube-oidc-proxy sends only the extras it may, rather than having the API server refuse every
+ * request with 403. Per process, as the gateway is (--workers runs each in its own process).
+ */
+let withheld: ReadonlySet<string> = new Set();
+/** Bumped when `withheld` changes, so headers written before are written again. */
+let withheldGeneration = 0;
+
+/** Leaves these extra keys out of every identity from now on ([] sends them all again). */
+export function withholdExtras(keys: Iterable<string>): void {
+  withheld = new Set([...keys].map(asciiLower));
+  withheldGeneration++;
+}
 
 /**
  * Headers already written for an identity. The token cache hands back the same UserInfo for
  * every request of a cached token, so each identity is escaped once, not on every request.
  */
-const written = new WeakMap<UserInfo, readonly (readonly [string, string])[]>();
+const written = new WeakMap<
+  UserInfo,
+  { readonly generation: number; readonly headers: readonly (readonly [string, string])[] }
+>();
 
 /** [name, value] pairs, one Impersonate-Group line per group (a comma-joined one is one group). */
 export function impersonationHeaders(user: UserInfo): readonly (readonly [string, string])[] {
   const known = written.get(user);
-  if (known) return known;
+  if (known?.generation === withheldGeneration) return known.headers;
   const headers: [string, string][] = [["Impersonate-User", headerValue(user.username)]];
   if (user.uid) headers.push(["Impersonate-Uid", headerValue(user.uid)]);
   for (const group of user.groups) headers.push(["Impersonate-Group", headerValue(group)]);
   for (const [key, values] of Object.entries(user.extra)) {
-    const name = `Impersonate-Extra-${escapeExtraKey(asciiLower(key))}`;
+    const lower = asciiLower(key);
+    if (withheld.has(lower)) continue;
+    const name = `Impersonate-Extra-${escapeExtraKey(lower)}`;
     for (const value of values) headers.push([name, headerValue(value)]);
   }
-  written.set(user, headers);
+  written.set(user, { generation: withheldGeneration, headers });
   return headers;
 }
 

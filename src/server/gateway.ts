@@ -3,6 +3,7 @@
 // pipeline → client listener and health listener → graceful stop.
 import type { ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
+import { withholdExtras } from "../apiserver/impersonation-headers.ts";
 import { Authenticator } from "../authn/authenticator.ts";
 import { ReloadingAuthenticator } from "../authn/reloading-authenticator.ts";
 import { TokenReviewer } from "../authn/token-review.ts";
@@ -15,6 +16,7 @@ import { ImpersonationAuthorizer } from "../proxy/nested-impersonation.ts";
 import { toStatus } from "../proxy/status.ts";
 import { Upstream } from "../upstream/cluster.ts";
 import { HealthServer, IssuerKeyStatus } from "./health.ts";
+import { ImpersonationRightsCheck, neededImpersonationRights } from "./impersonation-rights.ts";
 import { TlsListener } from "./tls-listener.ts";
 
 /** What the health port reports. */
@@ -62,6 +64,24 @@ export async function startGateway(config: ServeConfig, deps: GatewayDependencie
     onTokenReloadFailed: (file, error) => logger.warn("upstream token reload failed", { file, error: error.message }),
   });
   upstream.start();
+
+  // The impersonation rights the configuration needs, asked as the gateway's own credentials;
+  // missing extras are left out of requests and named in the log and /readyz.
+  const impersonationRights = new ImpersonationRightsCheck({
+    rights: neededImpersonationRights(config),
+    upstream,
+    log: logger,
+    withhold: withholdExtras,
+  });
+  if (config.impersonationCheck.refuseStartWithoutRights) {
+    try {
+      await impersonationRights.required();
+    } catch (error) {
+      impersonationRights.stop();
+      upstream.close();
+      throw error;
+    }
+  }
 
   const issuerKeys = new IssuerKeyStatus(metrics.issuerKeysUnreachable);
   const issuerEvents = {
@@ -179,9 +199,10 @@ export async function startGateway(config: ServeConfig, deps: GatewayDependencie
     ...authenticator.notReady().map((n) => `issuer ${n.issuer}: ${n.reason}`),
     ...(sessions?.notReady() ?? []),
   ];
+  const degraded = () => [...issuerKeys.degraded(), ...impersonationRights.degraded()];
   const health = (options?: { readonly metrics?: boolean }): GatewayHealth => ({
     notReady: notReady(),
-    degraded: issuerKeys.degraded(),
+    degraded: degraded(),
     ...(options?.metrics ? { metrics: metrics.render() } : {}),
   });
   const healthServer =
@@ -189,7 +210,7 @@ export async function startGateway(config: ServeConfig, deps: GatewayDependencie
       ? undefined
       : new HealthServer({
           notReady,
-          degraded: () => issuerKeys.degraded(),
+          degraded,
           metrics: () => metrics.render(),
         });
   const healthAddress = await healthServer?.listen(config.serving.healthPort, config.serving.healthBindAddress);
@@ -219,6 +240,7 @@ export async function startGateway(config: ServeConfig, deps: GatewayDependencie
       await sessions?.close();
       listener.closeAll();
       authenticator.close();
+      impersonationRights.stop();
       upstream.close();
       await healthServer?.close();
       await auditLog?.close();
