@@ -5,6 +5,7 @@ import { automountOffNoApiVolume } from "./automount-off-no-api-volume.ts";
 import { caBundleIncomplete } from "./ca-bundle-incomplete.ts";
 import { cnpToservicesApiserver } from "./cnp-toservices-apiserver.ts";
 import { cookieRefresh } from "./cookie-refresh.ts";
+import { gatewayImpersonationRbac } from "./gateway-impersonation-rbac.ts";
 import { netpolServicePort } from "./netpol-service-port.ts";
 import { probeOnAuthEndpoint } from "./probe-on-auth-endpoint.ts";
 import { rbacSubjectPrefix } from "./rbac-subject-prefix.ts";
@@ -25,6 +26,7 @@ export const rules: readonly Rule[] = [
   cookieRefresh,
   apiserverOidcFlags,
   rbacSubjectPrefix,
+  gatewayImpersonationRbac,
 ];
 
 /** Findings lint itself reports (unparseable documents, unknown ids in annotations). */
