@@ -17,7 +17,7 @@ import { toStatus } from "../proxy/status.ts";
 import { Upstream } from "../upstream/cluster.ts";
 import { HealthServer, IssuerKeyStatus } from "./health.ts";
 import { ImpersonationRightsCheck, neededImpersonationRights } from "./impersonation-rights.ts";
-import { TlsListener } from "./tls-listener.ts";
+import { certDirServingPair, TlsListener } from "./tls-listener.ts";
 
 /** What the health port reports. */
 export interface GatewayHealth {
@@ -50,6 +50,19 @@ export interface GatewayDependencies {
 export async function startGateway(config: ServeConfig, deps: GatewayDependencies = {}): Promise<Gateway> {
   const logger = deps.logger ?? createLogger(config.logLevel);
   const metrics = createMetrics();
+
+  // Without --tls-cert-file: a self-signed pair in --cert-dir, generated once, then reused.
+  const servingPair = config.serving.tlsCertFile
+    ? { certFile: config.serving.tlsCertFile, keyFile: config.serving.tlsKeyFile }
+    : await certDirServingPair(config.serving.certDir, config.serving.bindAddress);
+  if ("generated" in servingPair)
+    logger.info(
+      servingPair.generated ? "generated a self-signed serving certificate" : "serving the certificate in --cert-dir",
+      {
+        certFile: servingPair.certFile,
+        keyFile: servingPair.keyFile,
+      },
+    );
 
   const upstream = new Upstream({
     kubeconfig: config.upstream.kubeconfig,
@@ -141,6 +154,9 @@ export async function startGateway(config: ServeConfig, deps: GatewayDependencie
     metrics,
     trustedProxies: config.serving.trustedProxies,
     responseTimeoutMs: config.upstream.responseTimeoutMs,
+    disableImpersonation: config.proxy.disableImpersonation,
+    extraUserHeaderClientIp: config.proxy.extraUserHeaderClientIp,
+    extraUserHeaders: config.proxy.extraUserHeaders,
   });
 
   // Browser sessions (optional): a login front before the same pipeline.
@@ -159,8 +175,12 @@ export async function startGateway(config: ServeConfig, deps: GatewayDependencie
   let inFlight = 0;
   let stopping = false;
   const listener = new TlsListener({
-    certFile: config.serving.tlsCertFile,
-    keyFile: config.serving.tlsKeyFile,
+    certFile: servingPair.certFile,
+    keyFile: servingPair.keyFile,
+    tlsMinVersion: config.serving.tlsMinVersion,
+    tlsCipherSuites: config.serving.tlsCipherSuites,
+    sniCertKeys: config.serving.sniCertKeys,
+    http2MaxStreamsPerConnection: config.serving.http2MaxStreamsPerConnection,
     maxHeaderBytes: config.serving.maxHeaderBytes,
     onRefused: (method, status) => metrics.requests.inc({ method, code: String(status) }),
     onRequest: (req, res) => {
