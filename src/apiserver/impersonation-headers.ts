@@ -129,6 +129,11 @@ export function withholdExtras(keys: Iterable<string>): void {
   withheldGeneration++;
 }
 
+/** Whether `key` is one of those extras (for extras written elsewhere, e.g. --extra-user-headers). */
+export function isExtraWithheld(key: string): boolean {
+  return withheld.has(asciiLower(key));
+}
+
 /**
  * Headers already written for an identity. The token cache hands back the same UserInfo for
  * every request of a cached token, so each identity is escaped once, not on every request.

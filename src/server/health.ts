@@ -11,6 +11,10 @@
 // gateway can still verify. Instead /readyz stays 200 and says "degraded" in its body, the
 // log says so once, and the gauge kube_oidc_gateway_issuer_keys_unreachable{issuer} is 1
 // until a key fetch succeeds again (the gateway retries it every 10 s).
+//
+// Missing impersonation rights (src/server/impersonation-rights.ts) are degraded too, not
+// unready: the gateway leaves out the extras it may not impersonate and keeps serving, so
+// /readyz stays 200 and names the ClusterRole rule to add.
 import * as http from "node:http";
 import type { AddressInfo } from "node:net";
 import type { LabelledGauge } from "../observability/metrics.ts";

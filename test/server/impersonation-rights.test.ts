@@ -10,7 +10,12 @@ import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { parseAllDocuments } from "yaml";
-import { escapeExtraKey } from "../../src/apiserver/impersonation-headers.ts";
+import {
+  escapeExtraKey,
+  impersonationHeaders,
+  isExtraWithheld,
+  withholdExtras,
+} from "../../src/apiserver/impersonation-headers.ts";
 import { loadServeConfig } from "../../src/config/serve-config.ts";
 import { createLogger } from "../../src/observability/logger.ts";
 import { startGateway } from "../../src/server/gateway.ts";
@@ -117,6 +122,28 @@ describe("impersonation rights: what the configuration needs", () => {
         `  verbs: ["impersonate"]`,
       ].join("\n"),
     );
+  });
+});
+
+describe("withheld extras", () => {
+  it("leaves a withheld extra out of the headers, in any letter case, also for an identity written before", () => {
+    const user = { username: "jane", groups: ["dev"], extra: { "Example.com/Tenant": ["t1"], scopes: ["s"] } };
+    const names = () => impersonationHeaders(user).map(([name]) => name);
+    assert.deepEqual(names(), [
+      "Impersonate-User",
+      "Impersonate-Group",
+      "Impersonate-Extra-example.com%2Ftenant",
+      "Impersonate-Extra-scopes",
+    ]);
+    try {
+      withholdExtras(["example.com/TENANT"]);
+      assert.equal(isExtraWithheld("Example.com/tenant"), true);
+      assert.equal(isExtraWithheld("scopes"), false);
+      assert.deepEqual(names(), ["Impersonate-User", "Impersonate-Group", "Impersonate-Extra-scopes"]);
+    } finally {
+      withholdExtras([]);
+    }
+    assert.equal(names().length, 4);
   });
 });
 
