@@ -15,6 +15,7 @@ import {
   headerRefusal,
   headerValue,
   impersonationHeaders,
+  isExtraWithheld,
 } from "../apiserver/impersonation-headers.ts";
 import { requestAttributes } from "../apiserver/request-info.ts";
 import type { Authenticator } from "../authn/authenticator.ts";
@@ -181,12 +182,12 @@ export class ApiProxy {
   /** Long-lived streams to end on shutdown. */
   readonly #streams = new Set<{ destroy(): void }>();
 
-  /** The Impersonate-Extra-* lines of --extra-user-headers, written once. */
-  readonly #extraHeaders: readonly (readonly [string, string])[];
+  /** The Impersonate-Extra-* lines of --extra-user-headers, written once, with their keys. */
+  readonly #extraHeaders: readonly { readonly key: string; readonly header: readonly [string, string] }[];
 
   constructor(options: ApiProxyOptions) {
     this.#options = options;
-    const extra: [string, string][] = [];
+    const extra: { key: string; header: [string, string] }[] = [];
     for (const [key, values] of Object.entries(options.extraUserHeaders ?? {})) {
       for (const value of values) {
         const reason = headerRefusal(value);
@@ -196,7 +197,7 @@ export class ApiProxy {
             `--extra-user-headers ${JSON.stringify(key)}=${JSON.stringify(value)} cannot be sent: ${reason ?? "the key is empty"}`,
           );
         }
-        extra.push([extraHeaderName(key), headerValue(value)]);
+        extra.push({ key, header: [extraHeaderName(key), headerValue(value)] });
       }
     }
     this.#extraHeaders = extra;
@@ -310,7 +311,9 @@ export class ApiProxy {
   ): readonly (readonly [string, string])[] {
     if (!this.#options.extraUserHeaderClientIp && this.#extraHeaders.length === 0) return identity;
     const out = [...identity];
-    if (this.#options.extraUserHeaderClientIp) {
+    // Extras the gateway may not impersonate (the start-up rights check) are left out, as
+    // impersonationHeaders leaves out the token's own.
+    if (this.#options.extraUserHeaderClientIp && !isExtraWithheld(clientIpExtraKey)) {
       let forwardedFor: string | undefined;
       if (trustForwarded) {
         const values = req.headers["x-forwarded-for"];
@@ -321,7 +324,7 @@ export class ApiProxy {
         clientRemoteAddr(req.socket.remoteAddress, req.socket.remotePort, forwardedFor),
       ]);
     }
-    out.push(...this.#extraHeaders);
+    for (const { key, header } of this.#extraHeaders) if (!isExtraWithheld(key)) out.push(header);
     return out;
   }
 

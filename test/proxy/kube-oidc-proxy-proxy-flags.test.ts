@@ -7,6 +7,7 @@ import { randomUUID } from "node:crypto";
 import * as http from "node:http";
 import type { AddressInfo } from "node:net";
 import { after, before, describe, it } from "node:test";
+import { withholdExtras } from "../../src/apiserver/impersonation-headers.ts";
 import { Authenticator } from "../../src/authn/authenticator.ts";
 import { ConfigError } from "../../src/config/errors.ts";
 import { loadServeConfig } from "../../src/config/serve-config.ts";
@@ -177,6 +178,24 @@ describe("kube-oidc-proxy's proxy flags against kube-apiserver", { timeout: 180_
     assert.deepEqual(extra.team, ["blue", "green"]);
     // kube-apiserver lower-cases extra keys read from Impersonate-Extra-* headers.
     assert.deepEqual(extra["example.org/tier"], ["gold"]);
+  });
+
+  it("extras the gateway may not impersonate (the start-up rights check withholds them) are left out of --extra-user-headers too", async () => {
+    const port = await proxyWith({
+      extraUserHeaderClientIp: true,
+      extraUserHeaders: { Team: ["blue"], tier: ["gold"] },
+    });
+    withholdExtras(["team"]);
+    try {
+      const marker = randomUUID();
+      assert.equal((await get(port, markedPath(marker), { Authorization: `Bearer ${janeToken}` })).status, 403);
+      const extra = (await eventOf(marker)).impersonatedUser?.extra ?? {};
+      assert.equal(extra.team, undefined);
+      assert.deepEqual(extra.tier, ["gold"]);
+      assert.equal(extra["remote-client-ip"]?.length, 1);
+    } finally {
+      withholdExtras([]);
+    }
   });
 
   it("remote-client-ip takes X-Forwarded-For's first public address only from a trusted proxy", async () => {
