@@ -254,12 +254,13 @@ export class ApiProxy {
     if (!token) throw new AuthenticationError("NO_TOKEN", "no bearer token in the request");
     let { user, authorization, identity } = await this.#identify(token);
     const passthrough = identity.length === 0;
-    if (disableImpersonation && !passthrough) {
+    if (disableImpersonation) {
       // kube-oidc-proxy v0.3.0 (pkg/proxy/handlers.go withImpersonateRequest, proxy.go RoundTrip):
       // with --disable-impersonation, once the token is verified the request goes on with the
       // client's own Authorization header over a transport without the proxy's credentials, and
       // the client's Impersonate-* headers are not refused but go with it: the API server then
-      // authorizes that impersonation for the token's own user.
+      // authorizes that impersonation for the token's own user. A token passed through after a
+      // TokenReview (--token-passthrough) goes on the same way, its Impersonate-* with it.
       authorization = `Bearer ${token}`;
       const own: [string, string][] = [];
       for (let i = 0; i < req.rawHeaders.length; i += 2) {

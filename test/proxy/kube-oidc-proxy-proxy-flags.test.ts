@@ -9,6 +9,7 @@ import type { AddressInfo } from "node:net";
 import { after, before, describe, it } from "node:test";
 import { withholdExtras } from "../../src/apiserver/impersonation-headers.ts";
 import { Authenticator } from "../../src/authn/authenticator.ts";
+import { TokenReviewer } from "../../src/authn/token-review.ts";
 import { ConfigError } from "../../src/config/errors.ts";
 import { loadServeConfig } from "../../src/config/serve-config.ts";
 import { createLogger } from "../../src/observability/logger.ts";
@@ -16,11 +17,14 @@ import { createMetrics } from "../../src/observability/metrics.ts";
 import { ApiProxy, type ApiProxyOptions, clientRemoteAddr } from "../../src/proxy/api-proxy.ts";
 import { Upstream } from "../../src/upstream/cluster.ts";
 import { startTestBed, type TestBed } from "../../testbed/bed.ts";
-import { bedOidcFlags, gatewayFlags, prepareGatewayCredentials } from "../../testbed/gateway.ts";
+import { bedOidcFlags, gatewayFlags, grantGatewayReviews, prepareGatewayCredentials } from "../../testbed/gateway.ts";
 import { waitFor } from "../../testbed/http.ts";
 import type { AuditEvent } from "../../testbed/kube-apiserver.ts";
 
-type ProxyFlags = Pick<ApiProxyOptions, "disableImpersonation" | "extraUserHeaderClientIp" | "extraUserHeaders"> & {
+type ProxyFlags = Pick<
+  ApiProxyOptions,
+  "disableImpersonation" | "extraUserHeaderClientIp" | "extraUserHeaders" | "tokenReviewer"
+> & {
   readonly trustedProxies?: readonly string[];
 };
 
@@ -151,6 +155,24 @@ describe("kube-oidc-proxy's proxy flags against kube-apiserver", { timeout: 180_
     assert.equal(answer.status, 403);
     // (v1.37's constrained impersonation names the verb it checked: "cannot impersonate-on:…")
     assert.match(answer.body, /User \\"jane@example.com\\" cannot impersonate/);
+  });
+
+  it("--disable-impersonation with --token-passthrough: a reviewed ServiceAccount token goes on with its Impersonate-*, for the API server to authorize", async () => {
+    await grantGatewayReviews(bed, ["tokenreviews"]);
+    const created = await bed.kubectl(["create", "serviceaccount", "viewer", "--namespace=default"]);
+    assert.equal(created.code, 0, created.stderr);
+    const token = (await bed.kubectl(["create", "token", "viewer", "--namespace=default"])).stdout.trim();
+    const port = await proxyWith({
+      disableImpersonation: true,
+      tokenReviewer: new TokenReviewer(upstream, [], 10_000),
+    });
+    const marker = randomUUID();
+    const answer = await get(port, markedPath(marker), {
+      Authorization: `Bearer ${token}`,
+      "Impersonate-User": "system:admin",
+    });
+    assert.equal(answer.status, 403);
+    assert.match(answer.body, /User \\"system:serviceaccount:default:viewer\\" cannot impersonate/);
   });
 
   it("without --disable-impersonation a client's Impersonate-* is still refused by the gateway", async () => {
