@@ -61,19 +61,20 @@ subjects:
 
 describe("doctor impersonation-rights on the bed", { timeout: 300_000 }, () => {
   let bed: TestBed;
+  const options = () => ({
+    kubeconfig: bed.apiServer?.adminKubeconfig ?? "",
+    issuerCaBundles: [],
+    namespace: "default",
+    accessChecks: dashboardAccessChecks,
+    probeUrls: [],
+    timeoutMs: 60_000,
+    checkTimeoutMs: 10_000,
+    allowSystemIdentities: false,
+    env: {},
+    serviceAccountDir: join(bed.dir, "no-service-account"),
+  });
   const run = () => {
-    const context = new DoctorContext({
-      kubeconfig: bed.apiServer?.adminKubeconfig ?? "",
-      issuerCaBundles: [],
-      namespace: "default",
-      accessChecks: dashboardAccessChecks,
-      probeUrls: [],
-      timeoutMs: 60_000,
-      checkTimeoutMs: 10_000,
-      allowSystemIdentities: false,
-      env: {},
-      serviceAccountDir: join(bed.dir, "no-service-account"),
-    });
+    const context = new DoctorContext(options());
     return impersonationRights.run(context).finally(() => context.close());
   };
   const apply = async (text: string, verb = "apply") => {
@@ -123,6 +124,19 @@ describe("doctor impersonation-rights on the bed", { timeout: 300_000 }, () => {
     const outcome = await run();
     assert.equal(outcome.status, "pass", JSON.stringify(outcome));
     await apply(credentialIdRule, "delete");
+  });
+
+  it("skips when doctor's user may not create SubjectAccessReviews", async () => {
+    const token = await bed.kubectl(["create", "token", "kube-oidc-proxy", "--namespace=kube-oidc-proxy"]);
+    assert.equal(token.code, 0, token.stderr);
+    const kubeconfig = await bed.kubeconfigFor(token.stdout.trim());
+    const context = new DoctorContext({ ...options(), kubeconfig });
+    try {
+      const outcome = await impersonationRights.run(context);
+      assert.equal(outcome.status, "skipped", JSON.stringify(outcome));
+    } finally {
+      context.close();
+    }
   });
 
   it("fails when the ServiceAccount may not impersonate users at all (every request 403)", async () => {

@@ -65,6 +65,8 @@ interface Answer {
   readonly right: ImpersonationRight;
   readonly allowed: boolean;
   readonly detail: string;
+  /** Set when the review could not be asked (e.g. doctor's user may not create SubjectAccessReviews). */
+  readonly error?: string;
 }
 
 export const impersonationRights: Check = {
@@ -121,10 +123,15 @@ export const impersonationRights: Check = {
               detail: review.status?.reason || (review.status?.allowed ? "" : "no rule allows it"),
             };
           } catch (error) {
-            return { right, allowed: false, detail: (error as Error).message };
+            return { right, allowed: false, detail: "", error: (error as Error).message };
           }
         }),
       );
+      const unasked = answers.find((a) => a.error !== undefined);
+      if (unasked)
+        return skipped(`cannot ask what ${w.ref}'s ServiceAccount may impersonate: ${unasked.error}`, [
+          `doctor's user needs create on subjectaccessreviews.authorization.k8s.io`,
+        ]);
       for (const a of answers)
         evidence.push(
           `${a.allowed ? "yes" : "no "}  ${w.ref} (ServiceAccount ${w.namespace}/${name}) impersonate ${rightName(a.right)}: ${a.right.why}${a.detail ? ` (${a.detail})` : ""}`,
