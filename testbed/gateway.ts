@@ -29,7 +29,7 @@ rules:
   resources: [users, groups, serviceaccounts]
   verbs: [impersonate]
 - apiGroups: [authentication.k8s.io]
-  resources: ["*"] # uids and userextras/<key>: RBAC cannot name a subresource with a slash
+  resources: ["*"] # uids and userextras/<key>, whatever extra keys a test maps
   verbs: [impersonate]
 ---
 apiVersion: rbac.authorization.k8s.io/v1

@@ -67,6 +67,7 @@ export async function startGateway(config: ServeConfig, deps: GatewayDependencie
   const upstream = new Upstream({
     kubeconfig: config.upstream.kubeconfig,
     extraCaFile: config.upstream.extraCaFile,
+    client: config.upstream.client,
     env: deps.env,
     serviceAccountDir: deps.serviceAccountDir,
     http2: config.upstream.http2,

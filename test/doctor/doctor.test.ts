@@ -38,6 +38,12 @@ interface Report {
 
 const rbac = `
 apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRoleBinding
+metadata: {name: gateway-deployment-impersonates}
+roleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: kube-oidc-gateway-impersonator}
+subjects: [{kind: ServiceAccount, name: default, namespace: default}]
+---
+apiVersion: rbac.authorization.k8s.io/v1
 kind: ClusterRole
 metadata: {name: dashboard-viewer}
 rules:
@@ -180,7 +186,7 @@ describe("doctor on the test bed", { timeout: 300_000 }, () => {
       .map((r) => `${r.id}: ${r.status}: ${r.summary}`);
     assert.deepEqual(notPassed, []);
     assert.equal(code, 0);
-    assert.equal(report.results.length, 14);
+    assert.equal(report.results.length, 15);
     const whoami = report.results.find((r) => r.id === "whoami");
     assert.match(whoami?.summary ?? "", /as "oidc:jane@example\.com"/);
   });
@@ -501,7 +507,7 @@ spec:
   it("prints a readable report with progress on stderr and the worst result as exit code", async () => {
     const run = await runCli(["doctor", ...replace(healthy(), "refresh-interval", "15m")]);
     assert.equal(run.code, 2);
-    assert.match(run.stderr, /^\[ 1\/14\] apiserver-oidc: /m);
+    assert.match(run.stderr, /^\[ 1\/15\] apiserver-oidc: /m);
     assert.match(run.stdout, /^FAIL {2}refresh-vs-lifetime: /m);
     assert.match(run.stdout, /^ {6}fix: /m);
     assert.match(run.stdout, /^ {6}docs: file:\/\/.*docs\/doctor\/refresh-vs-lifetime\.md$/m);

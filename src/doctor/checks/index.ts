@@ -5,6 +5,7 @@ import type { Check } from "../check.ts";
 import { apiserverOidc } from "./apiserver-oidc.ts";
 import { canI } from "./can-i.ts";
 import { groupsClaim } from "./groups-claim.ts";
+import { impersonationRights } from "./impersonation-rights.ts";
 import { inclusterCa } from "./incluster-ca.ts";
 import { issAud } from "./iss-aud.ts";
 import { issuerTls } from "./issuer-tls.ts";
@@ -29,6 +30,7 @@ export const checks: readonly Check[] = [
   groupsClaim,
   whoami,
   canI,
+  impersonationRights,
   inclusterCa,
   refreshVsLifetime,
   probe401,
