@@ -182,7 +182,7 @@ export const serveFlags: readonly FlagSpec[] = [
     group: serving,
     help:
       "without --tls-cert-file: the directory where a self-signed serving certificate and key are written " +
-      "(kube-apiserver's <dir>/<name>.crt and .key; kube-oidc-proxy's default /var/run/kubernetes)",
+      "(<dir>/kube-oidc-proxy.crt and .key, reused when both are there; kube-oidc-proxy's default /var/run/kubernetes)",
   },
   {
     name: "tls-min-version",
@@ -230,7 +230,8 @@ export const serveFlags: readonly FlagSpec[] = [
     default: false,
     help:
       "forward each client's token to the API server as is, without Impersonate-* headers (the token is still " +
-      "validated first); the API server must then accept the OIDC tokens itself",
+      "validated first); the API server must then accept the OIDC tokens itself. A client's own Impersonate-* " +
+      "headers go with it, for the API server to authorize",
   },
   {
     name: "extra-user-header-client-ip",
@@ -253,8 +254,8 @@ export const serveFlags: readonly FlagSpec[] = [
     group: proxy,
     default: "50ms",
     help:
-      "kube-oidc-proxy's: how often a buffered response body is flushed to the client, a Go duration; 0: no " +
-      "periodic flushing; negative: after each write. Watches, followed logs and upgrades always flush at once",
+      "kube-oidc-proxy's (a Go duration); accepted and has no effect: the gateway writes each chunk to the " +
+      "client as it arrives (Go's negative value, flush after each write), which meets any interval",
   },
   {
     name: "require-impersonation-rights",
