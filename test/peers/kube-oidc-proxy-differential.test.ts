@@ -9,6 +9,7 @@
 // follows; each such case is listed in `knownDifferences` with its reason and the source that
 // shows it, and the test asserts exactly that difference (so a change on either side shows up).
 import assert from "node:assert/strict";
+import { request } from "node:https";
 import { after, before, describe, it } from "node:test";
 import { startTestBed, type TestBed } from "../../testbed/bed.ts";
 import {
@@ -17,7 +18,7 @@ import {
   type RunningGateway,
   startTestGateway,
 } from "../../testbed/gateway.ts";
-import { httpsRequest } from "../../testbed/http.ts";
+import { httpsRequest, waitFor } from "../../testbed/http.ts";
 import { clients } from "../../testbed/issuer/oidc-provider.ts";
 import {
   ensureKubeOidcProxy,
@@ -275,6 +276,59 @@ describe("differential: kube-oidc-proxy v0.3.0 and the gateway, same flags, same
       assert.ok(g?.impersonatedUser, "the gateway impersonated");
       assert.deepEqual(k?.impersonatedUser, g?.impersonatedUser);
     }
+  });
+
+  it("WebSocket upgrades pass through both; the token in the WebSocket subprotocol only through the gateway (README comparison)", async () => {
+    // kube-oidc-proxy reads the token with bearertoken.New alone (pkg/proxy/proxy.go, New), the
+    // Authorization header; kube-apiserver (and the gateway) also take it from the
+    // base64url.bearer.authorization.k8s.io. subprotocol, as browsers must send it.
+    const user = "ws-watcher@example.com";
+    const kubectl = async (args: string[]) => assert.equal((await bed.kubectl(args)).code, 0, args.join(" "));
+    await kubectl(["create", "clusterrole", "kop-ws-watch", "--verb=get,list,watch", "--resource=configmaps"]);
+    await kubectl(["create", "clusterrolebinding", "kop-ws-watch", "--clusterrole=kop-ws-watch", `--user=${user}`]);
+    const token = mint({ name: "ws", claims: { sub: "ws-sub", email: user, email_verified: true } });
+    const upgrade = (url: string, inProtocol: boolean) =>
+      new Promise<number>((resolveStatus, reject) => {
+        const req = request(`${url}/api/v1/namespaces/default/configmaps?watch=1`, {
+          ca: bed.ca.certPem,
+          agent: false,
+          headers: {
+            connection: "Upgrade",
+            upgrade: "websocket",
+            "sec-websocket-version": "13",
+            "sec-websocket-key": "dGhlIHNhbXBsZSBub25jZQ==",
+            // golang.org/x/net/websocket, which serves kube-apiserver's watches, answers 403 without one.
+            origin: "https://127.0.0.1",
+            ...(inProtocol
+              ? {
+                  // The token alone is refused (kube-apiserver's protocol authenticator wants a real protocol too).
+                  "sec-websocket-protocol": `base64url.bearer.authorization.k8s.io.${Buffer.from(token).toString("base64url")}, base64.binary.k8s.io`,
+                }
+              : { authorization: `Bearer ${token}` }),
+          },
+        });
+        req.once("upgrade", (response, socket) => {
+          socket.destroy();
+          resolveStatus(response.statusCode ?? 0);
+        });
+        req.once("response", (response) => {
+          response.resume();
+          resolveStatus(response.statusCode ?? 0);
+        });
+        req.once("error", reject);
+        req.end();
+      });
+    const pair = pairs.get("email");
+    assert.ok(pair);
+    // The binding reaches kube-apiserver's RBAC cache within a moment.
+    await waitFor("the binding to apply", async () => (await upgrade(bed.apiServer?.url ?? "", false)) === 101, {
+      timeoutMs: 10_000,
+    });
+    assert.equal(await upgrade(pair.gateway.url, false), 101, "the gateway, token in the header");
+    assert.equal(await upgrade(pair.peer.url, false), 101, "kube-oidc-proxy, token in the header");
+    assert.equal(await upgrade(bed.apiServer?.url ?? "", true), 101, "kube-apiserver itself, token in the subprotocol");
+    assert.equal(await upgrade(pair.gateway.url, true), 101, "the gateway, token in the subprotocol");
+    assert.equal(await upgrade(pair.peer.url, true), 401, "kube-oidc-proxy, token in the subprotocol");
   });
 
   it("every case was decided, and every known difference was seen", () => {
