@@ -71,6 +71,16 @@ const configs = {
     "--oidc-required-claim=tier=gold",
     "--oidc-signing-algs=RS256,ES256",
   ],
+  /** kube-oidc-proxy's extra user headers (its chart's extraUserHeaders and client IP options). */
+  extras: (iss: string) => [
+    `--oidc-issuer-url=${iss}`,
+    `--oidc-client-id=${clients.kubernetes.id}`,
+    "--oidc-username-claim=email",
+    "--oidc-groups-claim=groups",
+    "--oidc-groups-prefix=oidc:",
+    "--extra-user-headers=team=a,team=b,env=prod",
+    "--extra-user-header-client-ip",
+  ],
 } as const;
 type ConfigName = keyof typeof configs;
 
@@ -134,8 +144,9 @@ const knownDifferences: Record<string, KnownDifference> = {
     why: "the gateway impersonates the extra authentication.kubernetes.io/credential-id (JTI=<jti>) as kube-apiserver v1.37 sets it from `jti`; k8s.io/apiserver v0.18.0's oidc authenticator, which kube-oidc-proxy runs, sets no extra (oidc.go, AuthenticateToken returns Name and Groups only)",
     applies: (_c, t, g) => accepted(g) && t.claims.jti !== undefined,
     rewrite: (user) => {
-      const { extra: _, ...rest } = user;
-      return rest;
+      const { extra, ...rest } = user;
+      const { "authentication.kubernetes.io/credential-id": _, ...others } = extra ?? {};
+      return Object.keys(others).length > 0 ? { ...rest, extra: others } : rest;
     },
   },
   '"-" prefix': {
@@ -159,6 +170,19 @@ const knownDifferences: Record<string, KnownDifference> = {
 const systemMasters = (config: ConfigName, t: TokenCase) =>
   t.name === "system:masters in the groups, no groups prefix" &&
   !configs[config]("").some((f) => f.startsWith("--oidc-groups-prefix=") || f.startsWith("--oidc-required-claim="));
+
+/**
+ * remote-client-ip is "<address>:<port>" from both (kube-oidc-proxy: the request's RemoteAddr as
+ * pkg/proxy/context/context.go RemoteAddr gets it from sebest/xff); each request comes on its own connection, so the port
+ * differs: checked for its form, then masked.
+ */
+function clientPort(user: UserInfo): UserInfo {
+  const ip = user.extra?.["remote-client-ip"];
+  if (!ip) return user;
+  assert.equal(ip.length, 1);
+  assert.match(ip[0] ?? "", /^127\.0\.0\.1:\d+$/);
+  return { ...user, extra: { ...user.extra, "remote-client-ip": ["127.0.0.1:<port>"] } };
+}
 
 interface Pair {
   readonly gateway: RunningGateway;
@@ -234,7 +258,7 @@ describe("differential: kube-oidc-proxy v0.3.0 and the gateway, same flags, same
           return;
         }
         // A refusal is compared by status: kube-oidc-proxy answers text, the gateway a Status.
-        let expected: Outcome = viaGateway.user ?? { refused: viaGateway.status };
+        let expected: Outcome = viaGateway.user ? clientPort(viaGateway.user) : { refused: viaGateway.status };
         let rewritten = false;
         for (const [key, difference] of Object.entries(knownDifferences)) {
           if (viaGateway.user && difference.applies(name, t, viaGateway)) {
@@ -244,7 +268,7 @@ describe("differential: kube-oidc-proxy v0.3.0 and the gateway, same flags, same
           }
         }
         if (!rewritten) tally.same = (tally.same ?? 0) + 1;
-        assert.deepEqual(viaPeer.user ?? { refused: viaPeer.status }, expected, both);
+        assert.deepEqual(viaPeer.user ? clientPort(viaPeer.user) : { refused: viaPeer.status }, expected, both);
       });
     }
   }
