@@ -81,6 +81,15 @@ const configs = {
     "--extra-user-headers=team=a,team=b,env=prod",
     "--extra-user-header-client-ip",
   ],
+  /** --disable-impersonation: the token goes on as it came, the API server maps it itself. */
+  noImpersonation: (iss: string) => [
+    `--oidc-issuer-url=${iss}`,
+    `--oidc-client-id=${clients.kubernetes.id}`,
+    "--oidc-username-claim=email",
+    "--oidc-groups-claim=groups",
+    "--oidc-groups-prefix=oidc:",
+    "--disable-impersonation",
+  ],
 } as const;
 type ConfigName = keyof typeof configs;
 
@@ -142,12 +151,18 @@ const literalPrefix = (what: string) =>
 const knownDifferences: Record<string, KnownDifference> = {
   "credential id": {
     why: "the gateway impersonates the extra authentication.kubernetes.io/credential-id (JTI=<jti>) as kube-apiserver v1.37 sets it from `jti`; k8s.io/apiserver v0.18.0's oidc authenticator, which kube-oidc-proxy runs, sets no extra (oidc.go, AuthenticateToken returns Name and Groups only)",
-    applies: (_c, t, g) => accepted(g) && t.claims.jti !== undefined,
+    // With --disable-impersonation the API server sets it from the token for both.
+    applies: (c, t, g) => accepted(g) && t.claims.jti !== undefined && c !== "noImpersonation",
     rewrite: (user) => {
       const { extra, ...rest } = user;
       const { "authentication.kubernetes.io/credential-id": _, ...others } = extra ?? {};
       return Object.keys(others).length > 0 ? { ...rest, extra: others } : rest;
     },
+  },
+  "disable-impersonation sends no token": {
+    why: "with --disable-impersonation kube-oidc-proxy v0.3.0 forwards the request without its token: k8s.io/apiserver v0.18.0's bearertoken authenticator deletes the Authorization header once the token is verified (pkg/authentication/request/bearertoken/bearertoken.go:58), and the proxy puts back context.BearerToken(req) (pkg/proxy/proxy.go, RoundTrip), which nothing ever sets (context.WithBearerToken has no caller in cmd/ or pkg/), so the API server sees an anonymous request and answers 401 (anonymous auth is off on the bed); the gateway forwards the token as it came, as the flag says",
+    applies: (c, _t, g) => c === "noImpersonation" && accepted(g),
+    rewrite: () => ({ refused: 401 }),
   },
   '"-" prefix': {
     why: literalPrefix('"-" to no prefix'),
