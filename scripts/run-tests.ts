@@ -9,6 +9,7 @@ import { ensureHelm } from "../testbed/helm.ts";
 import { ensureKeycloak } from "../testbed/keycloak/distribution.ts";
 import { ensureKubeBinaries } from "../testbed/kube-binaries.ts";
 import { cacheDir, repoRoot } from "../testbed/paths.ts";
+import { ensureKubeOidcProxy } from "../testbed/peers/kube-oidc-proxy.ts";
 
 const patterns = process.argv.slice(2);
 const files = patterns.length > 0 ? patterns : ["test/**/*.test.ts"];
@@ -16,6 +17,8 @@ const files = patterns.length > 0 ? patterns : ["test/**/*.test.ts"];
 await ensureKubeBinaries();
 await ensureKeycloak();
 await ensureHelm();
+// The peer the differential and the benchmark run beside the gateway, built from ../shared/peers.
+await ensureKubeOidcProxy((line) => process.stdout.write(`${line}\n`));
 await mkdir(cacheDir, { recursive: true });
 const tapFile = join(cacheDir, "test-results.tap");
 
