@@ -10,6 +10,7 @@ import type { AuditLogRotation } from "../observability/audit-log.ts";
 import { parseAuthenticationConfiguration } from "./authentication-config.ts";
 import { ConfigError } from "./errors.ts";
 import { type FlagValue, type FlagValues, parseDuration, parseFlags, valuesFromEnv, valuesFromFile } from "./flags.ts";
+import { goCipherSuites, goSuitesNodeLacks, goTls13Suites, goTlsVersions } from "./go-tls-names.ts";
 import { jwtAuthenticatorFromFlags } from "./oidc-flags.ts";
 import { serveFlags } from "./serve-flags.ts";
 import { loadSessionConfig, type SessionConfig } from "./session-config.ts";
@@ -120,37 +121,6 @@ export interface AuditFlags {
   readonly values: Readonly<Record<string, string | number | boolean>>;
 }
 
-// k8s.io/component-base v0.18.0 cli/flag/ciphersuites_flag.go: the names Go's crypto/tls gives
-// the suites kube-oidc-proxy accepts, with the OpenSSL names Node uses for them. The RC4 and
-// 3DES suites are refused: OpenSSL 3 in Node has neither.
-export const goCipherSuites: Readonly<Record<string, string | undefined>> = {
-  TLS_RSA_WITH_RC4_128_SHA: undefined,
-  TLS_RSA_WITH_3DES_EDE_CBC_SHA: undefined,
-  TLS_RSA_WITH_AES_128_CBC_SHA: "AES128-SHA",
-  TLS_RSA_WITH_AES_256_CBC_SHA: "AES256-SHA",
-  TLS_RSA_WITH_AES_128_CBC_SHA256: "AES128-SHA256",
-  TLS_RSA_WITH_AES_128_GCM_SHA256: "AES128-GCM-SHA256",
-  TLS_RSA_WITH_AES_256_GCM_SHA384: "AES256-GCM-SHA384",
-  TLS_ECDHE_ECDSA_WITH_RC4_128_SHA: undefined,
-  TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA: "ECDHE-ECDSA-AES128-SHA",
-  TLS_ECDHE_ECDSA_WITH_AES_256_CBC_SHA: "ECDHE-ECDSA-AES256-SHA",
-  TLS_ECDHE_RSA_WITH_RC4_128_SHA: undefined,
-  TLS_ECDHE_RSA_WITH_3DES_EDE_CBC_SHA: undefined,
-  TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA: "ECDHE-RSA-AES128-SHA",
-  TLS_ECDHE_RSA_WITH_AES_256_CBC_SHA: "ECDHE-RSA-AES256-SHA",
-  TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA256: "ECDHE-ECDSA-AES128-SHA256",
-  TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA256: "ECDHE-RSA-AES128-SHA256",
-  TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256: "ECDHE-RSA-AES128-GCM-SHA256",
-  TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256: "ECDHE-ECDSA-AES128-GCM-SHA256",
-  TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384: "ECDHE-RSA-AES256-GCM-SHA384",
-  TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384: "ECDHE-ECDSA-AES256-GCM-SHA384",
-  TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305: "ECDHE-RSA-CHACHA20-POLY1305",
-  TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305: "ECDHE-ECDSA-CHACHA20-POLY1305",
-};
-
-/** The same file's TLS versions. */
-export const goTlsVersions = ["VersionTLS10", "VersionTLS11", "VersionTLS12", "VersionTLS13"] as const;
-
 /** Levenshtein distance, for "did you mean". */
 function distance(a: string, b: string): number {
   let row = Array.from({ length: b.length + 1 }, (_, i) => i);
@@ -192,13 +162,13 @@ function tlsMinVersion(value: string | undefined): string | undefined {
 
 function tlsCipherSuites(names: readonly string[]): string[] {
   for (const name of names) {
-    if (!(name in goCipherSuites)) {
+    if (!(name in goCipherSuites) && !goTls13Suites.has(name)) {
       throw new ConfigError(
         "INVALID_FLAG_VALUE",
-        `--tls-cipher-suites: cipher suite ${name} not supported or doesn't exist${closest(name, Object.keys(goCipherSuites))}`,
+        `--tls-cipher-suites: cipher suite ${name} not supported or doesn't exist${closest(name, [...Object.keys(goCipherSuites), ...goTls13Suites])}`,
       );
     }
-    if (goCipherSuites[name] === undefined) {
+    if (goSuitesNodeLacks.has(name)) {
       throw new ConfigError(
         "INVALID_FLAG_VALUE",
         `--tls-cipher-suites: ${name} is an RC4 or 3DES suite, which Node's OpenSSL does not have (and Go marks insecure)`,

@@ -11,6 +11,7 @@ import { join } from "node:path";
 import type { Duplex } from "node:stream";
 import * as tls from "node:tls";
 import { ConfigError } from "../config/errors.ts";
+import { goCipherSuites, goSuitesNodeLacks, goTls13Suites } from "../config/go-tls-names.ts";
 import { rawHttpResponse, StatusError, toStatus } from "../proxy/status.ts";
 import { isStreamUpgrade } from "../proxy/upgrade-relay.ts";
 
@@ -95,44 +96,6 @@ export function nodeMinVersion(goName: string | undefined): tls.SecureVersion {
 }
 
 /**
- * --tls-cipher-suites' Go names (crypto/tls, as k8s.io/component-base@v0.18.0 cli/flag
- * ciphersuites_flag.go `ciphers` lists them for kube-oidc-proxy v0.3.0; the _SHA256 spellings of
- * the ChaCha20 suites are what component-base@v0.37.2 takes) with their OpenSSL names. They
- * choose the TLS 1.0-1.2 suites only: Go does not let TLS 1.3's suites be configured (crypto/tls
- * Config.CipherSuites, "TLS 1.3 ciphersuites are not configurable"), so the gateway keeps
- * OpenSSL's TLS 1.3 suites whatever the flag says, and their Go names are accepted and change
- * nothing, as component-base@v0.37.2 accepts them. RC4 and 3DES are accepted as Go accepts them;
- * Node's OpenSSL 3 does not offer RC4 at all.
- */
-const cipherSuites: Readonly<Record<string, string>> = {
-  TLS_RSA_WITH_RC4_128_SHA: "RC4-SHA",
-  TLS_RSA_WITH_3DES_EDE_CBC_SHA: "DES-CBC3-SHA",
-  TLS_RSA_WITH_AES_128_CBC_SHA: "AES128-SHA",
-  TLS_RSA_WITH_AES_256_CBC_SHA: "AES256-SHA",
-  TLS_RSA_WITH_AES_128_CBC_SHA256: "AES128-SHA256",
-  TLS_RSA_WITH_AES_128_GCM_SHA256: "AES128-GCM-SHA256",
-  TLS_RSA_WITH_AES_256_GCM_SHA384: "AES256-GCM-SHA384",
-  TLS_ECDHE_ECDSA_WITH_RC4_128_SHA: "ECDHE-ECDSA-RC4-SHA",
-  TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA: "ECDHE-ECDSA-AES128-SHA",
-  TLS_ECDHE_ECDSA_WITH_AES_256_CBC_SHA: "ECDHE-ECDSA-AES256-SHA",
-  TLS_ECDHE_RSA_WITH_RC4_128_SHA: "ECDHE-RSA-RC4-SHA",
-  TLS_ECDHE_RSA_WITH_3DES_EDE_CBC_SHA: "ECDHE-RSA-DES-CBC3-SHA",
-  TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA: "ECDHE-RSA-AES128-SHA",
-  TLS_ECDHE_RSA_WITH_AES_256_CBC_SHA: "ECDHE-RSA-AES256-SHA",
-  TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA256: "ECDHE-ECDSA-AES128-SHA256",
-  TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA256: "ECDHE-RSA-AES128-SHA256",
-  TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256: "ECDHE-RSA-AES128-GCM-SHA256",
-  TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256: "ECDHE-ECDSA-AES128-GCM-SHA256",
-  TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384: "ECDHE-RSA-AES256-GCM-SHA384",
-  TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384: "ECDHE-ECDSA-AES256-GCM-SHA384",
-  TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305: "ECDHE-RSA-CHACHA20-POLY1305",
-  TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305: "ECDHE-ECDSA-CHACHA20-POLY1305",
-  TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256: "ECDHE-RSA-CHACHA20-POLY1305",
-  TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256: "ECDHE-ECDSA-CHACHA20-POLY1305",
-};
-const tls13Suites = new Set(["TLS_AES_128_GCM_SHA256", "TLS_AES_256_GCM_SHA384", "TLS_CHACHA20_POLY1305_SHA256"]);
-
-/**
  * The OpenSSL cipher list for --tls-cipher-suites and --tls-min-version, or undefined for Node's
  * default. Below TLS 1.2 the list also lowers OpenSSL's security level to 0, without which
  * OpenSSL 3 refuses TLS 1.0 and 1.1 handshakes whatever minVersion says (Go serves them when
@@ -141,8 +104,8 @@ const tls13Suites = new Set(["TLS_AES_128_GCM_SHA256", "TLS_AES_256_GCM_SHA384",
 export function openSslCipherList(goNames: readonly string[], minVersion: tls.SecureVersion): string | undefined {
   const chosen: string[] = [];
   for (const name of goNames) {
-    const openSsl = cipherSuites[name];
-    if (openSsl === undefined && !tls13Suites.has(name)) {
+    const openSsl = goSuitesNodeLacks.has(name) ? undefined : goCipherSuites[name];
+    if (openSsl === undefined && !goTls13Suites.has(name)) {
       throw new ConfigError("TLS_CIPHER_SUITE", `Cipher suite ${name} not supported or doesn't exist`);
     }
     if (openSsl !== undefined && !chosen.includes(openSsl)) chosen.push(openSsl);
