@@ -24,9 +24,12 @@ kube-oidc-proxy Deployment can switch images and keep its command and arguments:
 kube-oidc-proxy (an executable of that name ships with the package and the image), or with flags
 and no command, serve takes kube-oidc-proxy's defaults (--secure-port=6443,
 --cert-dir=/var/run/kubernetes). Flags that mean nothing here are named in a start-up log line;
-audit options not built yet refuse to start unless left at their default. One difference on purpose:
-an empty --oidc-username-prefix means "<issuer-url>#" (unless the claim is email), as in
-kube-apiserver; kube-oidc-proxy applied no prefix. Pass --oidc-username-prefix=- for none.
+audit options not built yet refuse to start unless left at their default. The image runs as a
+non-root user: a port below 1024 (kube-oidc-proxy's manifests use 443) needs the pod sysctl
+net.ipv4.ip_unprivileged_port_start. Differences on purpose, as in kube-apiserver: an empty
+--oidc-username-prefix means "<issuer-url>#" (unless the claim is email), where kube-oidc-proxy
+applied no prefix, and "-" means no prefix, where kube-oidc-proxy prefixed a literal "-". Pass
+--oidc-username-prefix=- for none.
 
 Every flag can also be set as an environment variable (shown in brackets) or as a key in the
 --config file; flags win over the environment, which wins over the file.
