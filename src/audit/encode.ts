@@ -53,9 +53,12 @@ export function compactGoJson(json: string): string {
  */
 export function parseKeepingNumbers(json: string): unknown {
   return JSON.parse(json, (_key, value, context?: { source?: string }) =>
-    typeof value === "number" && context?.source !== undefined ? JSON.rawJSON(context.source) : value,
+    typeof value === "number" && context?.source !== undefined ? rawJson(context.source) : value,
   );
 }
+
+// ES2025's JSON.rawJSON (V8 since Node 21), not yet in TypeScript's lib.
+const rawJson = (JSON as unknown as { rawJSON(text: string): unknown }).rawJSON;
 
 /** A value from parseKeepingNumbers (or plain JSON) written back as Go would write it. */
 export function rawObjectOf(value: unknown): RawObject {
