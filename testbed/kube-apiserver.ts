@@ -30,6 +30,12 @@ export interface KubeApiServerOptions {
    */
   readonly oidcFlags?: readonly string[];
   readonly extraArgs?: readonly string[];
+  /**
+   * An audit.k8s.io/v1 Policy written to --audit-policy-file instead of the default one (Metadata
+   * for everything, RequestReceived omitted): the audit differential gives the API server the
+   * gateway's own policy. Written as given, not checked here: kube-apiserver validates it.
+   */
+  readonly auditPolicy?: unknown;
   readonly log?: (line: string) => void;
 }
 
@@ -89,12 +95,12 @@ export function kubeconfig(options: { server: string; caPem: string; user: strin
 }
 
 // Metadata for everything: who asked, as whom (impersonatedUser), which URI, which status.
-const auditPolicy = JSON.stringify({
+const defaultAuditPolicy = {
   apiVersion: "audit.k8s.io/v1",
   kind: "Policy",
   omitStages: ["RequestReceived"],
   rules: [{ level: "Metadata" }],
-});
+};
 
 async function writeConfiguration(options: KubeApiServerOptions, adminToken: string) {
   const { dir, ca } = options;
@@ -115,7 +121,7 @@ async function writeConfiguration(options: KubeApiServerOptions, adminToken: str
     writeFile(file("sa.pub"), serviceAccount.publicKey.export({ type: "spki", format: "pem" })),
     // token,user,uid,"group1,group2" (kube-apiserver --token-auth-file format)
     writeFile(file("tokens.csv"), `${adminToken},admin,admin-uid,"system:masters"\n`, { mode: 0o600 }),
-    writeFile(file("audit-policy.json"), auditPolicy),
+    writeFile(file("audit-policy.json"), JSON.stringify(options.auditPolicy ?? defaultAuditPolicy)),
     writeFile(
       file("authentication-config.json"),
       JSON.stringify({
