@@ -1,4 +1,5 @@
-// Builds the test bed's kube-apiserver (with embedded etcd) and kubectl from the Go module in
+// Builds the test bed's kube-apiserver (with embedded etcd), kubectl and the audit oracle (kube-apiserver's
+// audit policy, legacy format and truncation code behind a JSON-lines protocol) from the Go module in
 // testbed/kube, once, into a cache folder keyed by everything that affects the result: the
 // module files, the Go version and the platform. Later runs find them and start in seconds.
 import { spawn } from "node:child_process";
@@ -12,6 +13,8 @@ import { cacheDir, repoRoot } from "./paths.ts";
 export interface KubeBinaries {
   readonly kubeApiserver: string;
   readonly kubectl: string;
+  /** testbed/kube/cmd/audit-oracle: k8s.io/apiserver's audit code answering JSON lines (testbed/audit-oracle.ts). */
+  readonly auditOracle: string;
   /** The Kubernetes release both were built from, e.g. v1.37.2. */
   readonly version: string;
 }
@@ -69,9 +72,11 @@ export async function ensureKubeBinaries(log: (line: string) => void = (l) => pr
   const binaries: KubeBinaries = {
     kubeApiserver: join(dir, "kube-apiserver"),
     kubectl: join(dir, "kubectl"),
+    auditOracle: join(dir, "audit-oracle"),
     version,
   };
-  const built = () => existsSync(binaries.kubeApiserver) && existsSync(binaries.kubectl);
+  const built = () =>
+    existsSync(binaries.kubeApiserver) && existsSync(binaries.kubectl) && existsSync(binaries.auditOracle);
   if (built()) return binaries;
 
   // Several test processes may ask at once: one builds, the others wait for its result.
@@ -93,7 +98,7 @@ async function build(dir: string, version: string, log: (line: string) => void):
     `-X k8s.io/component-base/version.gitMinor=${minor}`,
     "-X k8s.io/component-base/version.gitTreeState=clean",
   ].join(" ");
-  log(`testbed: building kube-apiserver and kubectl ${version} from Go modules into ${dir}`);
+  log(`testbed: building kube-apiserver, kubectl and audit-oracle ${version} from Go modules into ${dir}`);
   log(
     "testbed: with empty Go caches this downloads ~600 MB of modules and compiles ~2,300 packages: about 9 minutes on 2 cores",
   );
@@ -103,7 +108,18 @@ async function build(dir: string, version: string, log: (line: string) => void):
   await new Promise<void>((resolve, reject) => {
     const child = spawn(
       "go",
-      ["build", "-v", "-trimpath", "-ldflags", ldflags, "-o", `${staging}/`, "./cmd/kube-apiserver", "./cmd/kubectl"],
+      [
+        "build",
+        "-v",
+        "-trimpath",
+        "-ldflags",
+        ldflags,
+        "-o",
+        `${staging}/`,
+        "./cmd/kube-apiserver",
+        "./cmd/kubectl",
+        "./cmd/audit-oracle",
+      ],
       { cwd: moduleDir, stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, CGO_ENABLED: "0" } },
     );
     const onData = (data: Buffer) => {
