@@ -1,0 +1,123 @@
+// A client for testbed/kube/cmd/audit-oracle: kube-apiserver's own audit code (k8s.io/apiserver
+// v0.37.2 policy loading and evaluation, the legacy line format, the truncate backend) answering
+// one JSON line per question. One process serves a whole test file; questions may be asked
+// concurrently and are answered in order. The protocol is documented at the top of main.go.
+import { type ChildProcess, spawn } from "node:child_process";
+import { createInterface } from "node:readline";
+import type { Level } from "../src/audit/types.ts";
+import { ensureKubeBinaries } from "./kube-binaries.ts";
+
+export interface OracleAttributes {
+  readonly user: { readonly username: string; readonly groups: readonly string[] } | null;
+  readonly verb: string;
+  readonly resourceRequest: boolean;
+  readonly apiGroup?: string;
+  readonly apiVersion?: string;
+  readonly resource?: string;
+  readonly subresource?: string;
+  readonly namespace?: string;
+  readonly name?: string;
+  readonly path?: string;
+}
+
+export type OracleRequest =
+  | { readonly op: "policy"; readonly text: string }
+  | { readonly op: "evaluate"; readonly text: string; readonly attributes: OracleAttributes }
+  | { readonly op: "legacy"; readonly event: unknown }
+  | {
+      readonly op: "truncate";
+      readonly config: { readonly maxEventSize: number; readonly maxBatchSize: number };
+      readonly events: readonly unknown[];
+    };
+
+export interface OracleError {
+  readonly error: string;
+}
+export type PolicyAnswer = { readonly ok: true; readonly policy: unknown; readonly lenient: boolean } | OracleError;
+export type EvaluateAnswer =
+  | { readonly level: Level; readonly omitStages: readonly string[]; readonly omitManagedFields: boolean }
+  | OracleError;
+export type LegacyAnswer = { readonly line: string } | OracleError;
+export type TruncateAnswer =
+  | { readonly batches: readonly (readonly Record<string, unknown>[])[]; readonly success: boolean }
+  | OracleError;
+
+type AnswerOf<R extends OracleRequest> = R extends { op: "policy" }
+  ? PolicyAnswer
+  : R extends { op: "evaluate" }
+    ? EvaluateAnswer
+    : R extends { op: "legacy" }
+      ? LegacyAnswer
+      : TruncateAnswer;
+
+export interface AuditOracle {
+  ask<R extends OracleRequest>(request: R): Promise<AnswerOf<R>>;
+  /** Ends the process (stdin closed, then SIGKILL if it lingers). */
+  close(): Promise<void>;
+}
+
+export interface AuditOracleOptions {
+  /** The oracle binary; built with the test bed's kube-apiserver when left out. */
+  readonly binary?: string;
+  /**
+   * The time zone the legacy format prints timestamps in (kube-apiserver prints local time,
+   * metav1.MicroTime decodes into time.Local). UTC unless told.
+   */
+  readonly timeZone?: string;
+}
+
+export async function startAuditOracle(options: AuditOracleOptions = {}): Promise<AuditOracle> {
+  const binary = options.binary ?? (await ensureKubeBinaries()).auditOracle;
+  const child: ChildProcess = spawn(binary, [], {
+    stdio: ["pipe", "pipe", "pipe"],
+    env: { ...process.env, TZ: options.timeZone ?? "UTC" },
+  });
+  const stdin = child.stdin;
+  const stdout = child.stdout;
+  if (!stdin || !stdout || !child.stderr) throw new Error("audit-oracle: no pipes");
+  // klog writes the reader's lenient-decoding warnings here; kept for the failure message.
+  let stderrTail = "";
+  child.stderr.on("data", (d: Buffer) => {
+    stderrTail = (stderrTail + d.toString()).slice(-4000);
+  });
+  const waiting: { resolve: (value: unknown) => void; reject: (error: Error) => void }[] = [];
+  let failure: Error | undefined;
+  const fail = (error: Error) => {
+    failure ??= error;
+    for (const w of waiting.splice(0)) w.reject(failure);
+  };
+  createInterface({ input: stdout }).on("line", (line) => {
+    const next = waiting.shift();
+    if (!next) return fail(new Error(`audit-oracle: an answer nobody asked for: ${line}`));
+    try {
+      next.resolve(JSON.parse(line));
+    } catch {
+      next.reject(new Error(`audit-oracle: not JSON: ${line}`));
+    }
+  });
+  const exited = new Promise<void>((resolve) => {
+    child.on("exit", (code, signal) => {
+      fail(new Error(`audit-oracle exited (${code ?? signal}); stderr: ${stderrTail}`));
+      resolve();
+    });
+  });
+  child.on("error", (error) => fail(new Error(`audit-oracle: ${error.message}`)));
+  stdin.on("error", (error) => fail(new Error(`audit-oracle stdin: ${error.message}`)));
+
+  return {
+    ask<R extends OracleRequest>(request: R): Promise<AnswerOf<R>> {
+      if (failure) return Promise.reject(failure);
+      return new Promise<AnswerOf<R>>((resolve, reject) => {
+        waiting.push({ resolve: resolve as (value: unknown) => void, reject });
+        stdin.write(`${JSON.stringify(request)}\n`);
+      });
+    },
+    async close() {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      stdin.end();
+      const timer = setTimeout(() => child.kill("SIGKILL"), 5_000);
+      await exited;
+      clearTimeout(timer);
+    },
+  };
+}
