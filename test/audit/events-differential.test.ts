@@ -110,8 +110,13 @@ const userAgent = fc.oneof(
   fc.constant(undefined),
   fc.constant("kubectl/v1.37.2 (linux/amd64) kubernetes/abcdef0"),
   fc.constant(""),
-  // Node sends a header's Latin-1 characters as UTF-8 (and refuses others): "é" arrives as C3 A9.
+  // Node writes a header string as Latin-1 bytes (and refuses characters above U+00FF): "é" goes on
+  // the wire as the one byte E9, no UTF-8, which Go keeps and its JSON encoder writes as U+FFFD.
   fc.constant("odd <agent> & \"quotes\" 'x' \\ é ü ÿ"),
+  // UTF-8 on the wire, as Go's clients send it: the bytes given to Node as Latin-1 characters.
+  fc.constant(Buffer.from("kubectl-日本/1.0 (é; ☃) \u2028", "utf8").toString("latin1")),
+  // A UTF-8 sequence cut short (E6 97): Go's encoder writes one U+FFFD per invalid byte.
+  fc.constant("cut-\u00e6\u0097-short"),
   // Printable ASCII only: Node refuses control characters in a header value.
   fc.string({ unit: fc.integer({ min: 0x20, max: 0x7e }).map((c) => String.fromCharCode(c)), maxLength: 40 }),
 );
@@ -227,7 +232,9 @@ function configMapBody(spec: RequestSpec, side: Side, name: string): string {
   if (spec.canonicalBody) {
     // Go's struct order (TypeMeta, ObjectMeta, Immutable, Data) and sorted map keys, compact: as
     // kube-apiserver re-encodes it.
-    const data = Object.fromEntries(Object.entries(spec.data).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+    // An empty map is left out (omitempty).
+    const entries = Object.entries(spec.data).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    const data = entries.length > 0 ? Object.fromEntries(entries) : undefined;
     return JSON.stringify({ kind: "ConfigMap", apiVersion: "v1", metadata, data });
   }
   return JSON.stringify({ data: spec.data, metadata, apiVersion: "v1", kind: "ConfigMap" }, null, 2);
@@ -386,7 +393,8 @@ function mask(value: Json, inObject: boolean): Json {
   return out;
 }
 
-const objectFields = new Set(["requestObject", "responseObject"]);
+/** Fields holding API objects (a Status's details name the deleted object's uid). */
+const objectFields = new Set(["requestObject", "responseObject", "responseStatus"]);
 /** Fields that are never compared: they differ by nature between two requests. */
 const unmatchable = new Set(["auditID", "requestReceivedTimestamp", "stageTimestamp"]);
 
