@@ -76,12 +76,10 @@ const user = fc.record(
 const jsonValue: fc.Arbitrary<unknown> = fc.oneof(
   fc.jsonValue({ maxDepth: 3 }).filter((value) => value !== null),
   // Big objects: what truncation is for.
-  fc
-    .tuple(oddString, fc.integer({ min: 100, max: 40_000 }))
-    .map(([text, n]) => ({
-      kind: "ConfigMap",
-      data: { big: (text || "x").repeat(Math.ceil(n / Math.max(1, text.length))) },
-    })),
+  fc.tuple(oddString, fc.integer({ min: 100, max: 40_000 })).map(([text, n]) => ({
+    kind: "ConfigMap",
+    data: { big: (text || "x").repeat(Math.ceil(n / Math.max(1, text.length))) },
+  })),
 );
 
 // 1970 to 2100 in microseconds (MicroTime cannot encode years past 9999).
