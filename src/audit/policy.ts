@@ -272,9 +272,7 @@ const goYamlTags = (tags: Tags): Tags => [
 ];
 
 function parseYaml(text: string): { node: Node; duplicateKeys: string[] } {
-  // go-yaml v2 breaks lines at NEL, LS and PS too, as YAML 1.1 says; the yaml package, at \r and
-  // \n alone (YAML 1.2).
-  const yaml = text.replace(/[\u0085\u2028\u2029]/g, "\n");
+  const yaml = yaml11LineBreaks(text);
   const parse = (uniqueKeys: boolean) =>
     parseAllDocuments(yaml, { version: "1.1", uniqueKeys, customTags: goYamlTags, prettyErrors: false })[0];
   let doc = parse(true);
@@ -289,6 +287,39 @@ function parseYaml(text: string): { node: Node; duplicateKeys: string[] } {
   const error = doc.errors.find((e) => !afterFlowRoot(doc, yaml, e.pos[0]));
   if (error) throw new PolicyDecodeError(`failed decoding: yaml: ${error.message.split("\n")[0]}`);
   return { node: fromJs(doc.toJS()), duplicateKeys };
+}
+
+/**
+ * go-yaml v2 breaks lines at NEL, LS and PS too, as YAML 1.1 says; the yaml package at \r and \n
+ * alone (YAML 1.2). NEL reads as \n everywhere (in a quoted scalar it then folds to a space, as
+ * go-yaml folds it); LS and PS only outside quoted scalars, where go-yaml keeps them as they are.
+ */
+function yaml11LineBreaks(text: string): string {
+  let out = "";
+  let quote: string | undefined;
+  for (let i = 0; i < text.length; i++) {
+    const ch = text[i] as string;
+    if (quote === undefined) {
+      if ((ch === '"' || ch === "'") && (i === 0 || /[\s[{,:-]/.test(text[i - 1] as string))) quote = ch;
+      out += ch === "\u0085" || ch === "\u2028" || ch === "\u2029" ? "\n" : ch;
+      continue;
+    }
+    if (quote === '"' && ch === "\\") {
+      out += ch + (text[i + 1] ?? "");
+      i++;
+      continue;
+    }
+    if (ch === quote) {
+      if (quote === "'" && text[i + 1] === "'") {
+        out += "''";
+        i++;
+        continue;
+      }
+      quote = undefined;
+    }
+    out += ch === "\u0085" ? "\n" : ch;
+  }
+  return out;
 }
 
 /**

@@ -92,7 +92,7 @@ const groups = ["system:authenticated", "system:unauthenticated", "system:master
 // "*" is no wildcard for verbs (hasString): a rule with it matches only the verb "*".
 const verbs = ["get", "list", "watch", "create", "update", "patch", "delete", "*"];
 const apiGroups = ["", "apps", "batch", "rbac.authorization.k8s.io"];
-const ruleGroups = [...apiGroups, "*", "Apps", "apps/v1", "-bad", "a".repeat(254)];
+const ruleGroups = [...apiGroups, "*", "Apps", "apps/v1", "-bad", "a".repeat(254), "ä.example", "A".repeat(254)];
 const resources = ["pods", "deployments", "secrets", "configmaps", "jobs"];
 const subresources = ["", "log", "status", "scale", "exec"];
 const ruleResources = [
@@ -107,7 +107,7 @@ const ruleResources = [
   "*/",
   "",
 ];
-const names = ["", "a", "b"];
+const names = ["", "a", "b", "<ä>"];
 const namespaces = ["", "default", "kube-system"];
 const paths = [
   "/healthz",
@@ -122,11 +122,11 @@ const paths = [
   "/apix",
 ];
 const ruleUrls = ["/healthz", "/healthz*", "/api*", "/api", "*", "/apis/*", "/version", "/", "/*"];
-const badUrls = ["healthz", "/a*b", "", "**", "/api**"];
+const badUrls = ["healthz", "/a*b", "", "**", "/api**", '/ä*"<b>', "\u0007*"];
 const levels = ["None", "Metadata", "Request", "RequestResponse"];
-const badLevels = ["", "metadata", "Everything"];
+const badLevels = ["", "metadata", "Everything", "Ré\tquest<>", "\u2028"];
 const stageNames = ["RequestReceived", "ResponseStarted", "ResponseComplete", "Panic"];
-const badStages = ["Bogus", "responseComplete", ""];
+const badStages = ["Bogus", "responseComplete", "", "Pänic\u00ad", "'&'"];
 
 /** Mostly valid, sometimes one of the refused values. */
 const pick = (good: readonly string[], bad: readonly string[] = [], badWeight = 1) =>
