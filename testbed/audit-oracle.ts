@@ -52,6 +52,13 @@ type AnswerOf<R extends OracleRequest> = R extends { op: "policy" }
 
 export interface AuditOracle {
   ask<R extends OracleRequest>(request: R): Promise<AnswerOf<R>>;
+  /**
+   * The same, byte for byte: a request given as text is sent as it is (one line of JSON, so an
+   * event can be the exact text the gateway wrote, big numbers and all), and the answer comes
+   * back as the oracle's line, unparsed (the truncate op's events are the audit codec's bytes;
+   * parse with parseKeepingNumbers from src/audit/encode.ts to keep numbers exact).
+   */
+  askRaw(request: OracleRequest | string): Promise<string>;
   /** Ends the process (stdin closed, then SIGKILL if it lingers). */
   close(): Promise<void>;
 }
@@ -80,7 +87,7 @@ export async function startAuditOracle(options: AuditOracleOptions = {}): Promis
   child.stderr.on("data", (d: Buffer) => {
     stderrTail = (stderrTail + d.toString()).slice(-4000);
   });
-  const waiting: { resolve: (value: unknown) => void; reject: (error: Error) => void }[] = [];
+  const waiting: { resolve: (line: string) => void; reject: (error: Error) => void }[] = [];
   let failure: Error | undefined;
   const fail = (error: Error) => {
     failure ??= error;
@@ -89,11 +96,7 @@ export async function startAuditOracle(options: AuditOracleOptions = {}): Promis
   createInterface({ input: stdout }).on("line", (line) => {
     const next = waiting.shift();
     if (!next) return fail(new Error(`audit-oracle: an answer nobody asked for: ${line}`));
-    try {
-      next.resolve(JSON.parse(line));
-    } catch {
-      next.reject(new Error(`audit-oracle: not JSON: ${line}`));
-    }
+    next.resolve(line);
   });
   const exited = new Promise<void>((resolve) => {
     child.on("exit", (code, signal) => {
@@ -104,14 +107,26 @@ export async function startAuditOracle(options: AuditOracleOptions = {}): Promis
   child.on("error", (error) => fail(new Error(`audit-oracle: ${error.message}`)));
   stdin.on("error", (error) => fail(new Error(`audit-oracle stdin: ${error.message}`)));
 
+  const askRaw = (request: OracleRequest | string): Promise<string> => {
+    if (failure) return Promise.reject(failure);
+    const line = typeof request === "string" ? request : JSON.stringify(request);
+    if (line.includes("\n")) return Promise.reject(new Error("audit-oracle: a request must be one line"));
+    return new Promise<string>((resolve, reject) => {
+      waiting.push({ resolve, reject });
+      stdin.write(`${line}\n`);
+    });
+  };
+
   return {
-    ask<R extends OracleRequest>(request: R): Promise<AnswerOf<R>> {
-      if (failure) return Promise.reject(failure);
-      return new Promise<AnswerOf<R>>((resolve, reject) => {
-        waiting.push({ resolve: resolve as (value: unknown) => void, reject });
-        stdin.write(`${JSON.stringify(request)}\n`);
-      });
+    async ask<R extends OracleRequest>(request: R): Promise<AnswerOf<R>> {
+      const line = await askRaw(request);
+      try {
+        return JSON.parse(line) as AnswerOf<R>;
+      } catch {
+        throw new Error(`audit-oracle: not JSON: ${line}`);
+      }
     },
+    askRaw,
     async close() {
       if (child.exitCode !== null || child.signalCode !== null) return;
       stdin.end();
