@@ -413,9 +413,6 @@ function migrationRow(flag: (typeof kubeOidcProxyFlags)[number]): string {
     if (spec.ignored) {
       gateway = "accepted, ignored";
       meaning = `a start-up line says so: ${spec.ignored}`;
-    } else if (spec.notImplemented) {
-      gateway = `${ours}, default only`;
-      meaning = `not implemented yet: any other value refuses to start, naming the flag${ourDefault ? ` (default ${ourDefault})` : ""}`;
     } else {
       gateway = ours;
       meaning = `${spec.help}${ourDefault && ourDefault !== (theirs || (spec.type === "bool" ? "`false`" : "`0`")) ? ` (gateway default ${ourDefault})` : ""}`;

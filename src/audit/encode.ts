@@ -1,8 +1,8 @@
 // An audit event as kube-apiserver's log and webhook backends write it: the JSON serializer of
 // k8s.io/apimachinery (encoding/json underneath) over the audit.k8s.io/v1 Go structs, so fields in
 // struct order, empty ones omitted as their tags say, map keys sorted, and Go's string escaping
-// (HTML characters and U+2028/U+2029 as \u escapes, \b and \f as \u0008 and \u000c, invalid
-// UTF-16 as U+FFFD). Request and response bodies are written in place as the API server's own
+// (HTML characters and U+2028/U+2029 as \u escapes, \b and \f short as Go 1.22+ writes them,
+// invalid UTF-16 as U+FFFD). Request and response bodies are written in place as the API server's own
 // JSON text (runtime.Unknown), compacted as encoding/json compacts a Marshaler's output.
 import type { AuditEvent, AuditUser, ObjectReference, RawObject, ResponseStatus } from "./types.ts";
 
@@ -16,9 +16,7 @@ const goEscapes: Record<string, string> = {
 
 /** A JavaScript string as encoding/json writes a Go string (valid UTF-8 assumed, as Go's are). */
 export function goJsonString(text: string): string {
-  return JSON.stringify(text.toWellFormed()).replace(/\\[bf]|[<>&\u2028\u2029]/g, (m) =>
-    m === "\\b" ? "\\u0008" : m === "\\f" ? "\\u000c" : (goEscapes[m] ?? m),
-  );
+  return JSON.stringify(text.toWellFormed()).replace(/[<>&\u2028\u2029]/g, (m) => goEscapes[m] ?? m);
 }
 
 /**
@@ -58,7 +56,15 @@ export function parseKeepingNumbers(json: string): unknown {
 }
 
 // ES2025's JSON.rawJSON (V8 since Node 21), not yet in TypeScript's lib.
-const rawJson = (JSON as unknown as { rawJSON(text: string): unknown }).rawJSON;
+const rawJson = (text: string) => (JSON as unknown as { rawJSON(text: string): unknown }).rawJSON(text);
+
+/** A number from parseKeepingNumbers (kept as its text) or plain JSON; NaN for anything else. */
+export function numberOf(value: unknown): number {
+  if (typeof value === "number") return value;
+  if (typeof value === "object" && value !== null && "rawJSON" in value)
+    return Number((value as { rawJSON: string }).rawJSON);
+  return Number.NaN;
+}
 
 /** A value from parseKeepingNumbers (or plain JSON) written back as Go would write it. */
 export function rawObjectOf(value: unknown): RawObject {
@@ -141,8 +147,10 @@ function encodeObjectRef(ref: ObjectReference): string {
 }
 
 const text = (value: unknown) => (typeof value === "string" && value !== "" ? goJsonString(value) : undefined);
-const integer = (value: unknown) =>
-  typeof value === "number" && Number.isInteger(value) && value !== 0 ? String(value) : undefined;
+const integer = (value: unknown) => {
+  const n = numberOf(value);
+  return Number.isInteger(n) && n !== 0 ? String(n) : undefined;
+};
 
 /** metav1.StatusDetails in struct order; what Go would drop on decoding is dropped. */
 function encodeDetails(details: unknown): string | undefined {

@@ -24,11 +24,6 @@ export interface FlagSpec {
    * per such flag that is set.
    */
   readonly ignored?: string;
-  /**
-   * Accepted but not implemented yet: `serve` refuses to start when it is set to anything but its
-   * default (never silently ignored).
-   */
-  readonly notImplemented?: boolean;
 }
 
 export type FlagValue = string | boolean | number | string[] | Record<string, string>;

@@ -10,7 +10,7 @@ export interface KubeOidcProxyFlag {
   readonly short?: string;
   /** kube-oidc-proxy's default as its --help prints it. */
   readonly default?: string;
-  /** A difference the migrating user must know (beyond "ignored" and "not implemented yet"). */
+  /** A difference the migrating user must know (beyond "ignored"). */
   readonly note?: string;
 }
 
@@ -79,10 +79,7 @@ export const kubeOidcProxyFlags: readonly KubeOidcProxyFlag[] = [
     note: "kube-oidc-proxy's default is 0 (never rotated); the gateway's is 100, as kube-apiserver's",
   },
   { name: "audit-log-mode", default: "blocking" },
-  {
-    name: "audit-log-path",
-    note: "for now the file records only the requests the gateway refused itself, in a format of its own (audit.k8s.io/v1 Events are being built)",
-  },
+  { name: "audit-log-path" },
   { name: "audit-log-truncate-enabled" },
   { name: "audit-log-truncate-max-batch-size", default: "10485760" },
   { name: "audit-log-truncate-max-event-size", default: "102400" },

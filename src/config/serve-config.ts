@@ -5,8 +5,9 @@ import { readFileSync } from "node:fs";
 import { isIP } from "node:net";
 import { availableParallelism } from "node:os";
 import { parse as parseYaml } from "yaml";
+import type { AuditConfig } from "../audit/types.ts";
 import type { JwtAuthenticatorConfig } from "../authn/jwt-config.ts";
-import type { AuditLogRotation } from "../observability/audit-log.ts";
+import { auditConfig } from "./audit-config.ts";
 import { parseAuthenticationConfiguration } from "./authentication-config.ts";
 import { ConfigError } from "./errors.ts";
 import { type FlagValue, type FlagValues, parseDuration, parseFlags, valuesFromEnv, valuesFromFile } from "./flags.ts";
@@ -66,8 +67,8 @@ export interface ServeConfig {
     /** --require-impersonation-rights: refuse to start when an impersonation right is missing. */
     readonly refuseStartWithoutRights: boolean;
   };
-  /** kube-apiserver's audit flags beyond --audit-log-path and its rotation (see auditLogPath). */
-  readonly audit: AuditFlags;
+  /** kube-apiserver's --audit-* flags: policy, log and webhook backends. */
+  readonly audit: AuditConfig;
   /**
    * Flags that were set and mean nothing here, with why: `serve` logs one line for each at start.
    */
@@ -85,10 +86,6 @@ export interface ServeConfig {
   /** Present when browser sessions are on (--session-client-id). */
   readonly session?: SessionConfig;
   readonly logLevel: LogLevel;
-  /** Empty: no audit log of the gateway's own refusals. */
-  readonly auditLogPath: string;
-  /** --audit-log-maxsize, --audit-log-maxbackup, --audit-log-maxage (kube-apiserver's meanings). */
-  readonly auditLogRotation: AuditLogRotation;
   readonly shutdownGracePeriodMs: number;
   /** Processes serving the secure port (--workers, 0 resolved to the CPUs available). */
   readonly workers: number;
@@ -105,20 +102,6 @@ export interface UpstreamClientFlags {
   readonly cluster?: string;
   readonly user?: string;
   readonly tlsServerName?: string;
-}
-
-export interface AuditFlags {
-  /** --audit-policy-file; empty: none. */
-  readonly policyFile: string;
-  readonly logFormat: string;
-  readonly logVersion: string;
-  readonly logMode: string;
-  readonly webhookConfigFile: string;
-  readonly webhookInitialBackoffMs: number;
-  readonly webhookVersion: string;
-  readonly webhookMode: string;
-  /** Every --audit-* flag's value by name (defaults included), for the backends being built. */
-  readonly values: Readonly<Record<string, string | number | boolean>>;
 }
 
 /** Levenshtein distance, for "did you mean". */
@@ -240,26 +223,13 @@ function requestTimeout(text: string): number {
   }
 }
 
-/** Ignored flags that were set, and not-implemented ones set to anything but their default (refused). */
+/** Ignored flags that were set. */
 function flagNotes(explicit: FlagValues): { flag: string; reason: string }[] {
   const ignored: { flag: string; reason: string }[] = [];
   for (const spec of serveFlags) {
     const value = explicit[spec.name];
     if (value === undefined) continue;
     if (spec.ignored) ignored.push({ flag: spec.name, reason: spec.ignored });
-    if (spec.notImplemented) {
-      const fallback = spec.type === "duration" ? parseDuration(String(spec.default ?? "0")) : spec.default;
-      const same =
-        spec.type === "string" && /qps$/.test(spec.name)
-          ? Number(value) === Number(fallback)
-          : JSON.stringify(value) === JSON.stringify(fallback ?? "");
-      if (!same) {
-        throw new ConfigError(
-          "NOT_IMPLEMENTED_YET",
-          `--${spec.name}=${String(value)}: not implemented yet (only its default${fallback === undefined ? ", unset," : ` ${JSON.stringify(spec.default)}`} is accepted); remove it to start`,
-        );
-      }
-    }
   }
   return ignored;
 }
@@ -301,14 +271,6 @@ const positive = (values: FlagValues, name: string): number => {
   const value = values[name] as number;
   if (!Number.isInteger(value) || value < 1024)
     throw new ConfigError("INVALID_FLAG_VALUE", `--${name}: must be at least 1024, got ${value}`);
-  return value;
-};
-
-// kube-apiserver refuses these when negative (pkg/server/options/audit.go AuditLogOptions.Validate).
-const notNegative = (values: FlagValues, name: string): number => {
-  const value = values[name] as number;
-  if (!Number.isInteger(value) || value < 0)
-    throw new ConfigError("INVALID_FLAG_VALUE", `--${name} ${value} can't be a negative number`);
   return value;
 };
 
@@ -409,15 +371,6 @@ export function loadServeConfig(
     const value = values[name];
     return typeof value === "string" && value !== "" ? value : undefined;
   };
-  const auditValues: Record<string, string | number | boolean> = {};
-  for (const spec of serveFlags) {
-    const value = values[spec.name];
-    if (
-      spec.name.startsWith("audit-") &&
-      (typeof value === "string" || typeof value === "number" || typeof value === "boolean")
-    )
-      auditValues[spec.name] = value;
-  }
   const config: ServeConfig = {
     authentication: {
       ...authentication,
@@ -451,17 +404,7 @@ export function loadServeConfig(
       flushIntervalMs: flushInterval(values["flush-interval"] as string),
     },
     impersonationCheck: { refuseStartWithoutRights: values["require-impersonation-rights"] === true },
-    audit: {
-      policyFile: text("audit-policy-file") ?? "",
-      logFormat: values["audit-log-format"] as string,
-      logVersion: values["audit-log-version"] as string,
-      logMode: values["audit-log-mode"] as string,
-      webhookConfigFile: text("audit-webhook-config-file") ?? "",
-      webhookInitialBackoffMs: values["audit-webhook-initial-backoff"] as number,
-      webhookVersion: values["audit-webhook-version"] as string,
-      webhookMode: values["audit-webhook-mode"] as string,
-      values: auditValues,
-    },
+    audit: auditConfig(values),
     ignoredFlags,
     upstream: {
       kubeconfig: (values.kubeconfig as string | undefined) ?? "",
@@ -482,12 +425,6 @@ export function loadServeConfig(
     },
     session,
     logLevel: logLevel as LogLevel,
-    auditLogPath: (values["audit-log-path"] as string | undefined) ?? "",
-    auditLogRotation: {
-      maxSizeMb: notNegative(values, "audit-log-maxsize"),
-      maxBackups: notNegative(values, "audit-log-maxbackup"),
-      maxAgeDays: notNegative(values, "audit-log-maxage"),
-    },
     shutdownGracePeriodMs: values["shutdown-grace-period"] as number,
     workers: processes,
   };

@@ -18,12 +18,21 @@ import {
   isExtraWithheld,
 } from "../apiserver/impersonation-headers.ts";
 import { requestAttributes } from "../apiserver/request-info.ts";
+import { sourceIps } from "../apiserver/source-ips.ts";
+import {
+  BodyCapture,
+  capturedRequestBody,
+  isJsonMediaType,
+  requestCaptureLimit,
+  responseCaptureLimit,
+} from "../audit/body-capture.ts";
+import { type Auditor, RequestAudit } from "../audit/request-audit.ts";
+import type { PolicyAttributes } from "../audit/types.ts";
 import type { Authenticator } from "../authn/authenticator.ts";
 import { AuthenticationError } from "../authn/errors.ts";
 import type { TokenReviewer } from "../authn/token-review.ts";
 import type { UserInfo } from "../authn/user.ts";
 import { ConfigError } from "../config/errors.ts";
-import type { AuditLog } from "../observability/audit-log.ts";
 import type { Logger } from "../observability/logger.ts";
 import type { Metrics } from "../observability/metrics.ts";
 import type { Upstream } from "../upstream/cluster.ts";
@@ -47,8 +56,8 @@ export interface ApiProxyOptions {
   readonly tokenReviewer?: TokenReviewer;
   /** Present when nested impersonation is on. */
   readonly impersonationAuthorizer?: ImpersonationAuthorizer;
-  /** Present with --audit-log-path: the requests the gateway refused itself. */
-  readonly auditLog?: AuditLog;
+  /** Present with --audit-policy-file and a backend: kube-apiserver's audit events for each request. */
+  readonly auditor?: Auditor;
   readonly upstream: Upstream;
   readonly logger: Logger;
   readonly metrics: Metrics;
@@ -128,7 +137,10 @@ export interface SessionCredentials {
 }
 
 interface Authorized {
+  /** Who the token is. */
   readonly user: UserInfo;
+  /** With nested impersonation: whom the request acts as (an audit event's impersonatedUser). */
+  readonly impersonated?: UserInfo;
   readonly headers: string[];
 }
 
@@ -184,6 +196,60 @@ function hasBody(req: ClientRequest): boolean {
   return req.headers["transfer-encoding"] !== undefined || (length !== undefined && length !== "0");
 }
 
+/** Go's http.Header.Get("Audit-ID"): the first value as sent, or undefined. */
+function clientAuditId(rawHeaders: readonly string[]): string | undefined {
+  for (let i = 0; i < rawHeaders.length; i += 2) {
+    if (rawHeaders[i]?.toLowerCase() === "audit-id") return rawHeaders[i + 1];
+  }
+  return undefined;
+}
+
+const epochUs = () => Math.floor((performance.timeOrigin + performance.now()) * 1000);
+
+/** What an audit policy rule is matched against, from kube-apiserver's own request attributes. */
+function policyAttributes(method: string, path: string, user: UserInfo | undefined): PolicyAttributes {
+  let attributes: ReturnType<typeof requestAttributes>;
+  try {
+    attributes = requestAttributes(method, path);
+  } catch {
+    attributes = { resourceRequest: false, verb: method.toLowerCase(), path: path.split("?")[0] ?? "" };
+  }
+  const who = user ? { username: user.username, groups: user.groups } : undefined;
+  if (!attributes.resourceRequest) {
+    return { user: who, verb: attributes.verb, resourceRequest: false, path: attributes.path };
+  }
+  return {
+    user: who,
+    verb: attributes.verb,
+    resourceRequest: true,
+    apiGroup: attributes.group,
+    apiVersion: attributes.version,
+    resource: attributes.resource,
+    subresource: attributes.subresource,
+    namespace: attributes.namespace,
+    name: attributes.name,
+  };
+}
+
+/** kube-apiserver echoes the audit ID on every response (filters/audit_init.go); so does the gateway on its own. */
+const withAuditId = (response: StatusResponse, auditId: string): StatusResponse => ({
+  ...response,
+  headers: { ...response.headers, "audit-id": auditId },
+});
+
+/** The first value of a response header, from Node's flat raw list. */
+function headerOf(rawHeaders: readonly string[], name: string): string | undefined {
+  for (let i = 0; i < rawHeaders.length; i += 2) if (rawHeaders[i]?.toLowerCase() === name) return rawHeaders[i + 1];
+  return undefined;
+}
+
+/** blocking-strict: kube-apiserver fails a request whose event cannot be stored (filters/audit.go). */
+const auditStoreFailed = () =>
+  new StatusError("AUDIT_STORE_FAILED", 500, "InternalError", "Internal error occurred: failed to store audit event");
+
+/** Verbs whose body kube-apiserver decodes and logs (handlers create/update/patch/delete). */
+const bodyVerbs = new Set(["create", "update", "patch", "delete", "deletecollection"]);
+
 export class ApiProxy {
   readonly #options: ApiProxyOptions;
   /** Who was authenticated when a later check refused the request (for the audit log). */
@@ -228,19 +294,12 @@ export class ApiProxy {
    */
   async #authorize(
     req: IncomingMessage | Http2ServerRequest,
-    upgrade?: string,
-    session?: SessionCredentials,
+    upgrade: string | undefined,
+    session: SessionCredentials | undefined,
+    auditId: string,
   ): Promise<Authorized> {
     const impersonationHeader = clientImpersonationHeader(req.rawHeaders);
     const { disableImpersonation } = this.#options;
-    if (impersonationHeader && !this.#options.impersonationAuthorizer && !disableImpersonation) {
-      throw new StatusError(
-        "CLIENT_IMPERSONATION",
-        403,
-        "Forbidden",
-        `impersonation is not allowed through this gateway: the request carries ${impersonationHeader}`,
-      );
-    }
     const websocket = upgrade !== undefined && isWebSocketUpgrade(req.headers);
     let token = session?.token ?? bearerToken(req.headers.authorization);
     let websocketProtocols: string | undefined;
@@ -253,7 +312,21 @@ export class ApiProxy {
     }
     if (!token) throw new AuthenticationError("NO_TOKEN", "no bearer token in the request");
     let { user, authorization, identity } = await this.#identify(token);
+    let impersonated: UserInfo | undefined;
     const passthrough = identity.length === 0;
+    // Refused after authentication, as kube-apiserver's impersonation filter runs after its
+    // authentication (server/config.go DefaultBuildHandlerChain): a request without a valid token
+    // is a 401 whatever else it carries, and the audit event of a refusal names who asked.
+    if (impersonationHeader && !this.#options.impersonationAuthorizer && !disableImpersonation) {
+      const refusal = new StatusError(
+        "CLIENT_IMPERSONATION",
+        403,
+        "Forbidden",
+        `impersonation is not allowed through this gateway: the request carries ${impersonationHeader}`,
+      );
+      this.#actors.set(refusal, user);
+      throw refusal;
+    }
     if (disableImpersonation) {
       // kube-oidc-proxy v0.3.0 (pkg/proxy/handlers.go withImpersonateRequest, proxy.go RoundTrip):
       // with --disable-impersonation, once the token is verified the request goes on with the
@@ -269,23 +342,23 @@ export class ApiProxy {
       }
       identity = own;
     } else if (impersonationHeader && this.#options.impersonationAuthorizer) {
-      if (identity.length === 0) {
-        throw new StatusError(
-          "CLIENT_IMPERSONATION",
-          403,
-          "Forbidden",
-          "impersonation is not allowed with a passed-through token",
-        );
-      }
       try {
+        if (identity.length === 0) {
+          throw new StatusError(
+            "CLIENT_IMPERSONATION",
+            403,
+            "Forbidden",
+            "impersonation is not allowed with a passed-through token",
+          );
+        }
         const requested = requestedImpersonation(req.rawHeaders);
         if (requested) {
-          user = await this.#options.impersonationAuthorizer.authorize(
+          impersonated = await this.#options.impersonationAuthorizer.authorize(
             user,
             requested,
             requestAttributes(req.method ?? "GET", session?.path ?? req.url ?? "/"),
           );
-          identity = impersonationHeaders(user);
+          identity = impersonationHeaders(impersonated);
         }
       } catch (error) {
         if (error instanceof Error) this.#actors.set(error, user);
@@ -304,8 +377,60 @@ export class ApiProxy {
       trustForwarded,
       upgrade,
       websocketProtocols,
+      auditId,
     });
-    return { user, headers };
+    return { user, impersonated, headers };
+  }
+
+  /**
+   * The request's audit context (undefined: no auditing, or the policy records nothing for it).
+   * `user` undefined: authentication failed.
+   */
+  #beginAudit(
+    req: ClientRequest,
+    auditID: string,
+    path: string,
+    receivedUs: number,
+    user: UserInfo | undefined,
+  ): RequestAudit | undefined {
+    const { auditor } = this.#options;
+    if (!auditor) return undefined;
+    const method = req.method ?? "GET";
+    const userAgent = req.headers["user-agent"];
+    return RequestAudit.begin(auditor, {
+      auditID,
+      requestURI: path,
+      attributes: policyAttributes(method, path, user),
+      user,
+      sourceIPs: sourceIps(req.headers, req.socket.remoteAddress),
+      userAgent,
+      receivedUs,
+    });
+  }
+
+  /**
+   * The audit event of a request the gateway answered itself. A failed authentication gets one
+   * event at ResponseStarted without a user (filters/authn_audit.go); a request refused after
+   * authentication (the user is known) gets its RequestReceived and ResponseComplete events, as
+   * kube-apiserver's later filters' refusals do.
+   */
+  #auditOwnAnswer(
+    req: ClientRequest,
+    error: unknown,
+    response: StatusResponse,
+    auditID: string,
+    path: string,
+    receivedUs: number,
+  ): void {
+    if (!this.#options.auditor) return;
+    const user = error instanceof Error ? this.#actors.get(error) : undefined;
+    const audit = this.#beginAudit(req, auditID, path, receivedUs, user);
+    if (!audit) return;
+    if (user) audit.process("RequestReceived");
+    audit.logResponseObject(response.body);
+    audit.setResponseCode(response.status);
+    if (!user || isLongRunning(path)) audit.process("ResponseStarted");
+    if (user) audit.process("ResponseComplete");
   }
 
   /**
@@ -362,41 +487,24 @@ export class ApiProxy {
     }
   }
 
-  #failure(error: unknown, req: ClientRequest, requestId: string, started: number): StatusResponse {
+  #failure(error: unknown, req: ClientRequest, requestId: string): StatusResponse {
     const { logger, metrics } = this.#options;
-    let response: StatusResponse;
-    let reason: string;
     if (error instanceof AuthenticationError) {
       metrics.authentications.inc({ result: "failure", reason: error.code });
       logger.info("authentication failed", { requestId, reason: error.code, detail: error.message, path: req.url });
-      response = toStatus(unauthorized());
-      reason = error.code;
-    } else if (error instanceof StatusError) {
+      return withAuditId(toStatus(unauthorized()), requestId);
+    }
+    if (error instanceof StatusError) {
       logger.info("request refused", {
         requestId,
         code: error.code,
         detail: error.message,
         cause: String(error.cause ?? ""),
       });
-      response = toStatus(error);
-      reason = error.code;
     } else {
       logger.error("request failed", { requestId, error: String(error) });
-      response = toStatus(error);
-      reason = "INTERNAL";
     }
-    const user = error instanceof Error ? this.#actors.get(error) : undefined;
-    this.#options.auditLog?.record({
-      user: user?.username,
-      groups: user?.groups,
-      verb: req.method ?? "GET",
-      path: (req.url ?? "").split("?")[0] ?? "",
-      status: response.status,
-      latencyMs: Math.round((performance.now() - started) * 1000) / 1000,
-      reason,
-      sourceIp: req.socket.remoteAddress,
-    });
-    return response;
+    return withAuditId(toStatus(error), requestId);
   }
 
   #upstreamError(error: NodeJS.ErrnoException): StatusError | Error {
@@ -437,9 +545,12 @@ export class ApiProxy {
   /** An ordinary request, over HTTP/1.1 or HTTP/2. */
   async handleRequest(req: ClientRequest, res: ClientResponse, session?: SessionCredentials): Promise<void> {
     const started = performance.now();
-    const requestId = randomUUID();
+    const receivedUs = epochUs();
+    // The audit ID is the request's ID in the gateway's logs, and goes to the API server.
+    const requestId = clientAuditId(req.rawHeaders) || randomUUID();
     const { metrics } = this.#options;
     const method = req.method ?? "GET";
+    const path = session?.path ?? req.url ?? "/";
     const done = (status: number) => {
       metrics.requests.inc({ method, code: String(status) });
       metrics.requestDuration.observe({ method }, (performance.now() - started) / 1000);
@@ -456,27 +567,55 @@ export class ApiProxy {
 
     let authorized: Authorized;
     try {
-      authorized = await this.#authorize(req, undefined, session);
+      authorized = await this.#authorize(req, undefined, session, requestId);
     } catch (error) {
       req.resume();
-      reply(this.#failure(error, req, requestId, started));
+      const response = this.#failure(error, req, requestId);
+      this.#auditOwnAnswer(req, error, response, requestId, path, receivedUs);
+      reply(response);
       return;
     }
 
-    const path = session?.path ?? req.url ?? "/";
     const longRunning = isLongRunning(path);
+    const audit = this.#beginAudit(req, requestId, path, receivedUs, authorized.user);
+    if (authorized.impersonated) audit?.logImpersonatedUser(authorized.impersonated);
+    if (audit && !audit.process("RequestReceived")) {
+      // blocking-strict: an event that cannot be stored fails the request (filters/audit.go).
+      req.resume();
+      reply(this.#failure(auditStoreFailed(), req, requestId));
+      return;
+    }
+    let requestCapture: BodyCapture | undefined;
+    let body: Readable | undefined = hasBody(req) ? req : undefined;
+    if (audit && body && bodyVerbs.has(audit.verb) && isJsonMediaType(req.headers["content-type"])) {
+      requestCapture = new BodyCapture(requestCaptureLimit);
+      body = capturedRequestBody(body, requestCapture);
+    }
     const exchange = this.#options.upstream.send({
       method,
       path,
       headers: authorized.headers,
-      body: hasBody(req) ? req : undefined,
+      body,
       timeoutMs: longRunning ? 0 : this.#options.responseTimeoutMs,
       longRunning,
     });
     let clientGone = false;
+    let responseCapture: BodyCapture | undefined;
+    let deferredStart = false;
     res.once("close", () => {
       clientGone = true;
       if (!res.writableFinished) exchange.abort();
+      if (!audit) return;
+      // The event's last stages, once the client has the whole response (or left).
+      const text = requestCapture?.text();
+      if (text !== undefined) {
+        if (audit.verb === "patch") audit.logRequestPatch(text);
+        else audit.logRequestObject(text);
+      }
+      audit.logResponseObject(responseCapture?.text());
+      if (audit.fakeSuccessIfNoStatus() && longRunning) deferredStart = true;
+      if (deferredStart) audit.process("ResponseStarted");
+      audit.process("ResponseComplete");
     });
     req.on("error", () => exchange.abort());
     req.on("aborted", () => exchange.abort());
@@ -490,7 +629,14 @@ export class ApiProxy {
         res.destroy();
         return;
       }
-      reply(this.#failure(this.#upstreamError(error as NodeJS.ErrnoException), req, requestId, started));
+      const response = this.#failure(this.#upstreamError(error as NodeJS.ErrnoException), req, requestId);
+      if (audit) {
+        responseCapture = new BodyCapture(responseCaptureLimit);
+        responseCapture.add(Buffer.from(response.body));
+        audit.setResponseCode(response.status);
+        deferredStart = longRunning;
+      }
+      reply(response);
       return;
     }
     if (clientGone) {
@@ -499,13 +645,28 @@ export class ApiProxy {
       return;
     }
     done(upstreamRes.status);
+    const upstreamBody = upstreamRes.body;
+    if (audit) {
+      audit.setResponseCode(upstreamRes.status);
+      const contentType = headerOf(upstreamRes.rawHeaders, "content-type");
+      const failed = upstreamRes.status >= 300;
+      // A watch's events are never recorded (its handler logs no response object); a refused
+      // long-running request's Status is, and its ResponseStarted event waits for it, because
+      // kube-apiserver logs the Status before it writes the head.
+      if (isJsonMediaType(contentType) && (!longRunning || failed)) {
+        responseCapture = new BodyCapture(responseCaptureLimit, !audit.wantsResponseObject || longRunning);
+        const capture = responseCapture;
+        upstreamBody.on("data", (chunk: Buffer) => capture.add(chunk));
+      }
+      if (longRunning && failed && responseCapture) deferredStart = true;
+      else if (longRunning) audit.process("ResponseStarted");
+    }
     (res as ServerResponse).writeHead(upstreamRes.status, clientResponseHeaders(upstreamRes.rawHeaders));
-    const body = upstreamRes.body;
     if (longRunning) {
       // Send headers now: a watch's first event may be minutes away.
       (res as Partial<ServerResponse>).flushHeaders?.();
       metrics.openWatches.inc();
-      const stream = { destroy: () => body.destroy() };
+      const stream = { destroy: () => upstreamBody.destroy() };
       this.#streams.add(stream);
       res.once("close", () => {
         metrics.openWatches.dec();
@@ -514,19 +675,20 @@ export class ApiProxy {
     }
     // The teardown is spelt out: a broken or cut upstream body cuts the client's response short,
     // and a client that goes away ends the upstream exchange (abort above).
-    body.on("error", () => res.destroy());
-    body.once("close", () => {
-      if (!body.readableEnded) res.destroy();
+    upstreamBody.on("error", () => res.destroy());
+    upstreamBody.once("close", () => {
+      if (!upstreamBody.readableEnded) res.destroy();
     });
-    relay(body, res as ServerResponse);
+    relay(upstreamBody, res as ServerResponse);
   }
 
   /** An HTTP/1.1 Upgrade request (exec, attach, port-forward; SPDY or WebSocket). */
   async handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer, session?: SessionCredentials): Promise<void> {
-    const started = performance.now();
-    const requestId = randomUUID();
+    const receivedUs = epochUs();
+    const requestId = clientAuditId(req.rawHeaders) || randomUUID();
     const { metrics } = this.#options;
     const upgrade = req.headers.upgrade ?? "";
+    const path = session?.path ?? req.url ?? "/";
     const writeRaw = (response: StatusResponse) => {
       metrics.requests.inc({ method: req.method ?? "GET", code: String(response.status) });
       socket.end(rawHttpResponse(response));
@@ -540,7 +702,6 @@ export class ApiProxy {
           new StatusError("UNSUPPORTED_UPGRADE", 400, "BadRequest", "only WebSocket and SPDY/3.1 upgrades are proxied"),
           req,
           requestId,
-          started,
         ),
       );
       return;
@@ -548,11 +709,30 @@ export class ApiProxy {
 
     let authorized: Authorized;
     try {
-      authorized = await this.#authorize(req, upgrade, session);
+      authorized = await this.#authorize(req, upgrade, session, requestId);
     } catch (error) {
-      writeRaw(this.#failure(error, req, requestId, started));
+      const response = this.#failure(error, req, requestId);
+      this.#auditOwnAnswer(req, error, response, requestId, path, receivedUs);
+      writeRaw(response);
       return;
     }
+    const audit = this.#beginAudit(req, requestId, path, receivedUs, authorized.user);
+    if (authorized.impersonated) audit?.logImpersonatedUser(authorized.impersonated);
+    if (audit && !audit.process("RequestReceived")) {
+      writeRaw(this.#failure(auditStoreFailed(), req, requestId));
+      return;
+    }
+    // exec, attach and port-forward are long-running: ResponseStarted when the API server
+    // answers, ResponseComplete when the connection ends.
+    const finish = (status: number | undefined, body?: string) => {
+      if (!audit) return;
+      if (status !== undefined) {
+        audit.logResponseObject(body);
+        audit.setResponseCode(status);
+      } else audit.fakeSuccessIfNoStatus();
+      audit.process("ResponseStarted");
+      audit.process("ResponseComplete");
+    };
 
     // Bytes after an upgrade request's headers belong to the new protocol, so the request has
     // no body: a length the client sent would make the API server read the new protocol's
@@ -564,7 +744,7 @@ export class ApiProxy {
     headers.push("Content-Length", "0");
     const exchange = this.#options.upstream.send({
       method: req.method ?? "GET",
-      path: session?.path ?? req.url ?? "/",
+      path,
       headers,
       timeoutMs: this.#options.responseTimeoutMs,
       upgrade: true,
@@ -576,8 +756,11 @@ export class ApiProxy {
     try {
       upstreamRes = await exchange.response;
     } catch (error) {
-      if (!socket.destroyed)
-        writeRaw(this.#failure(this.#upstreamError(error as NodeJS.ErrnoException), req, requestId, started));
+      if (!socket.destroyed) {
+        const response = this.#failure(this.#upstreamError(error as NodeJS.ErrnoException), req, requestId);
+        finish(response.status, response.body);
+        writeRaw(response);
+      } else finish(undefined);
       return;
     } finally {
       socket.off("close", onClientGone);
@@ -586,16 +769,22 @@ export class ApiProxy {
     if (socket.destroyed) {
       upstreamRes.upgraded?.socket.destroy();
       upstreamRes.body.destroy();
+      finish(undefined);
       return;
     }
     const upgraded = upstreamRes.upgraded;
     if (!upgraded) {
       // The API server refused to switch (e.g. 403), or answered a streaming endpoint as a
       // stream: relayed with backpressure up to a bound, then closed.
+      const capture = audit ? new BodyCapture(responseCaptureLimit, true) : undefined;
+      if (capture) upstreamRes.body.on("data", (chunk: Buffer) => capture.add(chunk));
+      socket.once("close", () => finish(upstreamRes.status, capture?.text()));
       relayRefusedUpgrade(upstreamRes, socket);
       return;
     }
     metrics.openUpgrades.inc();
+    audit?.setResponseCode(upstreamRes.status);
+    audit?.process("ResponseStarted");
     const stream = {
       destroy: () => {
         upgraded.socket.destroy();
@@ -606,6 +795,7 @@ export class ApiProxy {
     spliceUpgrade(upstreamRes, upgraded.socket, upgraded.head, socket, head, () => {
       metrics.openUpgrades.dec();
       this.#streams.delete(stream);
+      audit?.process("ResponseComplete");
     });
   }
 }

@@ -85,6 +85,12 @@ export interface UpstreamHeaderOptions {
   readonly upgrade?: string;
   /** Replaces Sec-WebSocket-Protocol (the bearer-token subprotocol removed). */
   readonly websocketProtocols?: string;
+  /**
+   * The request's audit ID, sent as Audit-ID in place of the client's: kube-apiserver takes it
+   * (filters/audit_init.go WithAuditInit), so its audit event for the forwarded request carries
+   * the gateway's ID ("set by the first server to receive the request", audit/types.go HeaderAuditID).
+   */
+  readonly auditId?: string;
 }
 
 /** The header list for the API server request, as flat [name, value, name, value, …]. */
@@ -93,6 +99,10 @@ export function upstreamRequestHeaders(options: UpstreamHeaderOptions): string[]
     trustForwarded: options.trustForwarded,
     dropWebsocketProtocols: options.websocketProtocols !== undefined,
   });
+  if (options.auditId !== undefined) {
+    for (let i = out.length - 2; i >= 0; i -= 2) if (out[i]?.toLowerCase() === "audit-id") out.splice(i, 2);
+    out.push("Audit-ID", options.auditId);
+  }
   out.push("Host", options.upstreamHost);
   if (options.upgrade) out.push("Connection", "Upgrade", "Upgrade", options.upgrade);
   if (options.websocketProtocols) out.push("Sec-WebSocket-Protocol", options.websocketProtocols);

@@ -1,14 +1,14 @@
 // `serve`, composed: configuration in, a running gateway out. Reads top to bottom:
-// logger and metrics → upstream credentials → authenticator (discovery starts) → request
-// pipeline → client listener and health listener → graceful stop.
+// logger and metrics → audit policy and backends → upstream credentials → authenticator
+// (discovery starts) → request pipeline → client listener and health listener → graceful stop.
 import type { ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { withholdExtras } from "../apiserver/impersonation-headers.ts";
+import { createAuditor } from "../audit/auditor.ts";
 import { Authenticator } from "../authn/authenticator.ts";
 import { ReloadingAuthenticator } from "../authn/reloading-authenticator.ts";
 import { TokenReviewer } from "../authn/token-review.ts";
 import type { ServeConfig } from "../config/serve-config.ts";
-import { AuditLog } from "../observability/audit-log.ts";
 import { createLogger, type Logger } from "../observability/logger.ts";
 import { createMetrics, type Metrics } from "../observability/metrics.ts";
 import { ApiProxy } from "../proxy/api-proxy.ts";
@@ -63,6 +63,10 @@ export async function startGateway(config: ServeConfig, deps: GatewayDependencie
         keyFile: servingPair.keyFile,
       },
     );
+
+  // The audit policy and backends first: a policy file that does not load stops the start before
+  // anything else runs.
+  const auditor = createAuditor(config.audit, logger);
 
   const upstream = new Upstream({
     kubeconfig: config.upstream.kubeconfig,
@@ -140,7 +144,6 @@ export async function startGateway(config: ServeConfig, deps: GatewayDependencie
   authenticator.start();
 
   const passthrough = config.authentication.passthrough;
-  const auditLog = config.auditLogPath ? new AuditLog(config.auditLogPath, config.auditLogRotation) : undefined;
   const proxy = new ApiProxy({
     authenticator,
     tokenReviewer: passthrough
@@ -149,7 +152,7 @@ export async function startGateway(config: ServeConfig, deps: GatewayDependencie
     impersonationAuthorizer: config.authentication.nestedImpersonation
       ? new ImpersonationAuthorizer(upstream)
       : undefined,
-    auditLog,
+    auditor,
     upstream,
     logger,
     metrics,
@@ -264,7 +267,8 @@ export async function startGateway(config: ServeConfig, deps: GatewayDependencie
       impersonationRights.stop();
       upstream.close();
       await healthServer?.close();
-      await auditLog?.close();
+      // Buffered events are written (or sent) before the process ends.
+      await auditor?.backend.shutdown();
       logger.info("stopped");
     },
   };

@@ -66,12 +66,20 @@ describe("serve configuration", () => {
     assert.equal(config.serving.securePort, 443);
     assert.equal(config.serving.healthPort, 8080);
     assert.equal(config.authentication.allowSystemIdentities, false);
-    assert.deepEqual(config.auditLogRotation, { maxSizeMb: 100, maxBackups: 100, maxAgeDays: 366 });
+    const { maxSizeMb, maxBackups, maxAgeDays } = config.audit.log;
+    assert.deepEqual({ maxSizeMb, maxBackups, maxAgeDays }, { maxSizeMb: 100, maxBackups: 100, maxAgeDays: 366 });
   });
 
   it("takes kube-apiserver's audit log rotation flags", () => {
-    const config = load(["--audit-log-maxsize=5", "--audit-log-maxbackup", "0", "--audit-log-maxage=30"]);
-    assert.deepEqual(config.auditLogRotation, { maxSizeMb: 5, maxBackups: 0, maxAgeDays: 30 });
+    const config = load([
+      "--audit-log-path=/var/log/audit.log",
+      "--audit-log-maxsize=5",
+      "--audit-log-maxbackup",
+      "0",
+      "--audit-log-maxage=30",
+    ]);
+    const { maxSizeMb, maxBackups, maxAgeDays } = config.audit.log;
+    assert.deepEqual({ maxSizeMb, maxBackups, maxAgeDays }, { maxSizeMb: 5, maxBackups: 0, maxAgeDays: 30 });
   });
 
   it("takes flags over environment over the config file", () => {
@@ -114,7 +122,7 @@ describe("serve configuration", () => {
     ["a bad port", ["--secure-port=70000"], "INVALID_FLAG_VALUE", /not a port/],
     ["a bad duration", ["--token-cache-ttl=10 seconds"], "INVALID_FLAG_VALUE", /invalid duration/],
     ["an untrusted-proxy that is not an IP", ["--trusted-proxies=ingress"], "INVALID_FLAG_VALUE", /not an IP address/],
-    ["a negative --audit-log-maxbackup", ["--audit-log-maxbackup=-1"], "INVALID_FLAG_VALUE", /can't be a negative/],
+    ["a negative --audit-log-maxbackup", ["--audit-log-path=/tmp/a.log", "--audit-log-maxbackup=-1"], "INVALID_FLAG_VALUE", /can't be a negative/],
     ["a missing CA file", ["--oidc-ca-file=/nonexistent/ca.pem"], "OIDC_CA_UNREADABLE", /no such file/],
   ];
   for (const [what, args, code, message] of refusals) {
@@ -255,26 +263,6 @@ describe("kube-oidc-proxy's flags in the serve configuration", () => {
     );
     assert.ok(config.ignoredFlags.every((f) => f.reason.length > 20));
     assert.deepEqual(load([]).ignoredFlags, []);
-  });
-
-  it("accepts the audit flags not implemented yet at their defaults and refuses any other value, naming the flag", () => {
-    const config = load([
-      "--audit-log-format=json",
-      "--audit-webhook-batch-throttle-qps=10.0",
-      "--audit-webhook-batch-max-wait=30s",
-      "--audit-log-mode=blocking",
-    ]);
-    assert.equal(config.audit.logFormat, "json");
-    assert.equal(config.audit.webhookInitialBackoffMs, 10_000);
-    assert.throws(() => load(["--audit-policy-file=/etc/policy.yaml"]), {
-      code: "NOT_IMPLEMENTED_YET",
-      message: /--audit-policy-file=\/etc\/policy.yaml: not implemented yet/,
-    });
-    assert.throws(() => load(["--audit-log-format=legacy"]), {
-      code: "NOT_IMPLEMENTED_YET",
-      message: /--audit-log-format/,
-    });
-    assert.throws(() => load(["--audit-webhook-config-file=/w"]), { code: "NOT_IMPLEMENTED_YET" });
   });
 
   it("fills the upstream client flags; --request-timeout replaces --upstream-timeout unless 0", () => {

@@ -1,7 +1,7 @@
 // Nested impersonation through the gateway (kubectl --as), judged against the API server's own
 // impersonation checks for the same user.
 import assert from "node:assert/strict";
-import { readFile } from "node:fs/promises";
+import { readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { originalUserExtra, requestedImpersonation } from "../../src/proxy/nested-impersonation.ts";
@@ -71,9 +71,12 @@ describe("nested impersonation (--allow-nested-impersonation)", { timeout: 120_0
     await grantGatewayReviews(bed, ["subjectaccessreviews"]);
     const applied = await bed.kubectl(["apply", "-f", "-"], undefined, rbac);
     assert.equal(applied.code, 0, applied.stderr);
+    const policy = join(bed.dir, "gateway-audit-policy.yaml");
+    await writeFile(policy, "apiVersion: audit.k8s.io/v1\nkind: Policy\nrules:\n- level: Metadata\n");
     gateway = await startTestGateway(credentials, [
       ...bedOidcFlags(bed),
       "--allow-nested-impersonation",
+      `--audit-policy-file=${policy}`,
       `--audit-log-path=${join(bed.dir, "gateway-audit.log")}`,
     ]);
     await gatewayReady(gateway, 30_000);
@@ -161,31 +164,60 @@ describe("nested impersonation (--allow-nested-impersonation)", { timeout: 120_0
     assert.deepEqual(event?.impersonatedUser?.extra?.[originalUserExtra], ["jane@example.com"]);
   });
 
-  it("writes what it refused to its own audit log, with who asked", async () => {
-    await httpsRequest(`${gateway.url}/api/v1/namespaces/default/secrets`, {
+  it("audits as kube-apiserver: who asked, as whom, and what was refused", async () => {
+    const allowed = `nested-allowed-${Date.now()}`;
+    await httpsRequest(`${gateway.url}/api/v1/namespaces/default/configmaps?labelSelector=${allowed}`, {
+      ca: bed.ca.certPem,
+      headers: { authorization: `Bearer ${jane}`, "impersonate-user": "viewer-bot" },
+    });
+    const refusedUri = `/api/v1/namespaces/default/secrets?labelSelector=nested-refused-${Date.now()}`;
+    await httpsRequest(`${gateway.url}${refusedUri}`, {
       ca: bed.ca.certPem,
       headers: { authorization: `Bearer ${jane}`, "impersonate-user": "admin" },
     });
-    await httpsRequest(`${gateway.url}/api/v1/namespaces`, {
+    const unauthenticatedUri = `/api/v1/namespaces?labelSelector=nested-bogus-${Date.now()}`;
+    await httpsRequest(`${gateway.url}${unauthenticatedUri}`, {
       ca: bed.ca.certPem,
       headers: { authorization: "Bearer expired.or.bogus" },
     });
-    const lines = (await readFile(join(bed.dir, "gateway-audit.log"), "utf8"))
+    const text = await readFile(join(bed.dir, "gateway-audit.log"), "utf8");
+    const events = text
       .trim()
       .split("\n")
       .map((l) => JSON.parse(l));
-    const impersonation = lines.find((l) => l.path === "/api/v1/namespaces/default/secrets");
-    assert.equal(impersonation?.user, "jane@example.com");
-    assert.deepEqual(impersonation?.groups, ["oidc:developers", "oidc:viewers"]);
-    assert.equal(impersonation?.status, 403);
-    assert.equal(impersonation?.reason, "IMPERSONATION_FORBIDDEN");
-    assert.equal(impersonation?.verb, "GET");
-    assert.equal(impersonation?.sourceIp, "127.0.0.1");
-    assert.equal(typeof impersonation?.latencyMs, "number");
-    const unauthenticated = lines.find((l) => l.path === "/api/v1/namespaces");
-    assert.equal(unauthenticated?.status, 401);
-    assert.equal(unauthenticated?.reason, "MALFORMED");
-    assert.doesNotMatch(JSON.stringify(lines), new RegExp(jane.slice(-20)), "a token reached the audit log");
+    assert.ok(events.every((e) => e.kind === "Event" && e.apiVersion === "audit.k8s.io/v1" && e.level === "Metadata"));
+
+    // Impersonation allowed: impersonatedUser from the stage after RequestReceived, as kube-apiserver logs it.
+    const done = events.find((e) => e.requestURI.includes(allowed) && e.stage === "ResponseComplete");
+    assert.equal(done?.user.username, "jane@example.com");
+    assert.equal(done?.impersonatedUser?.username, "viewer-bot");
+    assert.equal(done?.responseStatus.code, 200);
+    const received = events.find((e) => e.requestURI.includes(allowed) && e.stage === "RequestReceived");
+    assert.equal(received?.impersonatedUser, undefined);
+    assert.equal(received?.auditID, done?.auditID);
+
+    // Refused after authentication: the user who asked, the refusal's Status.
+    const refused = events.filter((e) => e.requestURI === refusedUri);
+    assert.deepEqual(
+      refused.map((e) => e.stage),
+      ["RequestReceived", "ResponseComplete"],
+    );
+    const last = refused[1];
+    assert.equal(last.user.username, "jane@example.com");
+    assert.deepEqual(last.user.groups, ["oidc:developers", "oidc:viewers"]);
+    assert.equal(last.verb, "list");
+    assert.deepEqual(last.objectRef, { resource: "secrets", namespace: "default", apiVersion: "v1" });
+    assert.equal(last.responseStatus.code, 403);
+    assert.equal(last.responseStatus.reason, "Forbidden");
+    assert.deepEqual(last.sourceIPs, ["127.0.0.1"]);
+
+    // Authentication failed: one event, at ResponseStarted, without a user (filters/authn_audit.go).
+    const unauthenticated = events.filter((e) => e.requestURI === unauthenticatedUri);
+    assert.deepEqual(
+      unauthenticated.map((e) => [e.stage, e.responseStatus.code, e.user]),
+      [["ResponseStarted", 401, {}]],
+    );
+    assert.doesNotMatch(text, new RegExp(jane.slice(-20)), "a token reached the audit log");
   });
 
   it("still answers whoami for the caller without impersonation", async () => {

@@ -1,0 +1,63 @@
+// The addresses kube-apiserver records as an audit event's sourceIPs: k8s.io/apimachinery@v0.37.2
+// pkg/util/net/http.go SourceIPs. Every valid address of the first X-Forwarded-For header, then
+// X-Real-Ip unless already listed, then the connection's address unless it is the last one
+// listed. Only the last is known to be true: the others are what the client claims, which is how
+// kube-apiserver documents the field (audit/v1 Event.SourceIPs), and how the gateway records it.
+import { isIPv4, isIPv6 } from "node:net";
+
+/**
+ * k8s.io/utils/net ParseIPSloppy (Go 1.16's net.ParseIP: IPv4 octets may have leading zeros, read
+ * as decimal) and net.IP.String(): the canonical text, or undefined when it is no address.
+ */
+export function canonicalIp(text: string): string | undefined {
+  const v4 = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(text);
+  if (v4) {
+    const octets = v4.slice(1).map(Number);
+    return octets.every((o) => o <= 255) ? octets.join(".") : undefined;
+  }
+  // Go's parser knows no zones, and reads an embedded IPv4 part sloppily too (Node refuses zeros).
+  if (!text.includes(":") || text.includes("%")) return undefined;
+  let v6 = text;
+  if (!isIPv6(v6)) {
+    const embedded = /^(.*:)(\d{1,3}(?:\.\d{1,3}){3})$/.exec(text);
+    const v4part = embedded ? canonicalIp(embedded[2] as string) : undefined;
+    if (!embedded || !v4part || !isIPv6(`${embedded[1]}${v4part}`)) return undefined;
+    v6 = `${embedded[1]}${v4part}`;
+  }
+  // The WHATWG URL serializer writes RFC 5952 text (lower case, longest zero run as ::), as Go does;
+  // Go writes an IPv4-mapped address as dotted IPv4.
+  const host = new URL(`http://[${v6}]/`).hostname.slice(1, -1);
+  const mapped = /^::ffff:([0-9a-f]{1,4}):([0-9a-f]{1,4})$/.exec(host);
+  if (mapped) {
+    const high = Number.parseInt(mapped[1] as string, 16);
+    const low = Number.parseInt(mapped[2] as string, 16);
+    return `${high >> 8}.${high & 255}.${low >> 8}.${low & 255}`;
+  }
+  return host;
+}
+
+/** Go's http.Header.Get: the first value of the header. */
+const first = (value: string | string[] | undefined) => (Array.isArray(value) ? value[0] : value);
+
+export function sourceIps(
+  headers: Readonly<Record<string, string | string[] | undefined>>,
+  remoteAddress: string | undefined,
+): string[] {
+  const ips: string[] = [];
+  const forwardedFor = first(headers["x-forwarded-for"]);
+  if (forwardedFor) {
+    for (const part of forwardedFor.split(",")) {
+      const ip = canonicalIp(part.trim());
+      if (ip) ips.push(ip);
+    }
+  }
+  const realIp = first(headers["x-real-ip"]);
+  if (realIp) {
+    const ip = canonicalIp(realIp);
+    if (ip && !ips.includes(ip)) ips.push(ip);
+  }
+  const remote =
+    remoteAddress && (isIPv4(remoteAddress) || isIPv6(remoteAddress)) ? canonicalIp(remoteAddress) : undefined;
+  if (remote && ips[ips.length - 1] !== remote) ips.push(remote);
+  return ips;
+}
