@@ -68,16 +68,20 @@ export function loadPolicyFile(path: string, options: LoadPolicyOptions = {}): P
 
 /**
  * A policy from its text (YAML or JSON). `source` names it in errors (the file path). The error
- * message is kube-apiserver's ("loading audit policy file: <reason>: from file <source>").
+ * message is kube-apiserver's ("loading audit policy file: <reason>: from file <source>"), then
+ * what the flag takes.
  */
 export function loadPolicy(text: string, source: string, options: LoadPolicyOptions = {}): Policy {
   try {
     return loadPolicyFromBytes(text, options.onWarning);
   } catch (error) {
     if (!(error instanceof PolicyDecodeError)) throw error;
-    throw new ConfigError("AUDIT_POLICY", `loading audit policy file: ${error.message}: from file ${source}`, {
-      cause: error,
-    });
+    throw new ConfigError(
+      "AUDIT_POLICY",
+      `loading audit policy file: ${error.message}: from file ${source} ` +
+        "(--audit-policy-file takes an audit.k8s.io/v1 Policy with at least one rule; see kubernetes.io/docs/tasks/debug/debug-cluster/audit/)",
+      { cause: error },
+    );
   }
 }
 
@@ -109,7 +113,7 @@ function loadPolicyFromBytes(text: string, onWarning: ((message: string) => void
   const decoder = new Decoder();
   const decoded = decoder.value(node, policySchema, undefined, "", "") as GoStruct | undefined;
   if (decoder.failure !== undefined) throw new PolicyDecodeError(`failed decoding: ${decoder.failure}`);
-  const strict = [...duplicateKeys.map((k) => `key ${goQuote(k)} already set in map`), ...decoder.strictErrors];
+  const strict = [...duplicateKeys.map((k) => `yaml: unmarshal errors: ${k}`), ...decoder.strictErrors];
   if (strict.length > 0) {
     onWarning?.(
       `Audit policy contains errors, falling back to lenient decoding: strict decoding error: ${strict.join(", ")}`,
@@ -279,7 +283,7 @@ function parseYaml(text: string): { node: Node; duplicateKeys: string[] } {
   const duplicateKeys: string[] = [];
   if (doc?.errors.some((e) => e.code === "DUPLICATE_KEY")) {
     for (const e of doc.errors) {
-      if (e.code === "DUPLICATE_KEY") duplicateKeys.push(e.message);
+      if (e.code === "DUPLICATE_KEY") duplicateKeys.push(e.message.split("\n")[0] ?? e.message);
     }
     doc = parse(false);
   }
@@ -376,16 +380,8 @@ const foldKey = (key: string) =>
     .replace(/\u017f/g, "s")
     .toLowerCase();
 
-const jsonKind = (node: Node) =>
-  node.t === "null"
-    ? "null"
-    : node.t === "object"
-      ? "object"
-      : node.t === "array"
-        ? "array"
-        : node.t === "bool"
-          ? "bool"
-          : node.t;
+/** How encoding/json names a JSON value in its type errors: the Node tags are its words. */
+const jsonKind = (node: Node) => node.t;
 
 /** k8s.io/apimachinery runtime/serializer/json SimpleMetaFactory.Interpret. */
 function interpretTypeMeta(node: Node): { apiVersion: string; kind: string } {
