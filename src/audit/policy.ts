@@ -290,7 +290,14 @@ function parseYaml(text: string): { node: Node; duplicateKeys: string[] } {
   if (doc === undefined) return { node: { t: "null" }, duplicateKeys };
   const error = doc.errors.find((e) => !afterFlowRoot(doc, yaml, e.pos[0]));
   if (error) throw new PolicyDecodeError(`failed decoding: yaml: ${error.message.split("\n")[0]}`);
-  return { node: fromJs(doc.toJS()), duplicateKeys };
+  let value: unknown;
+  try {
+    value = doc.toJS();
+  } catch (cause) {
+    // An alias bomb: go-yaml v2 refuses those too ("document contains excessive aliasing").
+    throw new PolicyDecodeError(`failed decoding: yaml: ${(cause as Error).message.split("\n")[0]}`);
+  }
+  return { node: fromJs(value), duplicateKeys };
 }
 
 /**
