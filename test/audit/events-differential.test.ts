@@ -670,6 +670,13 @@ describe("audit differential: the gateway's audit events and kube-apiserver's ow
       }
       if (s.spec.who === "quiet" && events.length > 0) problems.push(`${describeSpec(s)}: level None logged`);
     }
+    // What reached kube-apiserver through the gateway came as the gateway's ServiceAccount.
+    for (const [index, events] of group(apiEvents, "xg")) {
+      for (const e of events.filter((e) => !isForwarded(e))) {
+        const s = sent[index];
+        problems.push(`${s ? describeSpec(s) : `#${index}`}: forwarded as ${show(e.user)}, not ${gatewayTokenSubject}`);
+      }
+    }
     assert.ok(direct.size > 0, "kube-apiserver logged the direct requests");
 
     // The bed's folder goes when it stops: the logs are kept for the person reading a failure.
