@@ -167,8 +167,14 @@ const auditPolicy = {
     { level: "None", nonResourceURLs: ["/healthz*"] },
     { level: "Request", nonResourceURLs: ["/version"] },
     { level: "Metadata", nonResourceURLs: ["/api", "/api/*", "/apis", "/apis/*"], omitStages: ["RequestReceived"] },
-    // Managed fields kept here whatever the policy says, so both settings are seen in one run.
-    { level: "RequestResponse", resources: configmaps, namespaces: ["audit-rr"], omitManagedFields: false },
+    // Reads take the policy's omitManagedFields, writes the opposite: both settings in every run.
+    { level: "RequestResponse", resources: configmaps, namespaces: ["audit-rr"], verbs: ["get", "list", "watch"] },
+    {
+      level: "RequestResponse",
+      resources: configmaps,
+      namespaces: ["audit-rr"],
+      omitManagedFields: !policyOmitManagedFields,
+    },
     { level: "Metadata", resources: configmaps, verbs: ["watch"], omitStages: ["ResponseComplete"] },
     { level: "Request", userGroups: ["oidc:auditors-request"], resources: configmaps },
     {
