@@ -16,7 +16,7 @@
 // - a value of the wrong type anywhere (a number for a level, a string for a list) refuses the
 //   file; null leaves a field at its zero value (a null list item is "").
 import { readFileSync } from "node:fs";
-import { parseAllDocuments, type Tags } from "yaml";
+import { isCollection, isMap, parseAllDocuments, type Tags } from "yaml";
 import { ConfigError } from "../config/errors.ts";
 import { goJsonString } from "./encode.ts";
 import {
@@ -288,11 +288,20 @@ function parseYaml(text: string): { node: Node; duplicateKeys: string[] } {
     doc = parse(false);
   }
   if (doc === undefined) return { node: { t: "null" }, duplicateKeys };
-  const error = doc.errors.find((e) => !afterFlowRoot(doc, yaml, e.pos[0]));
+  // A flow collection over several lines (or over 1024 characters) followed by "key: value" is,
+  // to the yaml package, the key of a block mapping it cannot have; to go-yaml, which cannot take
+  // it for a key either, the whole document, the rest unread.
+  const first = isMap(doc.contents) && !doc.contents.flow ? doc.contents.items[0]?.key : undefined;
+  const flowKey = isCollection(first) && first.flow && doc.errors.some((e) => notAKey.has(e.code)) ? first : undefined;
+  const root = (flowKey ?? doc.contents) as RootNode | null;
+  const afterKey = flowKey?.range ? nextTokenError(yaml, flowKey.range[1]) : undefined;
+  if (afterKey) throw new PolicyDecodeError(`failed decoding: yaml: ${afterKey}`);
+  const error = doc.errors.find((e) => !(flowKey && notAKey.has(e.code)) && !afterFlowRoot(root, yaml, e.pos[0]));
   if (error) throw new PolicyDecodeError(`failed decoding: yaml: ${error.message.split("\n")[0]}`);
   let value: unknown;
   try {
-    value = doc.toJS();
+    // Maps as Maps, so that keys that are no strings can be converted (or refused) as Go does.
+    value = flowKey ? flowKey.toJS(doc, { mapAsMap: true }) : doc.toJS({ mapAsMap: true });
   } catch (cause) {
     // An alias bomb: go-yaml v2 refuses those too ("document contains excessive aliasing").
     throw new PolicyDecodeError(`failed decoding: yaml: ${(cause as Error).message.split("\n")[0]}`);
@@ -339,15 +348,51 @@ function yaml11LineBreaks(text: string): string {
  * unterminated quote, a reserved indicator). A block collection goes on until a token that is no
  * part of it, which is an error there as here.
  */
-function afterFlowRoot(doc: { contents: unknown }, text: string, position: number): boolean {
-  const root = doc.contents as { flow?: boolean; range?: [number, number, number] } | null;
+function afterFlowRoot(root: RootNode | null, text: string, position: number): boolean {
   if (!root?.flow || !root.range || position < root.range[1]) return false;
-  const next = text.slice(root.range[1]).trimStart();
-  if (/^[@`]/.test(next)) return false;
-  const quote = next[0];
-  if (quote === '"') return /^"(?:[^"\\]|\\.)*"/s.test(next);
-  if (quote === "'") return /^'(?:[^']|'')*'/s.test(next);
-  return true;
+  return nextTokenError(text, root.range[1]) === undefined;
+}
+
+/** Why go-yaml cannot scan the token after a root node ending at `end`, if it cannot. */
+function nextTokenError(text: string, end: number): string | undefined {
+  const rest = text.slice(end);
+  // A ':' on the same line is a value without a key (a key must be on one line).
+  if (/^[ \t]*:(?:\s|$)/.test(rest)) return "mapping values are not allowed in this context";
+  const next = rest.replace(/^(?:\s|#[^\n]*)*/, "");
+  if (/^[@`]/.test(next)) return "found character that cannot start any token";
+  if (next.startsWith('"') && !/^"(?:[^"\\]|\\.)*"/s.test(next)) return "found unexpected end of stream";
+  if (next.startsWith("'") && !/^'(?:[^']|'')*'/s.test(next)) return "found unexpected end of stream";
+  return undefined;
+}
+
+const notAKey = new Set(["MULTILINE_IMPLICIT_KEY", "KEY_OVER_1024_CHARS"]);
+
+type RootNode = { readonly flow?: boolean; readonly range?: readonly [number, number, number] | null };
+
+/**
+ * sigs.k8s.io/yaml@v1.6.0 convertToJSONableObject: string, number and boolean keys become strings;
+ * a null key is unsupported, and go-yaml itself refuses a collection as a key.
+ */
+function mapKey(key: unknown, value: unknown): string {
+  if (typeof key === "string") return key;
+  if (typeof key === "number" || typeof key === "bigint" || typeof key === "boolean") return String(key);
+  if (key === null || key === undefined) {
+    throw new PolicyDecodeError(
+      `failed decoding: unsupported map key of type: %!s(<nil>), key: <nil>, value: ${goSyntax(value)}`,
+    );
+  }
+  throw new PolicyDecodeError(`failed decoding: yaml: invalid map key: ${goSyntax(key)}`);
+}
+
+/** Go's %#v of a value go-yaml decoded (approximately, for collections). */
+function goSyntax(value: unknown): string {
+  if (value === null || value === undefined) return "interface {}(nil)";
+  if (typeof value === "string") return goQuote(value);
+  if (Array.isArray(value)) return `[]interface {}{${value.map(goSyntax).join(", ")}}`;
+  if (value instanceof Map) {
+    return `map[interface {}]interface {}{${[...value].map(([k, v]) => `${goSyntax(k)}:${goSyntax(v)}`).join(", ")}}`;
+  }
+  return String(value);
 }
 
 /** A value as sigs.k8s.io/yaml hands it to the JSON decoder: object keys sorted (a Go map). */
@@ -367,7 +412,10 @@ function fromJs(value: unknown): Node {
   if (Array.isArray(value)) return { t: "array", items: value.map(fromJs) };
   if (value instanceof Uint8Array) return { t: "string", v: Buffer.from(value).toString("base64") };
   if (value instanceof Map) {
-    return fromJs(Object.fromEntries([...value].map(([k, v]) => [String(k), v])));
+    const entries = new Map<string, unknown>();
+    for (const [k, v] of value) entries.set(mapKey(k, v), v);
+    const keys = [...entries.keys()].sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b)));
+    return { t: "object", entries: keys.map((k) => [k, fromJs(entries.get(k))] as const) };
   }
   if (value instanceof Set) return fromJs(Object.fromEntries([...value].map((k) => [String(k), null])));
   if (typeof value === "object") {

@@ -348,6 +348,14 @@ const policyCase: fc.Arbitrary<PolicyCase> = fc
           " [",
           "\n- a",
           "\n}",
+          " : y",
+          "\n: y",
+          " # c\n'x",
+          "\n~: x",
+          "\n[a]: x",
+          "\nyes: x",
+          "\n1.5: x",
+          "\n? {a: 1}\n: x",
         ),
       },
     ),
@@ -437,12 +445,15 @@ const toPolicyAttributes = (a: OracleAttributes): PolicyAttributes => {
 
 /**
  * The refusal reasons compared word for word, with two allowances, where the port says what is
- * wrong in its own words: YAML syntax errors (go-yaml's messages are not the yaml package's), and
- * a metadata timestamp (Go's time.Parse names the layout element it stopped at, the port only the
- * value; a timestamp in an audit policy's metadata is rare and ignored by kube-apiserver).
+ * wrong in its own words: YAML that cannot become JSON (go-yaml's syntax errors are not the yaml
+ * package's, and the two notice some errors in a different order), and a metadata timestamp
+ * (Go's time.Parse names the layout element it stopped at, the port only the value; a timestamp
+ * in an audit policy's metadata is rare and ignored by kube-apiserver).
  */
 const reason = (message: string | undefined) =>
-  message?.replace(/^(failed decoding: parsing time ".*?"|failed decoding: yaml:).*$/s, "$1 …");
+  message
+    ?.replace(/^failed decoding: (?:yaml:|unsupported map key).*$/s, "failed decoding: yaml: …")
+    .replace(/^(failed decoding: parsing time ".*?").*$/s, "$1 …");
 
 /** The class of a refusal, for the counts. */
 function refusalKind(message: string): string {
