@@ -306,7 +306,10 @@ function parseYaml(text: string): { node: Node; duplicateKeys: string[] } {
     // An alias bomb: go-yaml v2 refuses those too ("document contains excessive aliasing").
     throw new PolicyDecodeError(`failed decoding: yaml: ${(cause as Error).message.split("\n")[0]}`);
   }
-  return { node: fromJs(value), duplicateKeys };
+  const node = fromJs(value);
+  const unsupported = firstNonFinite(node);
+  if (unsupported) throw new PolicyDecodeError(`failed decoding: json: unsupported value: ${unsupported}`);
+  return { node, duplicateKeys };
 }
 
 /**
@@ -395,17 +398,25 @@ function goSyntax(value: unknown): string {
   return String(value);
 }
 
+/** The first ±Inf or NaN in json.Marshal's order (keys sorted, as they are here). */
+function firstNonFinite(node: Node): string | undefined {
+  if (node.t === "number") return /^[+-]Inf$|^NaN$/.test(node.raw) ? node.raw : undefined;
+  const children = node.t === "array" ? node.items : node.t === "object" ? node.entries.map(([, v]) => v) : [];
+  for (const child of children) {
+    const found = firstNonFinite(child);
+    if (found) return found;
+  }
+  return undefined;
+}
+
 /** A value as sigs.k8s.io/yaml hands it to the JSON decoder: object keys sorted (a Go map). */
 function fromJs(value: unknown): Node {
   if (value === null || value === undefined) return { t: "null" };
   if (typeof value === "boolean") return { t: "bool", v: value };
   if (typeof value === "number" || typeof value === "bigint") {
     const n = Number(value);
-    if (!Number.isFinite(n)) {
-      throw new PolicyDecodeError(
-        `failed decoding: json: unsupported value: ${Number.isNaN(n) ? "NaN" : n > 0 ? "+Inf" : "-Inf"}`,
-      );
-    }
+    // Not a JSON number: json.Marshal refuses it, once every key has been converted (below).
+    if (!Number.isFinite(n)) return { t: "number", raw: Number.isNaN(n) ? "NaN" : n > 0 ? "+Inf" : "-Inf" };
     return { t: "number", raw: String(n) };
   }
   if (typeof value === "string") return { t: "string", v: value };

@@ -31,6 +31,8 @@ type Doc =
   | { readonly plain: string };
 const isPlain = (doc: Doc): doc is { readonly plain: string } =>
   doc !== null && typeof doc === "object" && "plain" in doc;
+/** A key marked so is written unquoted in YAML (a null, a number, a boolean, a collection). */
+const rawKey = "\u0000raw:";
 const obj = (...entries: (readonly [string, Doc] | undefined)[]): Doc => ({
   entries: entries.filter((e): e is readonly [string, Doc] => e !== undefined),
 });
@@ -48,7 +50,7 @@ function toJson(doc: Doc, pretty: boolean, indent = ""): string {
   const { entries } = doc as { entries: readonly (readonly [string, Doc])[] };
   if (entries.length === 0) return "{}";
   const sep = pretty ? ": " : ":";
-  return `{${nl}${entries.map(([k, v]) => `${pad}${JSON.stringify(k)}${sep}${toJson(v, pretty, inner)}`).join(`,${nl}`)}${nl}${pretty ? indent : ""}}`;
+  return `{${nl}${entries.map(([k, v]) => `${pad}${JSON.stringify(k.replace(rawKey, ""))}${sep}${toJson(v, pretty, inner)}`).join(`,${nl}`)}${nl}${pretty ? indent : ""}}`;
 }
 
 /** A scalar as YAML 1.1 reads it back unchanged (quoted when it would resolve to something else). */
@@ -73,7 +75,7 @@ function toYaml(doc: Doc, indent = ""): string {
   if (entries.length === 0) return `${indent}{}\n`;
   return entries
     .map(([k, v]) => {
-      const key = `${indent}${yamlScalar(k)}:`;
+      const key = `${indent}${k.startsWith(rawKey) ? k.slice(rawKey.length) : yamlScalar(k)}:`;
       if (v !== null && typeof v === "object" && !isPlain(v) && !isEmpty(v))
         return `${key}\n${toYaml(v, `${indent}  `)}`;
       return `${key} ${toYaml(v).trimStart()}`;
@@ -244,7 +246,16 @@ const rule: fc.Arbitrary<Doc> = fc
     omitStages: field("omitStages", list(pick(stageNames, badStages), 2), 0.25),
     omitManagedFields: field("omitManagedFields", fc.boolean(), 0.25),
     unknown: sometimes(
-      fc.constantFrom<readonly [string, Doc]>(["Level", "RequestResponse"], ["extra", 1], ["users ", ["alice"]]),
+      fc.constantFrom<readonly [string, Doc]>(
+        ["Level", "RequestResponse"],
+        ["extra", 1],
+        ["users ", ["alice"]],
+        [`${rawKey}~`, "x"],
+        [`${rawKey}1`, "x"],
+        [`${rawKey}yes`, "x"],
+        [`${rawKey}[a]`, "x"],
+        [`${rawKey}level`, "Metadata"],
+      ),
       {
         freq: 20,
       },
@@ -324,7 +335,14 @@ const policyCase: fc.Arbitrary<PolicyCase> = fc
     ),
     omitStages: field("omitStages", list(pick(stageNames, badStages), 3), 0.25),
     omitManagedFields: field("omitManagedFields", fc.boolean(), 0.25),
-    unknown: sometimes(fc.constantFrom<readonly [string, Doc]>(["spec", obj()], ["Rules", []]), { freq: 25 }),
+    unknown: sometimes(
+      fc.constantFrom<readonly [string, Doc]>(
+        ["spec", obj()],
+        ["Rules", []],
+        ["metadata", obj([`${rawKey}1.5`, "x"], [`${rawKey}true`, "y"])],
+      ),
+      { freq: 25 },
+    ),
     duplicateRules: sometimes(fc.array(rule, { maxLength: 3 }), { freq: 25 }),
     format: fc.constantFrom<PolicyCase["format"]>("yaml", "yaml", "json", "json-pretty"),
     // Around the document: a YAML document start or comment (which makes JSON text YAML),
