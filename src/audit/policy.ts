@@ -148,7 +148,8 @@ function parseJson(text: string): { node: Node; duplicateKeys: string[] } {
       if (c === undefined) return fail("unexpected end of JSON input");
       if (c === '"') {
         i++;
-        return out;
+        // encoding/json turns an unpaired surrogate escape into U+FFFD.
+        return out.toWellFormed();
       }
       if (c < " ") return fail(`${describe()} in string literal`);
       if (c === "\\") {
