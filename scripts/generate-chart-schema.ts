@@ -133,6 +133,7 @@ export function chartValuesSchema(): Schema {
       authenticationConfiguration: k8s(
         "kube-apiserver's AuthenticationConfiguration (apiserver.config.k8s.io/v1) instead of config's oidc-* keys",
       ),
+      auditPolicy: k8s("kube-apiserver's audit Policy (audit.k8s.io/v1); sets config audit-policy-file"),
       issuerCA: object(
         { configMap: str("ConfigMap name"), secret: str("Secret name"), key: str("key of the PEM bundle") },
         "PEM bundle trusted for the issuer (sets config oidc-ca-file)",

@@ -8,6 +8,7 @@ import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { parse as parseYaml, stringify } from "yaml";
+import { loadPolicyFile } from "../../src/audit/policy.ts";
 import { ConfigError } from "../../src/config/errors.ts";
 import { loadServeConfig, type ServeConfig } from "../../src/config/serve-config.ts";
 import { configDir, gatewayExamples, helmBinary, helmBuildTimeoutMs, type Rendered, render } from "./chart.ts";
@@ -155,5 +156,39 @@ describe("the chart's config.yaml is accepted by serve's configuration loader", 
       claim: "preferred_username",
       prefix: "oidc:",
     });
+  });
+
+  it("an inline audit Policy becomes audit-policy-file, and loads as kube-apiserver's policy", {
+    timeout,
+  }, async () => {
+    const values = join(scratch, "audit-policy.yaml");
+    await writeFile(
+      values,
+      stringify({
+        auditPolicy: {
+          apiVersion: "audit.k8s.io/v1",
+          kind: "Policy",
+          omitStages: ["RequestReceived"],
+          rules: [{ level: "Metadata", resources: [{ group: "", resources: ["secrets"] }] }, { level: "Request" }],
+        },
+        config: {
+          "oidc-issuer-url": "https://keycloak.example.com/realms/kubernetes",
+          "oidc-client-id": "kubernetes",
+          "audit-log-path": "-",
+        },
+      }),
+    );
+    const config = await loadRendered(await render({ args: ["--values", values] }), "audit-policy");
+    assert.ok(config.audit.policyFile.endsWith("/audit-policy.yaml"));
+    assert.equal(config.audit.log.path, "-");
+    const policy = loadPolicyFile(config.audit.policyFile);
+    assert.deepEqual(
+      policy.rules.map((r) => r.level),
+      ["Metadata", "Request"],
+    );
+    await assert.rejects(
+      render({ args: ["--values", values, "--set", "config.audit-policy-file=/elsewhere.yaml"] }),
+      /config\.audit-policy-file is set by the chart/,
+    );
   });
 });

@@ -70,6 +70,7 @@ this check also covers installs that skip schema validation).
 {{- $keys := list "config" "secure-port" "health-port" "readiness-probe-port" "tls-cert-file" "tls-private-key-file" "kubeconfig" }}
 {{- if or .Values.issuerCA.configMap .Values.issuerCA.secret }}{{ $keys = append $keys "oidc-ca-file" }}{{ end }}
 {{- if .Values.authenticationConfiguration }}{{ $keys = append $keys "authentication-config" }}{{ end }}
+{{- if .Values.auditPolicy }}{{ $keys = append $keys "audit-policy-file" }}{{ end }}
 {{- if .Values.session.clientSecret.secretName }}{{ $keys = append $keys "session-client-secret-file" }}{{ end }}
 {{- if .Values.session.cookieSecret.secretName }}{{ $keys = append $keys "session-cookie-secret-file" }}{{ end }}
 {{- toJson $keys }}
@@ -86,7 +87,7 @@ session-client-id), plus the chart's own settings.
 {{- $config := dict }}
 {{- range $key, $value := .Values.config }}
 {{- if has $key $managed }}
-{{- fail (printf "config.%s is set by the chart (see ports, tls, issuerCA, authenticationConfiguration and session in values.yaml); remove it from config" $key) }}
+{{- fail (printf "config.%s is set by the chart (see ports, tls, issuerCA, authenticationConfiguration, auditPolicy and session in values.yaml); remove it from config" $key) }}
 {{- end }}
 {{- if not (and (kindIs "string" $value) (eq $value "")) }}
 {{- $_ := set $config $key $value }}
@@ -101,6 +102,9 @@ session-client-id), plus the chart's own settings.
 {{- end }}
 {{- if .Values.authenticationConfiguration }}
 {{- $_ = set $config "authentication-config" (printf "%s/authentication-config.yaml" $dir) }}
+{{- end }}
+{{- if .Values.auditPolicy }}
+{{- $_ = set $config "audit-policy-file" (printf "%s/audit-policy.yaml" $dir) }}
 {{- end }}
 {{- if .Values.session.clientSecret.secretName }}
 {{- $_ = set $config "session-client-secret-file" (printf "%s/session/client-secret" $dir) }}
