@@ -2,11 +2,15 @@
 // pkg/util/webhook/webhook.go (GenericWebhook) and client-go's REST client, which it uses to
 // POST each batch as an audit.k8s.io/v1 EventList.
 //
-// The request, as client-go's rest.Request.Post().Body(list).Do() sends it: to the kubeconfig
-// server's URL path with the query timeout=30s (LoadKubeconfig sets a 30 s client timeout, which
+// The request, as client-go's rest.Request.Post().Body(list).Do() sends it (checked against the
+// test bed's kube-apiserver in webhook-reference.test.ts): to the kubeconfig server's URL path,
+// its query dropped, with the query timeout=30s (LoadKubeconfig sets a 30 s client timeout, which
 // the REST client also passes as "timeout"), Content-Type application/json, Accept
-// "application/json, */*", Accept-Encoding gzip (Go's transport), and the kubeconfig's
-// credentials. 200 to 206 is success; anything else, or no answer, is an error.
+// "application/json, */*", Accept-Encoding gzip (Go's transport), a Content-Length, and the
+// kubeconfig's credentials. The body is the EventList whose items carry no kind and apiVersion
+// (the codec sets them on the list alone). The User-Agent differs: kube-apiserver's is Go's
+// default "Go-http-client/1.1" (the kubeconfig's rest.Config has none), this one names the
+// gateway. 200 to 206 is success; anything else, or no answer, is an error.
 //
 // Retries, two layers as in Go:
 // - client-go's own (rest/with_retry.go, at most 10): a 429 or 5xx answer with a whole-seconds
@@ -26,10 +30,25 @@ import { readFile } from "node:fs/promises";
 import * as http from "node:http";
 import * as https from "node:https";
 import type { Logger } from "../../observability/logger.ts";
-import { encodeEventList } from "../encode.ts";
+import { encodeEvent } from "../encode.ts";
 import type { AuditEvent } from "../types.ts";
 import type { AsyncDelegate } from "./buffered.ts";
 import { loadWebhookConfig, type WebhookTarget } from "./webhook-config.ts";
+
+const eventPrefix = '{"kind":"Event","apiVersion":"audit.k8s.io/v1",';
+
+/**
+ * The EventList as kube-apiserver posts it: items without kind and apiVersion, unlike
+ * encodeEventList of src/audit/encode.ts, which writes them in every item.
+ */
+export function eventListBody(events: readonly AuditEvent[]): string {
+  const items = events.map((event) => {
+    const json = encodeEvent(event);
+    if (!json.startsWith(eventPrefix)) throw new Error(`encodeEvent no longer starts with ${eventPrefix}`);
+    return `{${json.slice(eventPrefix.length)}`;
+  });
+  return `{"kind":"EventList","apiVersion":"audit.k8s.io/v1","metadata":{},"items":[${items.join(",")}]}`;
+}
 
 /** pkg/util/webhook defaultRequestTimeout: the whole request, retries after Retry-After included. */
 export const defaultRequestTimeoutMs = 30_000;
@@ -117,7 +136,7 @@ export class WebhookBackend implements AsyncDelegate {
 
   /** Posts the events as one EventList, retrying as kube-apiserver does; true when accepted. */
   async send(events: readonly AuditEvent[]): Promise<boolean> {
-    const body = Buffer.from(encodeEventList(events));
+    const body = Buffer.from(eventListBody(events));
     const delays = backoffDelays(defaultRetryBackoff(this.#options.initialBackoffMs), this.#options.random);
     let error: Attempt;
     for (let attempt = 0; ; attempt++) {
@@ -216,8 +235,8 @@ export class WebhookBackend implements AsyncDelegate {
     timeoutMs: number,
   ): Promise<{ status: number; retryAfter?: string } | string> {
     const url = this.#target.url;
-    const query = new URLSearchParams(url.search);
-    query.set("timeout", `${Math.round(timeoutMs / 1000)}s`);
+    // client-go keeps the server URL's path only; the one query parameter is its timeout.
+    const query = new URLSearchParams({ timeout: `${Math.round(timeoutMs / 1000)}s` });
     const request = (url.protocol === "https:" ? https.request : http.request)({
       protocol: url.protocol,
       hostname: url.hostname.replace(/^\[|\]$/g, ""),

@@ -8,8 +8,13 @@ import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import { backoffDelays, defaultRetryBackoff, WebhookBackend } from "../../../src/audit/backends/webhook.ts";
-import { encodeEventList } from "../../../src/audit/encode.ts";
+import {
+  backoffDelays,
+  defaultRetryBackoff,
+  eventListBody,
+  WebhookBackend,
+} from "../../../src/audit/backends/webhook.ts";
+import { encodeEvent } from "../../../src/audit/encode.ts";
 import { ConfigError } from "../../../src/config/errors.ts";
 import { type KeyPairPem, TestCA } from "../../../testbed/ca.ts";
 import { event, recordedLog } from "./fixtures.ts";
@@ -61,16 +66,19 @@ describe("webhook backend", { timeout: 120_000 }, () => {
     assert.equal(await webhook.send(events), true);
     const [got] = receiver.received;
     assert.equal(got?.method, "POST");
-    assert.equal(got?.url, "/audit/v1?x=1&timeout=30s");
+    assert.equal(got?.url, "/audit/v1?timeout=30s", "the kubeconfig's query dropped, as client-go does");
     assert.equal(got?.headers["content-type"], "application/json");
     assert.equal(got?.headers.accept, "application/json, */*");
     assert.equal(got?.headers.authorization, "Bearer audit-token");
     assert.equal(got?.headers["content-length"], String(Buffer.byteLength(got?.body ?? "")));
-    assert.equal(got?.body, encodeEventList(events));
+    assert.equal(got?.body, eventListBody(events));
     const list = JSON.parse(got?.body ?? "{}");
     assert.equal(list.kind, "EventList");
     assert.equal(list.apiVersion, "audit.k8s.io/v1");
     assert.equal(list.items.length, 2);
+    // Items as kube-apiserver posts them: the event without kind and apiVersion.
+    const { kind: _kind, apiVersion: _apiVersion, ...item } = JSON.parse(encodeEvent(events[0] as (typeof events)[0]));
+    assert.deepEqual(list.items[0], item);
     assert.equal(String(webhook), "webhook");
     await webhook.shutdown();
   });
