@@ -15,6 +15,7 @@
 //   refuse, and reader.go then falls back to lenient decoding with a warning: such a policy loads;
 // - a value of the wrong type anywhere (a number for a level, a string for a list) refuses the
 //   file; null leaves a field at its zero value (a null list item is "").
+import { isUtf8 } from "node:buffer";
 import { readFileSync } from "node:fs";
 import { isCollection, isMap, parseAllDocuments, type Tags } from "yaml";
 import { ConfigError } from "../config/errors.ts";
@@ -52,9 +53,9 @@ export interface LoadPolicyOptions {
 /** --audit-policy-file: the file read and loaded; errors name the file. */
 export function loadPolicyFile(path: string, options: LoadPolicyOptions = {}): Policy {
   if (path === "") throw new ConfigError("AUDIT_POLICY", "loading audit policy file: file path not specified");
-  let text: string;
+  let bytes: Buffer;
   try {
-    text = readFileSync(path, "utf8");
+    bytes = readFileSync(path);
   } catch (error) {
     throw new ConfigError(
       "AUDIT_POLICY",
@@ -63,17 +64,18 @@ export function loadPolicyFile(path: string, options: LoadPolicyOptions = {}): P
       { cause: error },
     );
   }
-  return loadPolicy(text, path, options);
+  return loadPolicy(bytes, path, options);
 }
 
 /**
- * A policy from its text (YAML or JSON). `source` names it in errors (the file path). The error
+ * A policy from its text (YAML or JSON), or the file's bytes. `source` names it in errors (the
+ * file path). The error
  * message is kube-apiserver's ("loading audit policy file: <reason>: from file <source>"), then
  * what the flag takes.
  */
-export function loadPolicy(text: string, source: string, options: LoadPolicyOptions = {}): Policy {
+export function loadPolicy(text: string | Uint8Array, source: string, options: LoadPolicyOptions = {}): Policy {
   try {
-    return loadPolicyFromBytes(text, options.onWarning);
+    return loadPolicyFromBytes(typeof text === "string" ? text : decodePolicyBytes(text), options.onWarning);
   } catch (error) {
     if (!(error instanceof PolicyDecodeError)) throw error;
     throw new ConfigError(
@@ -97,6 +99,24 @@ export function policyRefusal(text: string): string | undefined {
     if (error instanceof PolicyDecodeError) return error.message;
     throw error;
   }
+}
+
+/**
+ * A policy file's bytes as the Go reader sees them: UTF-8, except that go-yaml also reads UTF-16
+ * with a byte order mark (kept, so the text stays YAML as it is for utilyaml.IsJSONBuffer), and
+ * refuses bytes that are no UTF-8; encoding/json reads them as U+FFFD (in a string; elsewhere
+ * they are a syntax error all the same).
+ */
+function decodePolicyBytes(bytes: Uint8Array): string {
+  if (bytes[0] === 0xff && bytes[1] === 0xfe) return new TextDecoder("utf-16le", { ignoreBOM: true }).decode(bytes);
+  if (bytes[0] === 0xfe && bytes[1] === 0xff) return new TextDecoder("utf-16be", { ignoreBOM: true }).decode(bytes);
+  const text = new TextDecoder("utf-8", { ignoreBOM: true }).decode(bytes);
+  if (!isUtf8(bytes) && !goJsonPrefix.test(text)) {
+    throw new PolicyDecodeError(
+      "failed decoding: yaml: invalid UTF-8: the file must be UTF-8 (or UTF-16 with a byte order mark)",
+    );
+  }
+  return text;
 }
 
 /**

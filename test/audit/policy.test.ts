@@ -277,7 +277,7 @@ describe("audit policy: loading (reader.go, validation.go)", () => {
   });
 
   /** The ConfigError loading `text` raises, with its code checked. */
-  function refusal(text: string): string {
+  function refusal(text: string | Uint8Array): string {
     let caught: unknown;
     try {
       loadPolicy(text, "/etc/kubernetes/audit-policy.yaml");
@@ -409,6 +409,23 @@ describe("audit policy: loading (reader.go, validation.go)", () => {
       policyRefusal(`{apiVersion: audit.k8s.io/v1}`) ?? "",
       /invalid character 'a' looking for beginning of object key string/,
     );
+  });
+
+  it("reads a file's bytes as go-yaml does: UTF-16 with a byte order mark, no invalid UTF-8 (but in a JSON string)", () => {
+    // Outcomes checked against k8s.io/apiserver@v0.37.2 policy.LoadPolicyFromFile on the same bytes.
+    const yaml = `${head}rules:\n- level: Metadata\n  users: ["é"]\n`;
+    const utf16le = Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from(yaml, "utf16le")]);
+    assert.deepEqual(loadPolicy(utf16le, "x").rules, [{ level: "Metadata", users: ["é"] }]);
+    const utf16be = Buffer.from(utf16le);
+    utf16be.swap16();
+    assert.deepEqual(loadPolicy(utf16be, "x").rules, [{ level: "Metadata", users: ["é"] }]);
+    assert.match(refusal(Buffer.concat([Buffer.from(yaml), Buffer.from([0x23, 0x20, 0xff, 0x0a])])), /invalid UTF-8/);
+    const json = Buffer.concat([
+      Buffer.from(`{"apiVersion":"audit.k8s.io/v1","kind":"Policy","rules":[{"level":"Metadata","users":["é`),
+      Buffer.from([0xff]),
+      Buffer.from(`"]}]}`),
+    ]);
+    assert.deepEqual(loadPolicy(json, "x").rules, [{ level: "Metadata", users: ["é\ufffd"] }]);
   });
 
   it("reads the policy file, and names a file it cannot read", async () => {
