@@ -30,6 +30,8 @@ export interface Receiver {
   readonly received: Received[];
   /** Answers in turn; the last one repeats. Default 200. */
   answers: Answer[];
+  /** When set, answers instead of `answers`, given the request and how often its body came before. */
+  answerFor: ((request: Received, seenBefore: number) => Answer) | undefined;
   /** Resolves once `count` requests have been received. */
   waitFor(count: number, timeoutMs?: number): Promise<void>;
   close(): Promise<void>;
@@ -42,6 +44,7 @@ export async function startReceiver(
   const waiters: { count: number; resolve: () => void }[] = [];
   let answerIndex = 0;
   let answerList: Answer[] = [{ status: 200 }];
+  let answerFor: Receiver["answerFor"];
   const handler: http.RequestListener = (req, res) => {
     const chunks: Buffer[] = [];
     req.on("data", (c: Buffer) => chunks.push(c));
@@ -60,7 +63,11 @@ export async function startReceiver(
         waiters.splice(waiters.indexOf(w), 1);
         w.resolve();
       }
-      const answer = answerList[Math.min(answerIndex++, answerList.length - 1)] ?? { status: 200 };
+      const request = received.at(-1) as Received;
+      const seenBefore = received.filter((r) => r.body === request.body).length - 1;
+      const answer = answerFor
+        ? answerFor(request, seenBefore)
+        : (answerList[Math.min(answerIndex++, answerList.length - 1)] ?? { status: 200 });
       setTimeout(() => {
         res.writeHead(answer.status, { "Content-Type": "application/json", ...answer.headers });
         res.end("{}");
@@ -90,6 +97,12 @@ export async function startReceiver(
     set answers(list: Answer[]) {
       answerList = list;
       answerIndex = 0;
+    },
+    get answerFor() {
+      return answerFor;
+    },
+    set answerFor(fn: Receiver["answerFor"]) {
+      answerFor = fn;
     },
     url: `${options.tls ? "https" : "http"}://127.0.0.1:${port}`,
     port,

@@ -27,6 +27,9 @@ describe("webhook backend beside kube-apiserver's", { timeout: 300_000 }, () => 
   let configFile: string;
   let theirs: Received;
   let ours: Received;
+  let theirRetries: Received[];
+  let ourRetries: Received[];
+  const initialBackoffMs = 300;
 
   before(async () => {
     dir = await mkdtemp(join(tmpdir(), "kog-audit-webhook-ref-"));
@@ -43,6 +46,9 @@ describe("webhook backend beside kube-apiserver's", { timeout: 300_000 }, () => 
         token: "webhook-token",
       },
     );
+    // Every batch's first two posts fail: it must be posted again after
+    // --audit-webhook-initial-backoff (then ×1.5), by kube-apiserver as by the gateway's backend.
+    receiver.answerFor = (_request, seenBefore) => ({ status: seenBefore === 0 ? 503 : seenBefore === 1 ? 500 : 200 });
     apiServer = await startKubeApiServer({
       binaries: await ensureKubeBinaries(),
       ca,
@@ -53,6 +59,7 @@ describe("webhook backend beside kube-apiserver's", { timeout: 300_000 }, () => 
         `--audit-webhook-config-file=${configFile}`,
         "--audit-webhook-mode=batch",
         "--audit-webhook-batch-max-wait=1s",
+        `--audit-webhook-initial-backoff=${initialBackoffMs}ms`,
       ],
       log: (line) => process.stderr.write(`${line}\n`),
     });
@@ -63,15 +70,17 @@ describe("webhook backend beside kube-apiserver's", { timeout: 300_000 }, () => 
       });
       assert.equal(res.status, 200, path);
     }
-    await receiver.waitFor(1, 60_000);
+    await receiver.waitFor(3, 60_000);
     theirs = receiver.received[0] as Received;
+    theirRetries = [...receiver.received];
 
-    const backend = new WebhookBackend({ configFile, initialBackoffMs: 100, logger: recordedLog().logger });
     const count = receiver.received.length;
+    const backend = new WebhookBackend({ configFile, initialBackoffMs, logger: recordedLog().logger });
     assert.equal(await backend.send([event(1), event(2)]), true);
     await backend.shutdown();
-    ours = receiver.received.slice(count).find((r) => r.headers["user-agent"] === "kube-oidc-gateway") as Received;
-    assert.ok(ours, "our post arrived");
+    ourRetries = receiver.received.slice(count).filter((r) => r.headers["user-agent"] === "kube-oidc-gateway");
+    ours = ourRetries[0] as Received;
+    assert.equal(ours.headers["user-agent"], "kube-oidc-gateway");
   });
   after(async () => {
     await apiServer?.stop();
@@ -84,6 +93,21 @@ describe("webhook backend beside kube-apiserver's", { timeout: 300_000 }, () => 
     assert.equal(ours.method, theirs.method);
     assert.equal(theirs.url, "/audit/events?timeout=30s");
     assert.equal(ours.url, theirs.url);
+  });
+
+  it("a failed post is sent again, the same body, after the initial backoff and then ×1.5 (jitter ≤ 20 %)", () => {
+    for (const [who, posts] of [
+      ["kube-apiserver", theirRetries],
+      ["gateway", ourRetries],
+    ] as const) {
+      const first = posts[0] as Received;
+      const again = posts.filter((p) => p.body === first.body);
+      assert.ok(again.length >= 3, `${who}: the failed batch was posted ${again.length} times`);
+      const [a, b, c] = again.map((p) => p.atMs) as [number, number, number];
+      // Each wait is between the backoff and 20 % more (timers may fire a little late).
+      assert.ok(b - a >= initialBackoffMs - 5 && b - a <= initialBackoffMs * 1.2 + 250, `${who}: ${b - a} ms`);
+      assert.ok(c - b >= initialBackoffMs * 1.5 - 5 && c - b <= initialBackoffMs * 1.8 + 250, `${who}: ${c - b} ms`);
+    }
   });
 
   it("the same credentials: the client certificate and the bearer token", () => {
