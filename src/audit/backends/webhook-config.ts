@@ -20,7 +20,11 @@ export interface WebhookTarget {
   readonly key?: string;
   readonly servername?: string;
   readonly token?: string;
-  /** Read at every request, as client-go re-reads a tokenFile. */
+  /**
+   * Preferred to `token` when both are given and the file can be read (client-go's
+   * bearerAuthRoundTripper); read at every request, where client-go caches it for a minute, so a
+   * rotated token is picked up sooner.
+   */
   readonly tokenFile?: string;
   readonly basic?: { readonly username: string; readonly password: string };
 }
@@ -95,13 +99,20 @@ export function loadWebhookConfig(path: string): WebhookTarget {
   }
   const tokenFile = str(user.tokenFile);
   const username = str(user.username);
+  // client-go: "more than one authentication method found" (clientcmd validation.go) and
+  // "username/password or bearer token may be set, but not both" (transport).
+  if ((str(user.token) || tokenFile) && (username || str(user.password))) {
+    fail(path, "a user with both a token and a username/password: keep one of them");
+  }
   return {
     url,
     ca: data(cluster["certificate-authority-data"]) ?? file(cluster["certificate-authority"], "certificate-authority"),
     cert,
     key,
     servername: str(cluster["tls-server-name"]),
-    token: str(user.token),
+    // As clientcmd: a tokenFile without a token is read now (unreadable: refused at start), its
+    // content the token to fall back on when a later read fails.
+    token: str(user.token) ?? (tokenFile ? file(tokenFile, "tokenFile")?.trim() : undefined),
     tokenFile: tokenFile ? resolve(base, tokenFile) : undefined,
     basic: username ? { username, password: typeof user.password === "string" ? user.password : "" } : undefined,
   };

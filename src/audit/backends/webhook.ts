@@ -220,7 +220,8 @@ export class WebhookBackend implements AsyncDelegate {
       "User-Agent": this.#options.userAgent ?? "kube-oidc-gateway",
       "Content-Length": length,
     };
-    const token = t.token ?? (t.tokenFile ? (await readFile(t.tokenFile, "utf8")).trim() : undefined);
+    const fromFile = t.tokenFile ? await readFile(t.tokenFile, "utf8").catch(() => undefined) : undefined;
+    const token = fromFile?.trim() || t.token;
     if (token) headers.Authorization = `Bearer ${token}`;
     else if (t.basic) {
       headers.Authorization = `Basic ${Buffer.from(`${t.basic.username}:${t.basic.password}`).toString("base64")}`;
