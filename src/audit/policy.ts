@@ -17,7 +17,17 @@
 //   file; null leaves a field at its zero value (a null list item is "").
 import { isUtf8 } from "node:buffer";
 import { readFileSync } from "node:fs";
-import { isCollection, isMap, parseAllDocuments, type Tags } from "yaml";
+import {
+  type Document,
+  isAlias,
+  isCollection,
+  isMap,
+  isScalar,
+  isSeq,
+  parseAllDocuments,
+  type Tags,
+  visit,
+} from "yaml";
 import { ConfigError } from "../config/errors.ts";
 import { goJsonString } from "./encode.ts";
 import {
@@ -294,7 +304,36 @@ const goYamlTags = (tags: Tags): Tags => [
     const format = typeof t === "string" ? undefined : t.format;
     return tag !== "tag:yaml.org,2002:timestamp" && format !== "TIME";
   }),
+  // Explicit !!int and !!float (the yaml package leaves "!!float 1" a string): go-yaml resolves
+  // the scalar as a number and refuses what is none of the kind asked for.
+  { tag: "tag:yaml.org,2002:int", resolve: (s: string) => explicitNumber(s, "int") },
+  { tag: "tag:yaml.org,2002:float", resolve: (s: string) => explicitNumber(s, "float") },
 ];
+
+/** go-yaml v2 resolve() for a scalar tagged !!int or !!float. */
+function explicitNumber(text: string, kind: "int" | "float"): number {
+  const plain = text.replace(/_/g, "");
+  const sign = plain.startsWith("-") ? -1 : 1;
+  const digits = plain.replace(/^[-+]/, "");
+  const radix = /^0x[0-9a-f]+$/i.test(digits)
+    ? 16
+    : /^0o[0-7]+$/.test(digits)
+      ? 8
+      : /^0b[01]+$/.test(digits)
+        ? 2
+        : /^0[0-7]+$/.test(digits)
+          ? 8
+          : /^(?:0|[1-9][0-9]*)$/.test(digits)
+            ? 10
+            : undefined;
+  if (radix !== undefined) return sign * Number.parseInt(digits.replace(/^0[xob]?/i, "") || "0", radix);
+  if (kind === "float") {
+    if (/^[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?$/.test(plain)) return Number.parseFloat(plain);
+    if (/^[-+]?\.(?:inf|Inf|INF)$/.test(plain)) return sign * Number.POSITIVE_INFINITY;
+    if (/^\.(?:nan|NaN|NAN)$/.test(plain)) return Number.NaN;
+  }
+  throw new Error(`cannot decode !!str \`${text}\` as a !!${kind}`);
+}
 
 function parseYaml(text: string): { node: Node; duplicateKeys: string[] } {
   const yaml = yaml11LineBreaks(text);
@@ -309,6 +348,11 @@ function parseYaml(text: string): { node: Node; duplicateKeys: string[] } {
     doc = parse(false);
   }
   if (doc === undefined) return { node: { t: "null" }, duplicateKeys };
+  // go-yaml v2 reads YAML 1.1 documents only.
+  if (doc.directives?.yaml.explicit && doc.directives.yaml.version !== "1.1") {
+    throw new PolicyDecodeError("failed decoding: yaml: found incompatible YAML document");
+  }
+  duplicateKeys.push(...goYamlQuirks(doc, yaml));
   // A flow collection over several lines (or over 1024 characters) followed by "key: value" is,
   // to the yaml package, the key of a block mapping it cannot have; to go-yaml, which cannot take
   // it for a key either, the whole document, the rest unread.
@@ -331,6 +375,46 @@ function parseYaml(text: string): { node: Node; duplicateKeys: string[] } {
   const unsupported = firstNonFinite(node);
   if (unsupported) throw new PolicyDecodeError(`failed decoding: json: unsupported value: ${unsupported}`);
   return { node, duplicateKeys };
+}
+
+/**
+ * What go-yaml v2 does that the yaml package does not, found on the parsed document: it refuses
+ * the escape "\/" in a double-quoted scalar (YAML 1.2's), and its strict mode counts a key that
+ * a mapping both sets and merges in (<<), or merges in twice, as set twice (returned).
+ */
+function goYamlQuirks(doc: Document.Parsed, text: string): string[] {
+  const duplicates: string[] = [];
+  const keysOf = (node: unknown): string[] => {
+    const resolved = isAlias(node) ? node.resolve(doc) : node;
+    if (isSeq(resolved)) return resolved.items.flatMap(keysOf);
+    if (!isMap(resolved)) return [];
+    const js = resolved.toJS(doc, { mapAsMap: true }) as Map<unknown, unknown>;
+    return [...js.keys()].map(String);
+  };
+  visit(doc, {
+    Scalar(_, node) {
+      if (
+        node.type === "QUOTE_DOUBLE" &&
+        node.range &&
+        /(?<!\\)(?:\\\\)*\\\//.test(text.slice(node.range[0], node.range[1]))
+      ) {
+        throw new PolicyDecodeError("failed decoding: yaml: found unknown escape character");
+      }
+    },
+    Map(_, map) {
+      const merges = map.items.filter((pair) => isScalar(pair.key) && typeof pair.key.value === "symbol");
+      if (merges.length === 0) return;
+      const seen = new Set<string>();
+      const explicit = map.items
+        .filter((pair) => !merges.includes(pair))
+        .map((pair) => String(isScalar(pair.key) ? pair.key.value : pair.key));
+      for (const key of [...explicit, ...merges.flatMap((pair) => keysOf(pair.value))]) {
+        if (seen.has(key)) duplicates.push(`key ${goQuote(key)} already set in map`);
+        seen.add(key);
+      }
+    },
+  });
+  return duplicates;
 }
 
 /**

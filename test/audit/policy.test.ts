@@ -392,6 +392,29 @@ describe("audit policy: loading (reader.go, validation.go)", () => {
     assert.deepEqual(quiet, []);
   });
 
+  it("reads YAML as go-yaml v2 does: 1.1 only, merge keys (a key set and merged in is set twice), no \\/ escape", () => {
+    // Outcomes checked against the audit oracle (k8s.io/apiserver@v0.37.2 policy.LoadPolicyFromBytes).
+    assert.match(refusal(`%YAML 1.2\n---\n${head}rules:\n- level: None\n`), /found incompatible YAML document/);
+    assert.equal(loadPolicy(`%YAML 1.1\n---\n${head}rules:\n- level: None\n`, "x").rules.length, 1);
+    const warnings: string[] = [];
+    const merged = loadPolicy(`${head}rules:\n- <<: {level: Request, users: [a]}\n  users: [b]\n`, "x", {
+      onWarning: (w) => warnings.push(w),
+    });
+    assert.deepEqual(merged.rules, [{ level: "Request", users: ["b"] }]);
+    assert.equal(warnings.length, 1);
+    const quiet: string[] = [];
+    loadPolicy(`${head}rules:\n- &b {level: Metadata}\n- <<: *b\n  verbs: [get]\n`, "x", {
+      onWarning: (w) => quiet.push(w),
+    });
+    assert.deepEqual(quiet, [], "merging in keys the mapping does not set is no duplicate");
+    assert.match(refusal(`${head}rules:\n- level: None\n  users: ["a\\/b"]\n`), /found unknown escape character/);
+    assert.match(refusal(`${head}rules:\n- level: None\n  users: [!!float 1]\n`), /cannot unmarshal number/);
+    assert.deepEqual(loadPolicy(`${head}rules:\n- level: None\n  users: [!!str 5, 1:30]\n`, "x").rules[0]?.users, [
+      "5",
+      "1:30",
+    ]);
+  });
+
   it("decodes a JSON policy's repeated list into the elements already there, as encoding/json does", () => {
     const policy = loadPolicy(
       `{"apiVersion":"audit.k8s.io/v1","kind":"Policy","rules":[{"level":"None","users":["alice"]}],"rules":[{"level":"Metadata"}]}`,
