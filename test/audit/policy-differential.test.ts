@@ -555,8 +555,13 @@ describe("audit policy: generated differential against kube-apiserver's reader a
       }),
       propertyParameters(4),
     );
-    // A generator that stopped producing both outcomes, or matching rules, would test little.
-    assert.ok(counts.accepted > 0 && counts.refused > 0 && counts.lenient > 0, JSON.stringify(counts));
-    assert.ok(counts.audited > counts.evaluations / 10, JSON.stringify(counts));
+    // A generator that stopped producing both outcomes, or matching rules, would test little
+    // (judged on a run of some size: KOG_PROPERTY_RUNS may ask for a handful).
+    if (counts.accepted + counts.refused >= 400) {
+      const share = (n: number) => n / (counts.accepted + counts.refused);
+      assert.ok(share(counts.accepted) > 0.2 && share(counts.refused) > 0.2, JSON.stringify(counts));
+      assert.ok(share(counts.lenient) > 0.03, JSON.stringify(counts));
+      assert.ok(counts.audited > counts.evaluations / 10, JSON.stringify(counts));
+    }
   });
 });
