@@ -94,6 +94,8 @@ export interface WebhookOptions {
   readonly random?: () => number;
 }
 
+const staleConnection = Symbol("stale kept-alive connection");
+
 /** The outcome of one attempt: an error message, or undefined for success. */
 type Attempt = string | undefined;
 
@@ -114,13 +116,7 @@ export class WebhookBackend implements AsyncDelegate {
     const t = this.#target;
     this.#agent =
       t.url.protocol === "https:"
-        ? new https.Agent({
-            keepAlive: true,
-            ca: t.ca,
-            cert: t.cert,
-            key: t.key,
-            ...(t.servername ? { servername: t.servername } : {}),
-          })
+        ? new https.Agent({ keepAlive: true, ...this.#tlsOptions() })
         : new http.Agent({ keepAlive: true });
   }
 
@@ -157,6 +153,11 @@ export class WebhookBackend implements AsyncDelegate {
   }
 
   run(): void {}
+
+  #tlsOptions(): Pick<https.RequestOptions, "ca" | "cert" | "key" | "servername"> {
+    const t = this.#target;
+    return { ca: t.ca, cert: t.cert, key: t.key, ...(t.servername ? { servername: t.servername } : {}) };
+  }
 
   async shutdown(): Promise<void> {
     // Nothing is queued here; posts started by processEvents are waited for.
@@ -199,8 +200,12 @@ export class WebhookBackend implements AsyncDelegate {
     for (let retries = 0; ; retries++) {
       const left = deadline - performance.now();
       if (left <= 0) return `timed out after ${timeoutMs} ms`;
-      const outcome = await this.#request(body, headers, left, timeoutMs);
+      let outcome = await this.#request(body, headers, left, timeoutMs);
+      // A kept-alive connection the receiver closed meanwhile: sent again at once on a new one,
+      // as Go's transport does for a request it could not write, rather than after a backoff.
+      if (outcome === staleConnection) outcome = await this.#request(body, headers, left, timeoutMs, true);
       if (typeof outcome === "string") return outcome;
+      if (outcome === staleConnection) return "the connection was reset";
       if (outcome.status >= 200 && outcome.status <= 206) return undefined;
       const error = `the webhook answered ${outcome.status}`;
       const retryAfter = /^\d+$/.test(outcome.retryAfter ?? "") ? Number(outcome.retryAfter) * 1000 : undefined;
@@ -234,7 +239,8 @@ export class WebhookBackend implements AsyncDelegate {
     headers: http.OutgoingHttpHeaders,
     timeLeftMs: number,
     timeoutMs: number,
-  ): Promise<{ status: number; retryAfter?: string } | string> {
+    freshConnection = false,
+  ): Promise<{ status: number; retryAfter?: string } | string | typeof staleConnection> {
     const url = this.#target.url;
     // client-go keeps the server URL's path only; the one query parameter is its timeout.
     const query = new URLSearchParams({ timeout: `${Math.round(timeoutMs / 1000)}s` });
@@ -246,6 +252,7 @@ export class WebhookBackend implements AsyncDelegate {
       method: "POST",
       headers,
       agent: this.#agent,
+      ...(freshConnection ? { agent: false as const, ...this.#tlsOptions() } : {}),
     });
     return new Promise((resolve) => {
       const timer = setTimeout(() => request.destroy(new Error(`timed out after ${timeoutMs} ms`)), timeLeftMs);
@@ -262,9 +269,10 @@ export class WebhookBackend implements AsyncDelegate {
           resolve(error.message);
         });
       });
-      request.on("error", (error) => {
+      request.on("error", (error: NodeJS.ErrnoException) => {
         clearTimeout(timer);
-        resolve(`${error.message}${"code" in error ? ` (${error.code})` : ""}`);
+        if (request.reusedSocket && error.code === "ECONNRESET" && !freshConnection) resolve(staleConnection);
+        else resolve(`${error.message}${error.code ? ` (${error.code})` : ""}`);
       });
       request.end(body);
     });

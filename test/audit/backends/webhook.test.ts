@@ -4,6 +4,7 @@
 // after DefaultRetryBackoff's five attempts, and the bounds on what is in flight.
 import assert from "node:assert/strict";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { createServer as createHttpServer } from "node:http";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -176,6 +177,35 @@ describe("webhook backend", { timeout: 120_000 }, () => {
     } finally {
       await late.close();
       await webhook.shutdown();
+    }
+  });
+
+  it("a kept-alive connection the receiver drops is replaced at once, not after a backoff", async () => {
+    // A receiver that answers a connection's first request and drops the connection at its
+    // second, as a server whose idle timeout has just passed.
+    const served = new WeakSet<object>();
+    let requests = 0;
+    const server = createHttpServer((req, res) => {
+      requests++;
+      if (served.has(req.socket)) return void req.socket.destroy();
+      served.add(req.socket);
+      req.resume();
+      req.on("end", () => res.end("{}"));
+    });
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    const { port } = server.address() as { port: number };
+    const configFile = await writeWebhookKubeconfig(join(dir, "stale.kubeconfig"), `http://127.0.0.1:${port}`);
+    const webhook = new WebhookBackend({ configFile, initialBackoffMs: 20_000, logger: recordedLog().logger });
+    try {
+      assert.equal(await webhook.send([event(1)]), true);
+      const started = performance.now();
+      assert.equal(await webhook.send([event(2)]), true);
+      assert.ok(performance.now() - started < 2_000, "no backoff");
+      assert.equal(requests, 3, "the dropped request, then the same on a new connection");
+    } finally {
+      await webhook.shutdown();
+      server.closeAllConnections();
+      server.close();
     }
   });
 
