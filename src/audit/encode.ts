@@ -188,11 +188,15 @@ function encodeStatus(status: ResponseStatus): string {
   ]);
 }
 
-/** One event as JSON text, without the trailing newline the log backend adds. */
-export function encodeEvent(event: AuditEvent): string {
+/**
+ * One event as JSON text, without the trailing newline the log backend adds. `typeMeta` false:
+ * without kind and apiVersion, as the items of an EventList are written (the codec sets them on
+ * the list alone).
+ */
+export function encodeEvent(event: AuditEvent, typeMeta = true): string {
   return object([
-    ["kind", '"Event"'],
-    ["apiVersion", '"audit.k8s.io/v1"'],
+    ["kind", typeMeta ? '"Event"' : undefined],
+    ["apiVersion", typeMeta ? '"audit.k8s.io/v1"' : undefined],
     ["level", goJsonString(event.level)],
     ["auditID", goJsonString(event.auditID)],
     ["stage", goJsonString(event.stage)],
@@ -218,7 +222,8 @@ export function encodeEvent(event: AuditEvent): string {
   ]);
 }
 
-/** audit.k8s.io/v1 EventList, as the webhook backend posts a batch. */
+/** audit.k8s.io/v1 EventList, as the webhook backend posts a batch: kind and apiVersion on the list only. */
 export function encodeEventList(events: readonly AuditEvent[]): string {
-  return `{"kind":"EventList","apiVersion":"audit.k8s.io/v1","metadata":{},"items":[${events.map(encodeEvent).join(",")}]}`;
+  const items = events.map((event) => encodeEvent(event, false)).join(",");
+  return `{"kind":"EventList","apiVersion":"audit.k8s.io/v1","metadata":{},"items":[${items}]}`;
 }

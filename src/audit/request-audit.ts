@@ -10,6 +10,7 @@
 // head is written; ResponseComplete when the response ends. A request whose authentication failed
 // gets one event, at ResponseStarted, without a user (WithFailedAuthenticationAudit). Stages the
 // policy omits are not sent. Each stage sends a new snapshot: a backend may hold events.
+import { goUtf8Decode } from "../apiserver/go-json.ts";
 import { numberOf, parseKeepingNumbers, rawObjectOf } from "./encode.ts";
 import {
   type AuditBackend,
@@ -96,9 +97,16 @@ export class RequestAudit {
     this.#backend = backend;
     this.#config = config;
     const { attributes: a, user } = facts;
-    let userAgent = facts.userAgent;
-    if (userAgent && userAgent.length > maxUserAgentLength) {
-      userAgent = `${userAgent.slice(0, maxUserAgentLength)}...TRUNCATED`;
+    // Node hands header values and the request target over as latin1, one character per byte;
+    // Go keeps the bytes, cuts the user agent at 1,024 of them, and its JSON encoder writes each
+    // byte that is not valid UTF-8 as U+FFFD.
+    let userAgent: string | undefined;
+    if (facts.userAgent) {
+      const bytes = Buffer.from(facts.userAgent, "latin1");
+      userAgent =
+        bytes.length > maxUserAgentLength
+          ? `${goUtf8Decode(bytes.subarray(0, maxUserAgentLength))}...TRUNCATED`
+          : goUtf8Decode(bytes);
     }
     const auditUser: AuditUser = user
       ? { username: user.username, uid: user.uid, groups: user.groups, extra: user.extra }
@@ -106,7 +114,7 @@ export class RequestAudit {
     this.#event = {
       level: config.level,
       auditID: facts.auditID,
-      requestURI: facts.requestURI,
+      requestURI: goUtf8Decode(Buffer.from(facts.requestURI, "latin1")),
       verb: a.verb,
       user: auditUser,
       sourceIPs: facts.sourceIPs,
@@ -176,23 +184,28 @@ export class RequestAudit {
 
   /**
    * LogResponseObject: a Status body fills responseStatus; at RequestResponse the body is the
-   * response object. `body` is the response's JSON text (undefined: not JSON or not kept).
+   * response object. `body` is the response's JSON text (undefined: not JSON or not kept);
+   * `errorsNegotiable`: whether the request's Accept header can be served without conversion.
    */
-  logResponseObject(body: string | undefined): void {
+  logResponseObject(body: string | undefined, errorsNegotiable = true): void {
     if (body === undefined) return;
     const parsed = rawObject(body, this.#config.omitManagedFields);
     if (!parsed) return;
     const value = parsed.value as Record<string, unknown> | null;
+    // An error is written with DefaultEndpointRestrictions (responsewriters.ErrorNegotiated): when
+    // the client's Accept cannot be served so, the Status goes out raw and is not logged.
+    if (!errorsNegotiable && value?.kind === "Status" && value.status === "Failure") return;
     let responseStatus = this.#event.responseStatus;
     if (value && typeof value === "object" && value.kind === "Status") {
       const text = (v: unknown) => (typeof v === "string" ? v : undefined);
       const code = numberOf(value.code);
+      // The status code written (processCode) wins over the Status's own, which a success may lack.
       responseStatus = {
         status: text(value.status),
         message: text(value.message),
         reason: text(value.reason),
         details: value.details,
-        code: Number.isInteger(code) ? code : undefined,
+        code: this.#event.responseStatus?.code ?? (Number.isInteger(code) ? code : undefined),
       } satisfies ResponseStatus;
     }
     this.#event = {
@@ -243,6 +256,15 @@ export class RequestAudit {
     readonly extra: Readonly<Record<string, readonly string[]>>;
   }): void {
     this.#pendingImpersonated = { username: user.username, uid: user.uid, groups: user.groups, extra: user.extra };
+  }
+
+  /**
+   * WithFailedAuthenticationAudit: a failed authentication's event says which credentials were
+   * tried (getAuthMethods) and the code; the Unauthorized Status is not logged.
+   */
+  logFailedAuthentication(message: string, code: number): void {
+    this.#event = { ...this.#event, responseStatus: { message, code } };
+    this.#statusSet = true;
   }
 
   /** For a response that ended before a status was written (filters/audit.go fakedSuccessStatus). */

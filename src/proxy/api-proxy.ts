@@ -8,6 +8,7 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Http2ServerRequest, Http2ServerResponse } from "node:http2";
 import { isIP } from "node:net";
 import type { Duplex, Readable } from "node:stream";
+import { outputNegotiable } from "../apiserver/accept-negotiation.ts";
 import { bearerToken, isWebSocketUpgrade, websocketProtocolToken } from "../apiserver/credentials.ts";
 import {
   clientImpersonationHeader,
@@ -196,13 +197,16 @@ function hasBody(req: ClientRequest): boolean {
   return req.headers["transfer-encoding"] !== undefined || (length !== undefined && length !== "0");
 }
 
-/** Go's http.Header.Get("Audit-ID"): the first value as sent, or undefined. */
-function clientAuditId(rawHeaders: readonly string[]): string | undefined {
+/** Go's http.Header.Get: the first value of a header as sent (`name` in lower case), or undefined. */
+function firstHeader(rawHeaders: readonly string[], name: string): string | undefined {
   for (let i = 0; i < rawHeaders.length; i += 2) {
-    if (rawHeaders[i]?.toLowerCase() === "audit-id") return rawHeaders[i + 1];
+    if (rawHeaders[i]?.toLowerCase() === name) return rawHeaders[i + 1];
   }
   return undefined;
 }
+
+/** The client's Audit-ID, which kube-apiserver takes as is (filters/audit_init.go). */
+const clientAuditId = (rawHeaders: readonly string[]) => firstHeader(rawHeaders, "audit-id");
 
 const epochUs = () => Math.floor((performance.timeOrigin + performance.now()) * 1000);
 
@@ -237,15 +241,44 @@ const withAuditId = (response: StatusResponse, auditId: string): StatusResponse 
   headers: { ...response.headers, "audit-id": auditId },
 });
 
-/** The first value of a response header, from Node's flat raw list. */
-function headerOf(rawHeaders: readonly string[], name: string): string | undefined {
-  for (let i = 0; i < rawHeaders.length; i += 2) if (rawHeaders[i]?.toLowerCase() === name) return rawHeaders[i + 1];
-  return undefined;
-}
-
 /** blocking-strict: kube-apiserver fails a request whose event cannot be stored (filters/audit.go). */
 const auditStoreFailed = () =>
   new StatusError("AUDIT_STORE_FAILED", 500, "InternalError", "Internal error occurred: failed to store audit event");
+
+const authenticatedGroup = "system:authenticated";
+
+/**
+ * filters/authn_audit.go getAuthMethods: the credentials a request whose authentication failed
+ * tried, as its audit event says them.
+ */
+function authMethods(req: ClientRequest): string {
+  const methods: string[] = [];
+  const authorization = (req.headers.authorization ?? "").trim();
+  // req.BasicAuth(): "Basic " (any case) and base64 of user:password with a colon.
+  if (/^basic /i.test(authorization)) {
+    const decoded = Buffer.from(authorization.slice(6), "base64");
+    const valid = /^[A-Za-z0-9+/]*={0,2}$/.test(authorization.slice(6)) && authorization.slice(6).length % 4 === 0;
+    if (valid && decoded.includes(0x3a)) methods.push("basic");
+  }
+  const parts = authorization.split(" ");
+  if (parts.length > 1 && parts[0]?.toLowerCase() === "bearer") methods.push("bearer");
+  const query = (req.url ?? "").indexOf("?");
+  if (query !== -1 && (new URLSearchParams((req.url ?? "").slice(query + 1)).get("access_token") ?? "").trim() !== "") {
+    methods.push("access_token");
+  }
+  return methods.length > 0
+    ? `Authentication failed, attempted: ${methods.join(", ")}`
+    : "Authentication failed, no credentials provided";
+}
+
+/**
+ * Whether the API server got as far as its handler, which decodes the body and logs it
+ * (LogRequestObject): not when a filter before it refused the request (authentication 401,
+ * authorization 403, priority and fairness 429) nor when the handler refused the media type or
+ * method before decoding.
+ */
+const upstreamDecoded = (status: number | undefined) =>
+  status !== undefined && ![401, 403, 405, 406, 413, 415, 429].includes(status);
 
 /** Verbs whose body kube-apiserver decodes and logs (handlers create/update/patch/delete). */
 const bodyVerbs = new Set(["create", "update", "patch", "delete", "deletecollection"]);
@@ -397,11 +430,18 @@ export class ApiProxy {
     if (!auditor) return undefined;
     const method = req.method ?? "GET";
     const userAgent = req.headers["user-agent"];
+    // kube-apiserver's authenticators add system:authenticated (group.AuthenticatedGroupAdder)
+    // before its audit filter sees the user, so its policy rules and events have it; the gateway
+    // adds it where it impersonates (impersonation-headers.ts).
+    const audited =
+      user && !user.groups.includes(authenticatedGroup)
+        ? { ...user, groups: [...user.groups, authenticatedGroup] }
+        : user;
     return RequestAudit.begin(auditor, {
       auditID,
       requestURI: path,
-      attributes: policyAttributes(method, path, user),
-      user,
+      attributes: policyAttributes(method, path, audited),
+      user: audited,
       sourceIPs: sourceIps(req.headers, req.socket.remoteAddress),
       userAgent,
       receivedUs,
@@ -426,11 +466,21 @@ export class ApiProxy {
     const user = error instanceof Error ? this.#actors.get(error) : undefined;
     const audit = this.#beginAudit(req, auditID, path, receivedUs, user);
     if (!audit) return;
-    if (user) audit.process("RequestReceived");
-    audit.logResponseObject(response.body);
+    if (!user) {
+      // The Unauthorized Status is logged only when the API server could write it in a media type
+      // the client accepts (WriteObjectNegotiated); otherwise the filter's own message stays.
+      if (outputNegotiable(firstHeader(req.rawHeaders, "accept"))) {
+        audit.setResponseCode(response.status);
+        audit.logResponseObject(response.body);
+      } else audit.logFailedAuthentication(authMethods(req), response.status);
+      audit.process("ResponseStarted");
+      return;
+    }
+    audit.process("RequestReceived");
     audit.setResponseCode(response.status);
-    if (!user || isLongRunning(path)) audit.process("ResponseStarted");
-    if (user) audit.process("ResponseComplete");
+    audit.logResponseObject(response.body, outputNegotiable(firstHeader(req.rawHeaders, "accept")));
+    if (isLongRunning(path)) audit.process("ResponseStarted");
+    audit.process("ResponseComplete");
   }
 
   /**
@@ -600,6 +650,7 @@ export class ApiProxy {
       longRunning,
     });
     let clientGone = false;
+    let upstreamStatus: number | undefined;
     let responseCapture: BodyCapture | undefined;
     let deferredStart = false;
     res.once("close", () => {
@@ -607,12 +658,12 @@ export class ApiProxy {
       if (!res.writableFinished) exchange.abort();
       if (!audit) return;
       // The event's last stages, once the client has the whole response (or left).
-      const text = requestCapture?.text();
+      const text = upstreamDecoded(upstreamStatus) ? requestCapture?.text() : undefined;
       if (text !== undefined) {
         if (audit.verb === "patch") audit.logRequestPatch(text);
         else audit.logRequestObject(text);
       }
-      audit.logResponseObject(responseCapture?.text());
+      audit.logResponseObject(responseCapture?.text(), outputNegotiable(firstHeader(req.rawHeaders, "accept")));
       if (audit.fakeSuccessIfNoStatus() && longRunning) deferredStart = true;
       if (deferredStart) audit.process("ResponseStarted");
       audit.process("ResponseComplete");
@@ -645,10 +696,11 @@ export class ApiProxy {
       return;
     }
     done(upstreamRes.status);
+    upstreamStatus = upstreamRes.status;
     const upstreamBody = upstreamRes.body;
     if (audit) {
       audit.setResponseCode(upstreamRes.status);
-      const contentType = headerOf(upstreamRes.rawHeaders, "content-type");
+      const contentType = firstHeader(upstreamRes.rawHeaders, "content-type");
       const failed = upstreamRes.status >= 300;
       // A watch's events are never recorded (its handler logs no response object); a refused
       // long-running request's Status is, and its ResponseStarted event waits for it, because

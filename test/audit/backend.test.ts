@@ -7,7 +7,7 @@ import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { createAuditBackend } from "../../src/audit/backend.ts";
 import { eventSize } from "../../src/audit/backends/truncate.ts";
-import { eventListBody } from "../../src/audit/backends/webhook.ts";
+import { encodeEventList } from "../../src/audit/encode.ts";
 import type { AuditConfig } from "../../src/audit/types.ts";
 import { ConfigError } from "../../src/config/errors.ts";
 import { event, recordedLog } from "./backends/fixtures.ts";
@@ -114,7 +114,7 @@ describe("createAuditBackend", { timeout: 60_000 }, () => {
     assert.equal(line.requestObject, undefined, "the log truncated it");
     assert.equal(line.annotations["audit.k8s.io/truncated"], "true");
     assert.equal(receiver.received.length, 1);
-    assert.equal(receiver.received[0]?.body, eventListBody([ev]), "whole");
+    assert.equal(receiver.received[0]?.body, encodeEventList([ev]), "whole");
   });
 
   it("a log path that cannot be created is a ConfigError naming --audit-log-path", async () => {

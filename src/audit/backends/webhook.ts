@@ -30,25 +30,10 @@ import { readFile } from "node:fs/promises";
 import * as http from "node:http";
 import * as https from "node:https";
 import type { Logger } from "../../observability/logger.ts";
-import { encodeEvent } from "../encode.ts";
+import { encodeEventList } from "../encode.ts";
 import type { AuditEvent } from "../types.ts";
 import type { AsyncDelegate } from "./buffered.ts";
 import { loadWebhookConfig, type WebhookTarget } from "./webhook-config.ts";
-
-const eventPrefix = '{"kind":"Event","apiVersion":"audit.k8s.io/v1",';
-
-/**
- * The EventList as kube-apiserver posts it: items without kind and apiVersion, unlike
- * encodeEventList of src/audit/encode.ts, which writes them in every item.
- */
-export function eventListBody(events: readonly AuditEvent[]): string {
-  const items = events.map((event) => {
-    const json = encodeEvent(event);
-    if (!json.startsWith(eventPrefix)) throw new Error(`encodeEvent no longer starts with ${eventPrefix}`);
-    return `{${json.slice(eventPrefix.length)}`;
-  });
-  return `{"kind":"EventList","apiVersion":"audit.k8s.io/v1","metadata":{},"items":[${items.join(",")}]}`;
-}
 
 /** pkg/util/webhook defaultRequestTimeout: the whole request, retries after Retry-After included. */
 export const defaultRequestTimeoutMs = 30_000;
@@ -132,7 +117,7 @@ export class WebhookBackend implements AsyncDelegate {
 
   /** Posts the events as one EventList, retrying as kube-apiserver does; true when accepted. */
   async send(events: readonly AuditEvent[]): Promise<boolean> {
-    const body = Buffer.from(eventListBody(events));
+    const body = Buffer.from(encodeEventList(events));
     const delays = backoffDelays(defaultRetryBackoff(this.#options.initialBackoffMs), this.#options.random);
     let error: Attempt;
     for (let attempt = 0; ; attempt++) {

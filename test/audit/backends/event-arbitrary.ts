@@ -43,26 +43,12 @@ const oddCharacters = [
   "\u0378", // unassigned
 ];
 
-// Left out for now, because of src/audit/encode.ts (reported; to be put back once it is fixed):
-// goJsonString rewrites JSON.stringify's "\\b" and "\\f" into "\\u0008" and "\\u000c", but Go
-// 1.22 and later (kube-apiserver v1.37 is built with 1.26) write "\\b" and "\\f", and its
-// /\\[bf]/ also matches the second half of an escaped backslash, so a backslash followed by "b"
-// or "f" is encoded as another string. Strings with a backslash before "b" or "f" are not
-// generated (the event would not be the one the oracle decodes); encodedAsGo (below) tells which
-// events the encoder writes with Go's bytes, for the tests that compare sizes.
-const encoderSafe = (text: string) => !/\\[bf]/.test(text);
-
-/** Whether encodeEvent writes the event with the bytes Go writes (see encoderSafe). */
-export const encodedAsGo = (event: AuditEvent) => !/\\u000[8c]/.test(encodeEvent(event));
-
-export const oddString: fc.Arbitrary<string> = fc
-  .oneof(
-    fc.string({ unit: fc.constantFrom(...oddCharacters), maxLength: 12 }),
-    fc.string({ unit: "binary", maxLength: 12 }),
-    fc.string({ maxLength: 12 }),
-    fc.constant(""),
-  )
-  .filter(encoderSafe);
+export const oddString: fc.Arbitrary<string> = fc.oneof(
+  fc.string({ unit: fc.constantFrom(...oddCharacters), maxLength: 12 }),
+  fc.string({ unit: "binary", maxLength: 12 }),
+  fc.string({ maxLength: 12 }),
+  fc.constant(""),
+);
 
 const strings = fc.array(oddString, { maxLength: 4 });
 

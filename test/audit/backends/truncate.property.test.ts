@@ -10,7 +10,7 @@ import { encodeEvent } from "../../../src/audit/encode.ts";
 import type { AuditEvent } from "../../../src/audit/types.ts";
 import { type AuditOracle, startAuditOracle } from "../../../testbed/audit-oracle.ts";
 import { propertyParameters } from "../../helpers/property-seed.ts";
-import { auditEvent, encodedAsGo, oracleEvent } from "./event-arbitrary.ts";
+import { auditEvent, oracleEvent } from "./event-arbitrary.ts";
 import { event } from "./fixtures.ts";
 
 async function compare(
@@ -52,16 +52,14 @@ describe("truncate backend against kube-apiserver's", () => {
     );
   });
 
-  it("form feed and backspace are sized as Go 1.26 writes them (\\f, \\b)", {
-    todo: "src/audit/encode.ts writes \\u000c and \\u0008 (reported): sizes 4 bytes over Go's each",
-  }, async () => {
+  it("form feed and backspace are sized as Go 1.26 writes them (\\f, \\b)", async () => {
     const ev = event(1, { userAgent: "a\fb\bc", responseObject: { json: `{"data":"${"x".repeat(1000)}"}` } });
     const size = eventSize(ev);
     await compare(oracle, [ev], { maxEventSize: size - 8, maxBatchSize: size });
   });
 
   it("generated events and limits: the same batches, truncated and dropped alike", async () => {
-    const arbitrary = fc.array(auditEvent.filter(encodedAsGo), { minLength: 1, maxLength: 8 }).chain((events) => {
+    const arbitrary = fc.array(auditEvent, { minLength: 1, maxLength: 8 }).chain((events) => {
       const sizes = events.map(eventSize);
       return fc.record({
         events: fc.constant(events),

@@ -9,13 +9,8 @@ import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import {
-  backoffDelays,
-  defaultRetryBackoff,
-  eventListBody,
-  WebhookBackend,
-} from "../../../src/audit/backends/webhook.ts";
-import { encodeEvent } from "../../../src/audit/encode.ts";
+import { backoffDelays, defaultRetryBackoff, WebhookBackend } from "../../../src/audit/backends/webhook.ts";
+import { encodeEvent, encodeEventList } from "../../../src/audit/encode.ts";
 import { ConfigError } from "../../../src/config/errors.ts";
 import { type KeyPairPem, TestCA } from "../../../testbed/ca.ts";
 import { event, recordedLog } from "./fixtures.ts";
@@ -72,7 +67,7 @@ describe("webhook backend", { timeout: 120_000 }, () => {
     assert.equal(got?.headers.accept, "application/json, */*");
     assert.equal(got?.headers.authorization, "Bearer audit-token");
     assert.equal(got?.headers["content-length"], String(Buffer.byteLength(got?.body ?? "")));
-    assert.equal(got?.body, eventListBody(events));
+    assert.equal(got?.body, encodeEventList(events));
     const list = JSON.parse(got?.body ?? "{}");
     assert.equal(list.kind, "EventList");
     assert.equal(list.apiVersion, "audit.k8s.io/v1");
