@@ -21,7 +21,10 @@ export function createAuditor(config: AuditConfig, logger: Logger): Auditor | un
     }
     return undefined;
   }
-  const policy = loadPolicyFile(config.policyFile);
+  // reader.go warns when it had to fall back to lenient decoding (unknown or duplicate fields).
+  const policy = loadPolicyFile(config.policyFile, {
+    onWarning: (message) => logger.warn("audit policy", { policy: config.policyFile, warning: message }),
+  });
   const backend = createAuditBackend(config, logger);
   if (!backend) {
     logger.warn("the audit policy is loaded but no events will be recorded: no backend is set", {
