@@ -24,6 +24,7 @@ import {
   type RequestAuditConfig,
   type ResponseStatus,
   type Stage,
+  type Stored,
 } from "./types.ts";
 
 /** The policy and where events go: present when --audit-policy-file and a backend are set. */
@@ -157,7 +158,7 @@ export class RequestAudit {
    * Sends the event at `stage` unless the policy omits it; false when the backend could not store
    * it (blocking-strict), which kube-apiserver answers with a 500.
    */
-  process(stage: Stage): boolean {
+  process(stage: Stage): Stored {
     if (stage !== "RequestReceived" && this.#pendingImpersonated) {
       this.#event = { ...this.#event, impersonatedUser: this.#pendingImpersonated };
       this.#pendingImpersonated = undefined;
@@ -168,7 +169,9 @@ export class RequestAudit {
       stage,
       stageTimestampUs: stage === "RequestReceived" ? this.#event.requestReceivedTimestampUs : nowUs(),
     };
-    return this.#backend.processEvents(event);
+    const stored = this.#backend.processEvents(event);
+    // A stage nobody waits for must not become an unhandled rejection (which would stop Node).
+    return stored instanceof Promise ? stored.catch(() => false) : stored;
   }
 
   /** auditResponseWriter.processCode: the first status code written. */

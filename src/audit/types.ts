@@ -134,11 +134,23 @@ export interface PolicyRuleEvaluator {
 }
 
 /**
+ * Whether events were stored: at once (a file write), or once a webhook has answered (its
+ * blocking modes, where kube-apiserver's call waits for the POST and the request with it).
+ */
+export type Stored = boolean | Promise<boolean>;
+
+/** Both results, waiting only when one of them is still to come (Go: `a && b` over blocking calls). */
+export function allStored(results: readonly Stored[]): Stored {
+  if (!results.some((r) => r instanceof Promise)) return results.every((r) => r === true);
+  return Promise.all(results).then((all) => all.every(Boolean));
+}
+
+/**
  * pkg/audit/types.go Backend. processEvents returns false when an event could not be stored
  * (blocking-strict: the request then fails as kube-apiserver fails it).
  */
 export interface AuditBackend {
-  processEvents(...events: AuditEvent[]): boolean;
+  processEvents(...events: AuditEvent[]): Stored;
   /** Starts background work (batching); called once before the first event. */
   run(): void;
   /** Flushes what is buffered and stops; resolves when done. */

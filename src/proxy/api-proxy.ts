@@ -629,7 +629,7 @@ export class ApiProxy {
     const longRunning = isLongRunning(path);
     const audit = this.#beginAudit(req, requestId, path, receivedUs, authorized.user);
     if (authorized.impersonated) audit?.logImpersonatedUser(authorized.impersonated);
-    if (audit && !audit.process("RequestReceived")) {
+    if (audit && !(await audit.process("RequestReceived"))) {
       // blocking-strict: an event that cannot be stored fails the request (filters/audit.go).
       req.resume();
       reply(this.#failure(auditStoreFailed(), req, requestId));
@@ -770,7 +770,7 @@ export class ApiProxy {
     }
     const audit = this.#beginAudit(req, requestId, path, receivedUs, authorized.user);
     if (authorized.impersonated) audit?.logImpersonatedUser(authorized.impersonated);
-    if (audit && !audit.process("RequestReceived")) {
+    if (audit && !(await audit.process("RequestReceived"))) {
       writeRaw(this.#failure(auditStoreFailed(), req, requestId));
       return;
     }

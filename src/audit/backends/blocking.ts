@@ -3,7 +3,7 @@
 // wraps it in ignoreErrorsBackend (the write happens in the request, its failure is only
 // logged), "batch" buffers it (buffered.ts).
 import type { Logger } from "../../observability/logger.ts";
-import type { AuditBackend, AuditEvent, BackendMode, BatchConfig } from "../types.ts";
+import type { AuditBackend, AuditEvent, BackendMode, BatchConfig, Stored } from "../types.ts";
 import { BufferedBackend } from "./buffered.ts";
 
 /** ignoreErrorsBackend: processEvents always answers true. */
@@ -14,9 +14,10 @@ export class IgnoreErrorsBackend implements AuditBackend {
     this.#delegate = delegate;
   }
 
-  processEvents(...events: AuditEvent[]): boolean {
-    this.#delegate.processEvents(...events);
-    return true;
+  processEvents(...events: AuditEvent[]): Stored {
+    // Go's call still blocks on the delegate (a webhook POST); only its answer is ignored.
+    const stored = this.#delegate.processEvents(...events);
+    return stored instanceof Promise ? stored.then(() => true) : true;
   }
 
   run(): void {

@@ -14,7 +14,14 @@
 // truncated event is a new one and the original is left as it was.
 import type { Logger } from "../../observability/logger.ts";
 import { encodeEvent } from "../encode.ts";
-import { type AuditBackend, type AuditEvent, levelLess, type TruncateConfig } from "../types.ts";
+import {
+  type AuditBackend,
+  type AuditEvent,
+  allStored,
+  levelLess,
+  type Stored,
+  type TruncateConfig,
+} from "../types.ts";
 
 export const truncatedAnnotation = "audit.k8s.io/truncated";
 
@@ -77,10 +84,9 @@ export class TruncateBackend implements AuditBackend {
     this.#logger = logger;
   }
 
-  processEvents(...events: AuditEvent[]): boolean {
+  processEvents(...events: AuditEvent[]): Stored {
     const { batches, dropped } = truncateAndSplit(events, this.#config);
-    let success = true;
-    for (const batch of batches) success = this.#delegate.processEvents(...batch) && success;
+    const success = allStored(batches.map((batch) => this.#delegate.processEvents(...batch)));
     if (dropped.length > 0) {
       // Go's audit.HandlePluginError("truncate", …); dropping does not make the call fail.
       this.#logger.error("Error in audit plugin 'truncate'", {

@@ -1,6 +1,6 @@
 // k8s.io/apiserver@v0.37.2 pkg/audit/union.go: every backend gets every event, in turn; the
 // call succeeds when all of them did. One backend is returned as it is.
-import type { AuditBackend, AuditEvent } from "../types.ts";
+import { type AuditBackend, type AuditEvent, allStored, type Stored } from "../types.ts";
 
 export function union(...backends: AuditBackend[]): AuditBackend {
   if (backends.length === 1) return backends[0] as AuditBackend;
@@ -14,10 +14,9 @@ class UnionBackend implements AuditBackend {
     this.#backends = backends;
   }
 
-  processEvents(...events: AuditEvent[]): boolean {
-    let success = true;
-    for (const backend of this.#backends) success = backend.processEvents(...events) && success;
-    return success;
+  processEvents(...events: AuditEvent[]): Stored {
+    // Every backend gets the events, whatever the others answered (Go: `f() && success`).
+    return allStored(this.#backends.map((backend) => backend.processEvents(...events)));
   }
 
   run(): void {

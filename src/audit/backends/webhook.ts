@@ -21,10 +21,10 @@
 //   to 20 % added at random (apimachinery@v0.37.2 pkg/util/wait/backoff.go delay and Jitter).
 // So a batch takes at most 5 × 30 s plus the waits, never longer.
 //
-// processEvents cannot wait for the answer (the AuditBackend contract is synchronous): in the
-// blocking modes it starts the POST and answers true, or false when maxInFlight posts are
-// already under way (the event is not queued: memory stays bounded). Behind the batch mode the
-// buffered backend awaits send(), which resolves with the outcome.
+// In the blocking modes processEvents answers with the POST's outcome, once it is known, and the
+// request waits for it as kube-apiserver's does (blocking-strict fails it on false); false at once
+// when maxInFlight posts are already under way (the event is not queued: memory stays bounded).
+// Behind the batch mode the buffered backend awaits send() in the background.
 
 import { readFile } from "node:fs/promises";
 import * as http from "node:http";
@@ -105,14 +105,14 @@ export class WebhookBackend implements AsyncDelegate {
         : new http.Agent({ keepAlive: true });
   }
 
-  processEvents(...events: AuditEvent[]): boolean {
+  processEvents(...events: AuditEvent[]): Promise<boolean> | false {
     if (this.#closed || this.#inFlight.size >= (this.#options.maxInFlight ?? 64)) {
       this.#report(this.#closed ? "webhook backend shut down" : "too many audit webhook posts in flight", events);
       return false;
     }
     const sending = this.send(events).finally(() => this.#inFlight.delete(sending));
     this.#inFlight.add(sending);
-    return true;
+    return sending;
   }
 
   /** Posts the events as one EventList, retrying as kube-apiserver does; true when accepted. */

@@ -204,19 +204,22 @@ describe("webhook backend", { timeout: 120_000 }, () => {
     }
   });
 
-  it("processEvents starts the POST and answers at once; beyond maxInFlight it answers false", async () => {
+  it("processEvents answers with the POST's outcome once known (blocking modes); beyond maxInFlight, false at once", async () => {
     receiver.received.length = 0;
     receiver.answers = [{ status: 200, delayMs: 300 }];
     const { logger, lines } = recordedLog();
     const configFile = await writeWebhookKubeconfig(join(dir, "inflight.kubeconfig"), receiver.url, { ca: ca.certPem });
     const webhook = new WebhookBackend({ configFile, initialBackoffMs: 50, logger, maxInFlight: 2 });
     const started = performance.now();
-    assert.equal(webhook.processEvents(event(1)), true);
-    assert.equal(webhook.processEvents(event(2)), true);
+    const first = webhook.processEvents(event(1));
+    const second = webhook.processEvents(event(2));
+    assert.ok(first instanceof Promise && second instanceof Promise, "the answers are still to come");
     assert.equal(webhook.processEvents(event(3)), false);
-    assert.ok(performance.now() - started < 100, "no call waited for the receiver");
+    assert.ok(performance.now() - started < 100, "no call blocked the event loop");
     assert.match(String(lines.find((l) => l.level === "error")?.error), /in flight/);
-    await webhook.shutdown(); // waits for the two posts
+    assert.deepEqual(await Promise.all([first, second]), [true, true]);
+    assert.ok(performance.now() - started >= 300, "the outcome waited for the receiver");
+    await webhook.shutdown();
     assert.equal(receiver.received.length, 2);
     assert.equal(webhook.processEvents(event(4)), false, "shut down");
     receiver.answers = [{ status: 200 }];
