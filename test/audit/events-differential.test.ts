@@ -103,7 +103,8 @@ interface RequestSpec {
   readonly userAgent: string | undefined;
   readonly table: boolean;
   readonly xForwardedFor: string | undefined;
-  readonly deleteOptions: boolean;
+  /** A delete's body (DeleteOptions in its forms), or none. */
+  readonly deleteOptions: string | undefined;
 }
 
 const userAgent = fc.oneof(
@@ -117,6 +118,10 @@ const userAgent = fc.oneof(
   fc.constant(Buffer.from("kubectl-日本/1.0 (é; ☃) \u2028", "utf8").toString("latin1")),
   // A UTF-8 sequence cut short (E6 97): Go's encoder writes one U+FFFD per invalid byte.
   fc.constant("cut-\u00e6\u0097-short"),
+  // Longer than kube-apiserver records: cut at 1024 bytes plus "...TRUNCATED"
+  // (k8s.io/apiserver@v0.37.2 pkg/audit/request.go maybeTruncateUserAgent), here inside a
+  // multi-byte character.
+  fc.constant(`long/${"x".repeat(1018)}${Buffer.from("日本", "utf8").toString("latin1")}-tail`),
   // Printable ASCII only: Node refuses control characters in a header value.
   fc.string({ unit: fc.integer({ min: 0x20, max: 0x7e }).map((c) => String.fromCharCode(c)), maxLength: 40 }),
 );
@@ -140,7 +145,17 @@ const requestSpec: fc.Arbitrary<RequestSpec> = fc.record({
     freq: 4,
     nil: undefined,
   }),
-  deleteOptions: fc.boolean(),
+  deleteOptions: fc.option(
+    fc.constantFrom(
+      '{"kind":"DeleteOptions","apiVersion":"v1","propagationPolicy":"Background"}',
+      '{"kind":"DeleteOptions","apiVersion":"meta.k8s.io/v1","gracePeriodSeconds":0,"propagationPolicy":"Foreground"}',
+      // No kind: the handler's default (meta.k8s.io DeleteOptions); fields out of Go's order.
+      '{ "propagationPolicy": "Orphan", "gracePeriodSeconds": 5 }',
+      // A precondition no object meets: 409.
+      '{"kind":"DeleteOptions","apiVersion":"v1","preconditions":{"uid":"00000000-0000-0000-0000-000000000000"}}',
+    ),
+    { nil: undefined },
+  ),
 });
 
 // ---------------------------------------------------------------------------------------------
@@ -311,17 +326,16 @@ function build(spec: RequestSpec, side: Side, index: number): Built {
       };
       break;
     case "delete":
-      built = spec.deleteOptions
-        ? {
-            method: "DELETE",
-            path: item,
-            headers: json,
-            body: JSON.stringify({ kind: "DeleteOptions", apiVersion: "v1", propagationPolicy: "Background" }),
-          }
-        : { method: "DELETE", path: item, headers: {} };
+      built =
+        spec.deleteOptions === undefined
+          ? { method: "DELETE", path: item, headers: {} }
+          : { method: "DELETE", path: item, headers: json, body: spec.deleteOptions };
       break;
     case "deletecollection":
-      built = { method: "DELETE", path: `${collection}?${selector}`, headers: {} };
+      built =
+        spec.deleteOptions === undefined
+          ? { method: "DELETE", path: `${collection}?${selector}`, headers: {} }
+          : { method: "DELETE", path: `${collection}?${selector}`, headers: json, body: spec.deleteOptions };
       break;
     default:
       built = { method: "GET", path: spec.op, headers: {} };
