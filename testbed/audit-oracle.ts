@@ -28,6 +28,12 @@ export type OracleRequest =
       readonly op: "truncate";
       readonly config: { readonly maxEventSize: number; readonly maxBatchSize: number };
       readonly events: readonly unknown[];
+    }
+  | { readonly op: "negotiate"; readonly accept: string }
+  | {
+      readonly op: "sourceIPs";
+      readonly headers: Readonly<Record<string, readonly string[]>>;
+      readonly remoteAddr: string;
     };
 
 export interface OracleError {
@@ -42,13 +48,20 @@ export type TruncateAnswer =
   | { readonly batches: readonly (readonly Record<string, unknown>[])[]; readonly success: boolean }
   | OracleError;
 
+export type NegotiateAnswer = { readonly negotiable: boolean } | OracleError;
+export type SourceIpsAnswer = { readonly ips: readonly string[] } | OracleError;
+
 type AnswerOf<R extends OracleRequest> = R extends { op: "policy" }
   ? PolicyAnswer
   : R extends { op: "evaluate" }
     ? EvaluateAnswer
     : R extends { op: "legacy" }
       ? LegacyAnswer
-      : TruncateAnswer;
+      : R extends { op: "negotiate" }
+        ? NegotiateAnswer
+        : R extends { op: "sourceIPs" }
+          ? SourceIpsAnswer
+          : TruncateAnswer;
 
 export interface AuditOracle {
   ask<R extends OracleRequest>(request: R): Promise<AnswerOf<R>>;

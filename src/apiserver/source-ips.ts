@@ -10,16 +10,17 @@ import { isIPv4, isIPv6 } from "node:net";
  * as decimal) and net.IP.String(): the canonical text, or undefined when it is no address.
  */
 export function canonicalIp(text: string): string | undefined {
-  const v4 = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(text);
+  // Go 1.16's dtoi: any number of digits, leading zeros included, read as decimal up to 255.
+  const v4 = /^(\d+)\.(\d+)\.(\d+)\.(\d+)$/.exec(text);
   if (v4) {
-    const octets = v4.slice(1).map(Number);
+    const octets = v4.slice(1).map((digits) => (digits.length > 8 ? 256 : Number(digits)));
     return octets.every((o) => o <= 255) ? octets.join(".") : undefined;
   }
   // Go's parser knows no zones, and reads an embedded IPv4 part sloppily too (Node refuses zeros).
   if (!text.includes(":") || text.includes("%")) return undefined;
   let v6 = text;
   if (!isIPv6(v6)) {
-    const embedded = /^(.*:)(\d{1,3}(?:\.\d{1,3}){3})$/.exec(text);
+    const embedded = /^(.*:)(\d+(?:\.\d+){3})$/.exec(text);
     const v4part = embedded ? canonicalIp(embedded[2] as string) : undefined;
     if (!embedded || !v4part || !isIPv6(`${embedded[1]}${v4part}`)) return undefined;
     v6 = `${embedded[1]}${v4part}`;
@@ -36,22 +37,26 @@ export function canonicalIp(text: string): string | undefined {
   return host;
 }
 
-/** Go's http.Header.Get: the first value of the header. */
-const first = (value: string | string[] | undefined) => (Array.isArray(value) ? value[0] : value);
+/**
+ * Go's http.Header.Get: the first line of the header, from Node's raw list (Node's `headers`
+ * joins repeated X-Forwarded-For lines, where Go reads the first alone).
+ */
+function first(rawHeaders: readonly string[], name: string): string | undefined {
+  for (let i = 0; i < rawHeaders.length; i += 2) if (rawHeaders[i]?.toLowerCase() === name) return rawHeaders[i + 1];
+  return undefined;
+}
 
-export function sourceIps(
-  headers: Readonly<Record<string, string | string[] | undefined>>,
-  remoteAddress: string | undefined,
-): string[] {
+/** The event's sourceIPs from the request's raw headers and the connection's address. */
+export function sourceIps(rawHeaders: readonly string[], remoteAddress: string | undefined): string[] {
   const ips: string[] = [];
-  const forwardedFor = first(headers["x-forwarded-for"]);
+  const forwardedFor = first(rawHeaders, "x-forwarded-for");
   if (forwardedFor) {
     for (const part of forwardedFor.split(",")) {
       const ip = canonicalIp(part.trim());
       if (ip) ips.push(ip);
     }
   }
-  const realIp = first(headers["x-real-ip"]);
+  const realIp = first(rawHeaders, "x-real-ip");
   if (realIp) {
     const ip = canonicalIp(realIp);
     if (ip && !ips.includes(ip)) ips.push(ip);

@@ -442,7 +442,7 @@ export class ApiProxy {
       requestURI: path,
       attributes: policyAttributes(method, path, audited),
       user: audited,
-      sourceIPs: sourceIps(req.headers, req.socket.remoteAddress),
+      sourceIPs: sourceIps(req.rawHeaders, req.socket.remoteAddress),
       userAgent,
       receivedUs,
     });

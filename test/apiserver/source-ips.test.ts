@@ -16,7 +16,7 @@ describe("sourceIps", () => {
       [{ "x-real-ip": "not an address" }, undefined, []],
     ];
     for (const [headers, remote, expected] of cases) {
-      assert.deepEqual(sourceIps(headers, remote), expected, JSON.stringify([headers, remote]));
+      assert.deepEqual(sourceIps(Object.entries(headers).flat(), remote), expected, JSON.stringify([headers, remote]));
     }
   });
 

@@ -32,6 +32,16 @@
 //	  plugin/pkg/audit/truncate.NewBackend over a recording delegate: each batch is one call of the
 //	  delegate's ProcessEvents, in order. Events dropped as too large appear in no batch (the
 //	  truncate backend logs them to stderr through audit.HandlePluginError).
+//
+//	{"op":"negotiate","accept":"<Accept header>"}
+//	  → {"negotiable":bool}
+//	  negotiation.NegotiateOutputMediaType with DefaultEndpointRestrictions over the codecs of the
+//	  API server (JSON, YAML, protobuf), as responsewriters.ErrorNegotiated negotiates: false is
+//	  kube-apiserver's 406, and then the Status it writes is not logged in the audit event.
+//
+//	{"op":"sourceIPs","headers":{"X-Forwarded-For":[..],"X-Real-Ip":[..]},"remoteAddr":"host:port"}
+//	  → {"ips":["..",..]}
+//	  k8s.io/apimachinery pkg/util/net SourceIPs, as an audit event's sourceIPs are written.
 package main
 
 import (
@@ -41,14 +51,18 @@ import (
 	"fmt"
 	"os"
 
+	"net/http"
+
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/serializer"
+	utilnet "k8s.io/apimachinery/pkg/util/net"
 	auditinternal "k8s.io/apiserver/pkg/apis/audit"
 	auditv1 "k8s.io/apiserver/pkg/apis/audit/v1"
 	"k8s.io/apiserver/pkg/audit"
 	"k8s.io/apiserver/pkg/audit/policy"
 	"k8s.io/apiserver/pkg/authentication/user"
 	"k8s.io/apiserver/pkg/authorization/authorizer"
+	"k8s.io/apiserver/pkg/endpoints/handlers/negotiation"
 	"k8s.io/apiserver/plugin/pkg/audit/truncate"
 )
 
@@ -59,7 +73,13 @@ type request struct {
 	Event      json.RawMessage   `json:"event"`
 	Config     *truncateConfig   `json:"config"`
 	Events     []json.RawMessage `json:"events"`
+	Accept     string            `json:"accept"`
+	Headers    http.Header       `json:"headers"`
+	RemoteAddr string            `json:"remoteAddr"`
 }
+
+// The API server's serializers: JSON, YAML and protobuf (CBOR is an alpha feature, off).
+var apiCodecs = serializer.NewCodecFactory(runtime.NewScheme())
 
 type truncateConfig struct {
 	MaxEventSize int64 `json:"maxEventSize"`
@@ -197,6 +217,23 @@ func answer(req *request) any {
 			return map[string]any{"error": err.Error()}
 		}
 		return map[string]any{"line": audit.EventString(ev)}
+	case "negotiate":
+		httpReq := &http.Request{Header: http.Header{}}
+		if req.Accept != "" {
+			httpReq.Header.Set("Accept", req.Accept)
+		}
+		_, _, err := negotiation.NegotiateOutputMediaType(httpReq, apiCodecs, negotiation.DefaultEndpointRestrictions)
+		return map[string]any{"negotiable": err == nil}
+	case "sourceIPs":
+		httpReq := &http.Request{Header: req.Headers, RemoteAddr: req.RemoteAddr}
+		if httpReq.Header == nil {
+			httpReq.Header = http.Header{}
+		}
+		ips := []string{}
+		for _, ip := range utilnet.SourceIPs(httpReq) {
+			ips = append(ips, ip.String())
+		}
+		return map[string]any{"ips": ips}
 	case "truncate":
 		if req.Config == nil {
 			return map[string]any{"error": "oracle: truncate needs config"}
