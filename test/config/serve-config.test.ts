@@ -122,7 +122,12 @@ describe("serve configuration", () => {
     ["a bad port", ["--secure-port=70000"], "INVALID_FLAG_VALUE", /not a port/],
     ["a bad duration", ["--token-cache-ttl=10 seconds"], "INVALID_FLAG_VALUE", /invalid duration/],
     ["an untrusted-proxy that is not an IP", ["--trusted-proxies=ingress"], "INVALID_FLAG_VALUE", /not an IP address/],
-    ["a negative --audit-log-maxbackup", ["--audit-log-path=/tmp/a.log", "--audit-log-maxbackup=-1"], "INVALID_FLAG_VALUE", /can't be a negative/],
+    [
+      "a negative --audit-log-maxbackup",
+      ["--audit-log-path=/tmp/a.log", "--audit-log-maxbackup=-1"],
+      "INVALID_FLAG_VALUE",
+      /can't be a negative/,
+    ],
     ["a missing CA file", ["--oidc-ca-file=/nonexistent/ca.pem"], "OIDC_CA_UNREADABLE", /no such file/],
   ];
   for (const [what, args, code, message] of refusals) {
