@@ -85,6 +85,9 @@ const ops = [
   "/api/v1",
   "/apis",
   "/healthz",
+  // Not served: a non-resource 404 (403 first for these users) and an API group that does not exist.
+  "/no-such-path",
+  "/apis/nothing.example.com/v1/namespaces/audit-a/things",
 ] as const;
 type Op = (typeof ops)[number];
 
@@ -390,11 +393,16 @@ async function settledEvents(path: string): Promise<Event[]> {
 // ---------------------------------------------------------------------------------------------
 // Masking: what cannot match between two requests, whoever serves them.
 
+const uuid = /[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/g;
 const maskedKeys = new Set(["uid", "resourceVersion", "creationTimestamp", "time"]);
 
 /** Side tokens masked everywhere; server-assigned identity and times masked in objects. */
 function mask(value: Json, inObject: boolean): Json {
-  if (typeof value === "string") return value.replace(sideToken, sideMask);
+  if (typeof value === "string") {
+    const masked = value.replace(sideToken, sideMask);
+    // Messages quote the object's uid too ("the UID in record (…)" of a failed precondition).
+    return inObject ? masked.replace(uuid, "<uuid>") : masked;
+  }
   if (Array.isArray(value)) return value.map((v) => mask(v, inObject));
   if (value === null || typeof value !== "object") return value;
   const out: { [key: string]: Json } = {};
