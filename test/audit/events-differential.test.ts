@@ -106,6 +106,7 @@ interface RequestSpec {
   readonly userAgent: string | undefined;
   readonly table: boolean;
   readonly xForwardedFor: string | undefined;
+  readonly xRealIp: string | undefined;
   /** A delete's body (DeleteOptions in its forms), or none. */
   readonly deleteOptions: string | undefined;
 }
@@ -144,10 +145,22 @@ const requestSpec: fc.Arbitrary<RequestSpec> = fc.record({
   auditId: fc.boolean(),
   userAgent,
   table: fc.boolean(),
-  xForwardedFor: fc.option(fc.constantFrom("203.0.113.7", "203.0.113.7, 198.51.100.1", "2001:db8::1"), {
-    freq: 4,
-    nil: undefined,
-  }),
+  // kube-apiserver reads X-Forwarded-For, then X-Real-Ip, then the peer, skipping what Go's
+  // sloppy IP parser refuses (k8s.io/apimachinery pkg/util/net SourceIPs).
+  xForwardedFor: fc.option(
+    fc.constantFrom(
+      "203.0.113.7",
+      "203.0.113.7, 198.51.100.1",
+      "2001:db8::1",
+      "bogus, 203.0.113.9",
+      " 198.51.100.2 ,  203.0.113.7",
+      "010.001.1.1",
+      "::ffff:192.0.2.1",
+      "127.0.0.1",
+    ),
+    { freq: 3, nil: undefined },
+  ),
+  xRealIp: fc.option(fc.constantFrom("192.0.2.44", "not-an-ip", "127.0.0.1"), { freq: 4, nil: undefined }),
   deleteOptions: fc.option(
     fc.constantFrom(
       '{"kind":"DeleteOptions","apiVersion":"v1","propagationPolicy":"Background"}',
@@ -348,6 +361,7 @@ function build(spec: RequestSpec, side: Side, index: number): Built {
   if (spec.auditId) headers["audit-id"] = `client-audit-${index}-${side}`;
   if (spec.userAgent !== undefined) headers["user-agent"] = spec.userAgent;
   if (spec.xForwardedFor !== undefined) headers["x-forwarded-for"] = spec.xForwardedFor;
+  if (spec.xRealIp !== undefined) headers["x-real-ip"] = spec.xRealIp;
   const marker = `${markerParam}=${index}-${side}`;
   return { ...built, headers, path: `${built.path}${built.path.includes("?") ? "&" : "?"}${marker}` };
 }
