@@ -10,30 +10,62 @@ import { type Readable, Transform } from "node:stream";
 export const requestCaptureLimit = 3 * 1024 * 1024;
 /** The largest response object kept for an event; larger ones are left out of it. */
 export const responseCaptureLimit = 10 * 1024 * 1024;
+/** What all requests' copies may hold at once; beyond it, bodies are left out of their events. */
+export const captureBudgetBytes = 64 * 1024 * 1024;
+
+/**
+ * The bytes every capture of one gateway holds together. kube-apiserver holds the objects it
+ * logs anyway; the gateway holds copies only for the event, so a burst of large audited lists at
+ * RequestResponse costs at most this much, and the events of the rest go without their bodies.
+ */
+export class CaptureBudget {
+  readonly #limit: number;
+  #held = 0;
+
+  constructor(limit = captureBudgetBytes) {
+    this.#limit = limit;
+  }
+
+  take(bytes: number): boolean {
+    if (this.#held + bytes > this.#limit) return false;
+    this.#held += bytes;
+    return true;
+  }
+
+  give(bytes: number): void {
+    this.#held -= bytes;
+  }
+
+  get held(): number {
+    return this.#held;
+  }
+}
 
 // apimachinery's JSON serializer writes a Status's kind first.
 const statusPrefix = Buffer.from('{"kind":"Status"');
 
 export class BodyCapture {
   readonly #limit: number;
+  readonly #budget: CaptureBudget;
   readonly #statusOnly: boolean;
   #chunks: Buffer[] = [];
   #size = 0;
   #dropped = false;
 
-  /** `statusOnly`: keep the body only if it is a Status. */
-  constructor(limit: number, statusOnly = false) {
+  /** `statusOnly`: keep the body only if it is a Status. Call release() when done with it. */
+  constructor(limit: number, budget: CaptureBudget, statusOnly = false) {
     this.#limit = limit;
+    this.#budget = budget;
     this.#statusOnly = statusOnly;
   }
 
   add(chunk: Buffer): void {
     if (this.#dropped) return;
-    this.#size += chunk.length;
-    if (this.#size > this.#limit) {
+    if (this.#size + chunk.length > this.#limit || !this.#budget.take(chunk.length)) {
       this.#drop();
       return;
     }
+    this.#size += chunk.length;
     this.#chunks.push(chunk);
     if (this.#statusOnly && this.#size >= statusPrefix.length && this.#chunks.length <= 2) {
       const head = Buffer.concat(this.#chunks).subarray(0, statusPrefix.length);
@@ -48,9 +80,16 @@ export class BodyCapture {
     return Buffer.concat(this.#chunks).toString("utf8");
   }
 
+  /** Gives the bytes held back to the budget; the capture keeps nothing after it. */
+  release(): void {
+    this.#drop();
+  }
+
   #drop(): void {
     this.#dropped = true;
     this.#chunks = [];
+    this.#budget.give(this.#size);
+    this.#size = 0;
   }
 }
 

@@ -22,6 +22,7 @@ import { requestAttributes } from "../apiserver/request-info.ts";
 import { sourceIps } from "../apiserver/source-ips.ts";
 import {
   BodyCapture,
+  CaptureBudget,
   capturedRequestBody,
   isJsonMediaType,
   requestCaptureLimit,
@@ -287,6 +288,8 @@ export class ApiProxy {
   readonly #options: ApiProxyOptions;
   /** Who was authenticated when a later check refused the request (for the audit log). */
   readonly #actors = new WeakMap<Error, UserInfo>();
+  /** The bytes audit events' body copies may hold at once, across requests. */
+  readonly #captureBudget = new CaptureBudget();
   /** Long-lived streams to end on shutdown. */
   readonly #streams = new Set<{ destroy(): void }>();
 
@@ -638,7 +641,7 @@ export class ApiProxy {
     let requestCapture: BodyCapture | undefined;
     let body: Readable | undefined = hasBody(req) ? req : undefined;
     if (audit && body && bodyVerbs.has(audit.verb) && isJsonMediaType(req.headers["content-type"])) {
-      requestCapture = new BodyCapture(requestCaptureLimit);
+      requestCapture = new BodyCapture(requestCaptureLimit, this.#captureBudget);
       body = capturedRequestBody(body, requestCapture);
     }
     const exchange = this.#options.upstream.send({
@@ -664,6 +667,8 @@ export class ApiProxy {
         else audit.logRequestObject(text);
       }
       audit.logResponseObject(responseCapture?.text(), outputNegotiable(firstHeader(req.rawHeaders, "accept")));
+      requestCapture?.release();
+      responseCapture?.release();
       if (audit.fakeSuccessIfNoStatus() && longRunning) deferredStart = true;
       if (deferredStart) audit.process("ResponseStarted");
       audit.process("ResponseComplete");
@@ -682,7 +687,7 @@ export class ApiProxy {
       }
       const response = this.#failure(this.#upstreamError(error as NodeJS.ErrnoException), req, requestId);
       if (audit) {
-        responseCapture = new BodyCapture(responseCaptureLimit);
+        responseCapture = new BodyCapture(responseCaptureLimit, this.#captureBudget);
         responseCapture.add(Buffer.from(response.body));
         audit.setResponseCode(response.status);
         deferredStart = longRunning;
@@ -706,7 +711,11 @@ export class ApiProxy {
       // long-running request's Status is, and its ResponseStarted event waits for it, because
       // kube-apiserver logs the Status before it writes the head.
       if (isJsonMediaType(contentType) && (!longRunning || failed)) {
-        responseCapture = new BodyCapture(responseCaptureLimit, !audit.wantsResponseObject || longRunning);
+        responseCapture = new BodyCapture(
+          responseCaptureLimit,
+          this.#captureBudget,
+          !audit.wantsResponseObject || longRunning,
+        );
         const capture = responseCapture;
         upstreamBody.on("data", (chunk: Buffer) => capture.add(chunk));
       }
@@ -828,9 +837,12 @@ export class ApiProxy {
     if (!upgraded) {
       // The API server refused to switch (e.g. 403), or answered a streaming endpoint as a
       // stream: relayed with backpressure up to a bound, then closed.
-      const capture = audit ? new BodyCapture(responseCaptureLimit, true) : undefined;
+      const capture = audit ? new BodyCapture(responseCaptureLimit, this.#captureBudget, true) : undefined;
       if (capture) upstreamRes.body.on("data", (chunk: Buffer) => capture.add(chunk));
-      socket.once("close", () => finish(upstreamRes.status, capture?.text()));
+      socket.once("close", () => {
+        finish(upstreamRes.status, capture?.text());
+        capture?.release();
+      });
       relayRefusedUpgrade(upstreamRes, socket);
       return;
     }
