@@ -241,6 +241,42 @@ export class RequestAudit {
     };
   }
 
+  /**
+   * A delete's DeleteOptions body as kube-apiserver logs it (handlers/delete.go decodes it into
+   * its internal type and LogRequestObject encodes that again): kind DeleteOptions with the
+   * internal apiVersion meta.k8s.io/__internal, metav1.DeleteOptions' fields in struct order,
+   * nothing else. At Request level and above.
+   */
+  logDeleteOptions(body: string): void {
+    if (levelLess(this.#event.level, "Request")) return;
+    let value: unknown;
+    try {
+      value = parseKeepingNumbers(body);
+    } catch {
+      return;
+    }
+    if (typeof value !== "object" || value === null || Array.isArray(value)) return;
+    const sent = value as Record<string, unknown>;
+    const decoded: Record<string, unknown> = { kind: "DeleteOptions", apiVersion: "meta.k8s.io/__internal" };
+    const copy = (from: Record<string, unknown>, to: Record<string, unknown>, name: string) => {
+      // A pointer field: present unless absent or null (omitempty leaves out nil only).
+      if (from[name] !== undefined && from[name] !== null) to[name] = from[name];
+    };
+    copy(sent, decoded, "gracePeriodSeconds");
+    const preconditions = sent.preconditions;
+    if (typeof preconditions === "object" && preconditions !== null && !Array.isArray(preconditions)) {
+      const decodedPreconditions: Record<string, unknown> = {};
+      copy(preconditions as Record<string, unknown>, decodedPreconditions, "uid");
+      copy(preconditions as Record<string, unknown>, decodedPreconditions, "resourceVersion");
+      decoded.preconditions = decodedPreconditions;
+    }
+    copy(sent, decoded, "orphanDependents");
+    copy(sent, decoded, "propagationPolicy");
+    if (Array.isArray(sent.dryRun) && sent.dryRun.length > 0) decoded.dryRun = sent.dryRun;
+    copy(sent, decoded, "ignoreStoreReadErrorWithClusterBreakingPotential");
+    this.#event = { ...this.#event, requestObject: rawObjectOf(decoded) };
+  }
+
   /** LogRequestPatch: the patch as sent, at Request level and above. */
   logRequestPatch(body: string): void {
     if (levelLess(this.#event.level, "Request")) return;

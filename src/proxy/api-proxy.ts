@@ -664,7 +664,10 @@ export class ApiProxy {
       const text = upstreamDecoded(upstreamStatus) ? requestCapture?.text() : undefined;
       if (text !== undefined) {
         if (audit.verb === "patch") audit.logRequestPatch(text);
-        else audit.logRequestObject(text);
+        else if (audit.verb === "delete" || audit.verb === "deletecollection") {
+          // A 400 to a delete is a body that did not decode as DeleteOptions: nothing was logged.
+          if (upstreamStatus !== 400) audit.logDeleteOptions(text);
+        } else audit.logRequestObject(text);
       }
       audit.logResponseObject(responseCapture?.text(), outputNegotiable(firstHeader(req.rawHeaders, "accept")));
       requestCapture?.release();
