@@ -204,7 +204,7 @@ describe("nested impersonation (--allow-nested-impersonation)", { timeout: 120_0
     );
     const last = refused[1];
     assert.equal(last.user.username, "jane@example.com");
-    assert.deepEqual(last.user.groups, ["oidc:developers", "oidc:viewers"]);
+    assert.deepEqual(last.user.groups, ["oidc:developers", "oidc:viewers", "system:authenticated"]);
     assert.equal(last.verb, "list");
     assert.deepEqual(last.objectRef, { resource: "secrets", namespace: "default", apiVersion: "v1" });
     assert.equal(last.responseStatus.code, 403);

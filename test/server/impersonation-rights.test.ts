@@ -29,6 +29,7 @@ import { startTestBed, type TestBed } from "../../testbed/bed.ts";
 import {
   type GatewayCredentials,
   gatewayFlags,
+  gatewayReady,
   type RunningGateway,
   startTestGateway,
   writeAuthenticationConfig,
@@ -272,7 +273,11 @@ subjects:
         async () => gateway.logs.some((line) => line.includes("impersonation rights checked")),
         { timeoutMs: 30_000 },
       );
+      // Ready once the issuer is discovered (Keycloak may take a moment under load), and then
+      // nothing degraded: the readiness text is "ok".
+      await gatewayReady(gateway);
       assert.equal(await (await fetch(`${gateway.healthUrl}/readyz`)).text(), "ok\n");
+      assert.deepEqual(gateway.gateway.health().degraded, []);
       const decision = await selfSubjectReview(
         gateway.url,
         bed.ca.certPem,
@@ -283,9 +288,10 @@ subjects:
     } finally {
       await gateway.gateway.stop();
       running = undefined;
+      // Removed whatever happened: the next test needs the right missing again.
+      const removed = await bed.kubectl(["delete", "-f", "-"], undefined, rule);
+      assert.equal(removed.code, 0, removed.stderr);
     }
-    const removed = await bed.kubectl(["delete", "-f", "-"], undefined, rule);
-    assert.equal(removed.code, 0, removed.stderr);
   });
 
   it("--require-impersonation-rights: refuses to start, naming the missing rule", async () => {
