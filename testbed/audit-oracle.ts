@@ -4,21 +4,13 @@
 // concurrently and are answered in order. The protocol is documented at the top of main.go.
 import { type ChildProcess, spawn } from "node:child_process";
 import { createInterface } from "node:readline";
-import type { Level } from "../src/audit/types.ts";
+import type { Level, PolicyAttributes } from "../src/audit/types.ts";
 import { ensureKubeBinaries } from "./kube-binaries.ts";
 
-export interface OracleAttributes {
-  readonly user: { readonly username: string; readonly groups: readonly string[] } | null;
-  readonly verb: string;
-  readonly resourceRequest: boolean;
-  readonly apiGroup?: string;
-  readonly apiVersion?: string;
-  readonly resource?: string;
-  readonly subresource?: string;
-  readonly namespace?: string;
-  readonly name?: string;
-  readonly path?: string;
-}
+/** The gateway's policy attributes, with an absent user sent as null (Go's nil user.Info). */
+export type OracleAttributes = Omit<PolicyAttributes, "user"> & {
+  readonly user: NonNullable<PolicyAttributes["user"]> | null;
+};
 
 export type OracleRequest =
   | { readonly op: "policy"; readonly text: string }
