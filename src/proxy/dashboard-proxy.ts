@@ -2,8 +2,11 @@
 // expect from an auth proxy, Authorization: Bearer <token> plus X-Forwarded-*; of the client's
 // own headers only what the gateway's one header policy lets through (headers.ts
 // forwardableClientHeaders: no credentials, no identity an auth proxy's downstream would trust,
-// no hop-by-hop headers), plus the dashboard's own cookies, never the gateway's. Upgrades (the
-// dashboard's own WebSockets) pass byte for byte once switched.
+// no hop-by-hop headers), plus the dashboard's own cookies, never the gateway's. Back towards the
+// browser the dashboard can neither set nor clear the gateway's cookies: a dashboard that relays
+// an API answer's Set-Cookie (Headlamp relays the 401 it gets) would otherwise end the browser's
+// session and send it through the login again and again. Upgrades (the dashboard's own
+// WebSockets) pass byte for byte once switched.
 import * as http from "node:http";
 import type { Http2ServerRequest, Http2ServerResponse } from "node:http2";
 import * as https from "node:https";
@@ -51,6 +54,26 @@ export class DashboardProxy {
     return out;
   }
 
+  /**
+   * Whether a Set-Cookie line names one of the gateway's cookies. The name is what comes before
+   * the first "=" (RFC 6265 §5.2); browsers read the __Host- prefix in any letter case, so this
+   * does too.
+   */
+  #setsGatewayCookie(line: string): boolean {
+    const name = (line.split(";")[0] ?? "").split("=")[0]?.trim() ?? "";
+    return this.#options.isGatewayCookie(name) || this.#options.isGatewayCookie(name.replace(/^__host-/i, "__Host-"));
+  }
+
+  /** The response headers without any Set-Cookie that names one of the gateway's cookies. */
+  #withoutGatewayCookies(headers: Record<string, string[]>): Record<string, string[]> {
+    const setCookie = headers["set-cookie"];
+    if (!setCookie) return headers;
+    const kept = setCookie.filter((line) => !this.#setsGatewayCookie(line));
+    if (kept.length === setCookie.length) return headers;
+    const { "set-cookie": _, ...rest } = headers;
+    return kept.length > 0 ? { ...rest, "set-cookie": kept } : rest;
+  }
+
   #path(req: ClientRequest): string {
     const base = this.#url.pathname.replace(/\/$/, "");
     return `${base}${req.url ?? "/"}`;
@@ -68,7 +91,7 @@ export class DashboardProxy {
     upstreamReq.on("response", (upstreamRes) => {
       (res as http.ServerResponse).writeHead(
         upstreamRes.statusCode ?? 502,
-        clientResponseHeaders(upstreamRes.rawHeaders),
+        this.#withoutGatewayCookies(clientResponseHeaders(upstreamRes.rawHeaders)),
       );
       pipeline(upstreamRes, res as NodeJS.WritableStream, () => {});
     });
@@ -101,7 +124,24 @@ export class DashboardProxy {
     upstreamReq.on("upgrade", (upstreamRes, upstreamSocket, upstreamHead) =>
       spliceUpgrade(upstreamRes, upstreamSocket, upstreamHead, socket, head),
     );
-    upstreamReq.on("response", (upstreamRes) => relayRefusedUpgrade(upstreamRes, socket));
+    upstreamReq.on("response", (upstreamRes) => {
+      const rawHeaders: string[] = [];
+      for (let i = 0; i < upstreamRes.rawHeaders.length; i += 2) {
+        const name = upstreamRes.rawHeaders[i] ?? "";
+        const value = upstreamRes.rawHeaders[i + 1] ?? "";
+        if (name.toLowerCase() === "set-cookie" && this.#setsGatewayCookie(value)) continue;
+        rawHeaders.push(name, value);
+      }
+      relayRefusedUpgrade(
+        {
+          status: upstreamRes.statusCode ?? 502,
+          statusMessage: upstreamRes.statusMessage,
+          rawHeaders,
+          body: upstreamRes,
+        },
+        socket,
+      );
+    });
     upstreamReq.on("error", (error) => {
       this.#options.onError?.(error);
       socket.end("HTTP/1.1 502 Bad Gateway\r\nconnection: close\r\ncontent-length: 0\r\n\r\n");

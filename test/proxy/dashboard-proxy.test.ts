@@ -103,11 +103,32 @@ describe("dashboard proxy headers (a real server behind it records what arrives)
   before(async () => {
     dashboard = createServer((req, res) => {
       received.push({ kind: "request", headers: req.headers });
+      if (req.url === "/relays-401") {
+        // What Headlamp does with the API's 401: relays it, Set-Cookie included, and sets its own.
+        res.writeHead(401, {
+          "content-type": "application/json",
+          connection: "close",
+          "set-cookie": [
+            "__Host-kog-session=; Path=/; Max-Age=0; Secure; HttpOnly",
+            "__HOST-kog-session=x; Path=/; Secure",
+            "__Host-kog-login-abc=; Max-Age=0",
+            "headlamp-auth=kept; Path=/",
+          ],
+        });
+        res.end("{}");
+        return;
+      }
       res.writeHead(200, { "content-type": "text/plain", connection: "close" });
       res.end("dashboard\n");
     });
     dashboard.on("upgrade", (req, socket) => {
       received.push({ kind: "upgrade", headers: req.headers });
+      if (req.url === "/refused-socket") {
+        socket.end(
+          "HTTP/1.1 403 Forbidden\r\nSet-Cookie: __Host-kog-session=; Max-Age=0\r\nSet-Cookie: dash=2\r\nContent-Length: 0\r\n\r\n",
+        );
+        return;
+      }
       socket.end("HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n");
     });
     proxy = new DashboardProxy({
@@ -164,5 +185,29 @@ describe("dashboard proxy headers (a real server behind it records what arrives)
     check(arrived?.headers ?? {});
     assert.equal(arrived?.headers.upgrade, "websocket");
     assert.equal(arrived?.headers["sec-websocket-key"], "dGhlIHNhbXBsZSBub25jZQ==");
+  });
+
+  it("lets the dashboard neither set nor clear the gateway's cookies (the relayed 401 that looped Headlamp's logins)", async () => {
+    const answer = await raw(port, ["GET /relays-401 HTTP/1.1", "Host: gateway.example", "Connection: close"]);
+    assert.match(answer, /^HTTP\/1\.1 401/);
+    const setCookies = answer
+      .split("\r\n")
+      .filter((line) => /^set-cookie:/i.test(line))
+      .map((line) => line.slice(line.indexOf(":") + 1).trim());
+    assert.deepEqual(setCookies, ["headlamp-auth=kept; Path=/"]);
+  });
+
+  it("nor through a refused WebSocket upgrade", async () => {
+    const answer = await raw(port, [
+      "GET /refused-socket HTTP/1.1",
+      "Host: gateway.example",
+      "Connection: Upgrade",
+      "Upgrade: websocket",
+      "Sec-WebSocket-Version: 13",
+      "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==",
+    ]);
+    assert.match(answer, /^HTTP\/1\.1 403/);
+    assert.doesNotMatch(answer, /kog-session/i);
+    assert.match(answer, /set-cookie: dash=2/i);
   });
 });
