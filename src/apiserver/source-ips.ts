@@ -38,10 +38,10 @@ export function canonicalIp(text: string): string | undefined {
 }
 
 /**
- * Go's http.Header.Get: the first line of the header, from Node's raw list (Node's `headers`
- * joins repeated X-Forwarded-For lines, where Go reads the first alone).
+ * Go's http.Header.Get: the first line of a header (`name` in lower case), from Node's raw list
+ * (Node's `headers` joins repeated lines, where Go reads the first alone).
  */
-function first(rawHeaders: readonly string[], name: string): string | undefined {
+export function goHeaderGet(rawHeaders: readonly string[], name: string): string | undefined {
   for (let i = 0; i < rawHeaders.length; i += 2) if (rawHeaders[i]?.toLowerCase() === name) return rawHeaders[i + 1];
   return undefined;
 }
@@ -49,14 +49,14 @@ function first(rawHeaders: readonly string[], name: string): string | undefined 
 /** The event's sourceIPs from the request's raw headers and the connection's address. */
 export function sourceIps(rawHeaders: readonly string[], remoteAddress: string | undefined): string[] {
   const ips: string[] = [];
-  const forwardedFor = first(rawHeaders, "x-forwarded-for");
+  const forwardedFor = goHeaderGet(rawHeaders, "x-forwarded-for");
   if (forwardedFor) {
     for (const part of forwardedFor.split(",")) {
       const ip = canonicalIp(part.trim());
       if (ip) ips.push(ip);
     }
   }
-  const realIp = first(rawHeaders, "x-real-ip");
+  const realIp = goHeaderGet(rawHeaders, "x-real-ip");
   if (realIp) {
     const ip = canonicalIp(realIp);
     if (ip && !ips.includes(ip)) ips.push(ip);

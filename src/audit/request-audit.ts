@@ -11,7 +11,7 @@
 // gets one event, at ResponseStarted, without a user (WithFailedAuthenticationAudit). Stages the
 // policy omits are not sent. Each stage sends a new snapshot: a backend may hold events.
 import { goUtf8Decode } from "../apiserver/go-json.ts";
-import { numberOf, parseKeepingNumbers, rawObjectOf } from "./encode.ts";
+import { nowUs, numberOf, parseKeepingNumbers, rawObjectOf } from "./encode.ts";
 import {
   type AuditBackend,
   type AuditEvent,
@@ -54,8 +54,6 @@ export interface RequestFacts {
   /** When the request arrived, epoch microseconds. */
   readonly receivedUs: number;
 }
-
-const nowUs = () => Math.floor((performance.timeOrigin + performance.now()) * 1000);
 
 /** Drops metadata.managedFields from an object, a list's items and a Table's row objects (copyWithoutManagedFields). */
 function withoutManagedFields(value: unknown): unknown {

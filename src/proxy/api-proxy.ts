@@ -19,7 +19,7 @@ import {
   isExtraWithheld,
 } from "../apiserver/impersonation-headers.ts";
 import { requestAttributes } from "../apiserver/request-info.ts";
-import { sourceIps } from "../apiserver/source-ips.ts";
+import { goHeaderGet, sourceIps } from "../apiserver/source-ips.ts";
 import {
   BodyCapture,
   CaptureBudget,
@@ -28,6 +28,7 @@ import {
   requestCaptureLimit,
   responseCaptureLimit,
 } from "../audit/body-capture.ts";
+import { nowUs } from "../audit/encode.ts";
 import { type Auditor, RequestAudit } from "../audit/request-audit.ts";
 import type { PolicyAttributes } from "../audit/types.ts";
 import type { Authenticator } from "../authn/authenticator.ts";
@@ -198,18 +199,7 @@ function hasBody(req: ClientRequest): boolean {
   return req.headers["transfer-encoding"] !== undefined || (length !== undefined && length !== "0");
 }
 
-/** Go's http.Header.Get: the first value of a header as sent (`name` in lower case), or undefined. */
-function firstHeader(rawHeaders: readonly string[], name: string): string | undefined {
-  for (let i = 0; i < rawHeaders.length; i += 2) {
-    if (rawHeaders[i]?.toLowerCase() === name) return rawHeaders[i + 1];
-  }
-  return undefined;
-}
-
-/** The client's Audit-ID, which kube-apiserver takes as is (filters/audit_init.go). */
-const clientAuditId = (rawHeaders: readonly string[]) => firstHeader(rawHeaders, "audit-id");
-
-const epochUs = () => Math.floor((performance.timeOrigin + performance.now()) * 1000);
+const clientAuditId = (rawHeaders: readonly string[]) => goHeaderGet(rawHeaders, "audit-id");
 
 /** What an audit policy rule is matched against, from kube-apiserver's own request attributes. */
 function policyAttributes(method: string, path: string, user: UserInfo | undefined): PolicyAttributes {
@@ -472,7 +462,7 @@ export class ApiProxy {
     if (!user) {
       // The Unauthorized Status is logged only when the API server could write it in a media type
       // the client accepts (WriteObjectNegotiated); otherwise the filter's own message stays.
-      if (outputNegotiable(firstHeader(req.rawHeaders, "accept"))) {
+      if (outputNegotiable(goHeaderGet(req.rawHeaders, "accept"))) {
         audit.setResponseCode(response.status);
         audit.logResponseObject(response.body);
       } else audit.logFailedAuthentication(authMethods(req), response.status);
@@ -481,7 +471,7 @@ export class ApiProxy {
     }
     audit.process("RequestReceived");
     audit.setResponseCode(response.status);
-    audit.logResponseObject(response.body, outputNegotiable(firstHeader(req.rawHeaders, "accept")));
+    audit.logResponseObject(response.body, outputNegotiable(goHeaderGet(req.rawHeaders, "accept")));
     if (isLongRunning(path)) audit.process("ResponseStarted");
     audit.process("ResponseComplete");
   }
@@ -598,7 +588,7 @@ export class ApiProxy {
   /** An ordinary request, over HTTP/1.1 or HTTP/2. */
   async handleRequest(req: ClientRequest, res: ClientResponse, session?: SessionCredentials): Promise<void> {
     const started = performance.now();
-    const receivedUs = epochUs();
+    const receivedUs = nowUs();
     // The audit ID is the request's ID in the gateway's logs, and goes to the API server.
     const requestId = clientAuditId(req.rawHeaders) || randomUUID();
     const { metrics } = this.#options;
@@ -669,7 +659,7 @@ export class ApiProxy {
           if (upstreamStatus !== 400) audit.logDeleteOptions(text);
         } else audit.logRequestObject(text);
       }
-      audit.logResponseObject(responseCapture?.text(), outputNegotiable(firstHeader(req.rawHeaders, "accept")));
+      audit.logResponseObject(responseCapture?.text(), outputNegotiable(goHeaderGet(req.rawHeaders, "accept")));
       requestCapture?.release();
       responseCapture?.release();
       if (audit.fakeSuccessIfNoStatus() && longRunning) deferredStart = true;
@@ -708,7 +698,7 @@ export class ApiProxy {
     const upstreamBody = upstreamRes.body;
     if (audit) {
       audit.setResponseCode(upstreamRes.status);
-      const contentType = firstHeader(upstreamRes.rawHeaders, "content-type");
+      const contentType = goHeaderGet(upstreamRes.rawHeaders, "content-type");
       const failed = upstreamRes.status >= 300;
       // A watch's events are never recorded (its handler logs no response object); a refused
       // long-running request's Status is, and its ResponseStarted event waits for it, because
@@ -748,7 +738,7 @@ export class ApiProxy {
 
   /** An HTTP/1.1 Upgrade request (exec, attach, port-forward; SPDY or WebSocket). */
   async handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer, session?: SessionCredentials): Promise<void> {
-    const receivedUs = epochUs();
+    const receivedUs = nowUs();
     const requestId = clientAuditId(req.rawHeaders) || randomUUID();
     const { metrics } = this.#options;
     const upgrade = req.headers.upgrade ?? "";

@@ -11,7 +11,7 @@
 // Go's batching goroutine becomes an async loop on timers: processEvents only appends to the
 // buffer, the sending happens after the caller has returned. With asyncDelegate (the webhook's
 // configuration) each batch is sent without waiting for the previous one, as Go's goroutine per
-// batch; unlike Go (its TODO: "Should control the number of active goroutines") at most
+// batch; unlike Go (which leaves the number of active goroutines unbounded, a known gap) at most
 // maxInFlight batches are in flight, the loop waits for one to finish beyond that, so a stalled
 // webhook fills the bounded buffer instead of memory. And shutdown waits for them at most
 // shutdownGraceMs (Go waits without a bound; each webhook call has its own bounds anyway).
