@@ -35,6 +35,8 @@ export interface ServeConfig {
   readonly serving: {
     readonly bindAddress: string;
     readonly securePort: number;
+    /** --api-port: the API alone to bearer tokens on a second HTTPS port; 0: off. */
+    readonly apiPort: number;
     readonly tlsCertFile: string;
     readonly tlsKeyFile: string;
     readonly healthBindAddress: string;
@@ -267,6 +269,20 @@ const port = (values: FlagValues, name: string, allowZero = false): number => {
   return value;
 };
 
+/** --api-port: off (0) or a port of its own, not the secure or health port's. */
+const apiPort = (values: FlagValues): number => {
+  const value = port(values, "api-port", true);
+  if (value === 0) return 0;
+  for (const other of ["secure-port", "health-port"]) {
+    if (values[other] === value)
+      throw new ConfigError(
+        "INVALID_FLAG_VALUE",
+        `--api-port: ${value} is already --${other}; give the API its own port`,
+      );
+  }
+  return value;
+};
+
 const positive = (values: FlagValues, name: string): number => {
   const value = values[name] as number;
   if (!Number.isInteger(value) || value < 1024)
@@ -385,6 +401,7 @@ export function loadServeConfig(
     serving: {
       bindAddress: values["bind-address"] as string,
       securePort: port(values, "secure-port", true), // 0: the OS picks one (tests)
+      apiPort: apiPort(values),
       tlsCertFile: certFile,
       tlsKeyFile: keyFile,
       healthBindAddress: values["health-bind-address"] as string,

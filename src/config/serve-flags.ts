@@ -131,6 +131,17 @@ export const serveFlags: readonly FlagSpec[] = [
   },
   { name: "secure-port", type: "int", group: serving, default: 443, help: "HTTPS port for clients" },
   {
+    name: "api-port",
+    type: "int",
+    group: serving,
+    default: 0,
+    help:
+      "a second HTTPS port (same --bind-address and certificate) that serves only the Kubernetes API, at /, to " +
+      "bearer tokens: no login, no session cookie, no dashboard. With --dashboard-upstream, point the dashboard's " +
+      "in-cluster client (KUBERNETES_SERVICE_HOST/PORT) here, so its API calls and the browser's dashboard paths " +
+      "never share a path space; 0: off",
+  },
+  {
     name: "tls-cert-file",
     type: "string",
     group: serving,

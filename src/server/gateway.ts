@@ -17,7 +17,7 @@ import { toStatus } from "../proxy/status.ts";
 import { Upstream } from "../upstream/cluster.ts";
 import { HealthServer, IssuerKeyStatus } from "./health.ts";
 import { ImpersonationRightsCheck, neededImpersonationRights } from "./impersonation-rights.ts";
-import { certDirServingPair, TlsListener } from "./tls-listener.ts";
+import { certDirServingPair, TlsListener, type TlsListenerOptions } from "./tls-listener.ts";
 
 /** What the health port reports. */
 export interface GatewayHealth {
@@ -31,6 +31,8 @@ export interface GatewayHealth {
 
 export interface Gateway {
   readonly address: AddressInfo;
+  /** The --api-port listener's address, when it is on. */
+  readonly apiAddress: AddressInfo | undefined;
   readonly healthAddress: AddressInfo | undefined;
   readonly metrics: Metrics;
   health(options?: { readonly metrics?: boolean }): GatewayHealth;
@@ -178,7 +180,7 @@ export async function startGateway(config: ServeConfig, deps: GatewayDependencie
 
   let inFlight = 0;
   let stopping = false;
-  const listener = new TlsListener({
+  const listenerOptions = {
     certFile: servingPair.certFile,
     keyFile: servingPair.keyFile,
     tlsMinVersion: config.serving.tlsMinVersion,
@@ -186,7 +188,12 @@ export async function startGateway(config: ServeConfig, deps: GatewayDependencie
     sniCertKeys: config.serving.sniCertKeys,
     http2MaxStreamsPerConnection: config.serving.http2MaxStreamsPerConnection,
     maxHeaderBytes: config.serving.maxHeaderBytes,
-    onRefused: (method, status) => metrics.requests.inc({ method, code: String(status) }),
+    onRefused: (method: string, status: number) => metrics.requests.inc({ method, code: String(status) }),
+  };
+  /** The request and upgrade handlers of a listener, around the pipeline that serves it. */
+  const serve = (
+    handler: Pick<ApiProxy, "handleRequest" | "handleUpgrade">,
+  ): Pick<TlsListenerOptions, "onRequest" | "onUpgrade"> => ({
     onRequest: (req, res) => {
       inFlight++;
       res.once("close", () => inFlight--);
@@ -195,7 +202,7 @@ export async function startGateway(config: ServeConfig, deps: GatewayDependencie
       if (stopping && req.httpVersionMajor === 1) res.setHeader("connection", "close");
       // The handlers answer their own errors; this is the last line against one that escapes, so
       // it ends one exchange instead of the process (an unhandled rejection would stop Node).
-      (sessions ? sessions.handleRequest(req, res) : proxy.handleRequest(req, res)).catch((error: unknown) => {
+      handler.handleRequest(req, res).catch((error: unknown) => {
         logger.error("request handler failed", { error: (error as Error)?.message });
         if (res.headersSent) return void res.destroy();
         const response = toStatus(error);
@@ -204,12 +211,14 @@ export async function startGateway(config: ServeConfig, deps: GatewayDependencie
       });
     },
     onUpgrade: (req, socket, head) =>
-      (sessions ? sessions.handleUpgrade(req, socket, head) : proxy.handleUpgrade(req, socket, head)).catch(
-        (error: unknown) => {
-          logger.error("upgrade handler failed", { error: (error as Error)?.message });
-          socket.destroy();
-        },
-      ),
+      handler.handleUpgrade(req, socket, head).catch((error: unknown) => {
+        logger.error("upgrade handler failed", { error: (error as Error)?.message });
+        socket.destroy();
+      }),
+  });
+  const listener = new TlsListener({
+    ...listenerOptions,
+    ...serve(sessions ?? proxy),
     onReload: (ok, error) => {
       metrics.tlsReloads.inc({ result: ok ? "success" : "failure" });
       if (ok) logger.info("serving certificate reloaded");
@@ -217,6 +226,19 @@ export async function startGateway(config: ServeConfig, deps: GatewayDependencie
     },
   });
   const address = await listener.listen(config.serving.securePort, config.serving.bindAddress);
+  // --api-port: the API alone, to bearer tokens, at / — what the main port serves without
+  // sessions. With a dashboard on the main port, its API is under --session-api-prefix and its
+  // other paths are the dashboard's; in-cluster clients (the dashboard's own client-go among them)
+  // need the API at / with no login front in the way, and a dashboard's /api/... must stay its own.
+  // No session cookie is read here, so cross-site requests carry nothing this port acts on. The
+  // same certificate files, reloaded by the main listener's reports (both read the same files).
+  const apiListener =
+    config.serving.apiPort === 0 ? undefined : new TlsListener({ ...listenerOptions, ...serve(proxy) });
+  const apiAddress = await apiListener?.listen(config.serving.apiPort, config.serving.bindAddress).catch((error) => {
+    listener.stopAccepting();
+    listener.closeAll();
+    throw error;
+  });
 
   const notReady = () => [
     ...(stopping ? ["shutting down"] : []),
@@ -238,14 +260,17 @@ export async function startGateway(config: ServeConfig, deps: GatewayDependencie
           metrics: () => metrics.render(),
         });
   const healthAddress = await healthServer?.listen(config.serving.healthPort, config.serving.healthBindAddress);
+  const listeners = apiListener ? [listener, apiListener] : [listener];
   logger.info("gateway listening", {
     address: `${address.address}:${address.port}`,
+    ...(apiAddress ? { api: `${apiAddress.address}:${apiAddress.port}` } : {}),
     health: healthAddress ? `${healthAddress.address}:${healthAddress.port}` : "off",
     upstream: upstream.url.origin,
   });
 
   return {
     address,
+    apiAddress,
     healthAddress,
     metrics,
     health,
@@ -253,16 +278,16 @@ export async function startGateway(config: ServeConfig, deps: GatewayDependencie
       if (stopping) return;
       stopping = true;
       logger.info("stopping: no new connections; waiting for requests in flight", { inFlight });
-      listener.stopAccepting();
-      listener.closeIdle();
+      for (const l of listeners) l.stopAccepting();
+      for (const l of listeners) l.closeIdle();
       const deadline = Date.now() + config.shutdownGracePeriodMs;
       while (inFlight - proxy.openStreams > 0 && Date.now() < deadline) {
         await new Promise((r) => setTimeout(r, 25));
       }
-      listener.closeIdle();
+      for (const l of listeners) l.closeIdle();
       proxy.closeStreams();
       await sessions?.close();
-      listener.closeAll();
+      for (const l of listeners) l.closeAll();
       authenticator.close();
       impersonationRights.stop();
       upstream.close();

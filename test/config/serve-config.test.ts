@@ -129,6 +129,14 @@ describe("serve configuration", () => {
       /can't be a negative/,
     ],
     ["a missing CA file", ["--oidc-ca-file=/nonexistent/ca.pem"], "OIDC_CA_UNREADABLE", /no such file/],
+    [
+      "--api-port on the secure port",
+      ["--secure-port=8443", "--api-port=8443"],
+      "INVALID_FLAG_VALUE",
+      /already --secure-port/,
+    ],
+    ["--api-port on the health port", ["--api-port=8080"], "INVALID_FLAG_VALUE", /already --health-port/],
+    ["--api-port out of range", ["--api-port=70000"], "INVALID_FLAG_VALUE", /not a port/],
   ];
   for (const [what, args, code, message] of refusals) {
     it(`refuses ${what} with a clear message`, () => {
@@ -138,6 +146,11 @@ describe("serve configuration", () => {
       );
     });
   }
+
+  it("keeps --api-port off by default and takes a port of its own", () => {
+    assert.equal(load([]).serving.apiPort, 0);
+    assert.equal(load(["--secure-port=8443", "--api-port=8444"]).serving.apiPort, 8444);
+  });
 
   it("needs the issuer and the client id together, as kube-apiserver does", () => {
     assert.throws(
