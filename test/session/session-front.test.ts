@@ -66,6 +66,7 @@ describe("browser sessions (oidc-provider, kube-apiserver, Redis)", { timeout: 1
       clientId: clients.kubernetes.id,
       clientSecret: clients.kubernetes.secret,
       redisUrl: redis.url,
+      whoamiPage: true,
     });
     gateway = await startTestGateway(credentials, [
       ...bedOidcFlags(bed),
@@ -198,6 +199,20 @@ describe("browser sessions (oidc-provider, kube-apiserver, Redis)", { timeout: 1
     assert.equal(typed.status, 200, typed.body);
     const ownOrigin = await request(path, { cookie, origin: url });
     assert.equal(ownOrigin.status, 200, "an Origin of our own is enough without Fetch Metadata");
+  });
+
+  it("keeps the whoami page's namespace across the login redirect", async () => {
+    const page = "/oauth2/whoami?namespace=team-a";
+    const first = await request(page, { "sec-fetch-mode": "navigate", accept: "text/html" });
+    assert.equal(first.status, 302);
+    const start = new URL(String(first.headers.location), url);
+    assert.equal(start.pathname, "/oauth2/start");
+    assert.equal(start.searchParams.get("rd"), page);
+    const { cookie, callback } = await login("jane", start.searchParams.get("rd") ?? "");
+    assert.equal(callback.headers.location, page, "back to the page asked for, namespace included");
+    const shown = await request(page, { cookie, "sec-fetch-mode": "navigate", accept: "text/html" });
+    assert.equal(shown.status, 200);
+    assert.match(shown.body, /What this identity may do in namespace <code>team-a<\/code>/);
   });
 
   it("explains a login whose identity the cluster would refuse (bob: email not verified)", async () => {

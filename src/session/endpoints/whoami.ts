@@ -54,15 +54,20 @@ function formatDuration(ms: number): string {
 }
 
 export async function whoamiPage(context: SessionContext, req: BrowserRequest, res: Response): Promise<void> {
+  const asked = new URLSearchParams((req.url ?? "").split("?")[1] ?? "").get("namespace");
   const record = await currentSession(context, req);
   if (!record) {
-    if (isNavigation(req.method ?? "GET", req.headers)) return redirect(res, "/oauth2/start?rd=%2Foauth2%2Fwhoami");
+    // Back to this page after the login, with the namespace the user asked about (only that:
+    // the return path is ours to build, not a copy of whatever the query held).
+    const page = asked ? `/oauth2/whoami?namespace=${encodeURIComponent(asked)}` : "/oauth2/whoami";
+    if (isNavigation(req.method ?? "GET", req.headers))
+      return redirect(res, `/oauth2/start?rd=${encodeURIComponent(page)}`);
     throw new SessionError("NO_SESSION", "no session");
   }
   const fresh = await context.refresher.fresh(record);
   const { user } = await context.authenticator.authenticate(fresh.idToken);
   const claims = decodeJwt(fresh.idToken);
-  const namespace = new URLSearchParams((req.url ?? "").split("?")[1] ?? "").get("namespace") || "default";
+  const namespace = asked || "default";
   const rules = await rulesFor(context, user, namespace);
   const now = Date.now();
   const nonce = randomBytes(16).toString("base64");
