@@ -19,6 +19,7 @@ export const chartManagedSettings: readonly string[] = [
   "config",
   "secure-port",
   "health-port",
+  "api-port",
   "tls-cert-file",
   "tls-private-key-file",
   "kubeconfig",
@@ -146,15 +147,26 @@ export function chartValuesSchema(): Schema {
         {
           https: port("HTTPS port of the pod (config secure-port); network policies allow this one", 1024),
           health: port("plain-HTTP port for /livez, /readyz, /metrics (config health-port)", 1024),
+          api: port("HTTPS port of the API listener (config api-port) when apiListener is on", 1024),
         },
         "container ports; unprivileged, as the container drops every capability",
       ),
       service: object({
         type: { type: "string", enum: ["ClusterIP", "NodePort", "LoadBalancer"] },
         port: port("port clients use"),
+        apiPort: port("port of the API listener (named api, target ports.api) when apiListener is on"),
         annotations: stringMap("Service annotations"),
         metricsPort: object({ enabled: bool(), port: port("Service port for the health port") }),
       }),
+      apiListener: object(
+        {
+          enabled: {
+            enum: ["auto", true, false],
+            description: "auto: on when config.dashboard-upstream is set; true or false to choose",
+          },
+        },
+        "a second HTTPS port serving only the Kubernetes API to bearer tokens (config api-port)",
+      ),
       tls: object({ secretName: str("kubernetes.io/tls Secret; default <fullname>-tls") }),
       certificate: object(
         {
@@ -197,6 +209,7 @@ export function chartValuesSchema(): Schema {
         enabled: bool(),
         ingress: object({
           from: k8sList("NetworkPolicyPeers allowed to the HTTPS port; empty: any"),
+          apiFrom: k8sList("NetworkPolicyPeers allowed to the API listener's port (ports.api); empty: any"),
           healthFrom: k8sList("NetworkPolicyPeers allowed to the health port; empty: any"),
         }),
         egress: object({
@@ -212,6 +225,7 @@ export function chartValuesSchema(): Schema {
       ciliumNetworkPolicy: object({
         enabled: bool(),
         ingressFrom: k8sList("Cilium ingress peers (e.g. fromEndpoints); empty: any"),
+        apiIngressFrom: k8sList("Cilium ingress peers allowed to the API listener's port; empty: any"),
         apiServerPorts: ports("ports allowed to the kube-apiserver entity"),
         issuerEgress: k8sList("Cilium egress rules towards the issuer"),
         extraEgress: k8sList("more Cilium egress rules"),

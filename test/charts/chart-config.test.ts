@@ -110,6 +110,7 @@ describe("the chart's config.yaml is accepted by serve's configuration loader", 
     assert.deepEqual(jwt?.claimMappings.groups, { claim: "groups", prefix: "oidc:" });
     assert.match(jwt?.issuer.certificateAuthority ?? "", /BEGIN CERTIFICATE/, "oidc-ca-file is read");
     assert.equal(config.session, undefined);
+    assert.equal(config.serving.apiPort, 0, "no dashboard: Headlamp uses the main port, no API listener");
   });
 
   it("examples/sessions-redis.yaml: session secrets from the mounted Secret, Redis store", { timeout }, async () => {
@@ -118,6 +119,8 @@ describe("the chart's config.yaml is accepted by serve's configuration loader", 
     assert.equal(config.session?.clientSecret, "s".repeat(48));
     assert.deepEqual(config.session?.cookieSecrets, ["s".repeat(48)]);
     assert.equal(config.session?.dashboard?.url, "http://headlamp.headlamp.svc");
+    // dashboard-upstream turns the API listener on: Headlamp's in-cluster client uses it.
+    assert.equal(config.serving.apiPort, 8444);
   });
 
   for (const example of gatewayExamples) {

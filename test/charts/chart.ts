@@ -1,6 +1,8 @@
 // Runs the helm binary the test bed builds (testbed/helm.ts) against charts/kube-oidc-gateway
 // and parses what it renders, for the chart tests.
 import { execFile } from "node:child_process";
+import { cp, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseAllDocuments } from "yaml";
 import { ensureHelm } from "../../testbed/helm.ts";
@@ -10,9 +12,20 @@ export const chartDir = join(repoRoot, "charts", "kube-oidc-gateway");
 export const examplesDir = join(chartDir, "examples");
 /** Values files of this chart in examples/. */
 export const gatewayExamples = ["keycloak-headlamp.yaml", "sessions-redis.yaml"] as const;
-/** The Headlamp side of the incident example: values for Headlamp's chart, and their rendering. */
+/** The Headlamp side of the incident example (way A: Headlamp's own OIDC, the gateway's bearer API
+ * on the HTTPS port): values for Headlamp's chart, and their rendering. */
 export const headlampValues = join(examplesDir, "headlamp-values.yaml");
 export const headlampManifests = join(examplesDir, "headlamp-manifests.yaml");
+/** The Headlamp side of way B (the gateway's login in front, Headlamp's API on the API listener). */
+export const headlampLoginValues = join(examplesDir, "headlamp-login-values.yaml");
+export const headlampLoginManifests = join(examplesDir, "headlamp-login-manifests.yaml");
+/** Each gateway example with the Headlamp side it is deployed with (docs/headlamp.md ways A and B). */
+export const headlampSideOf: Readonly<
+  Record<(typeof gatewayExamples)[number], { readonly values: string; readonly manifests: string }>
+> = {
+  "keycloak-headlamp.yaml": { values: headlampValues, manifests: headlampManifests },
+  "sessions-redis.yaml": { values: headlampLoginValues, manifests: headlampLoginManifests },
+};
 /** The release the examples assume (the Headlamp side names its Service). */
 export const release = { name: "kube-oidc-gateway", namespace: "kube-oidc-gateway" } as const;
 /** Where the chart mounts config.yaml and the files it names (templates/_helpers.tpl). */
@@ -109,4 +122,42 @@ export async function render(
 
 export function templateArgs(options: { values?: readonly string[]; args?: readonly string[] }): string[] {
   return [...(options.values ?? []).flatMap((file) => ["--values", join(examplesDir, file)]), ...(options.args ?? [])];
+}
+
+/**
+ * templates/NOTES.txt as `helm install` prints it. `helm template` leaves NOTES.txt out and
+ * `helm install --dry-run` needs a reachable cluster, so a copy of the chart gets the file's text as
+ * a named template and one ConfigMap that holds its rendering; Helm renders it with the same
+ * values, release and functions.
+ */
+export async function renderNotes(options: { values?: readonly string[]; args?: readonly string[] } = {}) {
+  const copy = await mkdtemp(join(tmpdir(), "kog-chart-notes-"));
+  try {
+    const chart = join(copy, "kube-oidc-gateway");
+    await cp(chartDir, chart, { recursive: true });
+    const notes = await readFile(join(chartDir, "templates", "NOTES.txt"), "utf8");
+    await writeFile(
+      join(chart, "templates", "_notes-under-test.tpl"),
+      `{{- define "notes-under-test" -}}\n${notes}{{- end }}\n`,
+    );
+    await writeFile(
+      join(chart, "templates", "notes-under-test.yaml"),
+      'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: notes}\ndata:\n  notes: {{ include "notes-under-test" . | toJson }}\n',
+    );
+    const result = await helm([
+      "template",
+      release.name,
+      chart,
+      "--namespace",
+      release.namespace,
+      "--show-only",
+      "templates/notes-under-test.yaml",
+      ...templateArgs(options),
+    ]);
+    if (result.code !== 0) throw new Error(`helm template failed (${result.code}): ${result.stderr}`);
+    const [configMap] = parseManifests(result.stdout);
+    return String(configMap?.data.notes);
+  } finally {
+    await rm(copy, { recursive: true, force: true });
+  }
 }

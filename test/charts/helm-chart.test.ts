@@ -3,6 +3,7 @@
 // and field by field where the Headlamp incident went wrong.
 import assert from "node:assert/strict";
 import { readdir, readFile } from "node:fs/promises";
+import { basename } from "node:path";
 import { before, describe, it } from "node:test";
 import { parse as parseYaml } from "yaml";
 import { runCli } from "../helpers/run-cli.ts";
@@ -10,7 +11,10 @@ import {
   chartDir,
   examplesDir,
   gatewayExamples,
+  headlampLoginManifests,
+  headlampLoginValues,
   headlampManifests,
+  headlampSideOf,
   headlampValues,
   helm,
   helmBinary,
@@ -20,6 +24,7 @@ import {
   type Rendered,
   release,
   render,
+  renderNotes,
   templateArgs,
 } from "./chart.ts";
 
@@ -80,6 +85,8 @@ describe(`chart kube-oidc-gateway`, () => {
         [["--set", "config.token-cache-ttl=10 seconds"], /token-cache-ttl.*does not match pattern/],
         [["--set-string", "config.token-passthrough=yes"], /token-passthrough.*boolean/],
         [["--set", "config.secure-port=9443"], /additional properties 'secure-port' not allowed/],
+        [["--set", "config.api-port=9444"], /additional properties 'api-port' not allowed/],
+        [["--set", "apiListener.enabled=yes"], /apiListener\/enabled.*must be one of/],
         [["--set", "replicas=3"], /additional properties 'replicas' not allowed/],
       ] as const) {
         const result = await helm(["lint", chartDir, ...args]);
@@ -91,7 +98,10 @@ describe(`chart kube-oidc-gateway`, () => {
 
   it("lists every example in the tests", async () => {
     const files = (await readdir(examplesDir)).sort();
-    const known = [...gatewayExamples, "headlamp-manifests.yaml", "headlamp-values.yaml"].sort();
+    const known = [
+      ...gatewayExamples,
+      ...Object.values(headlampSideOf).flatMap((side) => [side.values, side.manifests].map((f) => basename(f))),
+    ].sort();
     assert.deepEqual(files, known, "a new example needs its lint and config tests");
   });
 
@@ -102,9 +112,12 @@ describe(`chart kube-oidc-gateway`, () => {
     });
 
     for (const example of gatewayExamples) {
-      it(`renders examples/${example} with no finding, linted together with Headlamp's side`, { timeout }, async () => {
+      const side = basename(headlampSideOf[example].manifests);
+      it(`renders examples/${example} with no finding, linted together with Headlamp's side (${side})`, {
+        timeout,
+      }, async () => {
         const rendered = await render({ values: [example] });
-        assert.deepEqual(await lintFindings(rendered.text, [headlampManifests]), []);
+        assert.deepEqual(await lintFindings(rendered.text, [headlampSideOf[example].manifests]), []);
       });
     }
 
@@ -329,21 +342,224 @@ describe(`chart kube-oidc-gateway`, () => {
     });
   });
 
-  it("Headlamp's chart values and the plain manifests describe the same pod", async () => {
-    const values = parseYaml(await readFile(headlampValues, "utf8"));
-    const deployment = parseManifests(await readFile(headlampManifests, "utf8")).find((o) => o.kind === "Deployment");
-    assert.ok(deployment);
-    const pod = deployment.spec.template.spec;
-    const headlamp = pod.containers[0];
-    assert.equal(pod.automountServiceAccountToken, values.automountServiceAccountToken);
-    assert.deepEqual(pod.volumes, values.volumes);
-    assert.deepEqual(headlamp.volumeMounts, values.volumeMounts);
-    assert.deepEqual(headlamp.env, values.env);
-    assert.deepEqual(headlamp.envFrom, [{ secretRef: { name: values.config.oidc.externalSecret.name } }]);
-    // The gateway's Service as the example release names it.
-    assert.equal(
-      headlamp.env.find((e: { name: string }) => e.name === "KUBERNETES_SERVICE_HOST").value,
-      `${release.name}.${release.namespace}.svc`,
-    );
+  for (const [example, side] of Object.entries(headlampSideOf)) {
+    it(`Headlamp's chart values and the plain manifests describe the same pod (${basename(side.values)}, with ${example})`, async () => {
+      const values = parseYaml(await readFile(side.values, "utf8"));
+      const deployment = parseManifests(await readFile(side.manifests, "utf8")).find((o) => o.kind === "Deployment");
+      assert.ok(deployment);
+      const pod = deployment.spec.template.spec;
+      const headlamp = pod.containers[0];
+      assert.equal(pod.automountServiceAccountToken, values.automountServiceAccountToken);
+      assert.deepEqual(pod.volumes, values.volumes);
+      assert.deepEqual(headlamp.volumeMounts, values.volumeMounts);
+      assert.deepEqual(headlamp.env, values.env);
+      const oidc = values.config.oidc;
+      if (oidc.externalSecret?.enabled) {
+        assert.deepEqual(headlamp.envFrom, [{ secretRef: { name: oidc.externalSecret.name } }]);
+        assert.ok(headlamp.args.some((a: string) => a.startsWith("-oidc-client-id=")));
+      } else {
+        // Way B: no OIDC in Headlamp (the chart then renders no Secret, no envFrom, no -oidc-* flag).
+        assert.equal(oidc.secret.create, false);
+        assert.equal(headlamp.envFrom, undefined);
+        assert.deepEqual(
+          headlamp.args.filter((a: string) => a.startsWith("-oidc")),
+          [],
+        );
+      }
+      // The gateway's Service as the example release names it.
+      assert.equal(
+        headlamp.env.find((e: { name: string }) => e.name === "KUBERNETES_SERVICE_HOST").value,
+        `${release.name}.${release.namespace}.svc`,
+      );
+    });
+  }
+
+  describe("the API listener: one Deployment serves the login front and the dashboard's in-cluster API", () => {
+    const servicePort = (rendered: Rendered, name: string) =>
+      rendered.one("Service").spec.ports.find((p: { name: string }) => p.name === name);
+    const ingressPorts = (policy: K8sObject): number[] =>
+      policy.spec.ingress.flatMap((rule: { ports: { port: number }[] }) => rule.ports.map((p) => p.port));
+    const envValue = (container: { env: { name: string; value: string }[] }, name: string) =>
+      container.env.find((e) => e.name === name)?.value;
+
+    it("way B (sessions-redis.yaml): Service api 6443 → targetPort api → container 8444 = config api-port; the policy names 8444", {
+      timeout,
+    }, async () => {
+      const rendered = await render({ values: ["sessions-redis.yaml"] });
+      const deployment = rendered.one("Deployment");
+      const api = servicePort(rendered, "api");
+      assert.equal(api.port, 6443);
+      assert.equal(api.targetPort, "api");
+      assert.equal(api.appProtocol, "https");
+      assert.equal(containerPort(deployment, api.targetPort), 8444);
+      const config = configOf(rendered);
+      assert.equal(config["api-port"], 8444);
+      assert.equal(config["secure-port"], 8443);
+      // The main port still serves browsers: the Service's 443 goes to the session front.
+      assert.equal(containerPort(deployment, servicePort(rendered, "https").targetPort), 8443);
+
+      const policy = rendered.one("NetworkPolicy");
+      assert.deepEqual(ingressPorts(policy), [8443, 8444, 8080]);
+      assert.ok(!ingressPorts(policy).includes(6443), "never the Service's port");
+      const apiRule = policy.spec.ingress.find((rule: { ports: { port: number }[] }) => rule.ports[0]?.port === 8444);
+      assert.deepEqual(apiRule.from, [
+        {
+          namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": "headlamp" } },
+          podSelector: { matchLabels: { "app.kubernetes.io/name": "headlamp" } },
+        },
+      ]);
+      const httpsRule = policy.spec.ingress.find((rule: { ports: { port: number }[] }) => rule.ports[0]?.port === 8443);
+      assert.deepEqual(httpsRule.from, [
+        { namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": "ingress-nginx" } } },
+      ]);
+      // One certificate for both ports: the Service's names, unchanged.
+      assert.ok(rendered.one("Certificate").spec.dnsNames.includes("kube-oidc-gateway.kube-oidc-gateway.svc"));
+    });
+
+    for (const [example, side] of Object.entries(headlampSideOf)) {
+      it(`${basename(side.manifests)}: Headlamp's in-cluster client and egress reach the listener that serves it bearer API (${example})`, {
+        timeout,
+      }, async () => {
+        // The loop of issue 18: Headlamp's client on the port that serves the login front.
+        const rendered = await render({ values: [example] });
+        const config = configOf(rendered);
+        const objects = parseManifests(await readFile(side.manifests, "utf8"));
+        const headlamp = objects.find((o) => o.kind === "Deployment")?.spec.template.spec.containers[0];
+        const port = Number(envValue(headlamp, "KUBERNETES_SERVICE_PORT"));
+        const used = rendered.one("Service").spec.ports.find((p: { port: number }) => p.port === port);
+        assert.ok(used, `KUBERNETES_SERVICE_PORT ${port} is a port of the gateway's Service`);
+        const listener = config["dashboard-upstream"] ? "api" : "https";
+        assert.equal(used.targetPort, listener);
+        const podPort = containerPort(rendered.one("Deployment"), used.targetPort);
+        assert.equal(podPort, config[listener === "api" ? "api-port" : "secure-port"]);
+        const egress = objects.find((o) => o.kind === "NetworkPolicy")?.spec.egress as {
+          to?: { namespaceSelector?: { matchLabels: Record<string, string> } }[];
+          ports: { port: number }[];
+        }[];
+        const toGateway = egress.find(
+          (rule) => rule.to?.[0]?.namespaceSelector?.matchLabels["kubernetes.io/metadata.name"] === release.namespace,
+        );
+        assert.deepEqual(
+          toGateway?.ports.map((p) => p.port),
+          [podPort],
+        );
+      });
+    }
+
+    it("Headlamp's egress naming the api Service port 6443 instead of the pod's 8444 is reported (netpol-service-port)", {
+      timeout,
+    }, async () => {
+      const rendered = await render({ values: ["sessions-redis.yaml"] });
+      const manifests = (await readFile(headlampLoginManifests, "utf8")).replace("port: 8444", "port: 6443");
+      const run = await runCli(["lint", "--output=json", "-"], { stdin: `${rendered.text}\n---\n${manifests}` });
+      const findings = (JSON.parse(run.stdout) as { findings: { ruleId: string; message: string }[] }).findings;
+      assert.deepEqual(
+        findings.map((f) => f.ruleId),
+        ["netpol-service-port"],
+      );
+      assert.match(findings[0]?.message ?? "", /6443.*8444/);
+    });
+
+    it("is off without config.dashboard-upstream: no api port anywhere, no api-port in config.yaml", {
+      timeout,
+    }, async () => {
+      for (const values of [[], ["keycloak-headlamp.yaml"]]) {
+        const rendered = await render({ values });
+        assert.equal(servicePort(rendered, "api"), undefined, values.join());
+        const ports = container(rendered.one("Deployment")).ports.map((p: { name: string }) => p.name);
+        assert.deepEqual(ports, ["https", "health"], values.join());
+        assert.equal(configOf(rendered)["api-port"], undefined, values.join());
+        assert.ok(!ingressPorts(rendered.one("NetworkPolicy")).includes(8444), values.join());
+      }
+    });
+
+    it("apiListener.enabled overrides auto both ways", { timeout }, async () => {
+      const forced = await render({ args: ["--set", "apiListener.enabled=true"] });
+      assert.equal(servicePort(forced, "api").port, 6443);
+      assert.equal(configOf(forced)["api-port"], 8444);
+      const off = await render({ values: ["sessions-redis.yaml"], args: ["--set", "apiListener.enabled=false"] });
+      assert.equal(servicePort(off, "api"), undefined);
+      assert.equal(configOf(off)["api-port"], undefined);
+      assert.deepEqual(ingressPorts(off.one("NetworkPolicy")), [8443, 8080]);
+      const moved = await render({
+        values: ["sessions-redis.yaml"],
+        args: ["--set", "ports.api=9444", "--set", "service.apiPort=7443"],
+      });
+      assert.equal(servicePort(moved, "api").port, 7443);
+      assert.equal(containerPort(moved.one("Deployment"), "api"), 9444);
+      assert.equal(configOf(moved)["api-port"], 9444);
+      assert.deepEqual(ingressPorts(moved.one("NetworkPolicy")), [8443, 9444, 8080]);
+    });
+
+    it("CiliumNetworkPolicy allows the api pod port to apiIngressFrom", { timeout }, async () => {
+      const peer = { fromEndpoints: [{ matchLabels: { "k8s:io.kubernetes.pod.namespace": "headlamp" } }] };
+      const rendered = await render({
+        values: ["sessions-redis.yaml"],
+        args: [
+          "--set",
+          "ciliumNetworkPolicy.enabled=true",
+          "--set-json",
+          `ciliumNetworkPolicy.apiIngressFrom=${JSON.stringify([peer])}`,
+        ],
+      });
+      const rules = rendered.one("CiliumNetworkPolicy").spec.ingress as {
+        fromEndpoints?: unknown;
+        toPorts: { ports: { port: string }[] }[];
+      }[];
+      assert.deepEqual(
+        rules.map((r) => r.toPorts[0]?.ports[0]?.port),
+        ["8443", "8444", "8080"],
+      );
+      assert.deepEqual(rules[1]?.fromEndpoints, peer.fromEndpoints);
+      assert.equal(rules[0]?.fromEndpoints, undefined, "the HTTPS port keeps ingressFrom (empty: any)");
+      assert.ok(!JSON.stringify(rules).includes("6443"));
+    });
+
+    it("refuses colliding ports and config.api-port when schema validation is skipped", { timeout }, async () => {
+      for (const [args, error] of [
+        [["--set", "ports.api=8443"], /ports\.api \(8443\) must differ/],
+        [["--set", "ports.api=8080"], /ports\.api \(8080\) must differ/],
+        [["--set", "service.apiPort=443"], /service\.apiPort \(443\) must differ/],
+        [["--skip-schema-validation", "--set", "config.api-port=9444"], /config\.api-port is set by the chart/],
+        [
+          ["--skip-schema-validation", "--set", "apiListener.enabled=yes"],
+          /apiListener\.enabled must be auto, true or false/,
+        ],
+      ] as const) {
+        const result = await helm([
+          "template",
+          release.name,
+          chartDir,
+          ...templateArgs({ values: ["sessions-redis.yaml"], args }),
+        ]);
+        assert.notEqual(result.code, 0, args.join(" "));
+        assert.match(result.stderr, error, args.join(" "));
+      }
+    });
+
+    it("NOTES.txt prints the env block a dashboard's in-cluster client needs", { timeout }, async () => {
+      const envBlock = (port: number) =>
+        [
+          "  env:",
+          "    - name: KUBERNETES_SERVICE_HOST",
+          "      value: kube-oidc-gateway.kube-oidc-gateway.svc",
+          "    - name: KUBERNETES_SERVICE_PORT",
+          `      value: "${port}"`,
+        ].join("\n");
+      const wayB = await renderNotes({ values: ["sessions-redis.yaml"] });
+      assert.ok(wayB.includes(envBlock(6443)), wayB);
+      assert.match(wayB, /pods\s+listen on 8444/);
+      const wayA = await renderNotes({ values: ["keycloak-headlamp.yaml"] });
+      assert.ok(wayA.includes(envBlock(443)), wayA);
+      assert.ok(!wayA.includes("6443"), wayA);
+      // The block is YAML a values file can take as it is, and the Headlamp examples hold the same.
+      for (const [notes, values] of [
+        [wayB, headlampLoginValues],
+        [wayA, headlampValues],
+      ] as const) {
+        const block = notes.slice(notes.indexOf("  env:"), notes.indexOf("\n\n", notes.indexOf("  env:")));
+        assert.deepEqual(parseYaml(block).env, parseYaml(await readFile(values, "utf8")).env);
+      }
+    });
   });
 });

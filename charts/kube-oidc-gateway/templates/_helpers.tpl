@@ -62,12 +62,40 @@ app.kubernetes.io/instance: {{ .Release.Name }}
 {{- define "kube-oidc-gateway.configDir" -}}/etc/kube-oidc-gateway{{- end }}
 
 {{/*
+"true" when the API listener is on (apiListener.enabled, where auto means: config.dashboard-upstream
+is set), else "". Also refuses ports that collide: the pod would fail to listen, or the Service
+would name one port twice.
+*/}}
+{{- define "kube-oidc-gateway.apiListener" -}}
+{{- $enabled := .Values.apiListener.enabled }}
+{{- $on := false }}
+{{- if eq (toString $enabled) "auto" }}
+{{- if and .Values.config (index .Values.config "dashboard-upstream") }}{{ $on = true }}{{ end }}
+{{- else if kindIs "bool" $enabled }}
+{{- $on = $enabled }}
+{{- else }}
+{{- fail (printf "apiListener.enabled must be auto, true or false, not %v" $enabled) }}
+{{- end }}
+{{- if $on }}
+{{- if has (int .Values.ports.api) (list (int .Values.ports.https) (int .Values.ports.health)) }}
+{{- fail (printf "ports.api (%d) must differ from ports.https and ports.health: the API listener is a port of its own" (int .Values.ports.api)) }}
+{{- end }}
+{{- $servicePorts := list (int .Values.service.port) }}
+{{- if or .Values.service.metricsPort.enabled .Values.serviceMonitor.enabled }}{{ $servicePorts = append $servicePorts (int .Values.service.metricsPort.port) }}{{ end }}
+{{- if has (int .Values.service.apiPort) $servicePorts }}
+{{- fail (printf "service.apiPort (%d) must differ from the Service's other ports (service.port, service.metricsPort.port)" (int .Values.service.apiPort)) }}
+{{- end }}
+{{- print "true" }}
+{{- end }}
+{{- end }}
+
+{{/*
 The settings the chart owns: they must agree with the container's ports, the probes, the Service
 and the mounted files, so values cannot set them in .Values.config (the schema leaves them out;
 this check also covers installs that skip schema validation).
 */}}
 {{- define "kube-oidc-gateway.managedKeys" -}}
-{{- $keys := list "config" "secure-port" "health-port" "readiness-probe-port" "tls-cert-file" "tls-private-key-file" "kubeconfig" }}
+{{- $keys := list "config" "secure-port" "health-port" "api-port" "readiness-probe-port" "tls-cert-file" "tls-private-key-file" "kubeconfig" }}
 {{- if or .Values.issuerCA.configMap .Values.issuerCA.secret }}{{ $keys = append $keys "oidc-ca-file" }}{{ end }}
 {{- if .Values.authenticationConfiguration }}{{ $keys = append $keys "authentication-config" }}{{ end }}
 {{- if .Values.auditPolicy }}{{ $keys = append $keys "audit-policy-file" }}{{ end }}
@@ -87,7 +115,7 @@ session-client-id), plus the chart's own settings.
 {{- $config := dict }}
 {{- range $key, $value := .Values.config }}
 {{- if has $key $managed }}
-{{- fail (printf "config.%s is set by the chart (see ports, tls, issuerCA, authenticationConfiguration, auditPolicy and session in values.yaml); remove it from config" $key) }}
+{{- fail (printf "config.%s is set by the chart (see ports, apiListener, tls, issuerCA, authenticationConfiguration, auditPolicy and session in values.yaml); remove it from config" $key) }}
 {{- end }}
 {{- if not (and (kindIs "string" $value) (eq $value "")) }}
 {{- $_ := set $config $key $value }}
@@ -95,6 +123,9 @@ session-client-id), plus the chart's own settings.
 {{- end }}
 {{- $_ := set $config "secure-port" (int .Values.ports.https) }}
 {{- $_ = set $config "health-port" (int .Values.ports.health) }}
+{{- if include "kube-oidc-gateway.apiListener" . }}
+{{- $_ = set $config "api-port" (int .Values.ports.api) }}
+{{- end }}
 {{- $_ = set $config "tls-cert-file" (printf "%s/tls/tls.crt" $dir) }}
 {{- $_ = set $config "tls-private-key-file" (printf "%s/tls/tls.key" $dir) }}
 {{- if or .Values.issuerCA.configMap .Values.issuerCA.secret }}
