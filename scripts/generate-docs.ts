@@ -60,6 +60,8 @@ export const chartManaged: Readonly<Record<string, string>> = {
   config: "— (the chart writes the file)",
   "secure-port": "`ports.https`",
   "health-port": "`ports.health`",
+  "api-port": "`ports.api` (on with `apiListener.enabled`)",
+  kubeconfig: "— (in-cluster: the chart's ServiceAccount)",
   "tls-cert-file": "`tls.secretName` or `certificate.*`",
   "tls-private-key-file": "`tls.secretName` or `certificate.*`",
   "oidc-ca-file": "`issuerCA.*`",
