@@ -1,5 +1,6 @@
 // Every lint rule, in the order --help and the docs list them.
 import type { Rule, RuleInfo } from "../rule.ts";
+import { apiClientOnSessionPort } from "./api-client-on-session-port.ts";
 import { apiserverOidcFlags } from "./apiserver-oidc-flags.ts";
 import { automountOffNoApiVolume } from "./automount-off-no-api-volume.ts";
 import { caBundleIncomplete } from "./ca-bundle-incomplete.ts";
@@ -21,6 +22,7 @@ export const rules: readonly Rule[] = [
   saPathOvermount,
   automountOffNoApiVolume,
   sslCertFileIneffective,
+  apiClientOnSessionPort,
   probeOnAuthEndpoint,
   caBundleIncomplete,
   cookieRefresh,
