@@ -568,9 +568,12 @@ describe(`chart kube-oidc-gateway`, () => {
       const wayB = await renderNotes({ values: ["sessions-redis.yaml"] });
       assert.ok(wayB.includes(envBlock(6443)), wayB);
       assert.match(wayB, /pods\s+listen on 8444/);
+      // doctor checks the dashboard's path: the API listener's port when it is on.
+      assert.match(wayB, /doctor --gateway-url=https:\/\/kube-oidc-gateway\.kube-oidc-gateway\.svc:6443 /);
       const wayA = await renderNotes({ values: ["keycloak-headlamp.yaml"] });
       assert.ok(wayA.includes(envBlock(443)), wayA);
       assert.ok(!wayA.includes("6443"), wayA);
+      assert.match(wayA, /doctor --gateway-url=https:\/\/kube-oidc-gateway\.kube-oidc-gateway\.svc /);
       // The block is YAML a values file can take as it is, and the Headlamp examples hold the same.
       for (const [notes, values] of [
         [wayB, headlampLoginValues],
