@@ -479,6 +479,21 @@ describe(`chart kube-oidc-gateway`, () => {
       assert.match(findings[0]?.message ?? "", /6443.*8444/);
     });
 
+    it("Headlamp left on the Service's 443 in way B (issue 18's login loop) is reported (api-client-on-session-port)", {
+      timeout,
+    }, async () => {
+      const rendered = await render({ values: ["sessions-redis.yaml"] });
+      const manifests = (await readFile(headlampLoginManifests, "utf8"))
+        .replace('value: "6443"', 'value: "443"')
+        .replace("port: 8444", "port: 8443");
+      const run = await runCli(["lint", "--output=json", "-"], { stdin: `${rendered.text}\n---\n${manifests}` });
+      const findings = (JSON.parse(run.stdout) as { findings: { ruleId: string }[] }).findings;
+      assert.deepEqual(
+        findings.map((f) => f.ruleId),
+        ["api-client-on-session-port"],
+      );
+    });
+
     it("is off without config.dashboard-upstream: no api port anywhere, no api-port in config.yaml", {
       timeout,
     }, async () => {
