@@ -9,6 +9,7 @@ import { ensureHelm } from "../testbed/helm.ts";
 import { ensureKeycloak } from "../testbed/keycloak/distribution.ts";
 import { ensureKubeBinaries } from "../testbed/kube-binaries.ts";
 import { cacheDir, repoRoot } from "../testbed/paths.ts";
+import { ensureHeadlamp } from "../testbed/peers/headlamp.ts";
 import { ensureKubeOidcProxy } from "../testbed/peers/kube-oidc-proxy.ts";
 
 const patterns = process.argv.slice(2);
@@ -19,6 +20,8 @@ await ensureKeycloak();
 await ensureHelm();
 // The peer the differential and the benchmark run beside the gateway, built from ../shared/peers.
 await ensureKubeOidcProxy((line) => process.stdout.write(`${line}\n`));
+// Headlamp v0.45.0 (backend and UI) for test/peers/headlamp-*.test.ts, built from ../shared/peers.
+await ensureHeadlamp((line) => process.stdout.write(`${line}\n`));
 await mkdir(cacheDir, { recursive: true });
 const tapFile = join(cacheDir, "test-results.tap");
 

@@ -217,6 +217,8 @@ export interface SessionGatewayOptions {
   readonly redisUrl?: string;
   readonly dashboardUrl?: string;
   readonly whoamiPage?: boolean;
+  /** --api-port: the bearer API alone at / on a second port (a dashboard's in-cluster client). */
+  readonly apiPort?: number;
 }
 
 /** Flags that turn on browser sessions, with the cookie and client secrets written to files. */
@@ -241,5 +243,6 @@ export async function sessionGatewayFlags(bed: TestBed, options: SessionGatewayO
   if (options.redisUrl) flags.push("--session-store=redis", `--session-redis-url=${options.redisUrl}`);
   if (options.dashboardUrl) flags.push(`--dashboard-upstream=${options.dashboardUrl}`);
   if (options.whoamiPage) flags.push("--whoami-page");
+  if (options.apiPort !== undefined) flags.push(`--api-port=${options.apiPort}`);
   return flags;
 }

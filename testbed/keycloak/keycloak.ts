@@ -21,6 +21,11 @@ export const keycloakClients = {
   gateway: { id: "kube-oidc-gateway", secret: "kube-oidc-gateway-client-secret" },
   /** Public browser client, PKCE required. */
   dashboard: { id: "dashboard" },
+  /**
+   * Headlamp's own login (its -oidc-* flags): confidential, PKCE required, the gateway client's
+   * groups and audience mappers, so its id tokens name the cluster's audience.
+   */
+  headlamp: { id: "headlamp", secret: "headlamp-client-secret" },
 } as const;
 
 /** The audience the realm's audience mapper adds to id tokens (not to access tokens). */

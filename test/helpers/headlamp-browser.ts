@@ -1,0 +1,119 @@
+// What the Headlamp end-to-end tests watch in Chromium: Headlamp's "Lost connection to the
+// cluster." banner (frontend/src/components/common/AlertNotification.tsx of v0.45.0), a tab frozen
+// as a browser freezes a background tab, objects appearing in a list without a reload, and
+// everything the page's JavaScript could read (cookies, storage, response bodies).
+import type { BrowserContext, Page, Response } from "playwright-core";
+
+// These functions run in the page: the project's TypeScript has no DOM types, so the page's
+// globals are described by the little they use.
+interface PageStorage {
+  readonly length: number;
+  key(i: number): string | null;
+  getItem(key: string): string | null;
+}
+interface PageGlobals {
+  readonly document: { readonly body: { readonly textContent: string | null } | null; readonly cookie: string };
+  readonly localStorage: PageStorage;
+  readonly sessionStorage: PageStorage;
+  __kogBanner(): void;
+}
+
+/** The banner's English text (the i18n key in frontend/src/i18n/locales/en/translation.json). */
+export const lostConnectionText = "Lost connection to the cluster";
+
+export interface BannerWatch {
+  /** When each banner appeared (ms since epoch), counted once per appearance. */
+  readonly appearances: number[];
+}
+
+/**
+ * Counts appearances of the banner in every page of the context: a check every 250 ms of the
+ * page's text, counting each change from absent to present (a frozen tab runs no timers, so a
+ * banner shown while frozen is counted when it thaws, as the user would see it).
+ */
+export async function watchBanners(context: BrowserContext): Promise<BannerWatch> {
+  const watch: BannerWatch = { appearances: [] };
+  await context.exposeBinding("__kogBanner", () => {
+    watch.appearances.push(Date.now());
+  });
+  await context.addInitScript((text: string) => {
+    const page = globalThis as unknown as PageGlobals;
+    let shown = false;
+    setInterval(() => {
+      const now = page.document.body?.textContent?.includes(text) ?? false;
+      if (now && !shown) page.__kogBanner();
+      shown = now;
+    }, 250);
+  }, lostConnectionText);
+  return watch;
+}
+
+/**
+ * Freezes the tab for `ms` as Chromium freezes a background tab (Page Lifecycle API): CDP's
+ * Page.setWebLifecycleState "frozen" stops its timers, tasks and network callbacks, "active"
+ * resumes them. Open connections stay open, as in a real frozen tab.
+ */
+export async function freezeTab(page: Page, ms: number): Promise<void> {
+  const cdp = await page.context().newCDPSession(page);
+  await cdp.send("Page.setWebLifecycleState", { state: "frozen" });
+  try {
+    await new Promise((resolve) => setTimeout(resolve, ms));
+  } finally {
+    await cdp.send("Page.setWebLifecycleState", { state: "active" });
+    await cdp.detach().catch(() => {});
+  }
+}
+
+/** Resolves once `name` shows in the page (a list row), without reloading it. */
+export async function waitForText(page: Page, name: string, timeoutMs: number): Promise<void> {
+  await page.waitForFunction(
+    (text: string) => (globalThis as unknown as PageGlobals).document.body?.textContent?.includes(text) ?? false,
+    name,
+    {
+      timeout: timeoutMs,
+      polling: 250,
+    },
+  );
+}
+
+/** The page's text, for failure messages. */
+export function pageText(page: Page): Promise<string> {
+  return page.evaluate(() => (globalThis as unknown as PageGlobals).document.body?.textContent ?? "");
+}
+
+/** Every response body the context's pages received (text only), for "no token reached the page". */
+export function collectResponseBodies(context: BrowserContext): { bodies: { url: string; body: string }[] } {
+  const collected = { bodies: [] as { url: string; body: string }[] };
+  const onResponse = async (response: Response) => {
+    try {
+      const body = await response.text();
+      collected.bodies.push({ url: response.url(), body });
+    } catch {
+      // Redirects and aborted requests have no body.
+    }
+  };
+  context.on("response", (response) => {
+    void onResponse(response);
+  });
+  return collected;
+}
+
+/** What the page's JavaScript can read: document.cookie, localStorage and sessionStorage. */
+export async function scriptVisibleState(page: Page): Promise<string> {
+  return page.evaluate(() => {
+    const { document, localStorage, sessionStorage } = globalThis as unknown as PageGlobals;
+    const storage = (s: PageStorage) => {
+      const out: Record<string, string | null> = {};
+      for (let i = 0; i < s.length; i++) {
+        const key = s.key(i) ?? "";
+        out[key] = s.getItem(key);
+      }
+      return out;
+    };
+    return JSON.stringify({
+      cookie: document.cookie,
+      localStorage: storage(localStorage),
+      sessionStorage: storage(sessionStorage),
+    });
+  });
+}

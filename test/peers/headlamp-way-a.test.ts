@@ -1,0 +1,179 @@
+// docs/headlamp.md way A, the incident's setup, with the real Headlamp v0.45.0: Headlamp logs the
+// user in at Keycloak itself (-oidc-* flags, PKCE), runs in-cluster with the gateway as its API
+// (bearer id tokens at /, a gateway without sessions), in Chromium, for five 60 s token lifetimes
+// with the tab frozen for 80 s in the middle. Headlamp's own refresh (pkg/auth/middleware.go:
+// only on a request, only within 10 s of expiry, JWTExpirationTTL in pkg/auth/auth.go) is what
+// this way depends on: its "Lost connection" banners are Headlamp's and are counted and reported,
+// not failed on. What must hold: objects appear live, the gateway accepts the refreshed tokens.
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { after, before, describe, it } from "node:test";
+import type { Page } from "playwright-core";
+import { gatewayReady, type RunningGateway, startTestGateway } from "../../testbed/gateway.ts";
+import { keycloakClients, keycloakUsers } from "../../testbed/keycloak/keycloak.ts";
+import { type RunningHeadlamp, startHeadlamp } from "../../testbed/peers/headlamp.ts";
+import { freePort } from "../../testbed/ports.ts";
+import {
+  type HeadlampBed,
+  log,
+  readAudit,
+  sleep,
+  startHeadlampBed,
+  tokenLifespanSeconds,
+  tokensSeen,
+} from "../helpers/headlamp-bed.ts";
+import { freezeTab, pageText, waitForText, watchBanners } from "../helpers/headlamp-browser.ts";
+
+const frozenMs = 80_000;
+
+describe("Headlamp v0.45.0 way A: its own OIDC login, the gateway as its in-cluster API", { timeout: 900_000 }, () => {
+  let hb: HeadlampBed;
+  let gateway: RunningGateway;
+  let headlamp: RunningHeadlamp;
+  let auditFile: string;
+
+  before(async () => {
+    hb = await startHeadlampBed();
+    const keycloak = hb.bed.keycloak;
+    assert.ok(keycloak);
+    auditFile = join(hb.bed.dir, "gateway-audit.log");
+    gateway = await startTestGateway(hb.credentials, [
+      `--authentication-config=${hb.authenticationConfig}`,
+      ...(await hb.auditFlags(auditFile)),
+    ]);
+    await gatewayReady(gateway);
+    const port = await freePort();
+    // The redirect URI Headlamp sends: http://<Host it was reached at>/oidc-callback
+    // (getOidcCallbackURL in cmd/headlamp.go), registered exactly, port included.
+    await keycloak.admin.updateClient(keycloakClients.headlamp.id, {
+      fields: { redirectUris: [`http://127.0.0.1:${port}/oidc-callback`] },
+    });
+    headlamp = await startHeadlamp(hb.build, {
+      port,
+      apiHost: "127.0.0.1",
+      apiPort: gateway.gateway.address.port,
+      caPem: hb.bed.ca.certPem,
+      saToken: hb.saToken,
+      namespace: "default",
+      dir: join(hb.bed.dir, "headlamp"),
+      log,
+      oidc: {
+        issuerUrl: keycloak.issuerUrl,
+        clientId: keycloakClients.headlamp.id,
+        clientSecret: keycloakClients.headlamp.secret,
+        // Keycloak has no `groups` scope: the client's group membership mapper puts the claim in.
+        scopes: "profile,email",
+        caPem: hb.bed.ca.certPem,
+        usePkce: true, // the client requires S256 PKCE
+      },
+    });
+  });
+
+  after(async () => {
+    await headlamp?.stop();
+    await gateway?.gateway.stop();
+    await hb?.stop();
+  });
+
+  it("keeps a ConfigMap list live over 5 × 60 s tokens with an 80 s frozen tab; the gateway accepts Headlamp's refreshed tokens", async () => {
+    const keycloak = hb.bed.keycloak;
+    assert.ok(keycloak);
+    const since = Date.now();
+    const context = await hb.browser.newContext();
+    const banners = await watchBanners(context);
+    const page = await context.newPage();
+    await page.goto(`${headlamp.url}/c/main/configmaps`);
+    // Headlamp's login chooser: "Sign In" opens Keycloak in a popup (OauthPopup.tsx); its
+    // /oidc-callback sets the token cookie and /auth tells the opener through localStorage.
+    const [popup] = await Promise.all([
+      context.waitForEvent("page", { timeout: 60_000 }),
+      page.getByRole("button", { name: "Sign In" }).click({ timeout: 60_000 }),
+    ]);
+    await popup.waitForURL((u) => u.href.startsWith(keycloak.url), { timeout: 30_000 });
+    await popup.fill("#username", keycloakUsers.testuser.username);
+    await popup.fill("#password", keycloakUsers.testuser.password);
+    await popup.click("#kc-login");
+    await popup.waitForEvent("close", { timeout: 30_000 }).catch(() => {});
+    await page.goto(`${headlamp.url}/c/main/configmaps`);
+    const first = await createConfigMap("way-a-0");
+    await waitForText(page, first, 30_000).catch(async (error) => {
+      throw new Error(
+        `${(error as Error).message}\npage ${page.url()}: ${(await pageText(page)).slice(0, 2000)}\n` +
+          `Headlamp's log: ${headlamp.logs().slice(-3000)}`,
+      );
+    });
+    const loggedInAt = Date.now();
+    log(`way A: logged in, the list shows ${first} (${((loggedInAt - since) / 1000).toFixed(1)} s)`);
+
+    // Five token lifetimes from the login, frozen from 1.5 lifetimes for 80 s.
+    const end = loggedInAt + 5 * tokenLifespanSeconds * 1000;
+    const freezeAt = loggedInAt + 1.5 * tokenLifespanSeconds * 1000;
+    const late: string[] = [];
+    let frozen = false;
+    for (let i = 1; Date.now() < end; i++) {
+      if (!frozen && Date.now() >= freezeAt) {
+        frozen = true;
+        // Objects made while the tab sleeps must show once it wakes.
+        const whileFrozen: string[] = [];
+        const freezing = freezeTab(page, frozenMs);
+        for (let j = 0; j < 3; j++) {
+          await sleep(frozenMs / 4);
+          whileFrozen.push(await createConfigMap(`way-a-frozen-${j}`));
+        }
+        await freezing;
+        log(`way A: thawed after ${frozenMs / 1000} s`);
+        for (const name of whileFrozen) await appears(page, name, late);
+        continue;
+      }
+      await appears(page, await createConfigMap(`way-a-${i}`), late);
+      await sleep(10_000);
+    }
+
+    const events = await readAudit(auditFile);
+    const seen = tokensSeen(events, "keycloak:testuser");
+    const refreshes = (await keycloak.admin.events("REFRESH_TOKEN")).filter(
+      (e) => e.time >= since && e.clientId === keycloakClients.headlamp.id,
+    );
+    const logins = (await keycloak.admin.events("LOGIN")).filter((e) => e.time >= since);
+    const codes = Object.entries(
+      seen.codes.reduce<Record<number, number>>((acc, c) => {
+        acc[c] = (acc[c] ?? 0) + 1;
+        return acc;
+      }, {}),
+    );
+    log(
+      `way A report: ${banners.appearances.length} "Lost connection" banner(s) at ${JSON.stringify(
+        banners.appearances.map((t) => `+${((t - loggedInAt) / 1000).toFixed(0)} s`),
+      )}; ${logins.length} Keycloak login(s); ${refreshes.length} refresh(es) by Headlamp; ` +
+        `${seen.jtis.size} distinct id tokens at the gateway; gateway answers to the user ${JSON.stringify(codes)}; ` +
+        `objects late (> 30 s): ${JSON.stringify(late)}`,
+    );
+    await context.close();
+
+    assert.deepEqual(late, [], "every object appeared in the list without a reload");
+    assert.ok(refreshes.length >= 1, `Headlamp refreshed its tokens (${refreshes.length})`);
+    assert.ok(
+      seen.jtis.size >= 2,
+      `the gateway authenticated the user with more than one id token: the refreshed ones (${seen.jtis.size})`,
+    );
+    assert.ok(
+      seen.codes.filter((c) => c >= 200 && c < 300).length > 20,
+      "the gateway answered the user's requests throughout",
+    );
+  });
+
+  async function createConfigMap(name: string): Promise<string> {
+    const result = await hb.bed.kubectl(["create", "configmap", name, "--namespace=default"]);
+    assert.equal(result.code, 0, result.stderr);
+    return name;
+  }
+
+  /** Waits for `name` in the list; a name that takes more than 30 s is recorded as late. */
+  async function appears(page: Page, name: string, late: string[]): Promise<void> {
+    try {
+      await waitForText(page, name, 30_000);
+    } catch {
+      late.push(name);
+    }
+  }
+});
