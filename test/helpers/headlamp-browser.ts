@@ -49,6 +49,19 @@ export async function watchBanners(context: BrowserContext): Promise<BannerWatch
 }
 
 /**
+ * The counter's positive control: resolves once a banner appears after `from` appearances (e.g.
+ * once the API is gone), so a test asserting "no banner" knows the counter can see one.
+ */
+export async function bannerAppears(watch: BannerWatch, from: number, timeoutMs: number): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (watch.appearances.length > from) return true;
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+  return false;
+}
+
+/**
  * Freezes the tab for `ms` as Chromium freezes a background tab (Page Lifecycle API): CDP's
  * Page.setWebLifecycleState "frozen" stops its timers, tasks and network callbacks, "active"
  * resumes them. Open connections stay open, as in a real frozen tab.

@@ -6,13 +6,9 @@
 // this way depends on: its "Lost connection" banners are Headlamp's and are counted and reported,
 // not failed on. What must hold: objects appear live, the gateway accepts the refreshed tokens.
 import assert from "node:assert/strict";
-import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import type { Page } from "playwright-core";
-import { gatewayReady, type RunningGateway, startTestGateway } from "../../testbed/gateway.ts";
-import { keycloakClients, keycloakUsers } from "../../testbed/keycloak/keycloak.ts";
-import { type RunningHeadlamp, startHeadlamp } from "../../testbed/peers/headlamp.ts";
-import { freePort } from "../../testbed/ports.ts";
+import { keycloakClients } from "../../testbed/keycloak/keycloak.ts";
 import {
   type HeadlampBed,
   log,
@@ -22,56 +18,22 @@ import {
   tokenLifespanSeconds,
   tokensSeen,
 } from "../helpers/headlamp-bed.ts";
-import { freezeTab, pageText, waitForText, watchBanners } from "../helpers/headlamp-browser.ts";
+import { bannerAppears, freezeTab, pageText, waitForText, watchBanners } from "../helpers/headlamp-browser.ts";
+import { loginWayA, startWayA, type WayA } from "../helpers/headlamp-way-a.ts";
 
 const frozenMs = 80_000;
 
 describe("Headlamp v0.45.0 way A: its own OIDC login, the gateway as its in-cluster API", { timeout: 900_000 }, () => {
   let hb: HeadlampBed;
-  let gateway: RunningGateway;
-  let headlamp: RunningHeadlamp;
-  let auditFile: string;
+  let wayA: WayA;
 
   before(async () => {
     hb = await startHeadlampBed();
-    const keycloak = hb.bed.keycloak;
-    assert.ok(keycloak);
-    auditFile = join(hb.bed.dir, "gateway-audit.log");
-    gateway = await startTestGateway(hb.credentials, [
-      `--authentication-config=${hb.authenticationConfig}`,
-      ...(await hb.auditFlags(auditFile)),
-    ]);
-    await gatewayReady(gateway);
-    const port = await freePort();
-    // The redirect URI Headlamp sends: http://<Host it was reached at>/oidc-callback
-    // (getOidcCallbackURL in cmd/headlamp.go), registered exactly, port included.
-    await keycloak.admin.updateClient(keycloakClients.headlamp.id, {
-      fields: { redirectUris: [`http://127.0.0.1:${port}/oidc-callback`] },
-    });
-    headlamp = await startHeadlamp(hb.build, {
-      port,
-      apiHost: "127.0.0.1",
-      apiPort: gateway.gateway.address.port,
-      caPem: hb.bed.ca.certPem,
-      saToken: hb.saToken,
-      namespace: "default",
-      dir: join(hb.bed.dir, "headlamp"),
-      log,
-      oidc: {
-        issuerUrl: keycloak.issuerUrl,
-        clientId: keycloakClients.headlamp.id,
-        clientSecret: keycloakClients.headlamp.secret,
-        // Keycloak has no `groups` scope: the client's group membership mapper puts the claim in.
-        scopes: "profile,email",
-        caPem: hb.bed.ca.certPem,
-        usePkce: true, // the client requires S256 PKCE
-      },
-    });
+    wayA = await startWayA(hb);
   });
 
   after(async () => {
-    await headlamp?.stop();
-    await gateway?.gateway.stop();
+    await wayA?.stop();
     await hb?.stop();
   });
 
@@ -82,19 +44,8 @@ describe("Headlamp v0.45.0 way A: its own OIDC login, the gateway as its in-clus
     const context = await hb.browser.newContext();
     const banners = await watchBanners(context);
     const page = await context.newPage();
-    await page.goto(`${headlamp.url}/c/main/configmaps`);
-    // Headlamp's login chooser: "Sign In" opens Keycloak in a popup (OauthPopup.tsx); its
-    // /oidc-callback sets the token cookie and /auth tells the opener through localStorage.
-    const [popup] = await Promise.all([
-      context.waitForEvent("page", { timeout: 60_000 }),
-      page.getByRole("button", { name: "Sign In" }).click({ timeout: 60_000 }),
-    ]);
-    await popup.waitForURL((u) => u.href.startsWith(keycloak.url), { timeout: 30_000 });
-    await popup.fill("#username", keycloakUsers.testuser.username);
-    await popup.fill("#password", keycloakUsers.testuser.password);
-    await popup.click("#kc-login");
-    await popup.waitForEvent("close", { timeout: 30_000 }).catch(() => {});
-    await page.goto(`${headlamp.url}/c/main/configmaps`);
+    const headlamp = wayA.headlamp;
+    await loginWayA(context, page, headlamp.url, "/c/main/configmaps");
     const first = await createConfigMap("way-a-0");
     await waitForText(page, first, 30_000).catch(async (error) => {
       throw new Error(
@@ -129,7 +80,7 @@ describe("Headlamp v0.45.0 way A: its own OIDC login, the gateway as its in-clus
       await sleep(10_000);
     }
 
-    const events = await readAudit(auditFile);
+    const events = await readAudit(wayA.auditFile);
     const seen = tokensSeen(events, "keycloak:testuser");
     const refreshes = (await keycloak.admin.events("REFRESH_TOKEN")).filter(
       (e) => e.time >= since && e.clientId === keycloakClients.headlamp.id,
@@ -148,8 +99,14 @@ describe("Headlamp v0.45.0 way A: its own OIDC login, the gateway as its in-clus
         `${seen.jtis.size} distinct id tokens at the gateway; gateway answers to the user ${JSON.stringify(codes)}; ` +
         `objects late (> 30 s): ${JSON.stringify(late)}`,
     );
+    // Positive control of the banner counter: with the gateway gone, Headlamp's health check
+    // (/healthz every 5 s, AlertNotification.tsx) fails and the banner must be counted.
+    const before = banners.appearances.length;
+    await wayA.gateway.gateway.stop();
+    const controlSeen = await bannerAppears(banners, before, 30_000);
     await context.close();
 
+    assert.ok(controlSeen, "the banner counter saw the banner once the API was gone");
     assert.deepEqual(late, [], "every object appeared in the list without a reload");
     assert.ok(refreshes.length >= 1, `Headlamp refreshed its tokens (${refreshes.length})`);
     assert.ok(
