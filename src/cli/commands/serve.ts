@@ -23,8 +23,8 @@ It accepts kube-apiserver's --oidc-* flags and every flag of kube-oidc-proxy v0.
 kube-oidc-proxy Deployment can switch images and keep its command and arguments: run as
 kube-oidc-proxy (an executable of that name ships with the package and the image), or with flags
 and no command, serve takes kube-oidc-proxy's defaults (--secure-port=6443,
---cert-dir=/var/run/kubernetes). Flags that mean nothing here are named in a start-up log line;
-audit options not built yet refuse to start unless left at their default. The image runs as a
+--cert-dir=/var/run/kubernetes). Flags that mean nothing here are named in a start-up log line.
+The image runs as a
 non-root user: a port below 1024 (kube-oidc-proxy's manifests use 443) needs the pod sysctl
 net.ipv4.ip_unprivileged_port_start. Differences on purpose, as in kube-apiserver: an empty
 --oidc-username-prefix means "<issuer-url>#" (unless the claim is email), where kube-oidc-proxy
@@ -130,7 +130,8 @@ export async function runServe(args: readonly string[], profile: ServeProfile = 
           });
   } catch (error) {
     process.stderr.write(
-      `${prefix}: ${(error as Error).message}${privilegedPortAdvice(error, config.serving.securePort)}\n`,
+      // Node names the port it could not bind (the secure port, --api-port or the health port).
+      `${prefix}: ${(error as Error).message}${privilegedPortAdvice(error, (error as { port?: number }).port ?? config.serving.securePort)}\n`,
     );
     return 1;
   }
