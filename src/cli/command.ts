@@ -23,3 +23,17 @@ export interface Command {
   /** Runs the command with the arguments after its name and returns the exit code. */
   readonly run: (args: readonly string[], context: CommandContext) => Promise<number>;
 }
+
+/**
+ * A command as the command table lists it: its name and summary, and how to load the rest. The
+ * module is imported only when the command runs or its help is asked for, so `--help`,
+ * `--version` and each command load no other command's code (serve's pulls in the whole gateway).
+ * Adding a command is one entry in main.ts's table; test/cli/main.test.ts checks that each
+ * entry's name and summary are those of the command it loads.
+ */
+export interface CommandEntry {
+  readonly name: string;
+  /** One line for the command list; the same as the loaded command's. */
+  readonly summary: string;
+  readonly load: () => Promise<Command>;
+}

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { execFile } from "node:child_process";
+import { execFile, spawnSync } from "node:child_process";
 import { join } from "node:path";
 import { describe, it } from "node:test";
 import { commands, main } from "../../src/cli/main.ts";
@@ -28,7 +28,14 @@ describe("kube-oidc-gateway CLI", () => {
     }
   });
 
-  for (const command of commands) {
+  for (const entry of commands) {
+    it(`${entry.name}: the table's name and summary are those of the command it loads`, async () => {
+      const command = await entry.load();
+      assert.equal(command.name, entry.name);
+      assert.equal(command.summary, entry.summary);
+    });
+
+    const command = entry;
     it(`${command.name} --help explains the command`, async () => {
       const { out, io } = capture();
       assert.equal(await main([command.name, "--help"], io), 0);
@@ -49,5 +56,31 @@ describe("kube-oidc-gateway CLI", () => {
       execFile(process.execPath, [bin, "--help"], (error, out) => (error ? reject(error) : resolve(out))),
     );
     assert.match(stdout, /^kube-oidc-gateway \d+\.\d+\.\d+: /);
+  });
+
+  // The command modules the CLI imports when run with `args`, as Node resolves them: a resolve
+  // hook (module.registerHooks) registered before the entry runs prints each one.
+  function commandModulesLoaded(args: readonly string[]): string[] {
+    const hook = `import { registerHooks } from "node:module";
+registerHooks({ resolve(specifier, context, next) {
+  const result = next(specifier, context);
+  if (result.url.includes("/src/cli/commands/")) process.stderr.write("LOADED " + result.url.split("/src/cli/commands/")[1] + "\\n");
+  return result;
+} });`;
+    const bin = join(import.meta.dirname, "..", "..", "src", "cli", "main.ts");
+    const r = spawnSync(process.execPath, [`--import=data:text/javascript,${encodeURIComponent(hook)}`, bin, ...args], {
+      encoding: "utf8",
+    });
+    assert.equal(r.status, 0, r.stderr);
+    return [...r.stderr.matchAll(/^LOADED (\S+)$/gm)].map((m) => m[1] as string);
+  }
+
+  it("loads no command module for --help and --version (each is loaded on demand)", () => {
+    assert.deepEqual(commandModulesLoaded(["--help"]), []);
+    assert.deepEqual(commandModulesLoaded(["--version"]), []);
+  });
+
+  it("loads only lint's module for lint --help (the hook sees what is loaded)", () => {
+    assert.deepEqual(commandModulesLoaded(["lint", "--help"]), ["lint.ts"]);
   });
 });
