@@ -1,7 +1,15 @@
 // The client-facing listener: TLS with ALPN, HTTP/2 for clients that offer it and HTTP/1.1
 // (with Upgrade) for the rest, on one port. The certificate and key are re-read when their
 // files change, as cert-manager rotates them, without dropping connections.
-import { createHash, generateKeyPairSync, type KeyObject, randomBytes, sign, X509Certificate } from "node:crypto";
+import {
+  createHash,
+  createPrivateKey,
+  generateKeyPairSync,
+  type KeyObject,
+  randomBytes,
+  sign,
+  X509Certificate,
+} from "node:crypto";
 import { constants } from "node:fs";
 import { access, mkdir, readFile, writeFile } from "node:fs/promises";
 import * as http from "node:http";
@@ -162,9 +170,78 @@ function lookupSni<T>(byName: ReadonlyMap<string, T>, serverName: string): T | u
   return byName.get(labels.join("."));
 }
 
+/** Why a file could not be read, in words (Node's text is `ENOENT: no such file or directory, open '…'`). */
+function unreadable(error: NodeJS.ErrnoException): string {
+  switch (error.code) {
+    case "ENOENT":
+      return "no such file";
+    case "EACCES":
+      return `permission denied (this process runs as uid ${process.getuid?.() ?? "?"})`;
+    case "EISDIR":
+      return "a directory, not a file";
+    default:
+      return error.message;
+  }
+}
+
+/**
+ * Reads a certificate and its key for serving, and checks them as a pair before OpenSSL sees
+ * them: a missing or unreadable file names the setting that gave it
+ * (`--tls-cert-file: /tls/tls.crt: no such file`), and a key that does not belong to the
+ * certificate is said in words, not as OpenSSL's `error:05800074:x509 certificate
+ * routines::key values mismatch`. ConfigErrors: the start-up stops before anything listens; on
+ * a reload the previous pair is kept and the message logged.
+ */
+export async function readServingPair(
+  certificate: { readonly flag: string; readonly file: string },
+  privateKey: { readonly flag: string; readonly file: string },
+): Promise<{ cert: string; key: string }> {
+  const read = (what: { readonly flag: string; readonly file: string }) =>
+    readFile(what.file, "utf8").catch((error: NodeJS.ErrnoException) => {
+      throw new ConfigError("TLS_FILE_UNREADABLE", `${what.flag}: ${what.file}: ${unreadable(error)}`, {
+        cause: error,
+      });
+    });
+  const [cert, key] = await Promise.all([read(certificate), read(privateKey)]);
+  let x509: X509Certificate;
+  try {
+    x509 = new X509Certificate(cert);
+  } catch (error) {
+    throw new ConfigError(
+      "TLS_CERTIFICATE_INVALID",
+      `${certificate.flag}: ${certificate.file} holds no PEM certificate (-----BEGIN CERTIFICATE-----)${cert.includes("PRIVATE KEY-----") ? "; it holds a private key: are the certificate and key files swapped?" : ""}`,
+      { cause: error },
+    );
+  }
+  let keyObject: KeyObject;
+  try {
+    keyObject = createPrivateKey(key);
+  } catch (error) {
+    throw new ConfigError(
+      "TLS_KEY_INVALID",
+      `${privateKey.flag}: ${privateKey.file} holds no unencrypted PEM private key (-----BEGIN PRIVATE KEY-----, RSA or EC)`,
+      { cause: error },
+    );
+  }
+  if (!x509.checkPrivateKey(keyObject)) {
+    const pair =
+      certificate.flag === privateKey.flag
+        ? `${certificate.flag}: the private key in ${privateKey.file} does not belong to the certificate in ${certificate.file}`
+        : `the private key in ${privateKey.file} (${privateKey.flag}) does not belong to the certificate in ${certificate.file} (${certificate.flag})`;
+    throw new ConfigError(
+      "TLS_KEY_MISMATCH",
+      `${pair}: give the key the certificate was issued for (a kubernetes.io/tls Secret's tls.key with its tls.crt)`,
+    );
+  }
+  return { cert, key };
+}
+
 export interface TlsListenerOptions {
   readonly certFile: string;
   readonly keyFile: string;
+  /** The setting errors about certFile and keyFile name; --tls-cert-file and --tls-private-key-file unless given (--cert-dir). */
+  readonly certFlag?: string;
+  readonly keyFlag?: string;
   /** --tls-min-version, Go's name; TLS 1.2 when unset. */
   readonly tlsMinVersion?: string;
   /** --tls-cipher-suites, Go's names; OpenSSL's defaults when empty. */
@@ -375,10 +452,10 @@ export class TlsListener {
   }
 
   async #readPair(): Promise<{ cert: string; key: string; fingerprint: string }> {
-    const [cert, key] = await Promise.all([
-      readFile(this.#options.certFile, "utf8"),
-      readFile(this.#options.keyFile, "utf8"),
-    ]);
+    const { cert, key } = await readServingPair(
+      { flag: this.#options.certFlag ?? "--tls-cert-file", file: this.#options.certFile },
+      { flag: this.#options.keyFlag ?? "--tls-private-key-file", file: this.#options.keyFile },
+    );
     return { cert, key, fingerprint: createHash("sha256").update(cert).update(key).digest("hex") };
   }
 
@@ -396,7 +473,10 @@ export class TlsListener {
     const entries = this.#options.sniCertKeys ?? [];
     const pairs = await Promise.all(
       entries.map(async (entry) => {
-        const [cert, key] = await Promise.all([readFile(entry.certFile, "utf8"), readFile(entry.keyFile, "utf8")]);
+        const { cert, key } = await readServingPair(
+          { flag: "--tls-sni-cert-key", file: entry.certFile },
+          { flag: "--tls-sni-cert-key", file: entry.keyFile },
+        );
         return { entry, cert, key };
       }),
     );
