@@ -122,9 +122,61 @@ function parseShort(
   return { spec, text: next, consumed: true };
 }
 
-function suggest(specs: readonly FlagSpec[], name: string): string {
-  const close = specs.find((s) => s.name.includes(name) || name.includes(s.name));
-  return close ? ` (did you mean --${close.name}?)` : "";
+/**
+ * The optimal string alignment distance: Levenshtein's insertions, deletions and substitutions,
+ * plus a transposition of two neighbours as one edit (`ulr` → `url`), the commonest typo.
+ */
+export function editDistance(a: string, b: string): number {
+  const d: number[][] = Array.from({ length: a.length + 1 }, (_, i) =>
+    Array.from({ length: b.length + 1 }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)),
+  );
+  for (let i = 1; i <= a.length; i++) {
+    const row = d[i] as number[];
+    const above = d[i - 1] as number[];
+    for (let j = 1; j <= b.length; j++) {
+      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
+      let best = Math.min((above[j] ?? 0) + 1, (row[j - 1] ?? 0) + 1, (above[j - 1] ?? 0) + cost);
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1])
+        best = Math.min(best, ((d[i - 2] as number[])[j - 2] ?? 0) + 1);
+      row[j] = best;
+    }
+  }
+  return (d[a.length] as number[])[b.length] ?? 0;
+}
+
+/** `oidc_issuer_url`, `oidcIssuerURL`, `OIDC-ISSUER-URL` → `oidc-issuer-url`: how a setting is often mistyped. */
+const kebab = (name: string) =>
+  name
+    .replace(/([a-z0-9])([A-Z])/g, "$1-$2")
+    .replaceAll("_", "-")
+    .toLowerCase();
+
+/**
+ * The flag name (or alias) an unknown `name` was probably meant to be, as cobra suggests
+ * commands and kubectl flags: the same name in another case or separator, else the nearest by
+ * edit distance when it is within a quarter of the name's length (at least 2), else a name that
+ * contains it or is contained in it (`--oidc-issuer` → `--oidc-issuer-url`).
+ */
+export function closestFlag(specs: readonly FlagSpec[], name: string): string | undefined {
+  const candidates = specs.flatMap((s) => [s.name, ...(s.aliases ?? [])]);
+  const wanted = kebab(name);
+  let best: string | undefined;
+  let bestDistance = Number.POSITIVE_INFINITY;
+  for (const candidate of candidates) {
+    const d = editDistance(wanted, candidate);
+    if (d < bestDistance) {
+      best = candidate;
+      bestDistance = d;
+    }
+  }
+  if (best !== undefined && bestDistance <= Math.max(2, Math.floor(wanted.length / 4))) return best;
+  if (wanted.length < 3) return undefined;
+  return candidates.find((c) => c.includes(wanted) || wanted.includes(c));
+}
+
+function suggest(specs: readonly FlagSpec[], name: string, prefix = "--"): string {
+  const close = closestFlag(specs, name);
+  return close ? ` (did you mean ${prefix}${close}?)` : "";
 }
 
 export interface ParsedArgs {
@@ -186,6 +238,47 @@ export function valuesFromEnv(specs: readonly FlagSpec[], env: NodeJS.ProcessEnv
   return values;
 }
 
+/**
+ * `KOG_*` variables the project reads outside any command's flags: the test bed's cache and the
+ * test suites' seeds and budgets (testbed/paths.ts, test/helpers/property-seed.ts). They are no
+ * command's settings, but a shell that runs the tests may export them.
+ */
+const otherKogVariables: readonly string[] = [
+  "KOG_CACHE_DIR",
+  "KOG_PROPERTY_SEED",
+  "KOG_PROPERTY_RUNS",
+  "KOG_DIFFERENTIAL_RUNS",
+];
+
+export interface UnknownVariable {
+  readonly variable: string;
+  /** The variable of the nearest flag, when one is near. */
+  readonly closest?: string;
+  /** One line for the log: the variable, that it is ignored, and the closest variable. */
+  readonly message: string;
+}
+
+/**
+ * The `KOG_*` environment variables that set none of `specs`' flags: a misspelt one would
+ * otherwise be ignored without a word while its setting keeps its default. One entry each, in
+ * name order, naming the closest variable (as unknown flags and file keys get "did you mean").
+ */
+export function unknownEnvironment(specs: readonly FlagSpec[], env: NodeJS.ProcessEnv): UnknownVariable[] {
+  const known = new Set([...specs.map((s) => envName(s.name)), ...otherKogVariables]);
+  return Object.keys(env)
+    .filter((variable) => variable.startsWith("KOG_") && !known.has(variable) && env[variable] !== undefined)
+    .sort()
+    .map((variable) => {
+      const flag = closestFlag(specs, variable.slice("KOG_".length));
+      const closest = flag === undefined ? undefined : envName((lookup(specs, flag) as FlagSpec).name);
+      return {
+        variable,
+        ...(closest ? { closest } : {}),
+        message: `${variable} sets no flag and is ignored${closest ? ` (did you mean ${closest}?)` : ""}`,
+      };
+    });
+}
+
 /** Converts a config file's object (keys are flag names) into flag values. */
 export function valuesFromFile(specs: readonly FlagSpec[], object: unknown, file: string): Record<string, FlagValue> {
   if (object === null || object === undefined) return {};
@@ -196,7 +289,10 @@ export function valuesFromFile(specs: readonly FlagSpec[], object: unknown, file
   for (const [key, raw] of Object.entries(object)) {
     const spec = lookup(specs, key);
     if (!spec)
-      throw new ConfigError("UNKNOWN_FLAG", `${file}: unknown setting ${JSON.stringify(key)}${suggest(specs, key)}`);
+      throw new ConfigError(
+        "UNKNOWN_FLAG",
+        `${file}: unknown setting ${JSON.stringify(key)}${suggest(specs, key, "")}`,
+      );
     const texts = Array.isArray(raw)
       ? raw.map(String)
       : typeof raw === "object" && raw !== null
