@@ -31,6 +31,11 @@ export const commands: readonly CommandEntry[] = [
     summary: "bring up the whole chain on this machine: issuer, kube-apiserver, gateway, kubectl",
     load: async () => (await import("./commands/demo.ts")).demo,
   },
+  {
+    name: "explain",
+    summary: "print the page of a doctor check or lint rule (what it means, how to fix it)",
+    load: async () => (await import("./commands/explain.ts")).explain,
+  },
 ];
 
 /** serve with kube-oidc-proxy's defaults: flags only, or the kube-oidc-proxy executable. */

@@ -1,16 +1,75 @@
-// Where the page for a doctor check or a lint rule lives. The docs ship inside the package
-// (docs/doctor/<id>.md, docs/lint/<id>.md), so the link is the installed file itself: it works
-// offline, on an air-gapped bastion, and always matches the version that printed it.
+// Where the page for a doctor check or a lint rule is, as output names it.
+//
+// The pages ship inside the package (docs/doctor/<id>.md, docs/lint/<id>.md, beside dist/ in the
+// tarball and the image), and `kube-oidc-gateway explain <id>` prints them: that works offline, on
+// an air-gapped bastion, and always matches the version that printed the finding. A file: URL to
+// the installed page, as output gave before, opens nowhere else: not in GitHub code scanning, not
+// on the machine of the colleague the report is pasted to (issue 19).
+//
+// An absolute URL is given only when the user configures where the docs are served
+// (--docs-base-url): the package cannot know the repository or site its users read.
 import { fileURLToPath } from "node:url";
+import { GatewayError } from "../errors.ts";
 
 export type DocsSection = "doctor" | "lint";
 
-/** The docs page of check or rule `id` as a file: URL. */
-export function docsLink(section: DocsSection, id: string): string {
-  return new URL(`../../docs/${section}/${id}.md`, import.meta.url).href;
+/** The command that prints the page of check or rule `id`. */
+export function explainCommand(id: string): string {
+  return `kube-oidc-gateway explain ${id}`;
 }
 
-/** The same page as a path, for tests that check every id has one. */
+export class DocsBaseUrlError extends GatewayError {
+  declare readonly code: "DOCS_BASE_URL_INVALID";
+  constructor(message: string) {
+    super("DOCS_BASE_URL_INVALID", message);
+  }
+}
+
+/**
+ * Parses --docs-base-url: an absolute http(s) URL of the folder holding doctor/ and lint/ (the
+ * repository's docs/ folder as a web page, e.g. https://github.com/acme/kube-oidc-gateway/blob/v0.1.0/docs/).
+ * A missing trailing '/' is added, so the last segment is kept when pages are resolved against it.
+ */
+export function parseDocsBaseUrl(text: string): URL {
+  if (!URL.canParse(text)) {
+    throw new DocsBaseUrlError(
+      `--docs-base-url: not an absolute URL: ${JSON.stringify(text)} (give the URL of the docs folder, e.g. https://github.com/<owner>/kube-oidc-gateway/blob/<tag>/docs/)`,
+    );
+  }
+  const url = new URL(text);
+  if (url.protocol !== "https:" && url.protocol !== "http:") {
+    throw new DocsBaseUrlError(
+      `--docs-base-url: ${JSON.stringify(text)} is not an http(s) URL; a ${url.protocol} link opens only on the machine that has the file`,
+    );
+  }
+  if (url.search || url.hash) {
+    throw new DocsBaseUrlError(
+      `--docs-base-url: ${JSON.stringify(text)} has a query or fragment; give the folder's URL`,
+    );
+  }
+  if (!url.pathname.endsWith("/")) url.pathname += "/";
+  return url;
+}
+
+/** The page of check or rule `id` under a docs base: `<base>/<section>/<id>.md`. */
+export function docsUrl(section: DocsSection, id: string, base: URL): string {
+  return new URL(`${section}/${encodeURIComponent(id)}.md`, base).href;
+}
+
+/**
+ * What a finding or check result names as its documentation: the page's URL when a docs base is
+ * configured, else the explain command.
+ */
+export function docsLink(section: DocsSection, id: string, base?: URL): string {
+  return base ? docsUrl(section, id, base) : explainCommand(id);
+}
+
+/** The page shipped in the package, as a path (explain reads it; tests check every id has one). */
 export function docsPath(section: DocsSection, id: string): string {
-  return fileURLToPath(docsLink(section, id));
+  return fileURLToPath(new URL(`../../docs/${section}/${id}.md`, import.meta.url));
+}
+
+/** The folder holding the pages of `section`. */
+export function docsFolder(section: DocsSection): string {
+  return fileURLToPath(new URL(`../../docs/${section}/`, import.meta.url));
 }

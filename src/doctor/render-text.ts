@@ -1,21 +1,30 @@
 // The doctor report for people: one block per check, the result first, then evidence, fix and
-// the docs page; a summary naming the first failure, the one to fix first.
+// the command that prints the check's page (`kube-oidc-gateway explain <id>`, which works
+// wherever doctor runs; with --docs-base-url the page's URL follows it); a summary naming the
+// first failure, the one to fix first.
+import { docsUrl, explainCommand } from "../docs/links.ts";
 import type { CheckResult, CheckStatus } from "./check.ts";
 import type { DoctorReport } from "./doctor.ts";
 
 const label: Record<CheckStatus, string> = { pass: "PASS", warn: "WARN", fail: "FAIL", skipped: "SKIP" };
 
-function block(result: CheckResult, verbose: boolean): string {
+/** The docs line of a check: the explain command, and the page's URL when a docs base is given. */
+export function doctorDocsLine(id: string, docsBaseUrl?: URL): string {
+  const command = explainCommand(id);
+  return docsBaseUrl ? `${command} (${docsUrl("doctor", id, docsBaseUrl)})` : command;
+}
+
+function block(result: CheckResult, verbose: boolean, docsBaseUrl: URL | undefined): string {
   const lines = [`${label[result.status]}  ${result.id}: ${result.summary}`];
   const showDetail = verbose || result.status === "fail" || result.status === "warn";
   if (showDetail) for (const line of result.evidence) lines.push(`        ${line}`);
   if (result.fix && (result.status === "fail" || result.status === "warn")) {
-    lines.push(`      fix: ${result.fix}`, `      docs: ${result.docs}`);
+    lines.push(`      fix: ${result.fix}`, `      docs: ${doctorDocsLine(result.id, docsBaseUrl)}`);
   }
   return lines.join("\n");
 }
 
-export function renderDoctorReport(report: DoctorReport, verbose: boolean): string {
+export function renderDoctorReport(report: DoctorReport, verbose: boolean, docsBaseUrl?: URL): string {
   const counts = (status: CheckStatus) => report.results.filter((r) => r.status === status).length;
   const summary =
     `${counts("pass")} passed, ${counts("warn")} warned, ${counts("fail")} failed, ${counts("skipped")} skipped ` +
@@ -23,5 +32,5 @@ export function renderDoctorReport(report: DoctorReport, verbose: boolean): stri
   const first = report.firstFailure
     ? `\nFix first: ${report.firstFailure} (the checks after it may only show its effects)`
     : "";
-  return `${report.results.map((r) => block(r, verbose)).join("\n")}\n\n${summary}${first}\n`;
+  return `${report.results.map((r) => block(r, verbose, docsBaseUrl)).join("\n")}\n\n${summary}${first}\n`;
 }

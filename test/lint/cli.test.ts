@@ -10,7 +10,7 @@ import { maxInputBytes } from "../../src/lint/inputs.ts";
 import { allRules } from "../../src/lint/rules/index.ts";
 import { fixtures } from "./helpers.ts";
 
-function run(argv: string[], stdin: string[] = []) {
+function run(argv: string[], stdin: string[] = [], env: NodeJS.ProcessEnv = {}) {
   const out = { stdout: "", stderr: "" };
   const io = {
     stdout: (t: string) => {
@@ -20,7 +20,7 @@ function run(argv: string[], stdin: string[] = []) {
       out.stderr += t;
     },
     stdin: Readable.from(stdin),
-    env: {},
+    env,
   };
   return main(["lint", ...argv], io).then((code) => ({ code, ...out }));
 }
@@ -190,5 +190,70 @@ describe("kube-oidc-gateway lint", () => {
     assert.equal(stdin.code, 0);
     assert.match(stdin.stderr, /standard input is empty: no manifests to check/);
     await rm(root, { recursive: true });
+  });
+
+  // Issue 19: `lint -o json` was refused ("unknown shorthand flag"), and a usage error left standard
+  // output empty, which `jq` cannot parse.
+  it("-o json prints one parseable JSON document on stdout in every case, errors included", async () => {
+    const root = await mkdtemp(join(tmpdir(), "lint-json-"));
+    await writeFile(join(root, "README.md"), "# not a manifest\n");
+    const cases: { argv: string[]; stdin?: string[]; code: number; stderr?: RegExp }[] = [
+      { argv: ["-o", "json", "-"], stdin: [error], code: 1 },
+      { argv: ["-ojson", "-"], stdin: [warningOnly], code: 0 },
+      { argv: ["-o=json", "-"], stdin: ["kind: [\n"], code: 1 },
+      { argv: ["-o", "json", "-"], stdin: [""], code: 0, stderr: /standard input is empty/ },
+      { argv: ["-o", "json", join(fixtures, "incident", "broken")], code: 1 },
+      { argv: ["-o", "json", "--frobnicate", "-"], code: 2, stderr: /unknown flag: --frobnicate/ },
+      { argv: ["-o", "json", join(fixtures, "no-such-folder")], code: 2, stderr: /cannot read/ },
+      { argv: ["-o", "json", root], code: 2, stderr: /no manifests found/ },
+      { argv: ["-o", "json", "--fail-on=sometimes", "-"], code: 2, stderr: /--fail-on/ },
+      { argv: ["-o", "json", "--docs-base-url=file:///app/docs/", "-"], code: 2, stderr: /not an http\(s\) URL/ },
+      { argv: ["-o", "json"], code: 2, stderr: /no input/ },
+    ];
+    for (const { argv, stdin, code, stderr } of cases) {
+      const result = await run(argv, stdin);
+      const name = `lint ${argv.join(" ")}`;
+      assert.equal(result.code, code, `${name}: ${result.stderr}`);
+      let document: { version: number; findings?: unknown[]; error?: { code: string; message: string } };
+      try {
+        document = JSON.parse(result.stdout);
+      } catch (parseError) {
+        assert.fail(`${name}: stdout is not JSON (${parseError}):\n${result.stdout}`);
+      }
+      assert.equal(document.version, 1, name);
+      if (code === 2) {
+        assert.match(document.error?.code ?? "", /^[A-Z_]+$/, name);
+        assert.ok(document.error?.message && result.stderr.includes(document.error.message), name);
+      } else {
+        assert.ok(Array.isArray(document.findings), name);
+      }
+      if (stderr) assert.match(result.stderr, stderr, name);
+    }
+    await rm(root, { recursive: true });
+  });
+
+  it("KOG_OUTPUT=json makes a usage error JSON too, and text output keeps stdout empty on one", async () => {
+    const viaEnv = await run(["--frobnicate"], [], { KOG_OUTPUT: "json" });
+    assert.equal(viaEnv.code, 2);
+    assert.equal(JSON.parse(viaEnv.stdout).error.code, "UNKNOWN_FLAG");
+    assert.equal((await run(["--frobnicate", "-"])).stdout, "");
+    assert.equal((await run(["-o", "sarif", "--frobnicate", "-"])).stdout, "");
+  });
+
+  it("--docs-base-url (or KOG_DOCS_BASE_URL) links findings to hosted pages; without it they name explain", async () => {
+    const plain = await run(["-o", "json", "-"], [error]);
+    assert.equal(JSON.parse(plain.stdout).findings[0].docs, "kube-oidc-gateway explain cnp-toservices-apiserver");
+    const linked = await run(["-o", "json", "--docs-base-url=https://example.com/kog/docs", "-"], [error]);
+    assert.equal(
+      JSON.parse(linked.stdout).findings[0].docs,
+      "https://example.com/kog/docs/lint/cnp-toservices-apiserver.md",
+    );
+    const sarif = await run(["-o", "sarif", "-"], [error], { KOG_DOCS_BASE_URL: "https://example.com/kog/docs/" });
+    assert.equal(sarif.code, 1);
+    for (const rule of JSON.parse(sarif.stdout).runs[0].tool.driver.rules) {
+      assert.equal(rule.helpUri, `https://example.com/kog/docs/lint/${rule.id}.md`);
+    }
+    const text = await run(["-"], [error]);
+    assert.match(text.stdout, /^ {6}docs: kube-oidc-gateway explain cnp-toservices-apiserver$/m);
   });
 });

@@ -21,7 +21,11 @@ the repository (npm ci && npm run demo) and Go: the installed package does not c
 
 Options:
   --once      run the walkthrough, check every step, and exit (0 only if each behaved as expected)
-  -h, --help  show this text`;
+  -h, --help  show this text
+
+Exit status: 0 the walkthrough behaved as expected (--once) or was stopped with Ctrl-C, 1 a step
+did not, 2 a usage error (unknown option, or no clone of the repository to run from). Every
+command follows this convention: 0 success, 1 findings or failures, 2 usage errors.`;
 
 /** The demo lives with the test bed, which only a clone of the repository has. */
 const demoModule = new URL("../../../testbed/demo.ts", import.meta.url);

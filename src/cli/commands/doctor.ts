@@ -5,6 +5,7 @@ import { ConfigError } from "../../config/errors.ts";
 import { type FlagSpec, type FlagValues, formatFlagHelp, parseFlags, valuesFromEnv } from "../../config/flags.ts";
 import { loadAuthentication } from "../../config/serve-config.ts";
 import { serveFlags } from "../../config/serve-flags.ts";
+import { DocsBaseUrlError, docsLink, parseDocsBaseUrl } from "../../docs/links.ts";
 import { checks } from "../../doctor/checks/index.ts";
 import { runDoctor } from "../../doctor/doctor.ts";
 import { type AccessCheck, type CaBundle, type DoctorOptions, dashboardAccessChecks } from "../../doctor/options.ts";
@@ -75,7 +76,13 @@ export const doctorFlags: readonly FlagSpec[] = [
     group: hops,
     help: "a health probe URL to try without credentials, as the kubelet does; repeatable",
   },
-  { name: "output", type: "string", group: run, default: "text", help: "text or json" },
+  { name: "output", short: "o", type: "string", group: run, default: "text", help: "text or json" },
+  {
+    name: "docs-base-url",
+    type: "string",
+    group: run,
+    help: "URL of a folder holding the doctor/ and lint/ pages (e.g. the repository's docs/ at your release): results then link to <url>/doctor/<check-id>.md; without it they name 'kube-oidc-gateway explain <check-id>'",
+  },
   { name: "verbose", type: "bool", group: run, help: "show the evidence of passing checks too" },
   { name: "only", type: "list", group: run, help: "run only these check ids" },
   { name: "skip", type: "list", group: run, help: "do not run these check ids" },
@@ -87,7 +94,8 @@ export const doctorFlags: readonly FlagSpec[] = [
 const help = `Usage: kube-oidc-gateway doctor [flags]
 
 Runs the OIDC debugging procedure against a live setup and names the root cause: each check
-reports PASS, WARN, FAIL or SKIP (with why), the evidence, the fix and a link to its page.
+reports PASS, WARN, FAIL or SKIP (with why), the evidence, the fix and the command that prints its
+page ('kube-oidc-gateway explain <check-id>').
 Checks run in an order where a cause fails before its symptoms, so fix the first FAIL first.
 
 Checks:
@@ -105,8 +113,9 @@ contents of the CA file that configuration names.
 Run it where the dashboard runs (e.g. a pod in its namespace) to test that hop's network path
 and CA bundle.
 
-Exit status: 0 every check passed or was skipped, 1 the worst result is a warning, 2 a check
-failed, 3 a usage error.
+Exit status: 0 every check passed or was skipped, 1 a check failed or warned (the report's
+summary, and "worst" in JSON, say which), 2 a usage error. Every command follows this
+convention: 0 success, 1 findings or failures, 2 usage errors.
 
 Examples:
   # a user's token against the cluster behind a gateway
@@ -217,10 +226,11 @@ async function optionsFrom(values: FlagValues, context: CommandContext): Promise
 async function runCommand(args: readonly string[], context: CommandContext): Promise<number> {
   const usage = (message: string) => {
     context.stderr(`kube-oidc-gateway doctor: ${message}\nRun 'kube-oidc-gateway doctor --help' for the flags.\n`);
-    return 3;
+    return 2;
   };
   let values: FlagValues;
   let options: DoctorOptions;
+  let docsBaseUrl: URL | undefined;
   try {
     const parsed = parseFlags(doctorFlags, args);
     if (parsed.positionals.length > 0) {
@@ -229,9 +239,15 @@ async function runCommand(args: readonly string[], context: CommandContext): Pro
       );
     }
     values = { ...valuesFromEnv(doctorFlags, context.env), ...parsed.values };
+    docsBaseUrl = values["docs-base-url"] ? parseDocsBaseUrl(String(values["docs-base-url"])) : undefined;
     options = await optionsFrom(values, context);
   } catch (error) {
-    if (error instanceof UsageError || error instanceof ConfigError || error instanceof TokenInputError)
+    if (
+      error instanceof UsageError ||
+      error instanceof ConfigError ||
+      error instanceof TokenInputError ||
+      error instanceof DocsBaseUrlError
+    )
       return usage(error.message);
     throw error;
   }
@@ -246,8 +262,17 @@ async function runCommand(args: readonly string[], context: CommandContext): Pro
     },
   });
   if (context.interactive) context.stderr("\r\u001b[K");
-  context.stdout(json ? `${JSON.stringify(report, null, 2)}\n` : renderDoctorReport(report, values.verbose === true));
-  return report.worst === "fail" ? 2 : report.worst === "warn" ? 1 : 0;
+  if (json) {
+    // Each result's docs: the page's URL under --docs-base-url, else the command that prints it.
+    const results = report.results.map((r) => ({ ...r, docs: docsLink("doctor", r.id, docsBaseUrl) }));
+    context.stdout(`${JSON.stringify({ ...report, results }, null, 2)}\n`);
+  } else {
+    context.stdout(renderDoctorReport(report, values.verbose === true, docsBaseUrl));
+  }
+  // One convention for every command: 0 success, 1 findings or failures, 2 usage errors. A
+  // warning is a finding (a check that did not finish, a risk): it fails CI as it did before,
+  // and "worst" in the report tells a warning from a failure.
+  return report.worst === "pass" ? 0 : 1;
 }
 
 export const doctor: Command = {

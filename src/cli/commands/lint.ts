@@ -1,5 +1,7 @@
 import { ConfigError } from "../../config/errors.ts";
 import { type FlagSpec, formatFlagHelp, parseFlags, valuesFromEnv } from "../../config/flags.ts";
+import { DocsBaseUrlError, parseDocsBaseUrl } from "../../docs/links.ts";
+import type { GatewayError } from "../../errors.ts";
 import { disableAnnotation, severityAnnotation } from "../../lint/annotations.ts";
 import { defaultLintConfig, loadLintConfig } from "../../lint/config.ts";
 import { LintError } from "../../lint/errors.ts";
@@ -7,6 +9,7 @@ import { exitCodeFor, parseFailOn } from "../../lint/fail-on.ts";
 import { readInputs } from "../../lint/inputs.ts";
 import { lintSources } from "../../lint/lint.ts";
 import { outputFormats } from "../../lint/output/index.ts";
+import { formatJsonError } from "../../lint/output/json.ts";
 import { escapeControls } from "../../lint/output/text.ts";
 import { allRules } from "../../lint/rules/index.ts";
 import { authenticatingPortsAnnotation } from "../../lint/rules/probe-on-auth-endpoint.ts";
@@ -17,6 +20,7 @@ const group = "Lint";
 export const lintFlags: readonly FlagSpec[] = [
   {
     name: "output",
+    short: "o",
     type: "string",
     group,
     default: "text",
@@ -28,6 +32,12 @@ export const lintFlags: readonly FlagSpec[] = [
     group,
     default: "error",
     help: "exit 1 when a finding is at least this severe: error, warning, info, or never",
+  },
+  {
+    name: "docs-base-url",
+    type: "string",
+    group,
+    help: "URL of a folder holding the lint/ and doctor/ pages (e.g. the repository's docs/ at your release): findings then link to <url>/lint/<rule-id>.md, and SARIF gets helpUri; without it they name 'kube-oidc-gateway explain <rule-id>' and SARIF has no helpUri",
   },
   {
     name: "lint-config",
@@ -55,12 +65,19 @@ file:line:column of the offending field, the object, a fix, and its rule's docum
 Examples:
   kube-oidc-gateway lint deploy/
   helm template headlamp headlamp/headlamp -f values.yaml | kube-oidc-gateway lint -
+  kube-oidc-gateway lint -o json deploy/ | jq '.findings[] | .ruleId'
   kube-oidc-gateway lint --output sarif rendered/ > lint.sarif     # upload to GitHub code scanning
+  kube-oidc-gateway lint -o sarif --docs-base-url=https://github.com/<owner>/kube-oidc-gateway/blob/<tag>/docs/ rendered/
   kube-oidc-gateway lint --output junit --fail-on warning deploy/ > lint-junit.xml
 
 Exit status: 0 when no finding reaches --fail-on, 1 when one does, 2 for usage errors
 (unknown flag, unreadable path or config, a folder with no manifests in it). Empty standard
 input (a chart that renders nothing) is not an error: exit 0, with a note on standard error.
+Every command follows this convention: 0 success, 1 findings or failures, 2 usage errors.
+
+With --output=json, standard output is one JSON document in every case, a usage error too
+({"version":1,"tool":…,"error":{"code":…,"message":…}}, exit 2); notes and errors for people go
+to standard error.
 
 ${formatFlagHelp(lintFlags)}
 
@@ -78,27 +95,31 @@ Per-object annotations (on the object, or on a workload's pod template):
   ${severityAnnotation}: "rbac-subject-prefix=info,cookie-refresh=error"
   ${authenticatingPortsAnnotation}: "8443,https"   # for probe-on-auth-endpoint
 
-Each rule's page (docs/lint/<rule-id>.md, linked from every finding) explains it with examples.`;
+Each rule's page explains it with examples: 'kube-oidc-gateway explain <rule-id>' prints it (every
+finding names that command), 'kube-oidc-gateway explain --list' lists them.`;
 
 async function run(args: readonly string[], context: CommandContext): Promise<number> {
   let prepared: Awaited<ReturnType<typeof prepare>>;
   try {
     prepared = await prepare(args, context);
   } catch (error) {
-    if (!(error instanceof LintError || error instanceof ConfigError)) throw error;
+    if (!(error instanceof LintError || error instanceof ConfigError || error instanceof DocsBaseUrlError)) throw error;
     context.stderr(
       `kube-oidc-gateway lint: ${escapeControls(error.message)}\nRun 'kube-oidc-gateway lint --help' for usage.\n`,
     );
+    // A program reading --output=json gets JSON even now, so `jq` says what went wrong rather
+    // than failing to parse an empty stream.
+    if (wantsJson(args, context.env)) context.stdout(formatJsonError(error as GatewayError));
     return 2;
   }
   if (prepared === "help") {
     context.stdout(`${help}\n`);
     return 0;
   }
-  const { sources, notes, config, format, failOn } = prepared;
+  const { sources, notes, config, format, failOn, docsBaseUrl } = prepared;
   for (const note of notes) context.stderr(`kube-oidc-gateway lint: ${escapeControls(note)}\n`);
   const report = lintSources(sources, config);
-  context.stdout(format(report));
+  context.stdout(format(report, { docsBaseUrl }));
   return exitCodeFor(report.findings, failOn);
 }
 
@@ -116,9 +137,25 @@ async function prepare(args: readonly string[], context: CommandContext) {
     );
   }
   const failOn = parseFailOn(String(values["fail-on"] ?? "error"));
+  const docsBaseUrl = values["docs-base-url"] ? parseDocsBaseUrl(String(values["docs-base-url"])) : undefined;
   const config = values["lint-config"] ? await loadLintConfig(String(values["lint-config"])) : defaultLintConfig;
   const { sources, notes } = await readInputs(parsed.positionals, context.stdin);
-  return { sources, notes, config, format, failOn };
+  return { sources, notes, config, format, failOn, docsBaseUrl };
+}
+
+/**
+ * Whether the run asked for JSON, read leniently from the arguments and environment a usage error
+ * came from (they may not parse): the last -o/--output given, else KOG_OUTPUT.
+ */
+function wantsJson(args: readonly string[], env: NodeJS.ProcessEnv): boolean {
+  let output = env.KOG_OUTPUT;
+  for (let index = 0; index < args.length && args[index] !== "--"; index++) {
+    const arg = args[index] ?? "";
+    const inline = /^(?:--output=|-o=?)(.+)$/.exec(arg);
+    if (inline) output = inline[1];
+    else if (arg === "--output" || arg === "-o") output = args[index + 1];
+  }
+  return output === "json";
 }
 
 export const lint: Command = {

@@ -34,7 +34,7 @@ export const tokenFlags: readonly FlagSpec[] = [
   },
   { name: "token-env", type: "string", group: input, help: "name of an environment variable holding the token" },
   ...authenticationFlags,
-  { name: "output", type: "string", group: output, default: "text", help: "text or json" },
+  { name: "output", short: "o", type: "string", group: output, default: "text", help: "text or json" },
   {
     name: "timeout",
     type: "duration",
@@ -61,7 +61,8 @@ The token is read from standard input, --token-file or --token-env, never from t
 line (where it would land in shell history and process listings). It is never printed: a
 SHA-256 prefix identifies it.
 
-Exit status: 0 accepted, 1 refused or unreadable, 2 a usage error.
+Exit status: 0 accepted, 1 refused or unreadable, 2 a usage error. Every command follows this
+convention: 0 success, 1 findings or failures, 2 usage errors.
 
 Examples:
   # the id token kubectl's exec plugin (kubelogin) caches

@@ -1,14 +1,17 @@
 // Output for programs. The shape is stable: fields are only ever added, and absent values are
 // null rather than missing, so `jq '.findings[].source'` always works.
+
+import type { GatewayError } from "../../errors.ts";
 import { formatObjectRef } from "../finding.ts";
 import type { LintReport } from "../lint.ts";
+import { findingDocs, type OutputOptions } from "./options.ts";
 import { summarize } from "./summary.ts";
 import { toolName, toolVersion } from "./tool.ts";
 
 /** The version of this JSON shape. */
 export const jsonFormatVersion = 1;
 
-export function formatJson(report: LintReport): string {
+export function formatJson(report: LintReport, options: OutputOptions = {}): string {
   const document = {
     version: jsonFormatVersion,
     tool: { name: toolName, version: toolVersion },
@@ -30,9 +33,23 @@ export function formatJson(report: LintReport): string {
       objectRef: f.object ? formatObjectRef(f.object) : null,
       message: f.message,
       fix: f.fix,
-      docs: f.docs,
+      // The page: its URL under --docs-base-url, else the command that prints it (never a file: URL).
+      docs: findingDocs(f.ruleId, options),
     })),
     summary: summarize(report),
+  };
+  return `${JSON.stringify(document, null, 2)}\n`;
+}
+
+/**
+ * The document --output=json prints when the run stops on a usage error: the same version and
+ * tool, and `error` instead of findings, so standard output parses in every case.
+ */
+export function formatJsonError(error: GatewayError): string {
+  const document = {
+    version: jsonFormatVersion,
+    tool: { name: toolName, version: toolVersion },
+    error: { code: error.code, message: error.message },
   };
   return `${JSON.stringify(document, null, 2)}\n`;
 }

@@ -3,6 +3,7 @@
 // with no findings is one passing testcase, and a rule turned off is one skipped testcase.
 import { formatObjectRef } from "../finding.ts";
 import type { LintReport } from "../lint.ts";
+import { findingDocs, type OutputOptions } from "./options.ts";
 import { toolName } from "./tool.ts";
 
 /** Escapes text for XML content and attributes, dropping characters XML 1.0 cannot hold. */
@@ -19,7 +20,7 @@ export function xmlEscape(text: string): string {
   );
 }
 
-export function formatJunit(report: LintReport): string {
+export function formatJunit(report: LintReport, options: OutputOptions = {}): string {
   const suites: string[] = [];
   let tests = 0;
   let failures = 0;
@@ -37,9 +38,12 @@ export function formatJunit(report: LintReport): string {
     }
     for (const f of findings) {
       const name = `${f.file}:${f.line}:${f.column} ${formatObjectRef(f.object)}`;
-      const body = [f.message, `fix: ${f.fix}`, ...(f.source ? [`source: ${f.source}`] : []), `docs: ${f.docs}`].join(
-        "\n",
-      );
+      const body = [
+        f.message,
+        `fix: ${f.fix}`,
+        ...(f.source ? [`source: ${f.source}`] : []),
+        `docs: ${findingDocs(f.ruleId, options)}`,
+      ].join("\n");
       cases.push(
         `    <testcase classname="${classname}" name="${xmlEscape(name)}" file="${xmlEscape(f.file)}" line="${f.line}">\n` +
           `      <failure type="${f.severity}" message="${xmlEscape(f.message)}">${xmlEscape(body)}</failure>\n` +

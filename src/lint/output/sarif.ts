@@ -7,13 +7,17 @@
 // base itself given in run.originalUriBaseIds (SARIF 2.1.0 §3.4.4 uriBaseId, §3.14.14
 // originalUriBaseIds). Each path segment is percent-encoded on its own (encodeURIComponent), so
 // '#', '?' and '%' in file names stay part of the path instead of starting a fragment or query.
+//
+// Each rule's help.text is its remediation and names `kube-oidc-gateway explain <rule-id>`;
+// helpUri is given only with --docs-base-url (see src/docs/links.ts).
 
 import { isAbsolute, relative, resolve, sep } from "node:path";
 import { pathToFileURL } from "node:url";
-import { docsLink } from "../../docs/links.ts";
+import { docsUrl, explainCommand } from "../../docs/links.ts";
 import { formatObjectRef, type Severity } from "../finding.ts";
 import { stdinName } from "../inputs.ts";
 import type { LintReport } from "../lint.ts";
+import type { OutputOptions } from "./options.ts";
 import { toolName, toolVersion } from "./tool.ts";
 
 const level: Readonly<Record<Severity, "error" | "warning" | "note">> = {
@@ -48,7 +52,9 @@ function baseUri(cwd: string): string {
   return href.endsWith("/") ? href : `${href}/`;
 }
 
-export function formatSarif(report: LintReport, cwd: string = process.cwd()): string {
+export function formatSarif(report: LintReport, options: OutputOptions = {}): string {
+  const cwd = options.cwd ?? process.cwd();
+  const base = options.docsBaseUrl;
   const ruleIndex = new Map(report.rules.map((status, index) => [status.info.id, index]));
   const sarif = {
     $schema: "https://json.schemastore.org/sarif-2.1.0.json",
@@ -63,8 +69,10 @@ export function formatSarif(report: LintReport, cwd: string = process.cwd()): st
               id: info.id,
               shortDescription: { text: info.title },
               fullDescription: { text: info.description },
-              help: { text: info.remediation },
-              helpUri: docsLink("lint", info.id),
+              help: { text: `${info.remediation} (${explainCommand(info.id)})` },
+              // §3.49.12 helpUri is "an absolute URI": the page under --docs-base-url, or none
+              // at all (a file: URL inside the package opened only on the machine that ran lint).
+              ...(base ? { helpUri: docsUrl("lint", info.id, base) } : {}),
               defaultConfiguration: { level: level[severity], enabled },
             })),
           },

@@ -1,13 +1,18 @@
 // Output for people: findings grouped by file, each as
 //   file:line:col severity rule-id Kind namespace/name: message
-// followed by the template it came from (helm template input), the fix and the docs page.
+// followed by the template it came from (helm template input), the fix and the command that
+// prints the rule's page (`kube-oidc-gateway explain <rule-id>`).
 //
 // Names and values in messages come from the manifests, so a terminal would otherwise obey
 // whatever escape sequences or bidirectional overrides they hold (CVE-2021-42574, "Trojan
 // Source"). Every C0 and C1 control, DEL and the bidi embedding, override and isolate
 // characters (U+202A–U+202E, U+2066–U+2069) are written as visible escapes instead.
+
+import { explainCommand } from "../../docs/links.ts";
 import { formatObjectRef } from "../finding.ts";
 import type { LintReport } from "../lint.ts";
+import type { OutputOptions } from "./options.ts";
+import { findingDocs } from "./options.ts";
 import { summarize, summaryLine } from "./summary.ts";
 
 // biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is the point
@@ -24,7 +29,16 @@ export function escapeControls(text: string): string {
   });
 }
 
-export function formatText(report: LintReport): string {
+/**
+ * The command that prints the rule's page, which works wherever lint runs; with --docs-base-url
+ * the page's URL follows it.
+ */
+export function docsLine(ruleId: string, options: OutputOptions): string {
+  const command = explainCommand(ruleId);
+  return escapeControls(options.docsBaseUrl ? `${command} (${findingDocs(ruleId, options)})` : command);
+}
+
+export function formatText(report: LintReport, options: OutputOptions = {}): string {
   const lines: string[] = [];
   const files = [...new Set(report.findings.map((f) => f.file))];
   for (const file of files) {
@@ -37,7 +51,7 @@ export function formatText(report: LintReport): string {
       );
       if (f.source) lines.push(`      source: ${escapeControls(f.source)}`);
       lines.push(`      fix: ${escapeControls(f.fix)}`);
-      lines.push(`      docs: ${escapeControls(f.docs)}`);
+      lines.push(`      docs: ${docsLine(f.ruleId, options)}`);
     }
     lines.push("");
   }

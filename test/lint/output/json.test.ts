@@ -1,6 +1,8 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { formatJson } from "../../../src/lint/output/json.ts";
+import { parseDocsBaseUrl } from "../../../src/docs/links.ts";
+import { LintError } from "../../../src/lint/errors.ts";
+import { formatJson, formatJsonError } from "../../../src/lint/output/json.ts";
 import { awkwardFile, awkwardName, report } from "./fixture.ts";
 
 describe("JSON output", () => {
@@ -33,7 +35,22 @@ describe("JSON output", () => {
       name: "headlamp",
     });
     assert.equal(first.objectRef, "CiliumNetworkPolicy headlamp/headlamp");
-    assert.match(first.docs, /^file:\/\/.*\/docs\/lint\/netpol-service-port\.md$/);
+    assert.equal(first.docs, "kube-oidc-gateway explain netpol-service-port");
+  });
+
+  it("gives docs as the page's URL under --docs-base-url, else the explain command, never a file: URL", () => {
+    assert.doesNotMatch(formatJson(report), /file:/);
+    const base = parseDocsBaseUrl("https://docs.example.com/kog");
+    const document = JSON.parse(formatJson(report, { docsBaseUrl: base }));
+    for (const finding of document.findings) {
+      assert.equal(finding.docs, `https://docs.example.com/kog/lint/${finding.ruleId}.md`);
+    }
+  });
+
+  it("prints a usage error as a JSON document with its code", () => {
+    const document = JSON.parse(formatJsonError(new LintError("LINT_NO_INPUT", "no input")));
+    assert.deepEqual(Object.keys(document), ["version", "tool", "error"]);
+    assert.deepEqual(document.error, { code: "LINT_NO_INPUT", message: "no input" });
   });
 
   it("keeps an awkward message intact: JSON escapes control characters itself", () => {

@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { relative } from "node:path";
 import { describe, it } from "node:test";
 import { pathToFileURL } from "node:url";
+import { parseDocsBaseUrl } from "../../../src/docs/links.ts";
 import { stdinName } from "../../../src/lint/inputs.ts";
 import { lintSources } from "../../../src/lint/lint.ts";
 import { artifactLocation, formatSarif, sourceRootId } from "../../../src/lint/output/sarif.ts";
@@ -25,7 +26,7 @@ interface SarifResult {
 const root = process.cwd();
 
 describe("SARIF output", () => {
-  const sarif = JSON.parse(formatSarif(report, root));
+  const sarif = JSON.parse(formatSarif(report, { cwd: root }));
   const run = sarif.runs[0];
   const results: SarifResult[] = run.results;
 
@@ -39,9 +40,24 @@ describe("SARIF output", () => {
     );
     for (const rule of run.tool.driver.rules) {
       assert.ok(rule.shortDescription.text && rule.fullDescription.text && rule.help.text, rule.id);
-      assert.match(rule.helpUri, new RegExp(`/docs/lint/${rule.id}\\.md$`));
+      assert.match(rule.help.text, new RegExp(`\\(kube-oidc-gateway explain ${rule.id}\\)$`));
       assert.ok(["error", "warning", "note"].includes(rule.defaultConfiguration.level), rule.id);
     }
+  });
+
+  it("has no helpUri without --docs-base-url: a file: URL inside the package opens nowhere else", () => {
+    for (const rule of run.tool.driver.rules) assert.equal(rule.helpUri, undefined, rule.id);
+    assert.doesNotMatch(JSON.stringify(sarif), /node_modules|file:\/\/[^"]*\/docs\//);
+  });
+
+  it("gives every rule an absolute helpUri under --docs-base-url (SARIF 2.1.0 §3.49.12)", () => {
+    const base = parseDocsBaseUrl("https://github.com/acme/kube-oidc-gateway/blob/v0.1.0/docs");
+    const linked = JSON.parse(formatSarif(report, { cwd: root, docsBaseUrl: base })).runs[0];
+    for (const rule of linked.tool.driver.rules) {
+      assert.equal(rule.helpUri, `https://github.com/acme/kube-oidc-gateway/blob/v0.1.0/docs/lint/${rule.id}.md`);
+      assert.ok(URL.canParse(rule.helpUri) && new URL(rule.helpUri).protocol === "https:", rule.helpUri);
+    }
+    assert.equal(linked.tool.driver.rules.length, allRules.length);
   });
 
   it("points each result at its rule and at the fixture's real line, relative to %SRCROOT%", () => {
@@ -79,7 +95,9 @@ describe("SARIF output", () => {
   it("gives a file outside the working directory an absolute file: URI and standard input a relative one", () => {
     assert.deepEqual(artifactLocation("/elsewhere/a#b.yaml", "/work/repo"), { uri: "file:///elsewhere/a%23b.yaml" });
     assert.deepEqual(artifactLocation(stdinName, "/work/repo"), { uri: "%3Cstdin%3E" });
-    const fromStdin = JSON.parse(formatSarif(lintSources([{ file: stdinName, text: "kind: [" }]), "/work/repo"));
+    const fromStdin = JSON.parse(
+      formatSarif(lintSources([{ file: stdinName, text: "kind: [" }]), { cwd: "/work/repo" }),
+    );
     assert.equal(fromStdin.runs[0].results[0].locations[0].physicalLocation.artifactLocation.uri, "%3Cstdin%3E");
   });
 });

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { docsLink } from "../../../src/docs/links.ts";
+import { parseDocsBaseUrl } from "../../../src/docs/links.ts";
 import { lintSources } from "../../../src/lint/lint.ts";
 import { escapeControls, formatText } from "../../../src/lint/output/text.ts";
 import { awkwardNameEscaped, brokenPolicies, report } from "./fixture.ts";
@@ -19,7 +19,20 @@ describe("text output", () => {
     );
     assert.equal(lines[2], "      source: headlamp/templates/networkpolicy.yaml");
     assert.equal(lines[3], "      fix: Allow port 8443 (the pod's port) instead of 443.");
-    assert.equal(lines[4], `      docs: ${docsLink("lint", "netpol-service-port")}`);
+    assert.equal(lines[4], "      docs: kube-oidc-gateway explain netpol-service-port");
+  });
+
+  it("names the explain command, never a file: URL, and adds the page's URL under --docs-base-url", () => {
+    assert.doesNotMatch(text, /file:/);
+    const docs = text.split("\n").filter((l) => l.startsWith("      docs: "));
+    assert.equal(docs.length, report.findings.length);
+    for (const line of docs) assert.match(line, /^ {6}docs: kube-oidc-gateway explain [a-z-]+$/);
+    const linked = formatText(report, { docsBaseUrl: parseDocsBaseUrl("https://docs.example.com/kog/") });
+    assert.ok(
+      linked.includes(
+        "      docs: kube-oidc-gateway explain netpol-service-port (https://docs.example.com/kog/lint/netpol-service-port.md)",
+      ),
+    );
   });
 
   it("escapes control characters and bidi overrides from manifests instead of passing them to the terminal", () => {
