@@ -22,7 +22,7 @@ COPY src/ src/
 RUN npm run build \
   && npm prune --omit=dev --ignore-scripts --no-audit --no-fund \
   && mkdir dist/bin \
-  && ln -s ../cli/main.js dist/bin/kube-oidc-gateway \
+  && ln -s ../cli/kube-oidc-gateway.js dist/bin/kube-oidc-gateway \
   && ln -s ../cli/kube-oidc-proxy.js dist/bin/kube-oidc-proxy
 
 # --- runtime: what the npm package ships, nothing to build with, no shell needed to start ---
@@ -48,5 +48,7 @@ COPY LICENSE ./LICENSE
 USER 1000:1000
 # 8443: the gateway (HTTPS); 8080: /livez, /readyz and /metrics (plain HTTP, no token).
 EXPOSE 8443 8080
-ENTRYPOINT ["node", "/app/dist/cli/main.js"]
+# The executable the npm package's bin names too: it refuses a Node older than the package needs
+# in one line (src/cli/start.ts) before loading the CLI.
+ENTRYPOINT ["node", "/app/dist/cli/kube-oidc-gateway.js"]
 CMD ["serve"]

@@ -19,8 +19,10 @@ import { dirname, join, relative, resolve } from "node:path";
 const repoRoot = resolve(import.meta.dirname, "..");
 const srcDir = join(repoRoot, "src");
 const distDir = join(repoRoot, "dist");
-// The executables (package.json "bin"): the CLI, and kube-oidc-proxy's name for serve.
-const entries = [join(distDir, "cli", "main.js"), join(distDir, "cli", "kube-oidc-proxy.js")];
+// The executables (package.json "bin"): the CLI, and kube-oidc-proxy's name for serve. Both are
+// the small guards of src/cli/start.ts, which refuse an older Node before loading the CLI.
+const bins = (JSON.parse(readFileSync(join(repoRoot, "package.json"), "utf8")) as { bin: Record<string, string> }).bin;
+const entries = Object.values(bins).map((path) => join(repoRoot, path));
 
 /** Every file under `dir`, as absolute paths. */
 function walk(dir: string): string[] {

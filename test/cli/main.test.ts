@@ -3,6 +3,7 @@ import { execFile, spawnSync } from "node:child_process";
 import { join } from "node:path";
 import { describe, it } from "node:test";
 import { commands, main } from "../../src/cli/main.ts";
+import { supportsNode } from "../../src/cli/start.ts";
 
 function capture() {
   const out = { stdout: "", stderr: "" };
@@ -51,7 +52,7 @@ describe("kube-oidc-gateway CLI", () => {
   });
 
   it("runs as a program through its package bin entry", async () => {
-    const bin = join(import.meta.dirname, "..", "..", "src", "cli", "main.ts");
+    const bin = join(import.meta.dirname, "..", "..", "src", "cli", "kube-oidc-gateway.ts");
     const stdout = await new Promise<string>((resolve, reject) =>
       execFile(process.execPath, [bin, "--help"], (error, out) => (error ? reject(error) : resolve(out))),
     );
@@ -82,5 +83,14 @@ registerHooks({ resolve(specifier, context, next) {
 
   it("loads only lint's module for lint --help (the hook sees what is loaded)", () => {
     assert.deepEqual(commandModulesLoaded(["lint", "--help"]), ["lint.ts"]);
+  });
+
+  it("compares Node versions numerically against the minimum (start.ts)", () => {
+    for (const v of ["22.18.0", "22.18.1", "22.19.0", "23.0.0", "24.21.0", "100.0.0"]) {
+      assert.equal(supportsNode(v), true, v);
+    }
+    for (const v of ["22.17.9", "22.9.0", "20.20.2", "18.20.8", "14.21.3", "8.0.0"]) {
+      assert.equal(supportsNode(v), false, v);
+    }
   });
 });

@@ -1,7 +1,9 @@
 // The npm package as a user gets it: `npm pack` (which builds dist/ through prepack), the
 // tarball's file list, then `npm install --omit=dev` of the tarball into a fresh project and the
 // installed command run from there: on the project's Node 24 and on the oldest Node that
-// package.json's engines allows (22.18, fetched once from the npm registry's platform package).
+// package.json's engines allows (22.18, fetched once from the npm registry's platform package),
+// and on a Node older than that (the machine's own /usr/bin/node, v20 here), where every
+// executable must refuse to run in one line and a non-zero exit instead of doing nothing.
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import {
@@ -20,9 +22,16 @@ import { tmpdir } from "node:os";
 import { delimiter, dirname, join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { fileURLToPath, pathToFileURL } from "node:url";
+import { minimumNode, supportsNode } from "../../src/cli/start.ts";
 import { cacheDir, repoRoot } from "../../testbed/paths.ts";
 
 const oldestNode = "22.18.0";
+// A Node older than engines allows: the machine's own, or this one from the registry where the
+// machine has none older (so the refusal is tested wherever the suite runs).
+const olderNode = "20.20.2";
+const machineNode = "/usr/bin/node";
+// Seven errors in eight manifests (test/lint/incident.test.ts): lint exits 1 on a supported Node.
+const brokenManifests = join(repoRoot, "test", "lint", "fixtures", "incident", "broken");
 const packageJson = JSON.parse(readFileSync(join(repoRoot, "package.json"), "utf8")) as {
   name: string;
   version: string;
@@ -181,6 +190,8 @@ describe("the npm package", { timeout: 300_000 }, () => {
     assert.ok(entries.includes("README.md"));
     assert.ok(entries.includes("LICENSE"));
     assert.ok(entries.includes("dist/cli/main.js"));
+    assert.ok(entries.includes("dist/cli/kube-oidc-gateway.js"));
+    assert.ok(entries.includes("dist/cli/start.js"));
     assert.ok(entries.includes("dist/docs/links.js"));
     assert.ok(entries.some((e) => /^docs\/doctor\/[^/]+\.md$/.test(e)));
     assert.ok(entries.some((e) => /^docs\/lint\/[^/]+\.md$/.test(e)));
@@ -208,7 +219,7 @@ describe("the npm package", { timeout: 300_000 }, () => {
   it("installs the command as node_modules/.bin/kube-oidc-gateway, with a shebang", () => {
     const bin = join(project, "node_modules", ".bin", "kube-oidc-gateway");
     assert.ok(existsSync(bin), "no bin link");
-    assert.equal(realpathSync(bin), join(installed, "dist", "cli", "main.js"));
+    assert.equal(realpathSync(bin), join(installed, "dist", "cli", "kube-oidc-gateway.js"));
     assert.match(readFileSync(bin, "utf8"), /^#!\/usr\/bin\/env node\n/);
     assert.equal(existsSync(join(installed, "node_modules", "typescript")), false);
     assert.equal(existsSync(join(project, "node_modules", "typescript")), false, "a dev dependency was installed");
@@ -283,6 +294,12 @@ describe("the npm package", { timeout: 300_000 }, () => {
         }
       });
 
+      it("lint of manifests with errors exits 1 and lists them", async () => {
+        const r = await kog(["lint", brokenManifests]);
+        assert.equal(r.code, 1, `${r.stdout}\n${r.stderr}`);
+        assert.match(r.stdout, /^7 errors, /m);
+      });
+
       it("lint --help explains lint", async () => {
         const r = await kog(["lint", "--help"]);
         assert.equal(r.code, 0, r.stderr);
@@ -342,4 +359,69 @@ describe("the npm package", { timeout: 300_000 }, () => {
       });
     });
   }
+
+  /** The machine's Node if it is older than engines allows; else one fetched from the registry. */
+  async function olderThanEngines(): Promise<{ node: string } | { unavailable: string }> {
+    if (existsSync(machineNode)) {
+      const version = (await run(machineNode, ["-p", "process.versions.node"], { cwd: work })).stdout.trim();
+      if (!supportsNode(version)) return { node: machineNode };
+    }
+    return nodeBinary(olderNode);
+  }
+
+  describe("installed and run on a Node older than engines allows (the machine's own where it has one)", () => {
+    let env: NodeJS.ProcessEnv;
+    let version: string;
+    const refusal = (bin: string) =>
+      new RegExp(
+        `^${bin}: needs Node\\.js ${minimumNode.replace(".", "\\.")} or later; this is Node\\.js ${version.replace(/\./g, "\\.")} \\(.+\\)\\n$`,
+      );
+    const exec = (bin: string, args: readonly string[]) =>
+      run(join(project, "node_modules", ".bin", bin), args, { cwd: project, env, timeoutMs: 60_000 });
+
+    before(async () => {
+      const found = await olderThanEngines();
+      if ("unavailable" in found)
+        throw new Error(`no Node older than ${packageJson.engines.node}: ${found.unavailable}`);
+      const {
+        KUBECONFIG: _k,
+        KUBERNETES_SERVICE_HOST: _h,
+        KUBERNETES_SERVICE_PORT: _p,
+        NODE_OPTIONS: _o,
+        ...rest
+      } = process.env;
+      env = { ...rest, PATH: pathWith(dirname(found.node)) };
+      version = (await run("node", ["--version"], { cwd: project, env })).stdout.trim();
+      assert.ok(!supportsNode(version.slice(1)), `${version} is not older than ${packageJson.engines.node}`);
+    });
+
+    it("start.ts's minimum is package.json's engines", () => {
+      assert.equal(packageJson.engines.node, `>=${minimumNode}`);
+    });
+
+    // Before the guard, each of these printed nothing and exited 0 (import.meta.main is undefined
+    // before Node 22.18/24.2, so main.ts never ran): lint with seven errors passed.
+    it("lint of manifests with errors exits 1 with one line naming the Node needed, not 0", async () => {
+      const r = await exec("kube-oidc-gateway", ["lint", brokenManifests]);
+      assert.equal(r.code, 1);
+      assert.equal(r.stdout, "");
+      assert.match(r.stderr, refusal("kube-oidc-gateway"));
+    });
+
+    for (const args of [["--help"], ["--version"], ["serve"], ["doctor"]]) {
+      it(`kube-oidc-gateway ${args.join(" ")} exits 1 with that one line`, async () => {
+        const r = await exec("kube-oidc-gateway", args);
+        assert.equal(r.code, 1);
+        assert.equal(r.stdout, "");
+        assert.match(r.stderr, refusal("kube-oidc-gateway"));
+      });
+    }
+
+    it("kube-oidc-proxy --version exits 1 with that one line", async () => {
+      const r = await exec("kube-oidc-proxy", ["--version"]);
+      assert.equal(r.code, 1);
+      assert.equal(r.stdout, "");
+      assert.match(r.stderr, refusal("kube-oidc-proxy"));
+    });
+  });
 });
