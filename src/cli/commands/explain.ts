@@ -55,17 +55,24 @@ function distance(a: string, b: string): number {
 
 /**
  * Up to three ids closest to `wanted`: those containing it or contained in it first (a prefix such
- * as "token" names several), then by edit distance, only when the distance is less than half the id.
+ * as "token" names several), then by edit distance to the whole id or to one of its dash-separated
+ * words ("tokn" is one edit from token-*), when that distance is at most a third of what was typed;
+ * only the best matches, so a near miss is not buried under farther ones.
  */
 export function closestIds(wanted: string, ids: readonly string[]): string[] {
   const text = wanted.toLowerCase();
+  const limit = Math.max(1, Math.floor(text.length / 3));
   const scored = ids.map((id) => ({
     id,
-    score: id.includes(text) || text.includes(id) ? 0 : distance(text, id),
+    score:
+      id.includes(text) || text.includes(id)
+        ? 0
+        : Math.min(distance(text, id), ...id.split("-").map((word) => distance(text, word))),
   }));
+  const best = Math.min(...scored.map((s) => s.score));
   return scored
-    .filter((s) => s.score === 0 || s.score <= Math.floor(s.id.length / 2))
-    .sort((a, b) => a.score - b.score || a.id.localeCompare(b.id))
+    .filter((s) => s.score === best && s.score <= limit)
+    .sort((a, b) => a.id.localeCompare(b.id))
     .slice(0, 3)
     .map((s) => s.id);
 }

@@ -88,9 +88,11 @@ describe("kube-oidc-gateway explain", () => {
     assert.match(run.stdout, /0 success, 1 findings or failures, 2 usage errors/);
   });
 
-  it("closestIds prefers ids containing the text, then small edit distances", () => {
+  it("closestIds prefers ids containing the text, then small edit distances to the id or one of its words", () => {
     assert.deepEqual(closestIds("issuer", doctorIds), ["issuer-tls"]);
     assert.deepEqual(closestIds("whoamy", doctorIds), ["whoami"]);
+    assert.deepEqual(closestIds("tokn", doctorIds), ["token-decode", "token-expiry", "token-verify"]);
+    assert.deepEqual(closestIds("netpol-servce-port", lintIds), ["netpol-service-port"]);
     assert.deepEqual(closestIds("zzzzzzzz", doctorIds), []);
   });
 });
