@@ -10,6 +10,7 @@ import { startTestBed, type TestBed } from "../testbed/bed.ts";
 import { prepareGatewayCredentials } from "../testbed/gateway.ts";
 import { httpsRequest } from "../testbed/http.ts";
 import { clients } from "../testbed/issuer/oidc-provider.ts";
+import { type CliResults, measureCli, renderCli } from "./cli-startup.ts";
 import { killAllProcessesNow, peakRssBytes, spawnTracked, stopAllProcesses, waitForLine } from "./lib/processes.ts";
 import { type BenchResults, judgeTargets, renderText, writeResults } from "./report.ts";
 import { directSetup } from "./setups/direct.ts";
@@ -43,6 +44,7 @@ const { values: flags } = parseArgs({
     "no-profile": { type: "boolean", default: false },
     "profile-concurrency": { type: "string", default: "16" },
     "time-limit": { type: "string", default: "45" },
+    "cli-runs": { type: "string" },
     help: { type: "boolean", default: false },
   },
 });
@@ -59,7 +61,10 @@ if (flags.help) {
   --fresh-tokens=N        tokens minted per new-token-each-request cell (default 15000; quick 6000)
   --nginx-workers=N       nginx worker_processes (default 1: one core, like the gateway's one event loop)
   --workers=N             the "cores" workload: one gateway process against serve --workers=N (default 2)
-  --only=gets,auth,upgrade,watches,cores,profile
+  --only=gets,auth,upgrade,watches,cores,profile,cli
+                          cli: the CLI's start-up (--help time and peak RSS) and idle serve RSS;
+                          --only=cli alone starts only the bed (same as node bench/cli-startup.ts)
+  --cli-runs=N            runs per command of the cli section (default 15; quick 5)
   --no-kube-oidc-proxy    do not try to build kube-oidc-proxy
   --no-profile            skip the --cpu-prof run of the gateway
   --profile-concurrency=N connections of the profiled run (default 16)
@@ -81,7 +86,8 @@ const options = {
   freshTokens: Number(flags["fresh-tokens"] ?? (quick ? 6000 : 15000)),
   nginxWorkers: Number(flags["nginx-workers"]),
   gatewayWorkers: Number(flags.workers),
-  only: new Set((flags.only ?? "gets,auth,upgrade,watches,cores,profile").split(",")),
+  only: new Set((flags.only ?? "gets,auth,upgrade,watches,cores,profile,cli").split(",")),
+  cliRuns: Number(flags["cli-runs"] ?? (quick ? 5 : 15)),
 };
 const log = (line: string) => process.stderr.write(`${line}\n`);
 const resultsDir = join(import.meta.dirname, "results");
@@ -112,6 +118,23 @@ const timeLimit = setTimeout(() => {
   void stopEverything().finally(() => process.exit(2));
 }, Number(flags["time-limit"]) * 60_000);
 timeLimit.unref();
+
+// --only=cli: the CLI section alone, on the bed only (no setups, no load).
+if (options.only.size === 1 && options.only.has("cli")) {
+  try {
+    log("bench: starting the test bed (for the idle serve)");
+    bed = await startTestBed({ log });
+    const cli = await measureCli({ runs: options.cliRuns, bed, log });
+    process.stdout.write(`\n${renderCli(cli)}\n`);
+  } catch (error) {
+    log(`bench: failed: ${(error as Error).stack ?? error}`);
+    process.exitCode = 1;
+  } finally {
+    await stopEverything();
+    clearTimeout(timeLimit);
+  }
+  process.exit();
+}
 
 const startedAt = new Date().toISOString();
 const loadAverage = loadavg();
@@ -287,6 +310,9 @@ try {
   );
   const watchPeak = Math.max(0, ...watchCells.map((w) => w.rssWithWatches));
   if (watchPeak > 0) gatewayPeaks["gateway (watches, RSS with the most watches open)"] = watchPeak;
+  // The CLI's start-up, while the setups idle: a fresh process per run, and a fresh idle serve.
+  let cli: CliResults | undefined;
+  if (options.only.has("cli")) cli = await measureCli({ runs: options.cliRuns, bed, log });
   let profile: Awaited<ReturnType<typeof profileGateway>> | undefined;
   if (options.only.has("profile") && !flags["no-profile"]) {
     const connections = Number(flags["profile-concurrency"]);
@@ -332,11 +358,13 @@ try {
     watches: watchCells,
     cores: coreCells,
     ...(profile ? { profile } : {}),
+    ...(cli ? { cli } : {}),
     peakRss,
     missing,
   };
-  const results: BenchResults = { ...partial, targets: judgeTargets(partial) };
+  const results: BenchResults = { ...partial, targets: [...judgeTargets(partial), ...(cli?.targets ?? [])] };
   process.stdout.write(`\n${renderText(results)}\n`);
+  if (cli) process.stdout.write(`\n${renderCli(cli)}\n`);
   const files = await writeResults(resultsDir, results);
   log(`bench: wrote ${files.join(", ")}`);
 } catch (error) {
