@@ -8,6 +8,7 @@
 //
 // An absolute URL is given only when the user configures where the docs are served
 // (--docs-base-url): the package cannot know the repository or site its users read.
+import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { GatewayError } from "../errors.ts";
 
@@ -72,4 +73,21 @@ export function docsPath(section: DocsSection, id: string): string {
 /** The folder holding the pages of `section`. */
 export function docsFolder(section: DocsSection): string {
   return fileURLToPath(new URL(`../../docs/${section}/`, import.meta.url));
+}
+
+/**
+ * The page of `id` as Markdown to embed elsewhere (SARIF's help.markdown, which GitHub code
+ * scanning shows beside each alert). Its relative links would resolve against whatever page
+ * embeds it, so they are made absolute under `base`; without one, a link to another check or rule
+ * becomes its explain command and any other relative link its plain label. Absolute links and
+ * in-page anchors stay.
+ */
+export function embeddablePage(section: DocsSection, id: string, base?: URL): string {
+  const page = readFileSync(docsPath(section, id), "utf8");
+  return page.replace(/\[([^\]\n]*)\]\(([^)\s]+)\)/g, (link, label: string, target: string) => {
+    if (/^[a-z][a-z0-9+.-]*:/i.test(target) || target.startsWith("#")) return link;
+    if (base) return `[${label}](${new URL(target, new URL(`${section}/`, base)).href})`;
+    const sibling = /^([a-z0-9-]+)\.md$/.exec(target)?.[1];
+    return sibling && sibling !== "README" ? `${label} (\`${explainCommand(sibling)}\`)` : label;
+  });
 }

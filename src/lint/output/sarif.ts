@@ -9,11 +9,13 @@
 // '#', '?' and '%' in file names stay part of the path instead of starting a fragment or query.
 //
 // Each rule's help.text is its remediation and names `kube-oidc-gateway explain <rule-id>`;
+// help.markdown is the rule's page, which GitHub code scanning displays with each alert
+// (https://docs.github.com/en/code-security/code-scanning/integrating-with-code-scanning/sarif-support-for-code-scanning);
 // helpUri is given only with --docs-base-url (see src/docs/links.ts).
 
 import { isAbsolute, relative, resolve, sep } from "node:path";
 import { pathToFileURL } from "node:url";
-import { docsUrl, explainCommand } from "../../docs/links.ts";
+import { docsUrl, embeddablePage, explainCommand } from "../../docs/links.ts";
 import { formatObjectRef, type Severity } from "../finding.ts";
 import { stdinName } from "../inputs.ts";
 import type { LintReport } from "../lint.ts";
@@ -69,7 +71,13 @@ export function formatSarif(report: LintReport, options: OutputOptions = {}): st
               id: info.id,
               shortDescription: { text: info.title },
               fullDescription: { text: info.description },
-              help: { text: `${info.remediation} (${explainCommand(info.id)})` },
+              // GitHub code scanning shows help.markdown beside each alert, instead of help.text
+              // ("SARIF support for code scanning", reportingDescriptor object): the rule's whole
+              // page, so it opens there with no docs base configured.
+              help: {
+                text: `${info.remediation} (${explainCommand(info.id)})`,
+                markdown: embeddablePage("lint", info.id, base),
+              },
               // §3.49.12 helpUri is "an absolute URI": the page under --docs-base-url, or none
               // at all (a file: URL inside the package opened only on the machine that ran lint).
               ...(base ? { helpUri: docsUrl("lint", info.id, base) } : {}),

@@ -1,8 +1,9 @@
 import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
 import { relative } from "node:path";
 import { describe, it } from "node:test";
 import { pathToFileURL } from "node:url";
-import { parseDocsBaseUrl } from "../../../src/docs/links.ts";
+import { docsPath, parseDocsBaseUrl } from "../../../src/docs/links.ts";
 import { stdinName } from "../../../src/lint/inputs.ts";
 import { lintSources } from "../../../src/lint/lint.ts";
 import { artifactLocation, formatSarif, sourceRootId } from "../../../src/lint/output/sarif.ts";
@@ -48,6 +49,28 @@ describe("SARIF output", () => {
   it("has no helpUri without --docs-base-url: a file: URL inside the package opens nowhere else", () => {
     for (const rule of run.tool.driver.rules) assert.equal(rule.helpUri, undefined, rule.id);
     assert.doesNotMatch(JSON.stringify(sarif), /node_modules|file:\/\/[^"]*\/docs\//);
+  });
+
+  it("carries each rule's page as help.markdown, which code scanning shows, with no link left relative", () => {
+    const relativeLink = /\]\((?![a-z][a-z0-9+.-]*:|#)[^)]*\)/i;
+    for (const rule of run.tool.driver.rules) {
+      const page = readFileSync(docsPath("lint", rule.id), "utf8");
+      assert.match(rule.help.markdown, new RegExp(`^# ${rule.id}\\b`));
+      assert.equal(rule.help.markdown.split("\n").length, page.split("\n").length, rule.id);
+      assert.doesNotMatch(rule.help.markdown, relativeLink, rule.id);
+    }
+    // A link to another rule's page names the command that prints it.
+    const ssl = run.tool.driver.rules.find((r: { id: string }) => r.id === "ssl-cert-file-ineffective");
+    assert.match(ssl.help.markdown, /sa-path-overmount \(`kube-oidc-gateway explain sa-path-overmount`\)/);
+    // Under a docs base, the same links point at the hosted pages.
+    const base = parseDocsBaseUrl("https://docs.example.com/kog/");
+    const linked = JSON.parse(formatSarif(report, { cwd: root, docsBaseUrl: base })).runs[0].tool.driver.rules;
+    for (const rule of linked) assert.doesNotMatch(rule.help.markdown, relativeLink, rule.id);
+    const linkedSsl = linked.find((r: { id: string }) => r.id === "ssl-cert-file-ineffective");
+    assert.match(
+      linkedSsl.help.markdown,
+      /\[sa-path-overmount\]\(https:\/\/docs\.example\.com\/kog\/lint\/sa-path-overmount\.md\)/,
+    );
   });
 
   it("gives every rule an absolute helpUri under --docs-base-url (SARIF 2.1.0 §3.49.12)", () => {
