@@ -12,6 +12,12 @@ export interface CheckOutcome {
   readonly evidence: readonly string[];
   /** What to change, for warn and fail. */
   readonly fix?: string;
+  /**
+   * For a failure that may be the effect of what a later check finds (an expired token of a
+   * session that never refreshes): that check's id. When it fails too, it is the one to fix
+   * first, and the result says `causedBy`.
+   */
+  readonly suspectedCause?: string;
 }
 
 export interface Check {
@@ -22,8 +28,10 @@ export interface Check {
   run(context: DoctorContext): Promise<CheckOutcome>;
 }
 
-export interface CheckResult extends CheckOutcome {
+export interface CheckResult extends Omit<CheckOutcome, "suspectedCause"> {
   readonly id: string;
+  /** The later check that failed too and explains this failure (see CheckOutcome.suspectedCause). */
+  readonly causedBy?: string;
   readonly title: string;
   readonly docs: string;
   readonly durationMs: number;
@@ -47,9 +55,15 @@ export const warn = (summary: string, evidence: readonly string[], fix: string):
   evidence,
   fix,
 });
-export const fail = (summary: string, evidence: readonly string[], fix: string): CheckOutcome => ({
+export const fail = (
+  summary: string,
+  evidence: readonly string[],
+  fix: string,
+  suspectedCause?: string,
+): CheckOutcome => ({
   status: "fail",
   summary,
   evidence,
   fix,
+  ...(suspectedCause ? { suspectedCause } : {}),
 });

@@ -32,6 +32,15 @@ export interface OidcConfiguration {
   readonly source: string;
   /** Whether the API server itself validates these tokens (false: a gateway does). */
   readonly atApiServer: boolean;
+  /**
+   * Whether doctor does not know the CA bundle that server trusts for the issuer: --oidc-* flags
+   * given without --oidc-ca-file (the server's own flags may well name one), or a Pod's
+   * --oidc-ca-file whose contents doctor was not given. The system roots then stand in, and
+   * what they fail to verify is no proof against the server (issuer-tls).
+   */
+  readonly caUnknown: boolean;
+  /** Where doctor's picture came from, for messages: "doctor was given" or the workload it read. */
+  readonly given: boolean;
   readonly notes: readonly string[];
 }
 
@@ -184,6 +193,19 @@ export class DoctorContext {
     });
   }
 
+  /** The gateway and kube-oidc-proxy Deployments in the cluster, by reference ("Deployment ns/name"). */
+  async gatewayDeployments(): Promise<string[]> {
+    const workloads = await this.workloads();
+    return isUnavailable(workloads) ? [] : workloads.filter((w) => w.role !== "oauth2-proxy").map((w) => w.ref);
+  }
+
+  /** Whether the API server's static Pod shows it validating OIDC tokens itself; undefined when unreadable. */
+  async apiServerValidatesOidc(): Promise<boolean | undefined> {
+    const pod = await this.apiServerFlags();
+    if (isUnavailable(pod)) return undefined;
+    return pod.flags.has("oidc-issuer-url") || pod.flags.has("authentication-config");
+  }
+
   /**
    * A gateway's settings from its --config file too, when that file is a ConfigMap key (as the
    * chart mounts it): flags and environment win over the file, as in `serve` (serve-config.ts).
@@ -227,7 +249,24 @@ export class DoctorContext {
   oidc(): Promise<OidcConfiguration | Unavailable> {
     return this.#once("oidc", async () => {
       const given = this.options.oidc;
-      if (given) return { jwt: given.jwt, source: given.source, atApiServer: !this.options.gateway, notes: [] };
+      if (given) {
+        // An AuthenticationConfiguration carries its CA inline (none: the system roots, known);
+        // --oidc-* flags without --oidc-ca-file leave the server's own CA file unknown.
+        const fromFile = given.source.startsWith("--authentication-config");
+        const caUnknown = !fromFile && given.jwt.some((jwt) => !jwt.issuer.certificateAuthority);
+        return {
+          jwt: given.jwt,
+          source: given.source,
+          atApiServer: !this.options.gateway,
+          caUnknown,
+          given: true,
+          notes: caUnknown
+            ? [
+                `${given.source} include no --oidc-ca-file: doctor does not know the CA bundle the ${this.options.gateway ? "gateway" : "API server"} trusts for the issuer (the system roots stand in)`,
+              ]
+            : [],
+        };
+      }
       const reasons: string[] = [];
       const apiServer = await this.apiServerFlags();
       if (!isUnavailable(apiServer)) {
@@ -280,7 +319,7 @@ export class DoctorContext {
         );
       }
       const jwt = ca ? { ...config, issuer: { ...config.issuer, certificateAuthority: ca.pem } } : config;
-      return { jwt: [jwt], source, atApiServer, notes };
+      return { jwt: [jwt], source, atApiServer, caUnknown: flags.has("oidc-ca-file") && !ca, given: false, notes };
     } catch (error) {
       if (error instanceof ConfigError) return `${source}: ${error.message}`;
       throw error;

@@ -10,7 +10,10 @@ import type { DoctorOptions } from "./options.ts";
 export interface DoctorReport {
   readonly results: readonly CheckResult[];
   readonly worst: "pass" | "warn" | "fail";
-  /** The first check that failed: the root cause to fix first. */
+  /**
+   * The root cause to fix first: the first check that failed, or the later failed check that
+   * explains it (its result's causedBy).
+   */
   readonly firstFailure?: string;
   readonly durationMs: number;
 }
@@ -44,7 +47,7 @@ export async function runDoctor(options: DoctorOptions, run: RunOptions = {}): P
   const deadline = Date.now() + options.timeoutMs;
   const context = new DoctorContext(options);
   const selected = allChecks.filter((c) => (!run.only?.length || run.only.includes(c.id)) && !run.skip?.includes(c.id));
-  const results: CheckResult[] = [];
+  const results: (CheckResult & { suspectedCause?: string })[] = [];
   try {
     for (const [index, check] of selected.entries()) {
       run.onProgress?.(index, selected.length, check);
@@ -83,11 +86,18 @@ export async function runDoctor(options: DoctorOptions, run: RunOptions = {}): P
   } finally {
     context.close();
   }
-  const worstLevel = Math.max(0, ...results.map((r) => severity[r.status]));
+  const failed = new Set(results.filter((r) => r.status === "fail").map((r) => r.id));
+  const final: CheckResult[] = results.map(({ suspectedCause, ...result }) =>
+    result.status === "fail" && suspectedCause && failed.has(suspectedCause)
+      ? { ...result, causedBy: suspectedCause }
+      : result,
+  );
+  const first = final.find((r) => r.status === "fail");
+  const worstLevel = Math.max(0, ...final.map((r) => severity[r.status]));
   return {
-    results,
+    results: final,
     worst: worstLevel === 2 ? "fail" : worstLevel === 1 ? "warn" : "pass",
-    firstFailure: results.find((r) => r.status === "fail")?.id,
+    firstFailure: first?.causedBy ?? first?.id,
     durationMs: Math.round(performance.now() - started),
   };
 }

@@ -3,20 +3,15 @@
 // gateway must be in front. Read from the API server's static Pod when permitted, else inferred
 // by asking the API server about the user's token.
 import { type Check, fail, pass, skipped, warn } from "../check.ts";
-import { type DoctorContext, isUnavailable } from "../context.ts";
+import { isUnavailable } from "../context.ts";
 import { requestJson } from "../http.ts";
 
 const fix =
   "put kube-oidc-gateway in front of the API server (no control-plane change: it impersonates the user) and point the dashboard at it, " +
   "or start kube-apiserver with --oidc-issuer-url/--oidc-client-id or --authentication-config";
 
-const urlFix = "pass --gateway-url (and --gateway-ca-file) so doctor checks the path the dashboard's requests take";
-
-/** Gateway or kube-oidc-proxy Deployments the cluster has, by reference. */
-async function gatewayDeployments(context: DoctorContext): Promise<string[]> {
-  const workloads = await context.workloads();
-  return isUnavailable(workloads) ? [] : workloads.filter((w) => w.role !== "oauth2-proxy").map((w) => w.ref);
-}
+export const urlFix =
+  "pass --gateway-url (and --gateway-ca-file) so doctor checks the path the dashboard's requests take";
 
 export const apiserverOidc: Check = {
   id: "apiserver-oidc",
@@ -87,7 +82,7 @@ export const apiserverOidc: Check = {
       return pass(`the gateway at ${gateway.url.origin} is in front of the API server and authenticates`, evidence);
     }
 
-    const deployed = await gatewayDeployments(context);
+    const deployed = await context.gatewayDeployments();
     if (!isUnavailable(pod)) {
       if (deployed.length > 0) {
         return warn(

@@ -27,6 +27,9 @@ export const tokenExpiry: Check = {
         `the token expired ${formatRelative(exp.at, now)} (${exp.iso})`,
         evidence,
         "get a fresh token (log in again or refresh). A dashboard that keeps sending expired tokens refreshes too late: see refresh-vs-lifetime",
+        // A session that never refreshes (or too late) hands out exactly this token: when
+        // refresh-vs-lifetime fails too, it is the cause and the one to fix first.
+        "refresh-vs-lifetime",
       );
     }
     const nbf = times.get("nbf");
