@@ -84,17 +84,18 @@ Prints the page of a doctor check or a lint rule: what it checks, why it matters
 its output, and how to fix what it reports. doctor and lint name this command under each
 finding ("docs: ${explainCommand("netpath")}"), so the page is one command away, offline, and
 always the one for the version that printed the finding. The pages are Markdown, shipped in the
-package (docs/doctor/<id>.md, docs/lint/<id>.md); pipe them to a Markdown viewer if you have one.
+package (docs/doctor/<id>.md, docs/lint/<id>.md), readable as they are or in a Markdown viewer.
 
-To link findings to pages you host instead (GitHub code scanning shows SARIF's helpUri), give
-lint or doctor --docs-base-url (or KOG_DOCS_BASE_URL): the URL of a folder holding doctor/ and
-lint/, such as the docs/ folder of the repository at the release you run.
+lint's SARIF output carries each rule's page itself, which GitHub code scanning shows beside
+every alert. To link findings to pages you host as well (JSON docs, SARIF helpUri), give lint or
+doctor --docs-base-url (or KOG_DOCS_BASE_URL): the URL of a folder holding doctor/ and lint/, such
+as the docs/ folder of the repository at the release you run.
 
 Examples:
   kube-oidc-gateway explain netpath              # a doctor check
   kube-oidc-gateway explain netpol-service-port  # a lint rule
   kube-oidc-gateway explain --list               # every id, with what it is
-  kube-oidc-gateway explain issuer-tls | glow -  # rendered, with a Markdown viewer
+  kube-oidc-gateway explain issuer-tls | less    # a page at a time
 
 Options:
   --list      list every id: doctor checks, then lint rules
