@@ -316,11 +316,56 @@ describe("doctor on the test bed", { timeout: 300_000 }, () => {
     assert.match(warned?.summary ?? "", /doctor does not know the CA bundle the gateway trusts/);
     assert.match(warned?.fix ?? "", /--oidc-ca-file/);
     assert.equal(unproven.report.firstFailure, undefined);
-    // The control: a bundle doctor is told about and that does not verify still fails.
+    // A bundle doctor is told is the gateway's, that does not verify, while the gateway
+    // authenticates: doctor was told the wrong bundle, a warning that says so.
     const told = await doctor(replace(healthy(), "oidc-ca-file", otherCaFile));
-    const failed = firstFailure(told.report);
+    const contradicted = told.report.results.find((r) => r.id === "issuer-tls");
+    assert.equal(contradicted?.status, "warn", JSON.stringify(contradicted));
+    assert.match(contradicted?.summary ?? "", /but the gateway authenticates: it uses another bundle/);
+    assert.equal(told.report.firstFailure, undefined);
+    // The control: the same bundle without a token to prove otherwise still fails.
+    const unprovenWrong = await doctor(replace(replace(healthy(), "oidc-ca-file", otherCaFile), "token-file"));
+    const failed = firstFailure(unprovenWrong.report);
     assert.equal(failed.id, "issuer-tls", `${failed.id}: ${failed.summary}`);
     assert.match(failed.summary, /^the gateway \(the issuer CA of the --oidc-\* flags given\) cannot verify/);
+  });
+
+  it("issuer-tls, with the configuration read from the gateway's Deployment: a CA file doctor cannot read, or the gateway's own system roots, are proven by its answer, and fail without one", async () => {
+    const deployment = (extra: string) =>
+      gatewayDeployment("kube-oidc-gateway", 8080).replace(
+        "args: [serve, --secure-port=8443, --health-port=8080]",
+        `args: [serve, --secure-port=8443, --health-port=8080, ${oidcFlags.join(", ")}${extra}]`,
+      );
+    // No --oidc-* and no --oidc-ca-file given to doctor: its picture is the Deployment's alone.
+    const nothingGiven = healthy().filter((a) => !a.startsWith("--oidc-"));
+    try {
+      let applied = await bed.kubectl(
+        ["apply", "-f", "-"],
+        undefined,
+        deployment(", --oidc-ca-file=/etc/kube-oidc-gateway/issuer-ca.crt"),
+      );
+      assert.equal(applied.code, 0, applied.stderr);
+      const unread = (await doctor(nothingGiven)).report.results.find((r) => r.id === "issuer-tls");
+      assert.equal(unread?.status, "pass", JSON.stringify(unread));
+      assert.ok(
+        unread?.evidence.some((e) => /a file doctor cannot read/.test(e)) &&
+          unread.evidence.some((e) => /^the gateway authenticated the token \(SelfSubjectReview/.test(e)),
+        unread?.evidence.join("\n"),
+      );
+      // The Deployment names no CA file: the gateway trusts its own system roots. doctor's do not
+      // verify the test bed's issuer, and without a token to ask the gateway with, that fails.
+      applied = await bed.kubectl(["apply", "-f", "-"], undefined, deployment(""));
+      assert.equal(applied.code, 0, applied.stderr);
+      const roots = firstFailure((await doctor(replace(nothingGiven, "token-file"))).report);
+      assert.equal(roots.id, "issuer-tls", `${roots.id}: ${roots.summary}`);
+      assert.match(roots.summary, /^the gateway \(system roots\) cannot verify/);
+      // With a token, the gateway's answer outranks doctor's roots (its image's roots are not
+      // this machine's; here the test runs it with the CA): no failure.
+      const answered = (await doctor(nothingGiven)).report.results.find((r) => r.id === "issuer-tls");
+      assert.equal(answered?.status, "pass", JSON.stringify(answered));
+    } finally {
+      await bed.kubectl(["apply", "-f", "-"], undefined, gatewayDeployment("kube-oidc-gateway", 8080));
+    }
   });
 
   it("whoami does not say the API server is configured differently from what doctor was given when no --gateway-url was given", async () => {

@@ -2,10 +2,13 @@
 // API server or gateway uses --oidc-ca-file (certificateAuthority); a dashboard or oauth2-proxy
 // has its own bundle. Each bundle is named with the certificates it holds, and a failure names
 // the CA that signed the issuer's chain, which is the one to add (kubelogin #1453, Headlamp #3707).
-// A bundle doctor does not know (the user's --oidc-* flags without --oidc-ca-file, a Pod's CA file
-// whose contents were not given) is never blamed: the server's own SelfSubjectReview answer proves
-// it (a server that authenticated the token fetched the issuer's keys over TLS with that bundle),
-// and without that proof the result is a warning that asks for the bundle.
+// The configuration's own hop (the gateway or the API server) is never blamed while it works: a
+// server that authenticated the user's token (its SelfSubjectReview answer, memoized for whoami)
+// fetched the issuer's keys over TLS with the bundle it really has, so that answer outranks
+// doctor's stand-ins: this machine's system roots (a Go API server reads its image's), or a bundle
+// doctor was told (a warning: the server uses another). Without that proof a bundle doctor does
+// not know (--oidc-* flags without --oidc-ca-file, a Pod's CA file whose contents were not given)
+// is a warning that asks for it; a known one that does not verify fails.
 import { type Check, fail, pass, skipped, warn } from "../check.ts";
 import { type DoctorContext, isUnavailable } from "../context.ts";
 import type { CaBundle } from "../options.ts";
@@ -21,8 +24,10 @@ export const issuerTls: Check = {
       issuer: URL;
       bundle: CaBundle | undefined;
       hop: string;
-      /** The server whose bundle doctor does not know, to ask whether it authenticates the token. */
-      unknown?: "gateway" | "apiserver";
+      /** The server the hop is, to ask whether it authenticates the token (the configuration's hop only). */
+      server?: "gateway" | "apiserver";
+      /** Whether doctor does not know the bundle that server trusts (OidcConfiguration.caUnknown). */
+      unknown?: boolean;
     }[] = [];
     const issuers: URL[] = [];
     if (!isUnavailable(oidc)) {
@@ -34,7 +39,8 @@ export const issuerTls: Check = {
           issuer,
           hop: oidc.atApiServer ? "the API server" : "the gateway",
           bundle: ca ? { name: `the issuer CA of ${oidc.source}`, pem: ca } : undefined,
-          ...(!ca && oidc.caUnknown ? { unknown: oidc.atApiServer ? "apiserver" : "gateway" } : {}),
+          server: oidc.atApiServer ? "apiserver" : "gateway",
+          unknown: !ca && oidc.caUnknown,
         });
       }
     } else {
@@ -49,9 +55,9 @@ export const issuerTls: Check = {
       return skipped("no issuer known: no OIDC configuration, and no readable token whose iss is a URL");
     const evidence: string[] = isUnavailable(oidc) ? [] : [...oidc.notes];
     const failures: string[] = [];
-    const unknowns: string[] = [];
+    const warnings: { summary: string; fix: string }[] = [];
     let missingCa = "";
-    for (const { issuer, bundle, hop, unknown } of hops) {
+    for (const { issuer, bundle, hop, server, unknown } of hops) {
       const probe = await probeTls(issuer, bundle?.pem, context.options.checkTimeoutMs);
       const trust = bundle
         ? describeBundle(bundle.name, bundle.pem)
@@ -67,24 +73,34 @@ export const issuerTls: Check = {
         evidence.push(`${hop}: ${trust}; verifies ${issuer.origin} (${chain})`);
         continue;
       }
-      const notVerified = `NOT verify ${issuer.origin}: ${probe.verifyError}; the server sends ${chain}`;
-      if (unknown) {
-        const proof = await authenticated(context, unknown);
-        if (proof) {
-          evidence.push(
-            `${hop}: ${trust}; the system roots do ${notVerified}`,
-            `${hop} authenticated the token (SelfSubjectReview: ${proof}): it fetched the issuer's keys over TLS, so its own bundle verifies ${issuer.origin}`,
-          );
-          continue;
+      const why = `${issuer.origin}: ${probe.verifyError}; the server sends ${chain}`;
+      const ca = probe.chain.at(-1)?.issuer ?? "";
+      evidence.push(`${hop}: ${trust}; ${unknown ? "the system roots do" : "does"} NOT verify ${why}`);
+      // The server's own answer outranks doctor's stand-in: a server that authenticated the token
+      // fetched the issuer's keys over TLS with the bundle it really has (its own system roots
+      // too: a Go API server reads its image's, not this machine's).
+      const proof = server ? await authenticated(context, server) : undefined;
+      if (proof) {
+        evidence.push(
+          `${hop} authenticated the token (SelfSubjectReview: ${proof}): it fetched the issuer's keys over TLS, so the bundle it really has verifies ${issuer.origin}`,
+        );
+        if (bundle) {
+          warnings.push({
+            summary: `the bundle doctor was given for ${hop} does not verify the issuer, but ${hop} authenticates: it uses another bundle`,
+            fix: `pass the contents of the CA file ${hop} really uses with --oidc-ca-file; before rolling out ${bundle.name}, add the CA certificate "${ca}" to it`,
+          });
         }
-        unknowns.push(hop);
-        missingCa = probe.chain.at(-1)?.issuer ?? missingCa;
-        evidence.push(`${hop}: ${trust}; the system roots do ${notVerified}`);
+        continue;
+      }
+      if (unknown) {
+        warnings.push({
+          summary: `doctor does not know the CA bundle ${hop} trusts for the issuer, and the system roots do not verify its certificate`,
+          fix: `pass the contents of the file ${hop}'s --oidc-ca-file names with --oidc-ca-file, so doctor checks that bundle (with a token, doctor also asks whether ${hop} authenticates it); if it names none, give it --oidc-ca-file with the CA certificate "${ca}"`,
+        });
         continue;
       }
       failures.push(`${hop} (${bundle?.name ?? "system roots"})`);
-      missingCa = probe.chain.at(-1)?.issuer ?? missingCa;
-      evidence.push(`${hop}: ${trust}; does ${notVerified}`);
+      missingCa = ca || missingCa;
     }
     if (failures.length > 0) {
       return fail(
@@ -93,12 +109,8 @@ export const issuerTls: Check = {
         `add the CA certificate "${missingCa}" (the issuer of the chain the server sends) to the bundle named above; with trust-manager, add it as a source of the Bundle, and keep the sources the bundle already has`,
       );
     }
-    if (unknowns.length > 0) {
-      return warn(
-        `doctor does not know the CA bundle ${unknowns.join(" and ")} trusts for the issuer, and the system roots do not verify its certificate`,
-        evidence,
-        `pass the contents of the file ${unknowns.join(" and ")}'s --oidc-ca-file names with --oidc-ca-file, so doctor checks that bundle (with a token, doctor also asks whether it authenticates it); if it names none, give it --oidc-ca-file with the CA certificate "${missingCa}"`,
-      );
+    if (warnings.length > 0) {
+      return warn(warnings.map((w) => w.summary).join("; "), evidence, warnings.map((w) => w.fix).join("; "));
     }
     return evidence.some((e) => e.includes("not reachable"))
       ? skipped("the issuer is not reachable from here", evidence)
