@@ -19,9 +19,8 @@ import {
 } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
-import { delimiter, dirname, join } from "node:path";
+import { basename, delimiter, dirname, join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import { fileURLToPath, pathToFileURL } from "node:url";
 import { minimumNode, supportsNode } from "../../src/cli/start.ts";
 import { cacheDir, repoRoot } from "../../testbed/paths.ts";
 
@@ -232,6 +231,25 @@ describe("the npm package", { timeout: 300_000 }, () => {
     assert.match(readFileSync(bin, "utf8"), /^#!\/usr\/bin\/env node\n/);
   });
 
+  // docs/install.md's path, word for word but for the prefix: npm install -g ./kube-oidc-gateway-0.1.0.tgz.
+  it("installs with npm install -g of the tarball as docs/install.md gives it (a temporary --prefix), both executables on its bin", async () => {
+    assert.equal(basename(tarball), `${packageJson.name}-${packageJson.version}.tgz`);
+    const prefix = join(work, "global");
+    const install = await npm(
+      ["install", "-g", `--prefix=${prefix}`, "--no-audit", "--no-fund", "--prefer-offline", `./${basename(tarball)}`],
+      work,
+      240_000,
+    );
+    assert.equal(install.code, 0, `npm install -g failed:\n${install.stdout}\n${install.stderr}`);
+    const env = { ...process.env, PATH: pathWith(dirname(process.execPath)) };
+    const gateway = await run(join(prefix, "bin", "kube-oidc-gateway"), ["--version"], { cwd: work, env });
+    assert.equal(gateway.code, 0, gateway.stderr);
+    assert.equal(gateway.stdout, `${packageJson.version}\n`);
+    const proxy = await run(join(prefix, "bin", "kube-oidc-proxy"), ["--version"], { cwd: work, env });
+    assert.equal(proxy.code, 0, proxy.stderr);
+    assert.equal(proxy.stdout, `kube-oidc-gateway ${packageJson.version}\n`);
+  });
+
   const nodes: { label: string; get: () => Promise<{ node: string } | { unavailable: string }> }[] = [
     { label: `Node ${process.version} (the project's)`, get: async () => ({ node: process.execPath }) },
     { label: `Node v${oldestNode} (engines ${packageJson.engines.node})`, get: () => nodeBinary(oldestNode) },
@@ -324,7 +342,7 @@ describe("the npm package", { timeout: 300_000 }, () => {
         assert.ok(!r.stdout.includes(jwt), "the token itself is never printed");
       });
 
-      it("doctor prints docs links to files inside the installed package", async () => {
+      it("doctor names 'explain <id>' for each finding, and explain prints that page as the installed package ships it", async () => {
         const issuer = `https://127.0.0.1:${await closedPort()}/realms/pack`;
         const now = Math.floor(Date.now() / 1000);
         const jwt = [
@@ -337,17 +355,15 @@ describe("the npm package", { timeout: 300_000 }, () => {
           `${jwt}\n`,
         );
         assert.doesNotMatch(`${r.stdout}${r.stderr}`, moduleErrors);
-        assert.equal(r.code, 2, `netpath fails, so doctor exits 2:\n${r.stdout}\n${r.stderr}`);
-        const links = [...r.stdout.matchAll(/^ +docs: (\S+)$/gm)].map((m) => m[1] as string);
-        assert.ok(links.length > 0, `no docs link printed:\n${r.stdout}`);
-        assert.ok(
-          links.some((l) => l.endsWith("/docs/doctor/netpath.md")),
-          links.join("\n"),
-        );
-        const packageUrl = `${pathToFileURL(installed).href}/`;
-        for (const link of links) {
-          assert.ok(link.startsWith(`${packageUrl}docs/doctor/`), `${link} is not inside ${packageUrl}`);
-          assert.ok(existsSync(fileURLToPath(link)), `${link} does not exist`);
+        assert.equal(r.code, 1, `netpath fails, so doctor exits 1:\n${r.stdout}\n${r.stderr}`);
+        // No file: URL, which opens only on the machine that printed it.
+        assert.doesNotMatch(r.stdout, /file:/);
+        const ids = [...r.stdout.matchAll(/^ +docs: kube-oidc-gateway explain (\S+)$/gm)].map((m) => m[1] as string);
+        assert.ok(ids.includes("netpath"), `no 'docs: kube-oidc-gateway explain netpath':\n${r.stdout}`);
+        for (const id of new Set(ids)) {
+          const page = await kog(["explain", id]);
+          assert.equal(page.code, 0, page.stderr);
+          assert.equal(page.stdout.trim(), readFileSync(join(installed, "docs", "doctor", `${id}.md`), "utf8").trim());
         }
       });
 
