@@ -3,6 +3,7 @@
 // exit 1), a key that does not belong to its certificate said in words instead of OpenSSL's
 // `error:05800074:x509 certificate routines::key values mismatch`. Real files, real listeners.
 import assert from "node:assert/strict";
+import { execFile } from "node:child_process";
 import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -11,6 +12,7 @@ import * as tls from "node:tls";
 import { ConfigError } from "../../src/config/errors.ts";
 import { TlsListener, type TlsListenerOptions } from "../../src/server/tls-listener.ts";
 import { TestCA } from "../../testbed/ca.ts";
+import { repoRoot } from "../../testbed/paths.ts";
 
 describe("serving certificate errors name the setting and say what is wrong", { timeout: 60_000 }, () => {
   let dir: string;
@@ -159,5 +161,45 @@ describe("serving certificate errors name the setting and say what is wrong", { 
     assert.equal(first?.ok, false);
     assert.ok(first?.error instanceof ConfigError);
     assert.match(first.error.message, /^the private key in .*rotating\.key \(--tls-private-key-file\) does not belong/);
+  });
+
+  it("serve itself prints the flag-named error on stderr and stops before it listens", async () => {
+    // The real executable, as a platform engineer runs it; the API server in the kubeconfig is
+    // never reached (nothing is proxied before the listener is up).
+    const kubeconfig = join(dir, "kubeconfig");
+    await writeFile(
+      kubeconfig,
+      JSON.stringify({
+        apiVersion: "v1",
+        kind: "Config",
+        clusters: [{ name: "c", cluster: { server: "https://127.0.0.1:1" } }],
+        users: [{ name: "u", user: { token: "t" } }],
+        contexts: [{ name: "x", context: { cluster: "c", user: "u" } }],
+        "current-context": "x",
+      }),
+    );
+    const missing = join(dir, "tls", "tls.crt");
+    const result = await new Promise<{ code: number | null; stderr: string }>((resolve) => {
+      execFile(
+        process.execPath,
+        [
+          join(repoRoot, "src", "cli", "main.ts"),
+          "serve",
+          `--tls-cert-file=${missing}`,
+          `--tls-private-key-file=${a().key}`,
+          "--oidc-issuer-url=https://127.0.0.1:2",
+          "--oidc-client-id=x",
+          `--kubeconfig=${kubeconfig}`,
+          "--bind-address=127.0.0.1",
+          "--secure-port=0",
+          "--health-port=0",
+        ],
+        { timeout: 60_000, env: { PATH: process.env.PATH ?? "" } },
+        (error, _stdout, stderr) => resolve({ code: error ? ((error as { code?: number }).code ?? null) : 0, stderr }),
+      );
+    });
+    assert.notEqual(result.code, 0, result.stderr);
+    assert.match(result.stderr, new RegExp(`--tls-cert-file: ${missing}: no such file`));
+    assert.doesNotMatch(result.stderr, /ENOENT|gateway listening/);
   });
 });
