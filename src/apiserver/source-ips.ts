@@ -3,7 +3,8 @@
 // X-Real-Ip unless already listed, then the connection's address unless it is the last one
 // listed. Only the last is known to be true: the others are what the client claims, which is how
 // kube-apiserver documents the field (audit/v1 Event.SourceIPs), and how the gateway records it.
-import { isIPv4, isIPv6 } from "node:net";
+import { BlockList, isIP, isIPv4, isIPv6 } from "node:net";
+import { ConfigError } from "../config/errors.ts";
 
 /**
  * k8s.io/utils/net ParseIPSloppy (Go 1.16's net.ParseIP: IPv4 octets may have leading zeros, read
@@ -65,4 +66,42 @@ export function sourceIps(rawHeaders: readonly string[], remoteAddress: string |
     remoteAddress && (isIPv4(remoteAddress) || isIPv6(remoteAddress)) ? canonicalIp(remoteAddress) : undefined;
   if (remote && ips[ips.length - 1] !== remote) ips.push(remote);
   return ips;
+}
+
+/**
+ * --trusted-proxies: each entry an address (10.0.0.7, fd00::7) or a CIDR range (10.0.0.0/8,
+ * fd00::/8), as one net.BlockList (https://nodejs.org/api/net.html#class-netblocklist), which
+ * also matches an IPv4-mapped IPv6 address (::ffff:10.0.0.7, how a dual-stack listener sees an
+ * IPv4 client) against IPv4 entries. An entry that is neither is a configuration error that
+ * names it and the forms accepted.
+ */
+export function trustedProxyList(entries: readonly string[]): BlockList {
+  const list = new BlockList();
+  for (const entry of entries) {
+    const slash = entry.indexOf("/");
+    const address = slash === -1 ? entry : entry.slice(0, slash);
+    const family = isIP(address);
+    const prefixText = slash === -1 ? "" : entry.slice(slash + 1);
+    const prefix = /^\d{1,3}$/.test(prefixText) ? Number(prefixText) : Number.NaN;
+    const maxPrefix = family === 6 ? 128 : 32;
+    if (family === 0 || (slash !== -1 && !(prefix <= maxPrefix))) {
+      throw new ConfigError(
+        "INVALID_FLAG_VALUE",
+        `--trusted-proxies: ${JSON.stringify(entry)} is neither an IP address nor a CIDR range (e.g. 10.0.0.7, 10.0.0.0/8, fd00::/8)${
+          family === 0 ? "" : `: the prefix length must be 0 to ${maxPrefix}`
+        }`,
+      );
+    }
+    const type = family === 6 ? "ipv6" : "ipv4";
+    if (slash === -1) list.addAddress(address, type);
+    else list.addSubnet(address, prefix, type);
+  }
+  return list;
+}
+
+/** Whether a connection from `address` is one of `trusted`'s. */
+export function isTrustedProxy(trusted: BlockList, address: string | undefined): boolean {
+  if (address === undefined) return false;
+  const family = isIP(address);
+  return family !== 0 && trusted.check(address, family === 6 ? "ipv6" : "ipv4");
 }

@@ -2,7 +2,7 @@
 // with the cases of its own http_test.go TestSourceIPs and Go's net.IP.String() forms.
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { canonicalIp, sourceIps } from "../../src/apiserver/source-ips.ts";
+import { canonicalIp, isTrustedProxy, sourceIps, trustedProxyList } from "../../src/apiserver/source-ips.ts";
 
 describe("sourceIps", () => {
   it("lists X-Forwarded-For, then X-Real-Ip unless listed, then the peer unless it is the last", () => {
@@ -31,5 +31,26 @@ describe("sourceIps", () => {
       ["", undefined],
     ];
     for (const [text, expected] of cases) assert.equal(canonicalIp(text), expected, text);
+  });
+});
+
+describe("--trusted-proxies as a BlockList (trustedProxyList, isTrustedProxy)", () => {
+  it("matches addresses and CIDR ranges, IPv4 and IPv6, and an IPv4 client a dual-stack listener sees as ::ffff:a.b.c.d", () => {
+    // Node documents the IPv4-mapped match: https://nodejs.org/api/net.html#blocklistcheckaddress-type
+    const list = trustedProxyList(["10.0.0.7", "192.168.0.0/16", "fd00::/8"]);
+    const trusted = (address: string | undefined) => isTrustedProxy(list, address);
+    assert.equal(trusted("10.0.0.7"), true);
+    assert.equal(trusted("10.0.0.8"), false);
+    assert.equal(trusted("192.168.200.1"), true);
+    assert.equal(trusted("192.169.0.1"), false);
+    assert.equal(trusted("::ffff:192.168.3.4"), true);
+    assert.equal(trusted("::ffff:10.0.0.7"), true);
+    assert.equal(trusted("fd12:3456::1"), true);
+    assert.equal(trusted("fe80::1"), false);
+    assert.equal(trusted(undefined), false);
+    assert.equal(trusted("not an address"), false);
+  });
+  it("trusts nobody when empty", () => {
+    assert.equal(isTrustedProxy(trustedProxyList([]), "127.0.0.1"), false);
   });
 });
