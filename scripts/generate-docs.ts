@@ -20,6 +20,7 @@ import {
   otherLabelValue,
   overflowLabelValue,
 } from "../src/observability/metrics.ts";
+import { gcBuckets, RuntimeMetrics } from "../src/observability/runtime-metrics.ts";
 
 const root = join(import.meta.dirname, "..");
 const cell = (text: string) => text.replaceAll("|", "\\|").replaceAll("\n", " ");
@@ -202,6 +203,13 @@ const methodValues = `${[...methodLabelValues].map((m) => `\`${m}\``).join(", ")
  * property in createMetrics(), so a new metric without an entry here fails the type check.
  */
 const metricDocs: Record<MetricKey, { readonly labels: readonly LabelDoc[]; readonly note: string }> = {
+  buildInfo: {
+    labels: [
+      { name: "version", values: "the package's version (package.json)" },
+      { name: "node_version", values: "the Node.js version the process runs on (`process.version`)" },
+    ],
+    note: "Always 1: join on it to label other series with the version (`* on (instance) group_left (version) kube_oidc_gateway_build_info`). With `--workers`, one series for all processes.",
+  },
   requests: {
     labels: [
       { name: "method", values: methodValues },
@@ -318,6 +326,18 @@ function bucketsOf(key: MetricKey): string[] {
   return [...metric.render().matchAll(/le="([^"]+)"/g)].map((m) => m[1] ?? "").filter((le) => le !== "+Inf");
 }
 
+/** The runtime metrics' names, types and help, read from what they render. */
+function runtimeMetricRows(): string {
+  const runtime = new RuntimeMetrics();
+  const text = runtime.render();
+  runtime.close();
+  const rows: string[] = [];
+  for (const match of text.matchAll(/^# HELP (\S+) (.*)\n# TYPE \S+ (\S+)$/gm)) {
+    rows.push(`| ${code(match[1] ?? "")} | ${match[3]} | ${cell(match[2] ?? "")} |`);
+  }
+  return rows.join("\n");
+}
+
 export function metricsReference(): string {
   const metrics = createMetrics();
   const keys = Object.keys(metrics).filter((k) => k !== "render") as MetricKey[];
@@ -385,6 +405,25 @@ ${core.map(section).join("\n\n")}
 Present with \`--session-client-id\`.
 
 ${session.map(section).join("\n\n")}
+
+## The process and Node.js
+
+Named as the Prometheus client for Node names them (prom-client's default metrics), so
+dashboards made for Node services read them. Read when scraped; the event-loop delay statistics
+cover the time since the previous scrape. With \`serve --workers\`, each process's series carry a
+\`worker\` label (\`0\` the supervising primary, \`1\`…\`N\` the workers) and are never added
+together: \`sum without (worker) (process_resident_memory_bytes)\` is the pod's memory,
+\`max without (worker) (nodejs_eventloop_lag_p99_seconds)\` its slowest loop. Without
+\`--workers\` they have no label. \`process_open_fds\` and \`process_max_fds\` are read from
+\`/proc\` and are absent where there is none. \`nodejs_gc_duration_seconds\` has prom-client's buckets
+(${gcBuckets.join(", ")} seconds) and a \`kind\` label (\`major\`, \`minor\`, \`incremental\`, \`weakcb\`). The
+values are checked against \`/proc/<pid>\` of a real \`serve\` in
+\`test/observability/serve-observability.test.ts\`, and the \`worker\` labels and the single build_info series
+of \`serve --workers=2\` in \`test/server/workers.test.ts\`.
+
+| metric | type | help |
+| --- | --- | --- |
+${runtimeMetricRows()}
 `;
 }
 

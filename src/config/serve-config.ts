@@ -2,21 +2,41 @@
 // environment, then the file, then defaults), validated once into one frozen object that the
 // rest of the program receives and never re-reads.
 import { readFileSync } from "node:fs";
-import { isIP } from "node:net";
 import { availableParallelism } from "node:os";
 import { parse as parseYaml } from "yaml";
+import { trustedProxyList } from "../apiserver/source-ips.ts";
 import type { AuditConfig } from "../audit/types.ts";
 import type { JwtAuthenticatorConfig } from "../authn/jwt-config.ts";
 import { auditConfig } from "./audit-config.ts";
 import { parseAuthenticationConfiguration } from "./authentication-config.ts";
 import { ConfigError } from "./errors.ts";
-import { type FlagValue, type FlagValues, parseDuration, parseFlags, valuesFromEnv, valuesFromFile } from "./flags.ts";
+import {
+  envName,
+  type FlagValue,
+  type FlagValues,
+  parseDuration,
+  parseFlags,
+  valuesFromEnv,
+  valuesFromFile,
+} from "./flags.ts";
 import { goCipherSuites, goSuitesNodeLacks, goTls13Suites, goTlsVersions } from "./go-tls-names.ts";
 import { jwtAuthenticatorFromFlags } from "./oidc-flags.ts";
 import { serveFlags } from "./serve-flags.ts";
 import { loadSessionConfig, type SessionConfig } from "./session-config.ts";
 
 export type LogLevel = "debug" | "info" | "warn" | "error";
+export type LogFormat = "json" | "text";
+
+/** Where a setting's value came from, as the start-up line reports it. */
+export type SettingSource = "flag" | "env" | "config-file" | "default";
+
+/** One setting as the gateway runs with it: secrets are replaced, file settings are their paths. */
+export interface EffectiveSetting {
+  readonly value: FlagValue;
+  readonly source: SettingSource;
+  /** For "env": the variable's name. */
+  readonly variable?: string;
+}
 
 export interface ServeConfig {
   readonly authentication: {
@@ -42,6 +62,7 @@ export interface ServeConfig {
     readonly healthBindAddress: string;
     /** 0: no health listener. */
     readonly healthPort: number;
+    /** --trusted-proxies as given: addresses and CIDR ranges (valid, checked here). */
     readonly trustedProxies: readonly string[];
     readonly maxHeaderBytes: number;
     /** Go's name: "VersionTLS10" | "VersionTLS11" | "VersionTLS12" | "VersionTLS13"; undefined: the default (1.2). */
@@ -88,6 +109,17 @@ export interface ServeConfig {
   /** Present when browser sessions are on (--session-client-id). */
   readonly session?: SessionConfig;
   readonly logLevel: LogLevel;
+  readonly logFormat: LogFormat;
+  /** The access log: one line per request; undefined when off. */
+  readonly accessLog?: {
+    /** The share of successful requests written (refusals and failures always are). */
+    readonly sampleRate: number;
+  };
+  /**
+   * Every setting with a value (set or defaulted), redacted, with where it came from: what the
+   * start-up line reports. Flags that mean nothing here are not listed (ignoredFlags names them).
+   */
+  readonly effective: Readonly<Record<string, EffectiveSetting>>;
   readonly shutdownGracePeriodMs: number;
   /** Processes serving the secure port (--workers, 0 resolved to the CPUs available). */
   readonly workers: number;
@@ -297,6 +329,66 @@ function upstreamHttp2(value: string): UpstreamHttp2 {
   throw new ConfigError("INVALID_FLAG_VALUE", `--upstream-http2: expected watches, all or off, got ${value}`);
 }
 
+/**
+ * Settings whose values are secrets: the start-up line says they are set, never what they are.
+ * kubectl's --token is the one secret a flag holds; the others are files (their paths are shown,
+ * never their contents), and a Redis URL's password is replaced below.
+ */
+const secretSettings = new Set(["token"]);
+
+/** Milliseconds as a Go duration in the largest whole unit (90000 → "90s", 3600000 → "1h"). */
+function durationText(ms: number): string {
+  for (const [unit, size] of [
+    ["h", 3_600_000],
+    ["m", 60_000],
+    ["s", 1_000],
+  ] as const) {
+    if (ms !== 0 && ms % size === 0) return `${ms / size}${unit}`;
+  }
+  return ms === 0 ? "0s" : `${ms}ms`;
+}
+
+/** A setting's value as the start-up line may show it. */
+function redacted(name: string, value: FlagValue): FlagValue {
+  if (secretSettings.has(name)) return value === "" ? "" : "<redacted>";
+  // A Redis URL may carry a password (redis://user:password@host).
+  if (name === "session-redis-url" && typeof value === "string") {
+    try {
+      const url = new URL(value);
+      if (url.password !== "") url.password = "<redacted>";
+      return url.href;
+    } catch {
+      return "<redacted>";
+    }
+  }
+  return value;
+}
+
+function effectiveSettings(
+  values: FlagValues,
+  sources: { readonly file: FlagValues; readonly env: FlagValues; readonly flags: FlagValues },
+): Record<string, EffectiveSetting> {
+  const effective: Record<string, EffectiveSetting> = {};
+  for (const spec of serveFlags) {
+    const value = values[spec.name];
+    if (value === undefined || spec.ignored || spec.name === "version") continue;
+    const source: SettingSource =
+      sources.flags[spec.name] !== undefined
+        ? "flag"
+        : sources.env[spec.name] !== undefined
+          ? "env"
+          : sources.file[spec.name] !== undefined
+            ? "config-file"
+            : "default";
+    effective[spec.name] = {
+      value: spec.type === "duration" && typeof value === "number" ? durationText(value) : redacted(spec.name, value),
+      source,
+      ...(source === "env" ? { variable: envName(spec.name) } : {}),
+    };
+  }
+  return effective;
+}
+
 /** Builds the validated configuration; `help` is true when --help was asked for. */
 export function loadServeConfig(
   argv: readonly string[],
@@ -314,7 +406,8 @@ export function loadServeConfig(
   }
   const fromEnv = valuesFromEnv(serveFlags, env);
   const configPath = (parsed.values.config ?? fromEnv.config) as string | undefined;
-  const explicit: FlagValues = { ...(configPath ? readConfigFile(configPath) : {}), ...fromEnv, ...parsed.values };
+  const fromFile = configPath ? readConfigFile(configPath) : {};
+  const explicit: FlagValues = { ...fromFile, ...fromEnv, ...parsed.values };
   if (explicit.version !== undefined && parsed.values.version === undefined) {
     throw new ConfigError(
       "INVALID_CONFIG_FILE",
@@ -336,9 +429,21 @@ export function loadServeConfig(
     throw new ConfigError("INVALID_FLAG_VALUE", `--log-level: expected debug, info, warn or error, got ${logLevel}`);
   }
   const trustedProxies = (values["trusted-proxies"] as string[] | undefined) ?? [];
-  for (const address of trustedProxies) {
-    if (isIP(address) === 0)
-      throw new ConfigError("INVALID_FLAG_VALUE", `--trusted-proxies: not an IP address: ${address}`);
+  trustedProxyList(trustedProxies);
+  const logFormat = values["log-format"] as string;
+  if (logFormat !== "json" && logFormat !== "text") {
+    throw new ConfigError(
+      "INVALID_FLAG_VALUE",
+      `--log-format: expected json or text, got ${JSON.stringify(logFormat)}`,
+    );
+  }
+  const sampleText = values["access-log-sample-rate"] as string;
+  const sampleRate = /^\s*(\d+(\.\d*)?|\.\d+)\s*$/.test(sampleText) ? Number(sampleText) : Number.NaN;
+  if (!(sampleRate >= 0 && sampleRate <= 1)) {
+    throw new ConfigError(
+      "INVALID_FLAG_VALUE",
+      `--access-log-sample-rate: expected a number from 0 to 1 (e.g. 0.1 for one in ten), got ${JSON.stringify(sampleText)}`,
+    );
   }
 
   const authentication = loadAuthentication(explicit, values);
@@ -442,6 +547,9 @@ export function loadServeConfig(
     },
     session,
     logLevel: logLevel as LogLevel,
+    logFormat,
+    accessLog: values["access-log"] === true ? { sampleRate } : undefined,
+    effective: effectiveSettings(values, { file: configPath ? fromFile : {}, env: fromEnv, flags: parsed.values }),
     shutdownGracePeriodMs: values["shutdown-grace-period"] as number,
     workers: processes,
   };

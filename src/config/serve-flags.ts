@@ -12,8 +12,8 @@ const audit = "Audit (kube-apiserver's flags)";
 const client = "Upstream client flags (kubectl's, as kube-oidc-proxy registers them)";
 const klog = "Logging (klog's flags, as kube-oidc-proxy registers them)";
 
-// Why klog's output flags mean nothing here: the gateway writes JSON lines to stderr, always.
-const jsonLogs = "the gateway always writes JSON lines to stderr (see --log-level)";
+// Why klog's output flags mean nothing here: the gateway writes its own lines to stderr, always.
+const jsonLogs = "the gateway always writes its log lines to stderr (see --log-level and --log-format)";
 
 export const serveFlags: readonly FlagSpec[] = [
   {
@@ -184,7 +184,9 @@ export const serveFlags: readonly FlagSpec[] = [
     name: "trusted-proxies",
     type: "list",
     group: serving,
-    help: "client addresses whose X-Forwarded-For is believed (e.g. an ingress); others' is replaced",
+    help:
+      "client addresses or CIDR ranges (e.g. 10.0.0.0/8 for an ingress controller's pods) whose X-Forwarded-For " +
+      "is believed; others' is replaced",
   },
   {
     name: "cert-dir",
@@ -506,7 +508,32 @@ export const serveFlags: readonly FlagSpec[] = [
     type: "string",
     group: operations,
     default: "info",
-    help: "debug, info, warn or error; logs are JSON lines on stderr and never contain tokens",
+    help: "debug, info, warn or error; logs go to stderr and never contain tokens",
+  },
+  {
+    name: "log-format",
+    type: "string",
+    group: operations,
+    default: "json",
+    help: "json (one JSON object a line, for collectors) or text (time, level, message and key=value fields, for people)",
+  },
+  {
+    name: "access-log",
+    type: "bool",
+    group: operations,
+    default: true,
+    help:
+      "one line at info per request answered (request id, user, verb, path without its query, status, upstream " +
+      "status, latency, bytes); --access-log=false turns it off",
+  },
+  {
+    name: "access-log-sample-rate",
+    type: "string",
+    group: operations,
+    default: "1",
+    help:
+      "the share of successful requests (status below 400) the access log writes, from 0 to 1 (0.1: one in ten, " +
+      "at random); refused and failed requests are always written",
   },
   {
     name: "audit-log-path",

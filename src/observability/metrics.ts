@@ -1,5 +1,7 @@
 // The gateway's metrics, all defined here, exposed in the Prometheus text format
 // (https://prometheus.io/docs/instrumenting/exposition_formats/) on the health port.
+import { packageVersion } from "./build.ts";
+import { RuntimeMetrics } from "./runtime-metrics.ts";
 
 type Labels = Record<string, string>;
 
@@ -218,8 +220,22 @@ export class Histogram extends Metric {
   }
 }
 
-export function createMetrics() {
+export interface MetricsOptions {
+  /**
+   * The process's and Node's own metrics (runtime-metrics.ts), with the `worker` label of
+   * `serve --workers` when given; absent: none (a metrics object made to read names only).
+   */
+  readonly runtime?: { readonly worker?: number };
+}
+
+export function createMetrics(options: MetricsOptions = {}) {
+  const buildInfo = new LabelledGauge(
+    "kube_oidc_gateway_build_info",
+    "1, labelled with the gateway's version and the Node.js version it runs on.",
+  );
+  buildInfo.set({ version: packageVersion(), node_version: process.version }, 1);
   const metrics = {
+    buildInfo,
     requests: new Counter(
       "kube_oidc_gateway_http_requests_total",
       "Requests answered, by method and HTTP status code.",
@@ -279,12 +295,11 @@ export function createMetrics() {
       "WebSockets and streams the gateway closed because their browser session ended.",
     ),
   };
+  const runtime = options.runtime ? new RuntimeMetrics(options.runtime.worker) : undefined;
   return {
     ...metrics,
     render: () =>
-      `${Object.values(metrics)
-        .map((m) => m.render())
-        .join("\n")}\n`,
+      `${[...Object.values(metrics).map((m) => m.render()), ...(runtime ? [runtime.render()] : [])].join("\n")}\n`,
   };
 }
 
@@ -296,7 +311,9 @@ let conditionGauges: Set<string> | undefined;
 /**
  * One exposition from several processes' (the workers of `serve --workers`): counters, gauges
  * and histogram series of the same name and labels are summed, condition gauges take the
- * maximum (an issuer one worker cannot reach is unreachable), HELP and TYPE appear once.
+ * maximum (an issuer one worker cannot reach is unreachable; build_info is 1), HELP and TYPE
+ * appear once. The process_* and nodejs_* series carry each process's `worker` label, so they are
+ * never added together here.
  */
 export function mergeExpositions(texts: readonly string[]): string {
   conditionGauges ??= new Set(

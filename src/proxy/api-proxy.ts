@@ -6,7 +6,7 @@
 import { randomUUID } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Http2ServerRequest, Http2ServerResponse } from "node:http2";
-import { isIP } from "node:net";
+import { type BlockList, isIP } from "node:net";
 import type { Duplex, Readable } from "node:stream";
 import { outputNegotiable } from "../apiserver/accept-negotiation.ts";
 import { bearerToken, isWebSocketUpgrade, websocketProtocolToken } from "../apiserver/credentials.ts";
@@ -19,7 +19,7 @@ import {
   isExtraWithheld,
 } from "../apiserver/impersonation-headers.ts";
 import { requestAttributes } from "../apiserver/request-info.ts";
-import { goHeaderGet, sourceIps } from "../apiserver/source-ips.ts";
+import { goHeaderGet, isTrustedProxy, sourceIps, trustedProxyList } from "../apiserver/source-ips.ts";
 import {
   BodyCapture,
   CaptureBudget,
@@ -64,8 +64,14 @@ export interface ApiProxyOptions {
   readonly upstream: Upstream;
   readonly logger: Logger;
   readonly metrics: Metrics;
+  /** Addresses and CIDR ranges whose X-Forwarded-For is believed (--trusted-proxies). */
   readonly trustedProxies: readonly string[];
   readonly responseTimeoutMs: number;
+  /** The access log (one info line per request, at its end); absent: off. */
+  readonly accessLog?: {
+    /** The share of requests answered below 400 that are written (the others always are). */
+    readonly sampleRate: number;
+  };
   /**
    * kube-oidc-proxy's --disable-impersonation: the token is still verified by the gateway, then
    * forwarded as it came, without the gateway's credentials and without Impersonate-* headers.
@@ -178,8 +184,9 @@ export function isLongRunning(url: string): boolean {
  * gateway's CPU per request in bench/ profiles) nor pipe() (nine listeners and closures per
  * stream, held for the life of every watch: 1.2 KiB of heap per watch): three listeners do it.
  */
-function relay(body: Readable, res: ServerResponse): void {
+function relay(body: Readable, res: ServerResponse, sent?: { bytesOut: number }): void {
   body.on("data", (chunk: Buffer) => {
+    if (sent) sent.bytesOut += chunk.length;
     if (!res.write(chunk)) body.pause();
   });
   res.on("drain", () => body.resume());
@@ -271,6 +278,37 @@ function authMethods(req: ClientRequest): string {
 const upstreamDecoded = (status: number | undefined) =>
   status !== undefined && ![401, 403, 405, 406, 413, 415, 429].includes(status);
 
+/**
+ * What the access log says of one request, filled in as the request goes. Never a token: the
+ * user is the authenticated name, the path has no query (a query may carry a token, e.g.
+ * access_token, or other secrets).
+ */
+interface AccessRecord {
+  /** The connection's address, read when the request arrives (a closed socket no longer has one). */
+  readonly client: string | undefined;
+  user?: string;
+  /** Under nested impersonation: whom the request acted as. */
+  as?: string;
+  status?: number;
+  upstreamStatus?: number;
+  bytesIn: number;
+  bytesOut: number;
+}
+
+/** kube-apiserver's verb and resource of a request, for the access log. */
+function accessAttributes(method: string, path: string): { verb: string; resource?: string; namespace?: string } {
+  try {
+    const attributes = requestAttributes(method, path);
+    if (!attributes.resourceRequest) return { verb: attributes.verb };
+    const resource = `${attributes.group ? `${attributes.resource}.${attributes.group}` : attributes.resource}${
+      attributes.subresource ? `/${attributes.subresource}` : ""
+    }`;
+    return { verb: attributes.verb, resource, namespace: attributes.namespace || undefined };
+  } catch {
+    return { verb: method.toLowerCase() };
+  }
+}
+
 /** Verbs whose body kube-apiserver decodes and logs (handlers create/update/patch/delete). */
 const bodyVerbs = new Set(["create", "update", "patch", "delete", "deletecollection"]);
 
@@ -283,11 +321,15 @@ export class ApiProxy {
   /** Long-lived streams to end on shutdown. */
   readonly #streams = new Set<{ destroy(): void }>();
 
+  /** --trusted-proxies. */
+  readonly #trustedProxies: BlockList;
+
   /** The Impersonate-Extra-* lines of --extra-user-headers, written once, with their keys. */
   readonly #extraHeaders: readonly { readonly key: string; readonly header: readonly [string, string] }[];
 
   constructor(options: ApiProxyOptions) {
     this.#options = options;
+    this.#trustedProxies = trustedProxyList(options.trustedProxies);
     const extra: { key: string; header: [string, string] }[] = [];
     for (const [key, values] of Object.entries(options.extraUserHeaders ?? {})) {
       for (const value of values) {
@@ -337,7 +379,7 @@ export class ApiProxy {
       }
     }
     if (!token) throw new AuthenticationError("NO_TOKEN", "no bearer token in the request");
-    let { user, authorization, identity } = await this.#identify(token);
+    let { user, authorization, identity } = await this.#identify(token, auditId);
     let impersonated: UserInfo | undefined;
     const passthrough = identity.length === 0;
     // Refused after authentication, as kube-apiserver's impersonation filter runs after its
@@ -392,7 +434,7 @@ export class ApiProxy {
       }
     }
     const clientAddress = req.socket.remoteAddress;
-    const trustForwarded = clientAddress !== undefined && this.#options.trustedProxies.includes(clientAddress);
+    const trustForwarded = isTrustedProxy(this.#trustedProxies, clientAddress);
     if (!passthrough && !disableImpersonation) identity = this.#withExtras(identity, req, trustForwarded);
     const headers = upstreamRequestHeaders({
       rawHeaders: req.rawHeaders,
@@ -510,15 +552,24 @@ export class ApiProxy {
    * Who the token is, and how the request goes upstream: impersonated under the gateway's own
    * credentials, or (passthrough) with the client's token unchanged after a TokenReview.
    */
-  async #identify(token: string): Promise<{
+  async #identify(
+    token: string,
+    requestId: string,
+  ): Promise<{
     user: UserInfo;
     authorization: string | undefined;
     identity: readonly (readonly [string, string])[];
   }> {
-    const { authenticator, tokenReviewer, metrics, upstream } = this.#options;
+    const { authenticator, tokenReviewer, metrics, upstream, logger } = this.#options;
     try {
       const { user, cached } = await authenticator.authenticate(token);
       metrics.authentications.inc({ result: cached ? "cached" : "success", reason: "" });
+      logger.debug("authenticated", {
+        requestId,
+        user: user.username,
+        groups: user.groups.length,
+        how: cached ? "token cache" : "verified",
+      });
       return { user, authorization: upstream.authorization, identity: impersonationHeaders(user) };
     } catch (error) {
       const unclaimed =
@@ -526,6 +577,12 @@ export class ApiProxy {
       if (!tokenReviewer || !unclaimed) throw error;
       const username = await tokenReviewer.review(token);
       metrics.authentications.inc({ result: "passthrough", reason: "" });
+      logger.debug("authenticated", {
+        requestId,
+        user: username,
+        how: "passthrough: no issuer claims the token; the API server's TokenReview accepted it",
+        unclaimed: (error as AuthenticationError).code,
+      });
       return { user: { username, groups: [], extra: {} }, authorization: `Bearer ${token}`, identity: [] };
     }
   }
@@ -585,6 +642,45 @@ export class ApiProxy {
     );
   }
 
+  /**
+   * The access log's line for a request that ended: at info, unless sampled out (only requests
+   * answered below 400 are sampled; refusals, failures and requests the client left are always
+   * written).
+   */
+  #logAccess(
+    req: ClientRequest,
+    requestId: string,
+    path: string,
+    started: number,
+    record: AccessRecord,
+    completed: boolean,
+  ): void {
+    const { accessLog, logger } = this.#options;
+    if (!accessLog) return;
+    const failed = record.status === undefined || record.status >= 400 || !completed;
+    if (!failed && accessLog.sampleRate < 1 && Math.random() >= accessLog.sampleRate) return;
+    const method = req.method ?? "GET";
+    const query = path.indexOf("?");
+    const { verb, resource, namespace } = accessAttributes(method, path);
+    logger.info("request", {
+      requestId,
+      client: record.client,
+      user: record.user,
+      as: record.as,
+      verb,
+      resource,
+      namespace,
+      path: query === -1 ? path : path.slice(0, query),
+      protocol: `HTTP/${req.httpVersion}`,
+      status: record.status,
+      upstreamStatus: record.upstreamStatus,
+      ...(completed ? {} : { incomplete: true }),
+      latencyMs: Math.round((performance.now() - started) * 100) / 100,
+      bytesIn: record.bytesIn,
+      bytesOut: record.bytesOut,
+    });
+  }
+
   /** An ordinary request, over HTTP/1.1 or HTTP/2. */
   async handleRequest(req: ClientRequest, res: ClientResponse, session?: SessionCredentials): Promise<void> {
     const started = performance.now();
@@ -594,11 +690,27 @@ export class ApiProxy {
     const { metrics } = this.#options;
     const method = req.method ?? "GET";
     const path = session?.path ?? req.url ?? "/";
+    // The access log's record, written when the response ends (a watch: when it closes).
+    const access: AccessRecord | undefined = this.#options.accessLog
+      ? { client: req.socket?.remoteAddress, bytesIn: 0, bytesOut: 0 }
+      : undefined;
+    if (access) {
+      // Counted once the body flows to the API server: a listener added earlier would start the
+      // flow before the upstream request takes it, and lose what it read.
+      req.once("resume", () =>
+        req.on("data", (chunk: Buffer) => {
+          access.bytesIn += chunk.length;
+        }),
+      );
+      res.once("close", () => this.#logAccess(req, requestId, path, started, access, res.writableFinished));
+    }
     const done = (status: number) => {
+      if (access) access.status = status;
       metrics.requests.inc({ method, code: String(status) });
       metrics.requestDuration.observe({ method }, (performance.now() - started) / 1000);
     };
     const reply = (response: StatusResponse) => {
+      if (access) access.bytesOut += Buffer.byteLength(response.body);
       done(response.status);
       if (res.headersSent) {
         res.destroy();
@@ -612,6 +724,7 @@ export class ApiProxy {
     try {
       authorized = await this.#authorize(req, undefined, session, requestId);
     } catch (error) {
+      if (access && error instanceof Error) access.user = this.#actors.get(error)?.username;
       req.resume();
       const response = this.#failure(error, req, requestId);
       this.#auditOwnAnswer(req, error, response, requestId, path, receivedUs);
@@ -619,6 +732,10 @@ export class ApiProxy {
       return;
     }
 
+    if (access) {
+      access.user = authorized.user.username;
+      access.as = authorized.impersonated?.username;
+    }
     const longRunning = isLongRunning(path);
     const audit = this.#beginAudit(req, requestId, path, receivedUs, authorized.user);
     if (authorized.impersonated) audit?.logImpersonatedUser(authorized.impersonated);
@@ -695,6 +812,7 @@ export class ApiProxy {
     }
     done(upstreamRes.status);
     upstreamStatus = upstreamRes.status;
+    if (access) access.upstreamStatus = upstreamStatus;
     const upstreamBody = upstreamRes.body;
     if (audit) {
       audit.setResponseCode(upstreamRes.status);
@@ -733,17 +851,33 @@ export class ApiProxy {
     upstreamBody.once("close", () => {
       if (!upstreamBody.readableEnded) res.destroy();
     });
-    relay(upstreamBody, res as ServerResponse);
+    relay(upstreamBody, res as ServerResponse, access);
   }
 
   /** An HTTP/1.1 Upgrade request (exec, attach, port-forward; SPDY or WebSocket). */
   async handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer, session?: SessionCredentials): Promise<void> {
+    const started = performance.now();
     const receivedUs = nowUs();
     const requestId = clientAuditId(req.rawHeaders) || randomUUID();
     const { metrics } = this.#options;
     const upgrade = req.headers.upgrade ?? "";
     const path = session?.path ?? req.url ?? "/";
+    // The access log's line is written once the connection ends: an exec or port-forward is one
+    // request however long it lasts. Its bytes are the connection's, both protocols' (an upgrade
+    // owns its connection to the end).
+    const access: AccessRecord | undefined = this.#options.accessLog
+      ? { client: req.socket?.remoteAddress, bytesIn: 0, bytesOut: 0 }
+      : undefined;
+    if (access) {
+      socket.once("close", () => {
+        const counted = socket as Duplex & { bytesRead?: number; bytesWritten?: number };
+        access.bytesIn = counted.bytesRead ?? 0;
+        access.bytesOut = counted.bytesWritten ?? 0;
+        this.#logAccess(req, requestId, path, started, access, access.status !== undefined);
+      });
+    }
     const writeRaw = (response: StatusResponse) => {
+      if (access) access.status = response.status;
       metrics.requests.inc({ method: req.method ?? "GET", code: String(response.status) });
       socket.end(rawHttpResponse(response));
     };
@@ -765,10 +899,15 @@ export class ApiProxy {
     try {
       authorized = await this.#authorize(req, upgrade, session, requestId);
     } catch (error) {
+      if (access && error instanceof Error) access.user = this.#actors.get(error)?.username;
       const response = this.#failure(error, req, requestId);
       this.#auditOwnAnswer(req, error, response, requestId, path, receivedUs);
       writeRaw(response);
       return;
+    }
+    if (access) {
+      access.user = authorized.user.username;
+      access.as = authorized.impersonated?.username;
     }
     const audit = this.#beginAudit(req, requestId, path, receivedUs, authorized.user);
     if (authorized.impersonated) audit?.logImpersonatedUser(authorized.impersonated);
@@ -820,6 +959,10 @@ export class ApiProxy {
       socket.off("close", onClientGone);
     }
     metrics.requests.inc({ method: req.method ?? "GET", code: String(upstreamRes.status) });
+    if (access) {
+      access.status = upstreamRes.status;
+      access.upstreamStatus = upstreamRes.status;
+    }
     if (socket.destroyed) {
       upstreamRes.upgraded?.socket.destroy();
       upstreamRes.body.destroy();

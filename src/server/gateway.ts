@@ -47,11 +47,13 @@ export interface GatewayDependencies {
   readonly serviceAccountDir?: string;
   /** A worker of several (--workers): the primary process serves the health port for all. */
   readonly healthServedElsewhere?: boolean;
+  /** That worker's slot (1 to N): its process metrics carry it as the `worker` label. */
+  readonly worker?: number;
 }
 
 export async function startGateway(config: ServeConfig, deps: GatewayDependencies = {}): Promise<Gateway> {
-  const logger = deps.logger ?? createLogger(config.logLevel);
-  const metrics = createMetrics();
+  const logger = deps.logger ?? createLogger(config.logLevel, undefined, undefined, config.logFormat);
+  const metrics = createMetrics({ runtime: { worker: deps.worker } });
 
   // Without --tls-cert-file: a self-signed pair in --cert-dir, generated once, then reused.
   const servingPair = config.serving.tlsCertFile
@@ -77,7 +79,17 @@ export async function startGateway(config: ServeConfig, deps: GatewayDependencie
     env: deps.env,
     serviceAccountDir: deps.serviceAccountDir,
     http2: config.upstream.http2,
-    http2ConnectionGauge: metrics.upstreamHttp2Connections,
+    // The gauge, and a debug line for each connection the gateway opens or loses to the API server.
+    http2ConnectionGauge: {
+      inc: () => {
+        metrics.upstreamHttp2Connections.inc();
+        logger.debug("upstream HTTP/2 connection opened", { open: metrics.upstreamHttp2Connections.value });
+      },
+      dec: () => {
+        metrics.upstreamHttp2Connections.dec();
+        logger.debug("upstream HTTP/2 connection closed", { open: metrics.upstreamHttp2Connections.value });
+      },
+    },
     onHttp1Only: () =>
       logger.warn("the API server does not offer HTTP/2: every request goes over HTTP/1.1, a connection per watch"),
     onTokenReloaded: (file) => logger.info("upstream token reloaded", { file }),
@@ -159,6 +171,7 @@ export async function startGateway(config: ServeConfig, deps: GatewayDependencie
     logger,
     metrics,
     trustedProxies: config.serving.trustedProxies,
+    accessLog: config.accessLog,
     responseTimeoutMs: config.upstream.responseTimeoutMs,
     disableImpersonation: config.proxy.disableImpersonation,
     extraUserHeaderClientIp: config.proxy.extraUserHeaderClientIp,

@@ -12,6 +12,7 @@ import type { AddressInfo } from "node:net";
 import type { ServeConfig } from "../config/serve-config.ts";
 import type { Logger } from "../observability/logger.ts";
 import { mergeExpositions } from "../observability/metrics.ts";
+import { RuntimeMetrics } from "../observability/runtime-metrics.ts";
 import type { Gateway, GatewayHealth } from "./gateway.ts";
 import { HealthServer } from "./health.ts";
 
@@ -139,6 +140,9 @@ export async function runPrimary({ config, exec, args, logger, stopSignal }: Pri
     return recent.answers;
   };
 
+  // The primary's own process metrics (worker="0") beside the workers': it is a process of the
+  // pod too, and its memory counts.
+  const runtime = new RuntimeMetrics(0);
   const health =
     config.serving.healthPort === 0
       ? undefined
@@ -152,7 +156,11 @@ export async function runPrimary({ config, exec, args, logger, stopSignal }: Pri
             );
           },
           degraded: async () => [...new Set((await healths()).flatMap(({ health }) => health?.degraded ?? []))],
-          metrics: async () => mergeExpositions((await askAll(true)).flatMap(({ health }) => health?.metrics ?? [])),
+          metrics: async () =>
+            mergeExpositions([
+              ...(await askAll(true)).flatMap(({ health }) => health?.metrics ?? []),
+              `${runtime.render()}\n`,
+            ]),
         });
 
   cluster.setupPrimary({ exec, args: [...args] });
@@ -177,6 +185,7 @@ export async function runPrimary({ config, exec, args, logger, stopSignal }: Pri
   await Promise.all(exits);
   clearTimeout(deadline);
   await health?.close();
+  runtime.close();
   logger.info("stopped");
   return outcome;
 }

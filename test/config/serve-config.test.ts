@@ -121,7 +121,49 @@ describe("serve configuration", () => {
     ["a bad boolean", ["--allow-system-identities=maybe"], "INVALID_FLAG_VALUE", /invalid boolean/],
     ["a bad port", ["--secure-port=70000"], "INVALID_FLAG_VALUE", /not a port/],
     ["a bad duration", ["--token-cache-ttl=10 seconds"], "INVALID_FLAG_VALUE", /invalid duration/],
-    ["an untrusted-proxy that is not an IP", ["--trusted-proxies=ingress"], "INVALID_FLAG_VALUE", /not an IP address/],
+    [
+      "a trusted proxy that is neither an address nor a range",
+      ["--trusted-proxies=ingress"],
+      "INVALID_FLAG_VALUE",
+      /--trusted-proxies: "ingress" is neither an IP address nor a CIDR range \(e\.g\. 10\.0\.0\.7, 10\.0\.0\.0\/8/,
+    ],
+    [
+      "a trusted-proxy range with an IPv4 prefix over 32",
+      ["--trusted-proxies=10.0.0.0/8,10.0.0.0/33"],
+      "INVALID_FLAG_VALUE",
+      /"10\.0\.0\.0\/33" is neither .*: the prefix length must be 0 to 32/,
+    ],
+    [
+      "a trusted-proxy range with an IPv6 prefix over 128",
+      ["--trusted-proxies=fd00::/129"],
+      "INVALID_FLAG_VALUE",
+      /the prefix length must be 0 to 128/,
+    ],
+    [
+      "a trusted-proxy range without a prefix",
+      ["--trusted-proxies=10.0.0.0/"],
+      "INVALID_FLAG_VALUE",
+      /"10\.0\.0\.0\/"/,
+    ],
+    ["a trusted-proxy range with a host name", ["--trusted-proxies=ingress/8"], "INVALID_FLAG_VALUE", /"ingress\/8"/],
+    [
+      "an unknown --log-format",
+      ["--log-format=logfmt"],
+      "INVALID_FLAG_VALUE",
+      /--log-format: expected json or text, got "logfmt"/,
+    ],
+    [
+      "an --access-log-sample-rate above 1",
+      ["--access-log-sample-rate=2"],
+      "INVALID_FLAG_VALUE",
+      /--access-log-sample-rate: expected a number from 0 to 1/,
+    ],
+    [
+      "an --access-log-sample-rate that is no number",
+      ["--access-log-sample-rate=10%"],
+      "INVALID_FLAG_VALUE",
+      /--access-log-sample-rate: expected a number from 0 to 1 \(e\.g\. 0\.1 for one in ten\), got "10%"/,
+    ],
     [
       "a negative --audit-log-maxbackup",
       ["--audit-log-path=/tmp/a.log", "--audit-log-maxbackup=-1"],
@@ -146,6 +188,60 @@ describe("serve configuration", () => {
       );
     });
   }
+
+  it("takes --trusted-proxies as addresses and CIDR ranges, IPv4 and IPv6", () => {
+    const config = load(["--trusted-proxies=10.0.0.7,10.0.0.0/8,fd00::/8,::1"]);
+    assert.deepEqual(config.serving.trustedProxies, ["10.0.0.7", "10.0.0.0/8", "fd00::/8", "::1"]);
+  });
+
+  it("writes an access log of every request by default, and takes a sample rate or off", () => {
+    assert.deepEqual(load([]).accessLog, { sampleRate: 1 });
+    assert.deepEqual(load(["--access-log-sample-rate=0.25"]).accessLog, { sampleRate: 0.25 });
+    assert.equal(load(["--access-log=false"]).accessLog, undefined);
+    assert.equal(load([]).logFormat, "json");
+    assert.equal(load([], { KOG_LOG_FORMAT: "text" }).logFormat, "text");
+  });
+
+  it("reports each effective setting with where it came from: flag, environment, config file or default", () => {
+    const dir = mkdtempSync(join(tmpdir(), "kog-effective-"));
+    const file = join(dir, "config.yaml");
+    writeFileSync(file, "health-port: 9090\nlog-level: warn\nsecure-port: 7443\n");
+    const config = load([`--config=${file}`, "--log-level=debug"], { KOG_SECURE_PORT: "8443" });
+    assert.deepEqual(config.effective["log-level"], { value: "debug", source: "flag" });
+    assert.deepEqual(config.effective["secure-port"], { value: 8443, source: "env", variable: "KOG_SECURE_PORT" });
+    assert.deepEqual(config.effective["health-port"], { value: 9090, source: "config-file" });
+    assert.deepEqual(config.effective["bind-address"], { value: "0.0.0.0", source: "default" });
+    assert.deepEqual(config.effective["tls-cert-file"], { value: "/tls/crt", source: "flag" });
+    assert.deepEqual(config.effective.config, { value: file, source: "flag" });
+    // Durations as they are written (Go's form), not as milliseconds.
+    assert.deepEqual(config.effective["token-cache-ttl"], { value: "10s", source: "default" });
+    assert.deepEqual(load(["--shutdown-grace-period=90s"]).effective["shutdown-grace-period"], {
+      value: "90s",
+      source: "flag",
+    });
+  });
+
+  it("redacts secrets in the effective settings: tokens, and a Redis URL's password", () => {
+    const dir = mkdtempSync(join(tmpdir(), "kog-redact-"));
+    const cookieSecret = join(dir, "cookie");
+    writeFileSync(cookieSecret, "the-cookie-secret-that-is-long-enough-32\n");
+    const config = load([
+      "--token=upstream-secret-token",
+      "--session-client-id=dash",
+      "--session-issuer-url=https://issuer.example.com/realms/kube",
+      "--session-external-url=https://dash.example.com",
+      `--session-cookie-secret-file=${cookieSecret}`,
+      "--session-store=redis",
+      "--session-redis-url=redis://gateway:hunter2hunter2@redis:6379/0",
+    ]);
+    const text = JSON.stringify(config.effective);
+    assert.equal(config.effective.token?.value, "<redacted>");
+    // --dashboard-token names which token (id or access), not a token.
+    assert.equal(config.effective["dashboard-token"]?.value, "id");
+    assert.equal(config.effective["session-redis-url"]?.value, "redis://gateway:%3Credacted%3E@redis:6379/0");
+    assert.doesNotMatch(text, /upstream-secret-token|hunter2|the-cookie-secret/);
+    assert.equal(config.effective["session-cookie-secret-file"]?.value, cookieSecret);
+  });
 
   it("keeps --api-port off by default and takes a port of its own", () => {
     assert.equal(load([]).serving.apiPort, 0);

@@ -120,6 +120,27 @@ describe("serve --workers", { timeout: 180_000 }, () => {
     assert.equal(text.split("\n").filter((l) => l === "# TYPE kube_oidc_gateway_open_watches gauge").length, 1);
   });
 
+  it("keeps each process's runtime metrics apart by a worker label, and has one build_info series", async () => {
+    const text = await (await fetch(`${healthUrl}/metrics`)).text();
+    const lines = text.split("\n");
+    // The primary (0) and both workers: each its own RSS, none summed into an unlabelled series.
+    const rss = lines.filter((l) => l.startsWith("process_resident_memory_bytes"));
+    assert.deepEqual(rss.map((l) => /worker="(\d+)"/.exec(l)?.[1]).sort(), ["0", "1", "2"], rss.join("\n"));
+    const pids = [child.pid ?? 0, ...childPids(child.pid ?? 0)];
+    for (const line of rss) assert.ok(Number(line.split(" ")[1]) > 10_000_000, line);
+    const starts = lines.filter((l) => l.startsWith("process_start_time_seconds{"));
+    assert.equal(starts.length, 3);
+    assert.equal(pids.length, 3);
+    for (const line of starts) {
+      const value = Number(line.split(" ")[1]);
+      assert.ok(Math.abs(value - Date.now() / 1000) < 600, `${line}: a start time, not a sum of three`);
+    }
+    assert.equal(lines.filter((l) => l.startsWith("# TYPE process_resident_memory_bytes ")).length, 1);
+    const buildInfo = lines.filter((l) => l.startsWith("kube_oidc_gateway_build_info"));
+    assert.equal(buildInfo.length, 1, buildInfo.join("\n"));
+    assert.match(buildInfo[0] ?? "", /\{version="[^"]+",node_version="v[\d.]+"\} 1$/);
+  });
+
   it("replaces a worker that dies, and is not ready until the new one listens", async () => {
     const [victim] = childPids(child.pid ?? 0);
     assert.ok(victim);

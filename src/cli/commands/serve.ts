@@ -1,4 +1,3 @@
-import { readFileSync } from "node:fs";
 import { extname } from "node:path";
 import { fileURLToPath } from "node:url";
 import { ConfigError } from "../../config/errors.ts";
@@ -6,6 +5,7 @@ import type { FlagValue } from "../../config/flags.ts";
 import { formatFlagHelp } from "../../config/flags.ts";
 import { loadServeConfig } from "../../config/serve-config.ts";
 import { serveFlags } from "../../config/serve-flags.ts";
+import { packageVersion } from "../../observability/build.ts";
 import { createLogger } from "../../observability/logger.ts";
 import { startGateway } from "../../server/gateway.ts";
 import { reportToPrimary, runPrimary, workerIndex } from "../../server/workers.ts";
@@ -74,8 +74,7 @@ function privilegedPortAdvice(error: unknown, port: number): string {
   );
 }
 
-const version = (): string =>
-  (JSON.parse(readFileSync(new URL("../../../package.json", import.meta.url), "utf8")) as { version: string }).version;
+const version = packageVersion;
 
 /** Runs serve with `args`; `profile` picks kube-oidc-proxy's defaults when invoked as it. */
 export async function runServe(args: readonly string[], profile: ServeProfile = serveProfile): Promise<number> {
@@ -103,9 +102,17 @@ export async function runServe(args: readonly string[], profile: ServeProfile = 
   });
   const worker = workerIndex();
   if (worker === undefined) {
-    // One line per flag that was set and means nothing here (kube-oidc-proxy's and klog's), from
-    // the first process only.
-    const logger = createLogger(config.logLevel);
+    // The start-up line: what runs (version, Node, the effective configuration with where each
+    // value came from, secrets redacted), then one line per flag that was set and means nothing
+    // here (kube-oidc-proxy's and klog's), from the first process only.
+    const logger = createLogger(config.logLevel, undefined, undefined, config.logFormat);
+    logger.info("starting", {
+      version: version(),
+      node: process.version,
+      pid: process.pid,
+      ...(profile.name === "serve" ? {} : { as: profile.name }),
+      config: config.effective,
+    });
     for (const { flag, reason } of config.ignoredFlags) logger.warn("flag ignored", { flag: `--${flag}`, reason });
   }
   if (config.workers > 1 && worker === undefined) {
@@ -115,7 +122,7 @@ export async function runServe(args: readonly string[], profile: ServeProfile = 
       config,
       exec,
       args: [profile.name, ...args],
-      logger: createLogger(config.logLevel, undefined, { worker: 0 }),
+      logger: createLogger(config.logLevel, undefined, { worker: 0 }, config.logFormat),
       stopSignal,
     });
   }
@@ -125,10 +132,17 @@ export async function runServe(args: readonly string[], profile: ServeProfile = 
       worker === undefined
         ? await startGateway(config)
         : await startGateway(config, {
-            logger: createLogger(config.logLevel, undefined, { worker }),
+            logger: createLogger(config.logLevel, undefined, { worker }, config.logFormat),
             healthServedElsewhere: true,
+            worker,
           });
   } catch (error) {
+    // A setting that turns out wrong only when used (a certificate file that is not there, a key
+    // that does not match its certificate) is a configuration error, exit 2 like the others.
+    if (error instanceof ConfigError) {
+      process.stderr.write(`${prefix}: ${error.message}\nRun 'kube-oidc-gateway serve --help' for the flags.\n`);
+      return 2;
+    }
     process.stderr.write(
       // Node names the port it could not bind (the secure port, --api-port or the health port).
       `${prefix}: ${(error as Error).message}${privilegedPortAdvice(error, (error as { port?: number }).port ?? config.serving.securePort)}\n`,
