@@ -18,7 +18,7 @@ import { type AddressInfo, isIP, type Socket } from "node:net";
 import { join } from "node:path";
 import type { Duplex } from "node:stream";
 import * as tls from "node:tls";
-import { ConfigError } from "../config/errors.ts";
+import { ConfigError, unreadableFile } from "../config/errors.ts";
 import { goCipherSuites, goSuitesNodeLacks, goTls13Suites } from "../config/go-tls-names.ts";
 import { rawHttpResponse, StatusError, toStatus } from "../proxy/status.ts";
 import { isStreamUpgrade } from "../proxy/upgrade-relay.ts";
@@ -170,20 +170,6 @@ function lookupSni<T>(byName: ReadonlyMap<string, T>, serverName: string): T | u
   return byName.get(labels.join("."));
 }
 
-/** Why a file could not be read, in words (Node's text is `ENOENT: no such file or directory, open '…'`). */
-function unreadable(error: NodeJS.ErrnoException): string {
-  switch (error.code) {
-    case "ENOENT":
-      return "no such file";
-    case "EACCES":
-      return `permission denied (this process runs as uid ${process.getuid?.() ?? "?"})`;
-    case "EISDIR":
-      return "a directory, not a file";
-    default:
-      return error.message;
-  }
-}
-
 /**
  * Reads a certificate and its key for serving, and checks them as a pair before OpenSSL sees
  * them: a missing or unreadable file names the setting that gave it
@@ -197,10 +183,8 @@ export async function readServingPair(
   privateKey: { readonly flag: string; readonly file: string },
 ): Promise<{ cert: string; key: string }> {
   const read = (what: { readonly flag: string; readonly file: string }) =>
-    readFile(what.file, "utf8").catch((error: NodeJS.ErrnoException) => {
-      throw new ConfigError("TLS_FILE_UNREADABLE", `${what.flag}: ${what.file}: ${unreadable(error)}`, {
-        cause: error,
-      });
+    readFile(what.file, "utf8").catch((error: unknown) => {
+      throw unreadableFile("TLS_FILE_UNREADABLE", what.flag, what.file, error);
     });
   const [cert, key] = await Promise.all([read(certificate), read(privateKey)]);
   let x509: X509Certificate;
