@@ -330,11 +330,12 @@ function upstreamHttp2(value: string): UpstreamHttp2 {
 }
 
 /**
- * Settings whose values are secrets: the start-up line says they are set, never what they are.
- * kubectl's --token is the one secret a flag holds; the others are files (their paths are shown,
- * never their contents), and a Redis URL's password is replaced below.
+ * Settings whose values are secrets: the start-up line says they are set and where from, never
+ * what they are. kubectl's --token is the one secret a flag holds; a Redis URL may carry a
+ * password, and docs/security.md promises the URL is never logged. The other secrets are files:
+ * their paths are shown, never their contents.
  */
-const secretSettings = new Set(["token"]);
+const secretSettings = new Set(["token", "session-redis-url"]);
 
 /** Milliseconds as a Go duration in the largest whole unit (90000 → "90s", 3600000 → "1h"). */
 function durationText(ms: number): string {
@@ -350,18 +351,7 @@ function durationText(ms: number): string {
 
 /** A setting's value as the start-up line may show it. */
 function redacted(name: string, value: FlagValue): FlagValue {
-  if (secretSettings.has(name)) return value === "" ? "" : "<redacted>";
-  // A Redis URL may carry a password (redis://user:password@host).
-  if (name === "session-redis-url" && typeof value === "string") {
-    try {
-      const url = new URL(value);
-      if (url.password !== "") url.password = "<redacted>";
-      return url.href;
-    } catch {
-      return "<redacted>";
-    }
-  }
-  return value;
+  return secretSettings.has(name) && value !== "" ? "<redacted>" : value;
 }
 
 function effectiveSettings(

@@ -591,7 +591,15 @@ export class ApiProxy {
     const { logger, metrics } = this.#options;
     if (error instanceof AuthenticationError) {
       metrics.authentications.inc({ result: "failure", reason: error.code });
-      logger.info("authentication failed", { requestId, reason: error.code, detail: error.message, path: req.url });
+      // The path without its query: a query may carry a token (access_token) or another secret.
+      const url = req.url ?? "";
+      const query = url.indexOf("?");
+      logger.info("authentication failed", {
+        requestId,
+        reason: error.code,
+        detail: error.message,
+        path: query === -1 ? url : url.slice(0, query),
+      });
       return withAuditId(toStatus(unauthorized()), requestId);
     }
     if (error instanceof StatusError) {

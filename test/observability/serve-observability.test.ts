@@ -263,7 +263,7 @@ describe("serve: what it did is visible", { timeout: 300_000 }, () => {
     const unauthenticated = randomUUID();
     assert.equal(
       (
-        await request(served, bed.ca.certPem, "/api/v1/namespaces/default/configmaps", {
+        await request(served, bed.ca.certPem, "/api/v1/namespaces/default/configmaps?access_token=query-token-value", {
           headers: { authorization: "Bearer not-a-token", "audit-id": unauthenticated },
         })
       ).status,
@@ -273,6 +273,10 @@ describe("serve: what it did is visible", { timeout: 300_000 }, () => {
     assert.equal(line.status, 401);
     assert.equal(line.user, undefined);
     assert.equal(line.upstreamStatus, undefined, "the API server was never asked");
+    // Regression: the refusal's own line logged the path with its query, a token in access_token included.
+    const refusal = jsonLines(served).find((l) => l.msg === "authentication failed" && l.requestId === unauthenticated);
+    assert.equal(refusal?.path, "/api/v1/namespaces/default/configmaps");
+    assert.ok(!served.lines.some((l) => l.includes("query-token-value")), "a query token was logged");
   });
 
   it("logs a watch once, when it ends", async () => {
