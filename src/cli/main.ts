@@ -1,10 +1,13 @@
 #!/usr/bin/env node
 // The kube-oidc-gateway command line: one entry, one file per subcommand under commands/.
-import { readFileSync } from "node:fs";
+import { readFileSync, realpathSync } from "node:fs";
+import { fileURLToPath } from "node:url";
 import type { CommandContext, CommandEntry } from "./command.ts";
+import { requireSupportedNode } from "./start.ts";
 
-// One entry per command, each module loaded on demand (see CommandEntry): `--help` takes ~40 ms
-// and ~45 MB instead of ~330 ms and ~80 MB with every command imported up front (bench/cli-*.ts).
+// One entry per command, each module loaded on demand (see CommandEntry): `--help` of the built
+// package takes ~80 ms and ~49 MB peak RSS (Node alone: ~60 ms, ~44 MB) instead of ~340 ms and
+// ~81 MB with every command imported up front (bench/cli-startup.ts).
 export const commands: readonly CommandEntry[] = [
   {
     name: "serve",
@@ -106,7 +109,31 @@ export async function main(argv: readonly string[], io: Io = processIo): Promise
   });
 }
 
-if (import.meta.main) {
+/**
+ * Whether the module of `meta` is the program Node was started with (`script`, process.argv[1]).
+ * import.meta.main says so from Node 22.18 and 24.2; Node 23 and 24.0-24.1, which engines allow,
+ * lack it, and there the test that ran main() alone did nothing: serve --workers runs this file
+ * in each worker, and the package's executables ran it. Without it: the script's real path is
+ * this module's (Node resolves the main module's symlinks, as npm's bin links are).
+ */
+export function isProgram(
+  meta: { readonly main?: boolean; readonly url: string },
+  script: string | undefined,
+): boolean {
+  if (typeof meta.main === "boolean") return meta.main;
+  if (script === undefined) return false;
+  try {
+    return realpathSync(script) === fileURLToPath(meta.url);
+  } catch {
+    return false;
+  }
+}
+
+// Run directly (`node src/cli/main.ts`, serve --workers's workers, an old entrypoint naming
+// dist/cli/main.js): as the executables (kube-oidc-gateway.ts) do, an older Node is refused in one
+// line, though only after this module's imports were loaded.
+if (isProgram(import.meta, process.argv[1])) {
+  requireSupportedNode("kube-oidc-gateway");
   // Exit explicitly: after a graceful stop, a half-open client connection must not keep the
   // process (and a terminating pod) alive.
   process.exit(await main(process.argv.slice(2)));

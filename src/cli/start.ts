@@ -24,17 +24,21 @@ export function supportsNode(version: string, minimum: string = minimumNode): bo
   return true;
 }
 
+/** On a Node older than `minimumNode`: one line on standard error naming both, and exit 1. */
+export function requireSupportedNode(name: string): void {
+  if (supportsNode(process.versions.node)) return;
+  process.stderr.write(
+    `${name}: needs Node.js ${minimumNode} or later; this is Node.js ${process.version} (${process.execPath})\n`,
+  );
+  process.exit(1);
+}
+
 /**
  * Runs the CLI with `prefix` and the process's arguments, and exits with its code; on an older
  * Node, says so in one line on standard error and exits 1 instead.
  */
 export function start(name: string, prefix: readonly string[]): void {
-  if (!supportsNode(process.versions.node)) {
-    process.stderr.write(
-      `${name}: needs Node.js ${minimumNode} or later; this is Node.js ${process.version} (${process.execPath})\n`,
-    );
-    process.exit(1);
-  }
+  requireSupportedNode(name);
   import("./main.ts")
     .then((cli) => cli.main(prefix.concat(process.argv.slice(2))))
     // Exit explicitly: after a graceful stop, a half-open client connection must not keep the

@@ -1,8 +1,11 @@
 import assert from "node:assert/strict";
 import { execFile, spawnSync } from "node:child_process";
+import { mkdtempSync, rmSync, symlinkSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, it } from "node:test";
-import { commands, main } from "../../src/cli/main.ts";
+import { pathToFileURL } from "node:url";
+import { commands, isProgram, main } from "../../src/cli/main.ts";
 import { supportsNode } from "../../src/cli/start.ts";
 
 function capture() {
@@ -91,6 +94,27 @@ registerHooks({ resolve(specifier, context, next) {
     }
     for (const v of ["22.17.9", "22.9.0", "20.20.2", "18.20.8", "14.21.3", "8.0.0"]) {
       assert.equal(supportsNode(v), false, v);
+    }
+  });
+
+  // Node 23 and 24.0-24.1 (inside engines) have no import.meta.main: `if (import.meta.main)` left
+  // serve --workers's workers and a direct `node dist/cli/main.js` doing nothing, exit 0.
+  it("isProgram: without import.meta.main, the script's real path decides (through a bin symlink too)", () => {
+    const file = join(import.meta.dirname, "..", "..", "src", "cli", "main.ts");
+    const url = pathToFileURL(file).href;
+    const dir = mkdtempSync(join(tmpdir(), "kog-main-"));
+    try {
+      const link = join(dir, "kube-oidc-gateway");
+      symlinkSync(file, link);
+      assert.equal(isProgram({ url }, file), true);
+      assert.equal(isProgram({ url }, link), true);
+      assert.equal(isProgram({ url }, join(import.meta.dirname, "main.test.ts")), false);
+      assert.equal(isProgram({ url }, join(dir, "missing")), false);
+      assert.equal(isProgram({ url }, undefined), false);
+      assert.equal(isProgram({ main: false, url }, file), false);
+      assert.equal(isProgram({ main: true, url }, undefined), true);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 });

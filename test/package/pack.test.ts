@@ -433,6 +433,19 @@ describe("the npm package", { timeout: 300_000 }, () => {
       });
     }
 
+    // serve --workers runs dist/cli/main.js itself in each worker, and images built before the
+    // executables were guards name it: it printed nothing and exited 0 here too.
+    it("dist/cli/main.js run directly exits 1 with that one line", async () => {
+      const r = await run("node", [join(installed, "dist", "cli", "main.js"), "--version"], {
+        cwd: project,
+        env,
+        timeoutMs: 60_000,
+      });
+      assert.equal(r.code, 1);
+      assert.equal(r.stdout, "");
+      assert.match(r.stderr, refusal("kube-oidc-gateway"));
+    });
+
     it("kube-oidc-proxy --version exits 1 with that one line", async () => {
       const r = await exec("kube-oidc-proxy", ["--version"]);
       assert.equal(r.code, 1);
