@@ -731,7 +731,7 @@ export async function certDirServingPair(
       () => true,
       (error: NodeJS.ErrnoException) => {
         if (error.code === "ENOENT") return false;
-        throw error;
+        throw unreadableFile("CERT_DIR_UNUSABLE", "--cert-dir", file, error);
       },
     );
   const [cert, key] = await Promise.all([readable(certFile), readable(keyFile)]);
@@ -749,8 +749,14 @@ export async function certDirServingPair(
     unspecified ? ["localhost"] : [],
   );
   // certutil.WriteCert and keyutil.WriteKey: the folder 0755, the certificate 0644, the key 0600.
-  await mkdir(certDir, { recursive: true, mode: 0o755 });
-  await writeFile(certFile, pair.certPem, { mode: 0o644 });
-  await writeFile(keyFile, pair.keyPem, { mode: 0o600 });
+  // A folder this process may not write (the image's non-root user and a root-owned mount)
+  // names --cert-dir, not a bare EACCES that serve would take for a port it could not bind.
+  const write = async (path: string, step: () => Promise<unknown>) =>
+    step().catch((error: unknown) => {
+      throw unreadableFile("CERT_DIR_UNUSABLE", "--cert-dir", path, error);
+    });
+  await write(certDir, () => mkdir(certDir, { recursive: true, mode: 0o755 }));
+  await write(certFile, () => writeFile(certFile, pair.certPem, { mode: 0o644 }));
+  await write(keyFile, () => writeFile(keyFile, pair.keyPem, { mode: 0o600 }));
   return { certFile, keyFile, generated: true };
 }

@@ -10,7 +10,7 @@ import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import * as tls from "node:tls";
 import { ConfigError } from "../../src/config/errors.ts";
-import { TlsListener, type TlsListenerOptions } from "../../src/server/tls-listener.ts";
+import { certDirServingPair, TlsListener, type TlsListenerOptions } from "../../src/server/tls-listener.ts";
 import { TestCA } from "../../testbed/ca.ts";
 import { repoRoot } from "../../testbed/paths.ts";
 
@@ -37,6 +37,46 @@ describe("serving certificate errors name the setting and say what is wrong", { 
     }
     await rm(dir, { recursive: true, force: true });
   });
+
+  /** The real executable's `serve`, its API server never reached (nothing is proxied before it listens). */
+  async function serve(args: string[], asUser?: number): Promise<{ code: number | null; stderr: string }> {
+    const kubeconfig = join(dir, "kubeconfig");
+    await writeFile(
+      kubeconfig,
+      JSON.stringify({
+        apiVersion: "v1",
+        kind: "Config",
+        clusters: [{ name: "c", cluster: { server: "https://127.0.0.1:1" } }],
+        users: [{ name: "u", user: { token: "t" } }],
+        contexts: [{ name: "x", context: { cluster: "c", user: "u" } }],
+        "current-context": "x",
+      }),
+      { mode: 0o644 },
+    );
+    const argv = [
+      join(repoRoot, "src", "cli", "main.ts"),
+      "serve",
+      ...args,
+      "--oidc-issuer-url=https://127.0.0.1:2",
+      "--oidc-client-id=x",
+      `--kubeconfig=${kubeconfig}`,
+      "--bind-address=127.0.0.1",
+      "--secure-port=0",
+      "--health-port=0",
+    ];
+    const [command, commandArgs] =
+      asUser === undefined
+        ? [process.execPath, argv]
+        : ["setpriv", [`--reuid=${asUser}`, `--regid=${asUser}`, "--clear-groups", process.execPath, ...argv]];
+    return new Promise((resolve) => {
+      execFile(
+        command,
+        commandArgs,
+        { timeout: 60_000, env: { PATH: process.env.PATH ?? "" } },
+        (error, _stdout, stderr) => resolve({ code: error ? ((error as { code?: number }).code ?? null) : 0, stderr }),
+      );
+    });
+  }
 
   const a = () => files.a as { cert: string; key: string };
   const b = () => files.b as { cert: string; key: string };
@@ -163,42 +203,51 @@ describe("serving certificate errors name the setting and say what is wrong", { 
     assert.match(first.error.message, /^the private key in .*rotating\.key \(--tls-private-key-file\) does not belong/);
   });
 
+  it("a --cert-dir that cannot be created names --cert-dir, not a bare errno that serve took for a port it could not bind", async () => {
+    // As a non-root user under a root-owned folder this was `EACCES: permission denied, mkdir …`,
+    // and serve's low-port advice then spoke of "Port 0". The tests run as root, which may write
+    // anywhere, so a path through a regular file stands in for the unwritable folder.
+    const file = join(dir, "plain-file");
+    await writeFile(file, "not a folder\n");
+    const certDir = join(file, "certs");
+    const error = await certDirServingPair(certDir, "127.0.0.1").then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    assert.ok(error instanceof ConfigError, `not a ConfigError: ${String(error)}`);
+    assert.equal(error.code, "CERT_DIR_UNUSABLE");
+    assert.equal(
+      error.message,
+      `--cert-dir: ${join(certDir, "kube-oidc-proxy.crt")}: a part of the path is not a directory`,
+    );
+    assert.equal((error as { port?: number }).port, undefined);
+  });
+
+  it("as a non-root user, a --cert-dir it may not create is named, not taken for a privileged port", {
+    skip: process.getuid?.() !== 0 ? "needs root to run serve as another user" : false,
+  }, async () => {
+    // The image's user 1000 and a root-owned folder: serve printed `EACCES: permission denied,
+    // mkdir '…'` followed by "Port 0 is privileged …" advice, with exit 1.
+    const { chmod, mkdir: makeDir } = await import("node:fs/promises");
+    const rootOwned = join(dir, "root-owned");
+    await makeDir(rootOwned, { recursive: true });
+    await chmod(dir, 0o755);
+    await chmod(rootOwned, 0o755);
+    const result = await serve([`--cert-dir=${join(rootOwned, "certs")}`], 1000);
+    assert.equal(result.code, 2, result.stderr);
+    assert.match(
+      result.stderr,
+      new RegExp(`--cert-dir: ${join(rootOwned, "certs")}: permission denied \\(this process runs as uid 1000\\)`),
+    );
+    assert.doesNotMatch(result.stderr, /privileged|EACCES/);
+  });
+
   it("serve itself prints the flag-named error on stderr and stops before it listens", async () => {
     // The real executable, as a platform engineer runs it; the API server in the kubeconfig is
     // never reached (nothing is proxied before the listener is up).
-    const kubeconfig = join(dir, "kubeconfig");
-    await writeFile(
-      kubeconfig,
-      JSON.stringify({
-        apiVersion: "v1",
-        kind: "Config",
-        clusters: [{ name: "c", cluster: { server: "https://127.0.0.1:1" } }],
-        users: [{ name: "u", user: { token: "t" } }],
-        contexts: [{ name: "x", context: { cluster: "c", user: "u" } }],
-        "current-context": "x",
-      }),
-    );
     const missing = join(dir, "tls", "tls.crt");
-    const result = await new Promise<{ code: number | null; stderr: string }>((resolve) => {
-      execFile(
-        process.execPath,
-        [
-          join(repoRoot, "src", "cli", "main.ts"),
-          "serve",
-          `--tls-cert-file=${missing}`,
-          `--tls-private-key-file=${a().key}`,
-          "--oidc-issuer-url=https://127.0.0.1:2",
-          "--oidc-client-id=x",
-          `--kubeconfig=${kubeconfig}`,
-          "--bind-address=127.0.0.1",
-          "--secure-port=0",
-          "--health-port=0",
-        ],
-        { timeout: 60_000, env: { PATH: process.env.PATH ?? "" } },
-        (error, _stdout, stderr) => resolve({ code: error ? ((error as { code?: number }).code ?? null) : 0, stderr }),
-      );
-    });
-    assert.notEqual(result.code, 0, result.stderr);
+    const result = await serve([`--tls-cert-file=${missing}`, `--tls-private-key-file=${a().key}`]);
+    assert.equal(result.code, 2, result.stderr); // a configuration error, as the others exit
     assert.match(result.stderr, new RegExp(`--tls-cert-file: ${missing}: no such file`));
     assert.doesNotMatch(result.stderr, /ENOENT|gateway listening/);
   });
