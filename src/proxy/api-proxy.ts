@@ -664,7 +664,8 @@ export class ApiProxy {
     completed: boolean,
   ): void {
     const { accessLog, logger } = this.#options;
-    if (!accessLog) return;
+    // Off, or below --log-level (warn, error): nothing to build.
+    if (!accessLog || logger.enabled?.("info") === false) return;
     const failed = record.status === undefined || record.status >= 400 || !completed;
     if (!failed && accessLog.sampleRate < 1 && Math.random() >= accessLog.sampleRate) return;
     const method = req.method ?? "GET";
