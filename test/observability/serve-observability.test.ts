@@ -7,6 +7,7 @@ import assert from "node:assert/strict";
 import { type ChildProcess, spawn } from "node:child_process";
 import { randomUUID } from "node:crypto";
 import { readdirSync, readFileSync, writeFileSync } from "node:fs";
+import * as http2 from "node:http2";
 import * as https from "node:https";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
@@ -242,6 +243,45 @@ describe("serve: what it did is visible", { timeout: 300_000 }, () => {
     assert.equal(line.status, 201);
     assert.equal(line.bytesIn, Buffer.byteLength(body));
     assert.equal(line.bytesOut, Buffer.byteLength(answer.body));
+  });
+
+  it("logs an HTTP/2 request (kubectl's protocol) with its body's bytes", async () => {
+    const auditId = randomUUID();
+    const body = JSON.stringify({
+      apiVersion: "v1",
+      kind: "ConfigMap",
+      metadata: { name: `observed-h2-${auditId.slice(0, 8)}` },
+      data: { padding: "y".repeat(70_000) },
+    });
+    const session = http2.connect(served.url, { ca: bed.ca.certPem });
+    try {
+      const answer = await new Promise<{ status: number; body: string }>((resolve, reject) => {
+        const stream = session.request({
+          ":method": "POST",
+          ":path": "/api/v1/namespaces/default/configmaps",
+          authorization: `Bearer ${jane}`,
+          "audit-id": auditId,
+          "content-type": "application/json",
+        });
+        let status = 0;
+        const chunks: Buffer[] = [];
+        stream.on("response", (headers) => {
+          status = Number(headers[":status"]);
+        });
+        stream.on("data", (c: Buffer) => chunks.push(c));
+        stream.on("end", () => resolve({ status, body: Buffer.concat(chunks).toString() }));
+        stream.on("error", reject);
+        stream.end(body);
+      });
+      assert.equal(answer.status, 201, answer.body);
+      const line = await accessLine(served, auditId);
+      assert.equal(line.protocol, "HTTP/2.0");
+      assert.equal(line.verb, "create");
+      assert.equal(line.bytesIn, Buffer.byteLength(body));
+      assert.equal(line.bytesOut, Buffer.byteLength(answer.body));
+    } finally {
+      session.close();
+    }
   });
 
   it("logs the API server's refusal with the user, and the gateway's own refusal without one", async () => {
