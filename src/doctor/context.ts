@@ -26,6 +26,16 @@ export interface Unavailable {
 export const isUnavailable = (value: unknown): value is Unavailable =>
   typeof value === "object" && value !== null && "unavailable" in value;
 
+/**
+ * Why doctor could not verify a token locally when its own discovery failed only because it
+ * lacks the server's CA bundle (OidcConfiguration.caUnknown): the system roots stood in and did
+ * not verify. Not issuer-tls's or netpath's finding, which may well pass.
+ */
+export function unknownBundleReason(oidc: OidcConfiguration): string {
+  const hop = oidc.atApiServer ? "the API server" : "the gateway";
+  return `doctor does not know the CA bundle ${hop} trusts for the issuer, and the system roots it used instead do not verify the issuer: pass the contents of ${hop}'s --oidc-ca-file with --oidc-ca-file to check this locally`;
+}
+
 export interface OidcConfiguration {
   readonly jwt: readonly JwtAuthenticatorConfig[];
   /** Where it was read: flags given to doctor, the kube-apiserver Pod, a gateway Deployment. */

@@ -307,6 +307,17 @@ describe("doctor on the test bed", { timeout: 300_000 }, () => {
       issuerTls?.evidence.join("\n"),
     );
     assert.equal(byId.get("whoami")?.status, "pass");
+    // doctor's own discovery cannot verify the issuer either: the checks that need it say why, and
+    // point at the missing bundle, not at issuer-tls or netpath, which pass.
+    for (const id of ["iss-aud", "token-verify"]) {
+      assert.equal(byId.get(id)?.status, "skipped", id);
+      assert.match(
+        byId.get(id)?.summary ?? "",
+        /doctor does not know the CA bundle the gateway trusts.*--oidc-ca-file/,
+        id,
+      );
+      assert.doesNotMatch(byId.get(id)?.summary ?? "", /issuer-tls/, id);
+    }
     assert.equal(report.firstFailure, undefined);
     assert.equal(code, 0);
     // Without a token to prove it with: a warning that asks for the bundle, not a failure.

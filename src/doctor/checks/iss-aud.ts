@@ -5,7 +5,7 @@
 
 import { displayValue } from "../../token/render-text.ts";
 import { type Check, fail, pass, skipped } from "../check.ts";
-import { isUnavailable } from "../context.ts";
+import { isUnavailable, unknownBundleReason } from "../context.ts";
 
 const decisive = new Set(["UNKNOWN_ISSUER", "WRONG_ISSUER", "WRONG_AUDIENCE"]);
 
@@ -40,6 +40,12 @@ export const issAud: Check = {
         [...evidence, refusal.message],
         "set the configured issuer URL to exactly the discovery document's `issuer` (Keycloak: the realm URL as clients reach it; check its hostname/frontend URL setting)",
       );
+    }
+    if (refusal?.code === "ISSUER_NOT_READY" && oidc.caUnknown) {
+      return skipped(`the issuer's discovery could not be read: ${unknownBundleReason(oidc)}`, [
+        ...evidence,
+        refusal.message,
+      ]);
     }
     if (refusal?.code === "ISSUER_NOT_READY") {
       return skipped(

@@ -4,7 +4,7 @@
 // system: identities). Verified locally with the gateway's authenticator, so a refusal names
 // the exact check and kube-apiserver's own message, which the API server only writes to its log.
 import { type Check, fail, pass, skipped } from "../check.ts";
-import { isUnavailable } from "../context.ts";
+import { isUnavailable, unknownBundleReason } from "../context.ts";
 
 /** Refusals other checks own: they report them with better evidence. */
 const ownedElsewhere: Record<string, string> = {
@@ -29,6 +29,8 @@ export const tokenVerify: Check = {
     const source = isUnavailable(oidc) ? "the configuration" : oidc.source;
     const refusal = verdict.refusal;
     if (refusal) {
+      if (refusal.code === "ISSUER_NOT_READY" && !isUnavailable(oidc) && oidc.caUnknown)
+        return skipped(`not verified locally: ${unknownBundleReason(oidc)}`, [refusal.message]);
       const owner = ownedElsewhere[refusal.code];
       if (owner) return skipped(`refused [${refusal.code}], reported by ${owner}`, [refusal.message]);
       return fail(
