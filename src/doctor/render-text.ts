@@ -29,8 +29,13 @@ export function renderDoctorReport(report: DoctorReport, verbose: boolean, docsB
   const summary =
     `${counts("pass")} passed, ${counts("warn")} warned, ${counts("fail")} failed, ${counts("skipped")} skipped ` +
     `in ${(report.durationMs / 1000).toFixed(1)}s`;
-  const first = report.firstFailure
-    ? `\nFix first: ${report.firstFailure} (the checks after it may only show its effects)`
-    : "";
+  // The first failed check, or the later check it names as its cause (token-expiry failing
+  // because refresh-vs-lifetime does): then the effect comes first in the list, the cause later.
+  const effect = report.results.find((r) => r.status === "fail");
+  const first = !report.firstFailure
+    ? ""
+    : effect?.causedBy === report.firstFailure
+      ? `\nFix first: ${report.firstFailure} (${effect.id} failed because of it)`
+      : `\nFix first: ${report.firstFailure} (the checks after it may only show its effects)`;
   return `${report.results.map((r) => block(r, verbose, docsBaseUrl)).join("\n")}\n\n${summary}${first}\n`;
 }

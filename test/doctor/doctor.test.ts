@@ -449,6 +449,8 @@ spec:
       assert.equal(byId.get("token-expiry")?.causedBy, "refresh-vs-lifetime");
       assert.match(byId.get("refresh-vs-lifetime")?.fix ?? "", /--cookie-refresh=3m/);
       assert.equal(run.code, 1);
+      const text = await runCli(["doctor", ...args.filter((a) => a !== "--output=json")], { env: { TOKEN: token } });
+      assert.match(text.stdout, /Fix first: refresh-vs-lifetime \(token-expiry failed because of it\)/);
       // The control: once the proxy refreshes (--cookie-refresh=2m, the chart's default since
       // 7.1.0), the expired token is its own cause: the user pasted an old one.
       const fixed = await bed.kubectl(
