@@ -135,8 +135,9 @@ variable, then the \`--config\` file, then the default**.
 | Helm chart | \`config.<flag name>\` in the values; the chart passes them on ([Helm](helm.md)) | \`--set config.oidc-username-prefix=oidc:\` |
 
 An unknown flag or file key, or a bad value, stops \`serve\` before it listens,
-with exit code 2 and the setting named (\`unknown flag: --flush-interval\`). Unknown \`KOG_*\`
-variables are ignored. Secrets are never values: the client secret and the cookie secret are
+with exit code 2 and the setting named (\`unknown flag: --flush-interval\`; a file key gets the
+closest setting, as flags do). An unknown \`KOG_*\` variable is ignored with a warning at start
+that names the closest variable (\`test/server/serve-config-errors.test.ts\`). Secrets are never values: the client secret and the cookie secret are
 read from files (\`--session-client-secret-file\`, \`--session-cookie-secret-file\`).
 
 \`\`\`yaml

@@ -163,9 +163,17 @@ export async function runPrimary({ config, exec, args, logger, stopSignal }: Pri
             ]),
         });
 
+  // The health port first: a port it may not bind stops the start before any worker exists
+  // (started first, the workers died writing to a primary that had already exited).
+  let healthAddress: AddressInfo | undefined;
+  try {
+    healthAddress = await health?.listen(config.serving.healthPort, config.serving.healthBindAddress);
+  } catch (error) {
+    runtime.close();
+    throw error;
+  }
   cluster.setupPrimary({ exec, args: [...args] });
   for (const slot of slots) start(slot);
-  const healthAddress = await health?.listen(config.serving.healthPort, config.serving.healthBindAddress);
   logger.info("workers starting", {
     workers: config.workers,
     health: healthAddress ? `${healthAddress.address}:${healthAddress.port}` : "off",

@@ -2,8 +2,8 @@ import { extname } from "node:path";
 import { fileURLToPath } from "node:url";
 import { ConfigError } from "../../config/errors.ts";
 import type { FlagValue } from "../../config/flags.ts";
-import { formatFlagHelp } from "../../config/flags.ts";
-import { loadServeConfig } from "../../config/serve-config.ts";
+import { formatFlagHelp, unknownEnvironment } from "../../config/flags.ts";
+import { loadServeConfig, type ServeConfig } from "../../config/serve-config.ts";
 import { serveFlags } from "../../config/serve-flags.ts";
 import { packageVersion } from "../../observability/build.ts";
 import { createLogger } from "../../observability/logger.ts";
@@ -63,12 +63,21 @@ export const kubeOidcProxyProfile: ServeProfile = {
 /**
  * kube-oidc-proxy's manifests bind 443, and the image runs as the non-root user 1000: the kernel
  * refuses ports below net.ipv4.ip_unprivileged_port_start (1024 unless the runtime lowers it).
+ * Node's listen error names the port; the advice names the flag that set it.
  */
-function privilegedPortAdvice(error: unknown, port: number): string {
-  if ((error as NodeJS.ErrnoException).code !== "EACCES" || port >= 1024) return "";
+function privilegedPortAdvice(error: unknown, config: ServeConfig): string {
+  const { code, syscall, port } = error as NodeJS.ErrnoException & { port?: number };
+  if (code !== "EACCES" || syscall !== "listen" || port === undefined || port >= 1024) return "";
+  const flag =
+    port === config.serving.apiPort
+      ? "--api-port"
+      : port === config.serving.healthPort
+        ? "--health-port"
+        : "--secure-port";
+  const example = flag === "--health-port" ? 8080 : flag === "--api-port" ? 8444 : 8443;
   return (
-    `\nPort ${port} is privileged and this process (uid ${process.getuid?.() ?? "?"}) may not bind it. Either ` +
-    `listen on a port from 1024 (e.g. --secure-port=8443, with the Service's targetPort) or let the pod bind ` +
+    `\nPort ${port} (${flag}) is privileged and this process (uid ${process.getuid?.() ?? "?"}) may not bind it. ` +
+    `Either listen on a port from 1024 (e.g. ${flag}=${example}, with the Service's targetPort) or let the pod bind ` +
     `low ports: securityContext.sysctls [{name: net.ipv4.ip_unprivileged_port_start, value: "0"}] ` +
     `(a safe sysctl since Kubernetes 1.22). Adding the NET_BIND_SERVICE capability does not help a non-root user.`
   );
@@ -114,17 +123,31 @@ export async function runServe(args: readonly string[], profile: ServeProfile = 
       config: config.effective,
     });
     for (const { flag, reason } of config.ignoredFlags) logger.warn("flag ignored", { flag: `--${flag}`, reason });
+    // A KOG_* variable that sets nothing is most likely a typo of one that would have.
+    for (const unknown of unknownEnvironment(serveFlags, process.env)) {
+      logger.warn("environment variable ignored", {
+        variable: unknown.variable,
+        ...(unknown.closest ? { closest: unknown.closest } : {}),
+        reason: unknown.message,
+      });
+    }
   }
   if (config.workers > 1 && worker === undefined) {
     // The CLI entry (main.ts next to this folder, .ts or .js as this file) runs again in each worker.
     const exec = fileURLToPath(new URL(`../main${extname(fileURLToPath(import.meta.url))}`, import.meta.url));
-    return runPrimary({
-      config,
-      exec,
-      args: [profile.name, ...args],
-      logger: createLogger(config.logLevel, undefined, { worker: 0 }, config.logFormat),
-      stopSignal,
-    });
+    try {
+      return await runPrimary({
+        config,
+        exec,
+        args: [profile.name, ...args],
+        logger: createLogger(config.logLevel, undefined, { worker: 0 }, config.logFormat),
+        stopSignal,
+      });
+    } catch (error) {
+      // The primary binds the health port itself: its listen errors get the same words.
+      process.stderr.write(`${prefix}: ${(error as Error).message}${privilegedPortAdvice(error, config)}\n`);
+      return 1;
+    }
   }
   let gateway: Awaited<ReturnType<typeof startGateway>>;
   try {
@@ -143,10 +166,7 @@ export async function runServe(args: readonly string[], profile: ServeProfile = 
       process.stderr.write(`${prefix}: ${error.message}\nRun 'kube-oidc-gateway serve --help' for the flags.\n`);
       return 2;
     }
-    process.stderr.write(
-      // Node names the port it could not bind (the secure port, --api-port or the health port).
-      `${prefix}: ${(error as Error).message}${privilegedPortAdvice(error, (error as { port?: number }).port ?? config.serving.securePort)}\n`,
-    );
+    process.stderr.write(`${prefix}: ${(error as Error).message}${privilegedPortAdvice(error, config)}\n`);
     return 1;
   }
   if (worker !== undefined) {
