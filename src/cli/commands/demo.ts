@@ -42,8 +42,9 @@ async function run(args: readonly string[], context: CommandContext): Promise<nu
   }
   if (!existsSync(fileURLToPath(demoModule))) {
     context.stderr(
-      "kube-oidc-gateway demo: the demo runs from a clone of the repository, which carries the test bed\n" +
-        "(it builds kube-apiserver with Go): git clone <repository> && cd kube-oidc-gateway && npm ci && npm run demo\n",
+      "kube-oidc-gateway demo: the demo is not in the npm package: it runs from a clone of the repository\n" +
+        "(the source tree this package is built from), which carries the test bed and builds kube-apiserver with Go.\n" +
+        "In that clone: npm ci && npm run demo\n",
     );
     return 2;
   }
