@@ -122,6 +122,14 @@ export async function readAudit(file: string): Promise<AuditEvent[]> {
     .map((line) => JSON.parse(line) as AuditEvent);
 }
 
+/**
+ * The gateway's 401s from `sinceMs` on, whoever asked: a refused token's event names no user
+ * (filters/audit.go WithFailedAuthenticationAudit logs the methods tried and the code).
+ */
+export function unauthorizedSince(events: readonly AuditEvent[], sinceMs: number): AuditEvent[] {
+  return events.filter((e) => e.responseStatus?.code === 401 && Date.parse(e.stageTimestamp) >= sinceMs);
+}
+
 /** The distinct id tokens (their jti) the gateway authenticated `username` with, and the codes it answered. */
 export function tokensSeen(events: readonly AuditEvent[], username: string): { jtis: Set<string>; codes: number[] } {
   const mine = events.filter((e) => e.user.username === username);

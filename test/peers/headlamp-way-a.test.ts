@@ -17,6 +17,7 @@ import {
   startHeadlampBed,
   tokenLifespanSeconds,
   tokensSeen,
+  unauthorizedSince,
 } from "../helpers/headlamp-bed.ts";
 import { bannerAppears, freezeTab, pageText, waitForText, watchBanners } from "../helpers/headlamp-browser.ts";
 import { loginWayA, startWayA, type WayA } from "../helpers/headlamp-way-a.ts";
@@ -82,6 +83,9 @@ describe("Headlamp v0.45.0 way A: its own OIDC login, the gateway as its in-clus
 
     const events = await readAudit(wayA.auditFile);
     const seen = tokensSeen(events, "keycloak:testuser");
+    // Headlamp's late refresh: the request that triggers a refresh still carries the old token
+    // (RefreshAndSetToken in pkg/auth/auth.go sets the new one only in the cookie).
+    const unauthorized = unauthorizedSince(events, loggedInAt);
     const refreshes = (await keycloak.admin.events("REFRESH_TOKEN")).filter(
       (e) => e.time >= since && e.clientId === keycloakClients.headlamp.id,
     );
@@ -97,6 +101,7 @@ describe("Headlamp v0.45.0 way A: its own OIDC login, the gateway as its in-clus
         banners.appearances.map((t) => `+${((t - loggedInAt) / 1000).toFixed(0)} s`),
       )}; ${logins.length} Keycloak login(s); ${refreshes.length} refresh(es) by Headlamp; ` +
         `${seen.jtis.size} distinct id tokens at the gateway; gateway answers to the user ${JSON.stringify(codes)}; ` +
+        `${unauthorized.length} 401s (${JSON.stringify(unauthorized.map((e) => `${e.stageTimestamp} ${e.verb} ${e.requestURI}`).slice(0, 10))}); ` +
         `objects late (> 30 s): ${JSON.stringify(late)}`,
     );
     // Positive control of the banner counter: with the gateway gone, Headlamp's health check
