@@ -2,7 +2,7 @@
 // (pkg/kubeapiserver/options/authentication.go: validateOIDCOptions, ToAuthenticationConfig).
 import { readFileSync } from "node:fs";
 import { type JwtAuthenticatorConfig, validSigningAlgorithms } from "../authn/jwt-config.ts";
-import { ConfigError } from "./errors.ts";
+import { ConfigError, unreadableFile } from "./errors.ts";
 import type { FlagValues } from "./flags.ts";
 
 const str = (values: FlagValues, name: string) => (values[name] as string | undefined) ?? "";
@@ -52,7 +52,7 @@ export function jwtAuthenticatorFromFlags(values: FlagValues): JwtAuthenticatorC
     try {
       certificateAuthority = readFileSync(caFile, "utf8");
     } catch (error) {
-      throw new ConfigError("OIDC_CA_UNREADABLE", `--oidc-ca-file: ${(error as Error).message}`);
+      throw unreadableFile("OIDC_CA_UNREADABLE", "--oidc-ca-file", caFile, error);
     }
     if (!certificateAuthority.includes("-----BEGIN CERTIFICATE-----")) {
       throw new ConfigError("OIDC_CA_UNREADABLE", `--oidc-ca-file: ${caFile} holds no PEM certificate`);

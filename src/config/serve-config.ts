@@ -9,7 +9,7 @@ import type { AuditConfig } from "../audit/types.ts";
 import type { JwtAuthenticatorConfig } from "../authn/jwt-config.ts";
 import { auditConfig } from "./audit-config.ts";
 import { parseAuthenticationConfiguration } from "./authentication-config.ts";
-import { ConfigError } from "./errors.ts";
+import { ConfigError, unreadableFile } from "./errors.ts";
 import {
   envName,
   type FlagValue,
@@ -282,7 +282,7 @@ function readConfigFile(path: string): Record<string, FlagValue> {
   try {
     text = readFileSync(path, "utf8");
   } catch (error) {
-    throw new ConfigError("CONFIG_FILE_UNREADABLE", `--config: ${(error as Error).message}`);
+    throw unreadableFile("CONFIG_FILE_UNREADABLE", "--config", path, error);
   }
   let object: unknown;
   try {
@@ -569,7 +569,7 @@ export function loadAuthentication(
   try {
     text = readFileSync(file, "utf8");
   } catch (error) {
-    throw new ConfigError("AUTHENTICATION_CONFIG_UNREADABLE", `--authentication-config: ${(error as Error).message}`);
+    throw unreadableFile("AUTHENTICATION_CONFIG_UNREADABLE", "--authentication-config", file, error);
   }
   return { jwt: parseAuthenticationConfiguration(text, file), configFile: file, configText: text };
 }

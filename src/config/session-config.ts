@@ -3,7 +3,7 @@
 // before it listens rather than at the first login.
 import { readFileSync } from "node:fs";
 import type { JwtAuthenticatorConfig } from "../authn/jwt-config.ts";
-import { ConfigError } from "./errors.ts";
+import { ConfigError, unreadableFile } from "./errors.ts";
 import type { FlagValues } from "./flags.ts";
 
 export interface SessionConfig {
@@ -35,7 +35,7 @@ function readSecretFile(flag: string, path: string): string {
   try {
     return readFileSync(path, "utf8");
   } catch (error) {
-    throw new ConfigError("SECRET_FILE_UNREADABLE", `--${flag}: ${(error as Error).message}`);
+    throw unreadableFile("SECRET_FILE_UNREADABLE", `--${flag}`, path, error);
   }
 }
 

@@ -7,7 +7,7 @@ import { readFile, stat } from "node:fs/promises";
 import * as https from "node:https";
 import { dirname, resolve } from "node:path";
 import { parse as parseYaml } from "yaml";
-import { ConfigError } from "../config/errors.ts";
+import { ConfigError, unreadableFile } from "../config/errors.ts";
 import type { UpstreamClientFlags } from "../config/serve-config.ts";
 import {
   type UpstreamExchange,
@@ -69,7 +69,7 @@ function readText(path: string, what: string): string {
   try {
     return readFileSync(path, "utf8");
   } catch (error) {
-    throw new ConfigError("UPSTREAM_FILE_UNREADABLE", `${what}: ${(error as Error).message}`);
+    throw unreadableFile("UPSTREAM_FILE_UNREADABLE", what, path, error);
   }
 }
 

@@ -170,7 +170,19 @@ describe("serve configuration", () => {
       "INVALID_FLAG_VALUE",
       /can't be a negative/,
     ],
-    ["a missing CA file", ["--oidc-ca-file=/nonexistent/ca.pem"], "OIDC_CA_UNREADABLE", /no such file/],
+    [
+      "a missing CA file",
+      ["--oidc-ca-file=/nonexistent/ca.pem"],
+      "OIDC_CA_UNREADABLE",
+      /^--oidc-ca-file: \/nonexistent\/ca\.pem: no such file$/,
+    ],
+    // Regression: these passed Node's "ENOENT: no such file or directory, open '…'" on.
+    [
+      "a missing config file",
+      ["--config=/nonexistent/config.yaml"],
+      "CONFIG_FILE_UNREADABLE",
+      /^--config: \/nonexistent\/config\.yaml: no such file$/,
+    ],
     [
       "--api-port on the secure port",
       ["--secure-port=8443", "--api-port=8443"],
@@ -247,6 +259,20 @@ describe("serve configuration", () => {
   it("keeps --api-port off by default and takes a port of its own", () => {
     assert.equal(load([]).serving.apiPort, 0);
     assert.equal(load(["--secure-port=8443", "--api-port=8444"]).serving.apiPort, 8444);
+  });
+
+  it("names --authentication-config and its path when the file is not there", () => {
+    assert.throws(
+      () =>
+        loadServeConfig(
+          ["--authentication-config=/nonexistent/auth.yaml", "--tls-cert-file=a", "--tls-private-key-file=b"],
+          {},
+        ),
+      (error: unknown) =>
+        error instanceof ConfigError &&
+        error.code === "AUTHENTICATION_CONFIG_UNREADABLE" &&
+        error.message === "--authentication-config: /nonexistent/auth.yaml: no such file",
+    );
   });
 
   it("needs the issuer and the client id together, as kube-apiserver does", () => {

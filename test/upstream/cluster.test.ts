@@ -55,4 +55,13 @@ describe("the upstream's kubeconfig", () => {
       (error: unknown) => error instanceof ConfigError && error.code === "KUBECONFIG_INVALID",
     );
   });
+
+  // Regression: Node's "ENOENT: no such file or directory, open '…'" was passed on as the message.
+  it("names --kubeconfig and its path, in words, when the file is not there", () => {
+    assert.throws(
+      () => new Upstream({ kubeconfig: "/nonexistent/kubeconfig", extraCaFile: "" }),
+      (error: unknown) =>
+        error instanceof ConfigError && error.message === "--kubeconfig: /nonexistent/kubeconfig: no such file",
+    );
+  });
 });
