@@ -188,6 +188,7 @@ export async function startGateway(config: ServeConfig, deps: GatewayDependencie
         proxy,
         logger,
         metrics,
+        accessLog: config.accessLog,
       })
     : undefined;
 

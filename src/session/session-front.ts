@@ -4,6 +4,7 @@
 // bearer token as before or by session cookie; everything else to the dashboard with the
 // session's token. A missing or dead session gets a JSON 401 (a Status on API paths) unless the
 // request is a page navigation, which is sent to the login.
+import { randomUUID } from "node:crypto";
 import type { IncomingMessage } from "node:http";
 import type { Duplex } from "node:stream";
 import { createRemoteJWKSet, customFetch } from "jose";
@@ -49,6 +50,8 @@ export interface SessionFrontOptions {
   readonly proxy: ApiProxy;
   readonly logger: Logger;
   readonly metrics: Metrics;
+  /** The access log (--access-log): API requests are written by the API pipeline, the rest here. */
+  readonly accessLog?: { readonly sampleRate: number };
 }
 
 const unsafeMethods = new Set(["POST", "PUT", "PATCH", "DELETE"]);
@@ -59,11 +62,18 @@ export class SessionFront {
   readonly #proxy: ApiProxy;
   readonly #dashboard: DashboardProxy | undefined;
   readonly #origin: string;
+  readonly #accessLog: SessionFrontOptions["accessLog"];
 
-  private constructor(context: SessionContext, store: SessionStore, proxy: ApiProxy) {
+  private constructor(
+    context: SessionContext,
+    store: SessionStore,
+    proxy: ApiProxy,
+    accessLog: SessionFrontOptions["accessLog"],
+  ) {
     this.#context = context;
     this.#store = store;
     this.#proxy = proxy;
+    this.#accessLog = accessLog;
     this.#origin = new URL(context.config.externalUrl).origin;
     const dashboard = context.config.dashboard;
     this.#dashboard = dashboard
@@ -125,7 +135,7 @@ export class SessionFront {
         return keys;
       },
     };
-    return new SessionFront(context, store, options.proxy);
+    return new SessionFront(context, store, options.proxy, options.accessLog);
   }
 
   /** Why sessions cannot work now (readiness); empty when they can. */
@@ -153,19 +163,64 @@ export class SessionFront {
     return undefined;
   }
 
+  /**
+   * The access log's line for a login endpoint or dashboard request, when it ends (API requests
+   * get theirs from the API pipeline). The path without its query: the callback's carries the
+   * authorization code. The session's subject, not a token, says whose it was.
+   */
+  #logAccess(
+    req: BrowserRequest,
+    res: Response,
+    path: string,
+    route: "login" | "dashboard",
+    started: number,
+  ): (record: SessionRecord) => void {
+    const accessLog = this.#accessLog;
+    let subject: string | undefined;
+    if (!accessLog) return () => {};
+    res.once("close", () => {
+      const status = (res as import("node:http").ServerResponse).statusCode;
+      const completed = res.writableFinished;
+      const failed = status >= 400 || !completed;
+      if (!failed && accessLog.sampleRate < 1 && Math.random() >= accessLog.sampleRate) return;
+      this.#context.logger.info("request", {
+        requestId: randomUUID(),
+        client: req.socket?.remoteAddress,
+        route,
+        ...(subject ? { sub: subject } : {}),
+        method: req.method,
+        path,
+        protocol: `HTTP/${req.httpVersion}`,
+        status,
+        ...(completed ? {} : { incomplete: true }),
+        latencyMs: Math.round((performance.now() - started) * 100) / 100,
+      });
+    });
+    // Tells the line whose session served the request.
+    return (record) => {
+      subject = record.subject;
+    };
+  }
+
   async handleRequest(req: BrowserRequest, res: Response): Promise<void> {
+    const started = performance.now();
     const url = req.url ?? "/";
     const path = url.split("?")[0] ?? "/";
     const method = req.method ?? "GET";
     try {
-      if (path.startsWith("/oauth2/")) return await this.#endpoint(path, method, req, res);
+      if (path.startsWith("/oauth2/")) {
+        this.#logAccess(req, res, path, "login", started);
+        return await this.#endpoint(path, method, req, res);
+      }
       const apiPath = this.#apiPath(url);
       if (apiPath !== undefined && req.headers.authorization !== undefined) {
         return await this.#proxy.handleRequest(req, res, { path: apiPath });
       }
+      const served = apiPath === undefined ? this.#logAccess(req, res, path, "dashboard", started) : undefined;
       // API requests must be same-origin whatever the method (see isSameOrigin); the dashboard's
       // own pages may be reached by a cross-site link, so there only unsafe methods must.
       const { record, refreshed } = await this.#session(req, apiPath !== undefined || unsafeMethods.has(method));
+      served?.(record);
       // A refresh may extend the session: the cookie's Max-Age follows.
       if (refreshed) res.setHeader("set-cookie", await sessionCookie(this.#context, record));
       if (apiPath !== undefined) {

@@ -122,13 +122,23 @@ describe("--api-port: the API to bearer tokens beside a dashboard's session fron
       password: "jane-password",
     });
     const before = dashboard.received.length;
-    const answer = await get(`${mainUrl}/api/v1/namespaces/default/configmaps`, { cookie });
+    const answer = await get(`${mainUrl}/api/v1/namespaces/default/configmaps?token=secret-value`, { cookie });
     assert.equal(answer.status, 404, "the stand-in dashboard's own answer, not the API server's");
     assert.equal(answer.body, "not found\n");
     const seen = dashboard.received.slice(before);
     assert.equal(seen.length, 1);
-    assert.equal(seen[0]?.path, "/api/v1/namespaces/default/configmaps");
+    assert.equal(seen[0]?.path, "/api/v1/namespaces/default/configmaps?token=secret-value");
     assert.match(String(seen[0]?.headers.authorization), /^Bearer ey/);
+    // The access log has a line for it, and for the login's callback: paths without their queries
+    // (the callback's holds the authorization code), the session's subject, never a token.
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    const lines = gateway.logs.map((line) => JSON.parse(line) as Record<string, unknown>);
+    const dashboardLine = lines.find((l) => l.msg === "request" && l.route === "dashboard" && l.status === 404);
+    assert.equal(dashboardLine?.path, "/api/v1/namespaces/default/configmaps");
+    assert.equal(typeof dashboardLine?.sub, "string");
+    const callbackLine = lines.find((l) => l.msg === "request" && l.route === "login" && l.path === "/oauth2/callback");
+    assert.equal(callbackLine?.status, 302);
+    assert.ok(!gateway.logs.some((l) => l.includes("secret-value") || l.includes("code=")), "a query in the log");
   });
 
   it("streams watches over WebSocket with the token in the subprotocol", async () => {
