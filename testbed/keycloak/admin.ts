@@ -39,9 +39,10 @@ export class KeycloakAdmin {
     return String(JSON.parse(response.body).access_token);
   }
 
-  async request<T = unknown>(method: string, path: string, body?: unknown): Promise<T> {
+  async request<T = unknown>(method: string, path: string, body?: unknown, timeoutMs?: number): Promise<T> {
     const response = await httpsRequest(`${this.#options.baseUrl}/admin/realms${path}`, {
       method,
+      timeoutMs,
       ca: this.#options.ca,
       headers: {
         authorization: `Bearer ${await this.#token()}`,
@@ -57,9 +58,13 @@ export class KeycloakAdmin {
     return `/${encodeURIComponent(this.#options.realm)}${path}`;
   }
 
-  /** Creates a realm from its JSON representation (the bed's realm.json). */
+  /**
+   * Creates a realm from its JSON representation (the bed's realm.json). Keycloak's first import
+   * after a start is slow on a loaded machine (over 15 s with other JVMs and browsers busy on two
+   * cores), hence the longer deadline.
+   */
   importRealm(representation: Record<string, unknown>): Promise<void> {
-    return this.request("POST", "", representation);
+    return this.request("POST", "", representation, 120_000);
   }
 
   /** Updates realm settings; fields left out keep their values. */

@@ -170,7 +170,14 @@ async function launch(options: KeycloakOptions): Promise<Keycloak> {
     password: adminPassword,
     realm: keycloakRealm,
   });
-  await admin.importRealm(JSON.parse(await readFile(realmFile, "utf8")));
+  try {
+    await admin.importRealm(JSON.parse(await readFile(realmFile, "utf8")));
+  } catch (error) {
+    // Keycloak is running: stop it, or it outlives the failed start (and keeps the test process alive).
+    await server.stop();
+    logStream.end();
+    throw error;
+  }
 
   return {
     url,
