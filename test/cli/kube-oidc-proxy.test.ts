@@ -21,6 +21,7 @@ import { httpsRequest, waitFor } from "../../testbed/http.ts";
 import { clients } from "../../testbed/issuer/oidc-provider.ts";
 import { repoRoot } from "../../testbed/paths.ts";
 import { freePort } from "../../testbed/ports.ts";
+import { writeUnreachableKubeconfig } from "../helpers/unreachable-kubeconfig.ts";
 
 const run = promisify(execFile);
 const executable = join(repoRoot, "src", "cli", "kube-oidc-proxy.ts");
@@ -115,19 +116,7 @@ describe("kube-oidc-proxy's flags and manifests", () => {
   }, async () => {
     const dir = mkdtempSync(join(tmpdir(), "kop-port-443-"));
     chmodSync(dir, 0o755);
-    const kubeconfig = join(dir, "kubeconfig");
-    writeFileSync(
-      kubeconfig,
-      JSON.stringify({
-        apiVersion: "v1",
-        kind: "Config",
-        clusters: [{ name: "c", cluster: { server: "https://127.0.0.1:1" } }],
-        users: [{ name: "u", user: { token: "t" } }],
-        contexts: [{ name: "x", context: { cluster: "c", user: "u" } }],
-        "current-context": "x",
-      }),
-      { mode: 0o644 },
-    );
+    const kubeconfig = writeUnreachableKubeconfig(dir);
     const refused = await run(
       "setpriv",
       [

@@ -130,3 +130,56 @@ export async function scriptVisibleState(page: Page): Promise<string> {
     });
   });
 }
+
+/** Waits for `name` in the list; a name that takes more than 30 s is recorded as late. */
+async function appears(page: Page, name: string, late: string[]): Promise<void> {
+  try {
+    await waitForText(page, name, 30_000);
+  } catch {
+    late.push(name);
+  }
+}
+
+export interface LiveListRun {
+  readonly page: Page;
+  /** Names the objects: `<label>-<n>`, `<label>-frozen-<n>`. */
+  readonly label: string;
+  /** From the login: the run lasts five token lifetimes from here. */
+  readonly loggedInAt: number;
+  readonly lifespanSeconds: number;
+  readonly frozenMs: number;
+  /** Creates a ConfigMap of that name (as the admin) and returns the name. */
+  readonly create: (name: string) => Promise<string>;
+  readonly log: (line: string) => void;
+}
+
+/**
+ * The issue's run: five token lifetimes from the login, a new object every 10 s that must show in
+ * the open list (a watch), and the tab frozen for `frozenMs` from 1.5 lifetimes with three objects
+ * created while it sleeps, which must show once it wakes. Returns the names that were late (> 30 s).
+ */
+export async function keepListLive(run: LiveListRun): Promise<string[]> {
+  const { page, label } = run;
+  const end = run.loggedInAt + 5 * run.lifespanSeconds * 1000;
+  const freezeAt = run.loggedInAt + 1.5 * run.lifespanSeconds * 1000;
+  const late: string[] = [];
+  let frozen = false;
+  for (let i = 1; Date.now() < end; i++) {
+    if (!frozen && Date.now() >= freezeAt) {
+      frozen = true;
+      const whileFrozen: string[] = [];
+      const freezing = freezeTab(page, run.frozenMs);
+      for (let j = 0; j < 3; j++) {
+        await new Promise((resolve) => setTimeout(resolve, run.frozenMs / 4));
+        whileFrozen.push(await run.create(`${label}-frozen-${j}`));
+      }
+      await freezing;
+      run.log(`${label}: thawed after ${run.frozenMs / 1000} s`);
+      for (const name of whileFrozen) await appears(page, name, late);
+      continue;
+    }
+    await appears(page, await run.create(`${label}-${i}`), late);
+    await new Promise((resolve) => setTimeout(resolve, 10_000));
+  }
+  return late;
+}

@@ -7,19 +7,17 @@
 // not failed on. What must hold: objects appear live, the gateway accepts the refreshed tokens.
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
-import type { Page } from "playwright-core";
 import { keycloakClients } from "../../testbed/keycloak/keycloak.ts";
 import {
   type HeadlampBed,
   log,
   readAudit,
-  sleep,
   startHeadlampBed,
   tokenLifespanSeconds,
   tokensSeen,
   unauthorizedSince,
 } from "../helpers/headlamp-bed.ts";
-import { bannerAppears, freezeTab, pageText, waitForText, watchBanners } from "../helpers/headlamp-browser.ts";
+import { bannerAppears, keepListLive, pageText, waitForText, watchBanners } from "../helpers/headlamp-browser.ts";
 import { loginWayA, startWayA, type WayA } from "../helpers/headlamp-way-a.ts";
 
 const frozenMs = 80_000;
@@ -58,28 +56,15 @@ describe("Headlamp v0.45.0 way A: its own OIDC login, the gateway as its in-clus
     log(`way A: logged in, the list shows ${first} (${((loggedInAt - since) / 1000).toFixed(1)} s)`);
 
     // Five token lifetimes from the login, frozen from 1.5 lifetimes for 80 s.
-    const end = loggedInAt + 5 * tokenLifespanSeconds * 1000;
-    const freezeAt = loggedInAt + 1.5 * tokenLifespanSeconds * 1000;
-    const late: string[] = [];
-    let frozen = false;
-    for (let i = 1; Date.now() < end; i++) {
-      if (!frozen && Date.now() >= freezeAt) {
-        frozen = true;
-        // Objects made while the tab sleeps must show once it wakes.
-        const whileFrozen: string[] = [];
-        const freezing = freezeTab(page, frozenMs);
-        for (let j = 0; j < 3; j++) {
-          await sleep(frozenMs / 4);
-          whileFrozen.push(await createConfigMap(`way-a-frozen-${j}`));
-        }
-        await freezing;
-        log(`way A: thawed after ${frozenMs / 1000} s`);
-        for (const name of whileFrozen) await appears(page, name, late);
-        continue;
-      }
-      await appears(page, await createConfigMap(`way-a-${i}`), late);
-      await sleep(10_000);
-    }
+    const late = await keepListLive({
+      page,
+      label: "way-a",
+      loggedInAt,
+      lifespanSeconds: tokenLifespanSeconds,
+      frozenMs,
+      create: createConfigMap,
+      log,
+    });
 
     const events = await readAudit(wayA.auditFile);
     const seen = tokensSeen(events, "keycloak:testuser");
@@ -128,14 +113,5 @@ describe("Headlamp v0.45.0 way A: its own OIDC login, the gateway as its in-clus
     const result = await hb.bed.kubectl(["create", "configmap", name, "--namespace=default"]);
     assert.equal(result.code, 0, result.stderr);
     return name;
-  }
-
-  /** Waits for `name` in the list; a name that takes more than 30 s is recorded as late. */
-  async function appears(page: Page, name: string, late: string[]): Promise<void> {
-    try {
-      await waitForText(page, name, 30_000);
-    } catch {
-      late.push(name);
-    }
   }
 });

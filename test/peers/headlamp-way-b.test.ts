@@ -7,7 +7,6 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import type { Page } from "playwright-core";
 import { keycloakUsers } from "../../testbed/keycloak/keycloak.ts";
 import type { RunningHeadlamp } from "../../testbed/peers/headlamp.ts";
 import { freePort } from "../../testbed/ports.ts";
@@ -24,7 +23,7 @@ import {
 import {
   bannerAppears,
   collectResponseBodies,
-  freezeTab,
+  keepListLive,
   scriptVisibleState,
   waitForText,
   watchBanners,
@@ -82,27 +81,16 @@ describe("Headlamp v0.45.0 way B: the gateway's login in front, its --api-port a
     const loggedInAt = Date.now();
     log(`way B: logged in, the list shows ${first} (${((loggedInAt - since) / 1000).toFixed(1)} s)`);
 
-    const end = loggedInAt + 5 * tokenLifespanSeconds * 1000;
-    const freezeAt = loggedInAt + 1.5 * tokenLifespanSeconds * 1000;
-    const late: string[] = [];
-    let frozen = false;
-    for (let i = 1; Date.now() < end; i++) {
-      if (!frozen && Date.now() >= freezeAt) {
-        frozen = true;
-        const whileFrozen: string[] = [];
-        const freezing = freezeTab(page, frozenMs);
-        for (let j = 0; j < 3; j++) {
-          await sleep(frozenMs / 4);
-          whileFrozen.push(await createConfigMap(`way-b-frozen-${j}`));
-        }
-        await freezing;
-        log(`way B: thawed after ${frozenMs / 1000} s`);
-        for (const name of whileFrozen) await appears(page, name, late);
-        continue;
-      }
-      await appears(page, await createConfigMap(`way-b-${i}`), late);
-      await sleep(10_000);
-    }
+    // Five token lifetimes from the login, frozen from 1.5 lifetimes for 80 s.
+    const late = await keepListLive({
+      page,
+      label: "way-b",
+      loggedInAt,
+      lifespanSeconds: tokenLifespanSeconds,
+      frozenMs,
+      create: createConfigMap,
+      log,
+    });
     await sleep(3_000); // a banner from the last check would show by now
 
     const events = await readAudit(auditFile);
@@ -154,13 +142,5 @@ describe("Headlamp v0.45.0 way B: the gateway's login in front, its --api-port a
     const result = await hb.bed.kubectl(["create", "configmap", name, "--namespace=default"]);
     assert.equal(result.code, 0, result.stderr);
     return name;
-  }
-
-  async function appears(page: Page, name: string, late: string[]): Promise<void> {
-    try {
-      await waitForText(page, name, 30_000);
-    } catch {
-      late.push(name);
-    }
   }
 });

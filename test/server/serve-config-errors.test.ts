@@ -4,28 +4,12 @@
 // with the same message, so scripts and kubelet events could not tell a bad flag from a crash.
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { chmodSync, mkdtempSync, writeFileSync } from "node:fs";
+import { chmodSync, mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, it } from "node:test";
 import { repoRoot } from "../../testbed/paths.ts";
-
-function kubeconfigIn(dir: string): string {
-  const kubeconfig = join(dir, "kubeconfig");
-  writeFileSync(
-    kubeconfig,
-    JSON.stringify({
-      apiVersion: "v1",
-      kind: "Config",
-      clusters: [{ name: "c", cluster: { server: "https://127.0.0.1:9" } }],
-      users: [{ name: "u", user: { token: "t" } }],
-      contexts: [{ name: "x", context: { cluster: "c", user: "u" } }],
-      "current-context": "x",
-    }),
-    { mode: 0o644 },
-  );
-  return kubeconfig;
-}
+import { writeUnreachableKubeconfig } from "../helpers/unreachable-kubeconfig.ts";
 
 /** The real executable's serve, as another user when `uid` is given (setpriv), its upstream never reached. */
 function serve(args: string[], options: { uid?: number; env?: NodeJS.ProcessEnv } = {}) {
@@ -36,7 +20,7 @@ function serve(args: string[], options: { uid?: number; env?: NodeJS.ProcessEnv 
     "serve",
     "--oidc-issuer-url=https://127.0.0.1:9/issuer",
     "--oidc-client-id=kubernetes",
-    `--kubeconfig=${kubeconfigIn(dir)}`,
+    `--kubeconfig=${writeUnreachableKubeconfig(dir)}`,
     `--cert-dir=${dir}`,
     "--bind-address=127.0.0.1",
     ...args,
@@ -95,19 +79,7 @@ describe("serve's start-up advice", () => {
 describe("serve's configuration errors found at start", () => {
   it("exit 2 when --tls-cert-file is not there, naming the flag", () => {
     const dir = mkdtempSync(join(tmpdir(), "kog-serve-config-errors-"));
-    // A kubeconfig of its own (nothing is contacted before the listener reads its files).
-    const kubeconfig = join(dir, "kubeconfig");
-    writeFileSync(
-      kubeconfig,
-      JSON.stringify({
-        apiVersion: "v1",
-        kind: "Config",
-        clusters: [{ name: "c", cluster: { server: "https://127.0.0.1:9" } }],
-        users: [{ name: "u", user: { token: "t" } }],
-        contexts: [{ name: "x", context: { cluster: "c", user: "u" } }],
-        "current-context": "x",
-      }),
-    );
+    const kubeconfig = writeUnreachableKubeconfig(dir);
     const missing = join(dir, "missing", "tls.crt");
     const result = spawnSync(
       process.execPath,

@@ -13,6 +13,7 @@ import { ConfigError } from "../../src/config/errors.ts";
 import { certDirServingPair, TlsListener, type TlsListenerOptions } from "../../src/server/tls-listener.ts";
 import { TestCA } from "../../testbed/ca.ts";
 import { repoRoot } from "../../testbed/paths.ts";
+import { writeUnreachableKubeconfig } from "../helpers/unreachable-kubeconfig.ts";
 
 describe("serving certificate errors name the setting and say what is wrong", { timeout: 60_000 }, () => {
   let dir: string;
@@ -40,19 +41,7 @@ describe("serving certificate errors name the setting and say what is wrong", { 
 
   /** The real executable's `serve`, its API server never reached (nothing is proxied before it listens). */
   async function serve(args: string[], asUser?: number): Promise<{ code: number | null; stderr: string }> {
-    const kubeconfig = join(dir, "kubeconfig");
-    await writeFile(
-      kubeconfig,
-      JSON.stringify({
-        apiVersion: "v1",
-        kind: "Config",
-        clusters: [{ name: "c", cluster: { server: "https://127.0.0.1:1" } }],
-        users: [{ name: "u", user: { token: "t" } }],
-        contexts: [{ name: "x", context: { cluster: "c", user: "u" } }],
-        "current-context": "x",
-      }),
-      { mode: 0o644 },
-    );
+    const kubeconfig = writeUnreachableKubeconfig(dir);
     const argv = [
       join(repoRoot, "src", "cli", "main.ts"),
       "serve",
