@@ -232,12 +232,46 @@ export function formatGoDouble(d: number): string {
 const overflow = () => new CelError("integer overflow");
 /**
  * The library checks +, - and * for int64 overflow but not negation or division (-(-2^63),
- * -2^63 / -1), which cel-go refuses (common/types/overflow.go); the conversions check what reaches them.
+ * -2^63 / -1), which cel-go refuses (common/types/overflow.go): guardIntegerOverflow below adds
+ * those checks to the checked tree, and the conversions check what reaches them.
  */
 const int64 = (i: bigint): bigint => {
   if (i < MIN_INT64 || i > MAX_INT64) throw overflow();
   return i;
 };
+/**
+ * Wraps the checked tree's int negation, division and modulo in cel-go's overflow checks
+ * (cel-go common/types/int.go Negate, Divide, Modulo with common/types/overflow.go
+ * negateInt64Checked, divideInt64Checked, moduloInt64Checked): -(-2^63), -2^63 / -1 and
+ * -2^63 % -1 are "integer overflow" errors there. The library checks only +, - and *, and its
+ * operator overloads cannot be replaced, so the nodes' handlers (set by the type check, read at
+ * each evaluation) are wrapped instead. Without it, -(-2^63) became 2^63 and reached `%`, which
+ * hid it (`-(-9223372036854775808) % 2` gave 0 where kube-apiserver refuses the token: found by
+ * test/authn/differential-cel-generated.test.ts, seed 1032277460).
+ */
+function guardIntegerOverflow(node: unknown): void {
+  if (Array.isArray(node)) {
+    for (const item of node) guardIntegerOverflow(item);
+    return;
+  }
+  if (!isNode(node)) return;
+  guardIntegerOverflow(node.args);
+  const checked = node as AstNode & { handle?: (...args: unknown[]) => unknown };
+  const handle = checked.handle;
+  if (typeof handle !== "function") return;
+  if (node.op === "-_") {
+    checked.handle = (...args: unknown[]) => {
+      const result = handle(...args);
+      return typeof result === "bigint" ? int64(result) : result;
+    };
+  } else if (node.op === "/" || node.op === "%") {
+    checked.handle = (left: unknown, right: unknown, ...rest: unknown[]) => {
+      if (left === MIN_INT64 && right === -1n) throw overflow();
+      return handle(left, right, ...rest);
+    };
+  }
+}
+
 const conversionError = (from: string, to: string) => new CelError(`type conversion error from '${from}' to '${to}'`);
 
 /** strconv.ParseFloat(s, 64): decimal or hexadecimal (p exponent) forms, inf/infinity/nan; out of range is an error. */
@@ -550,6 +584,7 @@ export function compileExpression(
   const checked = program.check();
   if (checked.valid === false)
     throw new CelError(`compilation failed: ${unrenamed(checked.error?.message.split("\n")[0] ?? "")}`);
+  guardIntegerOverflow((program as unknown as { ast: unknown }).ast);
   const type = String(checked.type ?? "dyn");
   const accepted = acceptedTypes(output);
   if (accepted && !accepted.includes(type)) {

@@ -57,6 +57,15 @@ describe("CEL as cel-go evaluates it", () => {
     assert.throws(() => run("string(uint(-claims.n))"), /unsigned integer overflow/);
     // Found by the generated differential (seed 1277203994): -(-2^63) is an overflow in cel-go.
     assert.throws(() => run("string([-(-9223372036854775808)][0])"), /integer overflow/);
+    // Found by the generated differential (seed 1032277460): an operation that does not check
+    // its result (%, /, comparisons) hid the overflowed value, so the negation itself must fail,
+    // as must -2^63 / -1 and -2^63 % -1 (cel-go common/types/overflow.go).
+    assert.throws(() => run("string(-(-9223372036854775808) % size(claims.sl))"), /integer overflow/);
+    assert.throws(() => run("string(-(-9223372036854775808) > 0)"), /integer overflow/);
+    assert.throws(() => run("string(-9223372036854775808 / (size(claims.sl) - 3))"), /integer overflow/);
+    assert.throws(() => run("string(-9223372036854775808 % (size(claims.sl) - 3))"), /integer overflow/);
+    assert.equal(run("string(-9223372036854775808)"), "-9223372036854775808");
+    assert.equal(run("string(-7 % 3)"), "-1");
   });
   it("a conversion of a constant that fails is refused at load, even where it is never reached", () => {
     refusedAtLoad("string(bool('x'))", /program instantiation failed/);
