@@ -25,13 +25,13 @@ function run(argv: string[], stdin: string[] = [], env: NodeJS.ProcessEnv = {}) 
   return main(["lint", ...argv], io).then((code) => ({ code, ...out }));
 }
 
-/** Only a warning: a token-forwarding oauth2-proxy without --cookie-refresh. */
+/** Only a warning: a token-forwarding oauth2-proxy refreshing every 10m, against an assumed 5m lifespan. */
 const warningOnly = `apiVersion: v1
 kind: Pod
 metadata: {name: proxy, namespace: web}
 spec:
   containers:
-    - {name: oauth2-proxy, image: quay.io/oauth2-proxy/oauth2-proxy:v7.6.0, args: [--provider=oidc, --pass-access-token]}
+    - {name: oauth2-proxy, image: quay.io/oauth2-proxy/oauth2-proxy:v7.6.0, args: [--provider=oidc, --pass-access-token, --cookie-refresh=10m]}
 `;
 
 /** An error: Cilium toServices at the API server. */

@@ -106,7 +106,7 @@ describe("lint reads kube-oidc-gateway's --config file from a ConfigMap in the i
     );
     assert.ok(hits.every((f) => f.file === "test-1.yaml"));
     const [group, user] = hits;
-    assert.equal(group?.severity, "warning");
+    assert.equal(group?.severity, "error");
     assert.match(
       group?.message ?? "",
       /kube-oidc-gateway in Deployment kube-oidc-gateway\/kube-oidc-gateway puts 'oidc:'/,
@@ -157,7 +157,7 @@ describe("lint reads kube-oidc-gateway's --config file from a ConfigMap in the i
 `);
     const report = lintText(subjects, plainMount(), configMap(oidcConfig));
     assert.deepEqual(hitsOf(report), markersIn(subjects));
-    assert.equal(report.findings[0]?.severity, "warning");
+    assert.equal(report.findings[0]?.severity, "error");
     assert.equal(report.findings[0]?.fix, "Write the subject as 'oidc:bob@example.com'.");
     // Without the ConfigMap the gateway configures no issuer lint can see: as before, no finding.
     assert.deepEqual(hitsOf(lintText(subjects, plainMount())), []);

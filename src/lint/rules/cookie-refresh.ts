@@ -28,6 +28,8 @@ interface Lifetime {
   readonly seconds: number;
   /** Where the number comes from, said in the message. */
   readonly origin: string;
+  /** Assumed (Keycloak's default, no realm or lint setting in sight) rather than read from the input. */
+  readonly assumed?: boolean;
 }
 
 /** `2m`, `90s`, `1h30m`: the shortest Go duration that says `seconds`. */
@@ -120,12 +122,16 @@ function tokenLifetime(container: Container, context: RuleContext): Lifetime {
   return {
     seconds: 300,
     origin: "Keycloak's default access token lifespan; set tokenLifetime in the lint config for another issuer",
+    assumed: true,
   };
 }
 
 export const cookieRefresh: Rule = {
   id: "cookie-refresh",
-  severity: "warning",
+  // No refresh at all is a certain logout: the forwarded token expires long before the session
+  // (oauth2-proxy's --cookie-expire, 168h by default). A refresh measured against an assumed
+  // lifespan may be fine, so that case is a warning.
+  severity: "error",
   title: "oauth2-proxy forwarding tokens without a --cookie-refresh shorter than the token lifetime",
   description:
     "An oauth2-proxy that forwards the access token upstream (--pass-access-token, --pass-authorization-header or " +
@@ -169,6 +175,7 @@ export const cookieRefresh: Rule = {
               `oauth2-proxy container ${container.name} refreshes every ${refresh.value} (${refresh.origin}), not sooner ` +
               `than the access token expires after ${lifespan} (${lifetime.origin}); the forwarded token expires first`,
             fix: `Set --cookie-refresh=${suggestion} (shorter than the ${lifespan} token lifespan).`,
+            ...(lifetime.assumed ? { severity: "warning" as const } : {}),
           };
         }
       }

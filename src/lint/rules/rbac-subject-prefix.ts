@@ -161,7 +161,9 @@ function* subjectHits(
 
 export const rbacSubjectPrefix: Rule = {
   id: "rbac-subject-prefix",
-  severity: "warning",
+  // The near misses reported at this severity can never match (every request of that user or
+  // group is denied): an error. Names that may belong to another authenticator stay info notes.
+  severity: "error",
   title: "RBAC User/Group subject without the OIDC username or groups prefix",
   description:
     "A RoleBinding or ClusterRoleBinding names a User or Group that the input's OIDC configuration (kube-apiserver " +

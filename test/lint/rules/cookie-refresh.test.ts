@@ -36,7 +36,22 @@ describe("cookie-refresh", () => {
     assert.match(report.findings[0]?.message ?? "", /does not set --cookie-refresh/);
     assert.match(report.findings[0]?.message ?? "", /after 5m \(Keycloak's default access token lifespan/);
     assert.equal(report.findings[0]?.fix, "Add --cookie-refresh=2m (shorter than the 5m token lifespan).");
-    assert.equal(report.findings[0]?.severity, "warning");
+    // Issue 20: no refresh at all logs users out whatever the lifespan: an error, not a warning.
+    assert.equal(report.findings[0]?.severity, "error");
+  });
+
+  it("grades a refresh not shorter than the lifespan an error when the lifespan is known, a warning when assumed", () => {
+    const known = lintText(proxy("            - --cookie-refresh=10m\n"), realm(600));
+    assert.deepEqual(
+      known.findings.map((f) => f.severity),
+      ["error"],
+    );
+    const assumed = lintText(proxy("            - --cookie-refresh=10m\n"));
+    assert.deepEqual(
+      assumed.findings.map((f) => f.severity),
+      ["warning"],
+    );
+    assert.match(assumed.findings[0]?.message ?? "", /Keycloak's default access token lifespan/);
   });
 
   it("compares with the accessTokenLifespan of the Keycloak realm in the input", () => {

@@ -44,7 +44,7 @@ describe("rbac-subject-prefix", () => {
     );
     assert.deepEqual(hitsOf(report), markersIn(text));
     assert.match(report.findings[0]?.message ?? "", /carries the prefix 'oidc:' twice/);
-    assert.equal(report.findings[0]?.severity, "warning");
+    assert.equal(report.findings[0]?.severity, "error");
     assert.equal(report.findings[0]?.fix, "Write the subject as 'oidc:bob'.");
   });
 
@@ -102,7 +102,7 @@ subjects:
     assert.deepEqual(hitsOf(report), markersIn(email));
     assert.deepEqual(
       report.findings.map((f) => f.severity),
-      ["warning", "warning", "warning"],
+      ["error", "error", "error"],
     );
     assert.match(report.findings[0]?.message ?? "", /it is an email and the username claim is email/);
     assert.equal(report.findings[0]?.fix, "Write the subject as 'oidc:alice@example.com'.");
@@ -125,7 +125,7 @@ subjects:
       /write the subject as 'https:\/\/keycloak\.example\.com\/realms\/kube#alice'/,
     );
     // A UUID is what Keycloak puts in the sub claim, the default username claim.
-    assert.equal(report.findings[1]?.severity, "warning");
+    assert.equal(report.findings[1]?.severity, "error");
     assert.equal(
       report.findings[1]?.fix,
       "Write the subject as 'https://keycloak.example.com/realms/kube#2b1c3d4e-0000-4000-8000-00000000abcd'.",
@@ -197,7 +197,7 @@ data:
     assert.deepEqual(hitsOf(report), markersIn(text));
     assert.deepEqual(
       report.findings.map((f) => f.severity),
-      ["warning", "warning", "info"],
+      ["error", "error", "info"],
     );
     assert.match(report.findings[0]?.message ?? "", /'testuser' is a user of a Keycloak realm in the input/);
     assert.equal(report.findings[1]?.fix, "Write the subject as 'oidc:platform'.");
