@@ -94,10 +94,36 @@ export function loadManifests(sources: readonly ManifestSource[]): LoadedManifes
   return { objects, syntaxProblems };
 }
 
+/**
+ * Whether a source is not text at all: a NUL, or bytes that are not UTF-8 (read as U+FFFD), in
+ * its first 8 KiB. YAML allows neither, and a binary file parsed as YAML gave one error per
+ * "line" with its bytes escaped in each (160 KB of output for an image named .yaml).
+ */
+function binaryKind(text: string): string | undefined {
+  const head = text.slice(0, 8192);
+  if (!head.includes("\u0000") && !head.includes("\ufffd")) return undefined;
+  if (head.startsWith("\ufffdPNG")) return "a PNG image";
+  if (head.startsWith("\u007fELF")) return "an ELF executable";
+  if (head.startsWith("PK\u0003\u0004")) return "a ZIP archive";
+  if (head.startsWith("\u001f\ufffd")) return "a gzip file";
+  return "binary data";
+}
+
 function loadSource({ file, text }: ManifestSource): LoadedManifests {
   const lineCounter = new LineCounter();
   const objects: ManifestObject[] = [];
   const syntaxProblems: SyntaxProblem[] = [];
+  const binary = binaryKind(text);
+  if (binary !== undefined) {
+    syntaxProblems.push({
+      file,
+      line: 1,
+      column: 1,
+      source: undefined,
+      message: `not a YAML or JSON manifest: ${binary}`,
+    });
+    return { objects, syntaxProblems };
+  }
   const at = (offset: number): Position => {
     const { line, col } = lineCounter.linePos(offset);
     return { line, column: col };
@@ -113,7 +139,9 @@ function loadSource({ file, text }: ManifestSource): LoadedManifests {
     const source = templates.filter((t) => t.offset >= previousEnd && t.offset < start).at(-1)?.path;
     previousEnd = document.contents?.range[1] ?? document.range[1];
     if (document.errors.length > 0) {
-      for (const error of document.errors) {
+      // The first error of a document, as kubectl reports it: the ones after it are mostly its
+      // echoes (a text file that is not YAML gave one per line).
+      for (const error of document.errors.slice(0, 1)) {
         const position = error.linePos?.[0];
         syntaxProblems.push({
           file,
