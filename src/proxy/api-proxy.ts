@@ -36,6 +36,7 @@ import { AuthenticationError } from "../authn/errors.ts";
 import type { TokenReviewer } from "../authn/token-review.ts";
 import type { UserInfo } from "../authn/user.ts";
 import { ConfigError } from "../config/errors.ts";
+import { type AccessLog, withoutQuery } from "../observability/access-log.ts";
 import type { Logger } from "../observability/logger.ts";
 import type { Metrics } from "../observability/metrics.ts";
 import type { Upstream } from "../upstream/cluster.ts";
@@ -68,10 +69,7 @@ export interface ApiProxyOptions {
   readonly trustedProxies: readonly string[];
   readonly responseTimeoutMs: number;
   /** The access log (one info line per request, at its end); absent: off. */
-  readonly accessLog?: {
-    /** The share of requests answered below 400 that are written (the others always are). */
-    readonly sampleRate: number;
-  };
+  readonly accessLog?: AccessLog;
   /**
    * kube-oidc-proxy's --disable-impersonation: the token is still verified by the gateway, then
    * forwarded as it came, without the gateway's credentials and without Impersonate-* headers.
@@ -592,13 +590,11 @@ export class ApiProxy {
     if (error instanceof AuthenticationError) {
       metrics.authentications.inc({ result: "failure", reason: error.code });
       // The path without its query: a query may carry a token (access_token) or another secret.
-      const url = req.url ?? "";
-      const query = url.indexOf("?");
       logger.info("authentication failed", {
         requestId,
         reason: error.code,
         detail: error.message,
-        path: query === -1 ? url : url.slice(0, query),
+        path: withoutQuery(req.url ?? ""),
       });
       return withAuditId(toStatus(unauthorized()), requestId);
     }
@@ -650,11 +646,7 @@ export class ApiProxy {
     );
   }
 
-  /**
-   * The access log's line for a request that ended: at info, unless sampled out (only requests
-   * answered below 400 are sampled; refusals, failures and requests the client left are always
-   * written).
-   */
+  /** The access log's line for a request that ended (src/observability/access-log.ts decides whether). */
   #logAccess(
     req: ClientRequest,
     requestId: string,
@@ -663,30 +655,23 @@ export class ApiProxy {
     record: AccessRecord,
     completed: boolean,
   ): void {
-    const { accessLog, logger } = this.#options;
-    // Off, or below --log-level (warn, error): nothing to build.
-    if (!accessLog || logger.enabled?.("info") === false) return;
-    const failed = record.status === undefined || record.status >= 400 || !completed;
-    if (!failed && accessLog.sampleRate < 1 && Math.random() >= accessLog.sampleRate) return;
-    const method = req.method ?? "GET";
-    const query = path.indexOf("?");
-    const { verb, resource, namespace } = accessAttributes(method, path);
-    logger.info("request", {
-      requestId,
-      client: record.client,
-      user: record.user,
-      as: record.as,
-      verb,
-      resource,
-      namespace,
-      path: query === -1 ? path : path.slice(0, query),
-      protocol: `HTTP/${req.httpVersion}`,
-      status: record.status,
-      upstreamStatus: record.upstreamStatus,
-      ...(completed ? {} : { incomplete: true }),
-      latencyMs: Math.round((performance.now() - started) * 100) / 100,
-      bytesIn: record.bytesIn,
-      bytesOut: record.bytesOut,
+    this.#options.accessLog?.write({ status: record.status, completed, started }, () => {
+      const { verb, resource, namespace } = accessAttributes(req.method ?? "GET", path);
+      return {
+        before: {
+          requestId,
+          client: record.client,
+          user: record.user,
+          as: record.as,
+          verb,
+          resource,
+          namespace,
+          path: withoutQuery(path),
+          protocol: `HTTP/${req.httpVersion}`,
+        },
+        upstreamStatus: record.upstreamStatus,
+        after: { bytesIn: record.bytesIn, bytesOut: record.bytesOut },
+      };
     });
   }
 

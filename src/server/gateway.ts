@@ -9,6 +9,7 @@ import { Authenticator } from "../authn/authenticator.ts";
 import { ReloadingAuthenticator } from "../authn/reloading-authenticator.ts";
 import { TokenReviewer } from "../authn/token-review.ts";
 import type { ServeConfig } from "../config/serve-config.ts";
+import { AccessLog } from "../observability/access-log.ts";
 import { createLogger, type Logger } from "../observability/logger.ts";
 import { createMetrics, type Metrics } from "../observability/metrics.ts";
 import { ApiProxy } from "../proxy/api-proxy.ts";
@@ -157,6 +158,7 @@ export async function startGateway(config: ServeConfig, deps: GatewayDependencie
         });
   authenticator.start();
 
+  const accessLog = config.accessLog ? new AccessLog(logger, config.accessLog.sampleRate) : undefined;
   const passthrough = config.authentication.passthrough;
   const proxy = new ApiProxy({
     authenticator,
@@ -171,7 +173,7 @@ export async function startGateway(config: ServeConfig, deps: GatewayDependencie
     logger,
     metrics,
     trustedProxies: config.serving.trustedProxies,
-    accessLog: config.accessLog,
+    accessLog,
     responseTimeoutMs: config.upstream.responseTimeoutMs,
     disableImpersonation: config.proxy.disableImpersonation,
     extraUserHeaderClientIp: config.proxy.extraUserHeaderClientIp,
@@ -188,7 +190,7 @@ export async function startGateway(config: ServeConfig, deps: GatewayDependencie
         proxy,
         logger,
         metrics,
-        accessLog: config.accessLog,
+        accessLog,
       })
     : undefined;
 

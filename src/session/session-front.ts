@@ -8,8 +8,10 @@ import { randomUUID } from "node:crypto";
 import type { IncomingMessage } from "node:http";
 import type { Duplex } from "node:stream";
 import { createRemoteJWKSet, customFetch } from "jose";
+import { goHeaderGet } from "../apiserver/source-ips.ts";
 import type { Authenticator } from "../authn/authenticator.ts";
 import type { SessionConfig } from "../config/session-config.ts";
+import type { AccessLog } from "../observability/access-log.ts";
 import type { Logger } from "../observability/logger.ts";
 import type { Metrics } from "../observability/metrics.ts";
 import { type ApiProxy, isLongRunning } from "../proxy/api-proxy.ts";
@@ -51,7 +53,7 @@ export interface SessionFrontOptions {
   readonly logger: Logger;
   readonly metrics: Metrics;
   /** The access log (--access-log): API requests are written by the API pipeline, the rest here. */
-  readonly accessLog?: { readonly sampleRate: number };
+  readonly accessLog?: AccessLog;
 }
 
 const unsafeMethods = new Set(["POST", "PUT", "PATCH", "DELETE"]);
@@ -62,14 +64,9 @@ export class SessionFront {
   readonly #proxy: ApiProxy;
   readonly #dashboard: DashboardProxy | undefined;
   readonly #origin: string;
-  readonly #accessLog: SessionFrontOptions["accessLog"];
+  readonly #accessLog: AccessLog | undefined;
 
-  private constructor(
-    context: SessionContext,
-    store: SessionStore,
-    proxy: ApiProxy,
-    accessLog: SessionFrontOptions["accessLog"],
-  ) {
+  private constructor(context: SessionContext, store: SessionStore, proxy: ApiProxy, accessLog: AccessLog | undefined) {
     this.#context = context;
     this.#store = store;
     this.#proxy = proxy;
@@ -178,24 +175,26 @@ export class SessionFront {
     const accessLog = this.#accessLog;
     let subject: string | undefined;
     if (!accessLog) return () => {};
-    res.once("close", () => {
-      const status = (res as import("node:http").ServerResponse).statusCode;
-      const completed = res.writableFinished;
-      const failed = status >= 400 || !completed;
-      if (!failed && accessLog.sampleRate < 1 && Math.random() >= accessLog.sampleRate) return;
-      this.#context.logger.info("request", {
-        requestId: randomUUID(),
-        client: req.socket?.remoteAddress,
-        route,
-        ...(subject ? { sub: subject } : {}),
-        method: req.method,
-        path,
-        protocol: `HTTP/${req.httpVersion}`,
-        status,
-        ...(completed ? {} : { incomplete: true }),
-        latencyMs: Math.round((performance.now() - started) * 100) / 100,
-      });
-    });
+    res.once("close", () =>
+      accessLog.write(
+        {
+          status: (res as import("node:http").ServerResponse).statusCode,
+          completed: res.writableFinished,
+          started,
+        },
+        () => ({
+          before: {
+            requestId: goHeaderGet(req.rawHeaders, "audit-id") || randomUUID(),
+            client: req.socket?.remoteAddress,
+            route,
+            ...(subject ? { sub: subject } : {}),
+            method: req.method,
+            path,
+            protocol: `HTTP/${req.httpVersion}`,
+          },
+        }),
+      ),
+    );
     // Tells the line whose session served the request.
     return (record) => {
       subject = record.subject;
