@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // The kube-oidc-gateway command line: one entry, one file per subcommand under commands/.
-import { readFileSync, realpathSync } from "node:fs";
+import { realpathSync } from "node:fs";
 import { fileURLToPath } from "node:url";
+import { packageVersion } from "../observability/build.ts";
 import type { CommandContext, CommandEntry } from "./command.ts";
 import { requireSupportedNode } from "./start.ts";
 
@@ -47,13 +48,9 @@ async function runKubeOidcProxy(args: readonly string[]): Promise<number> {
   return runServe(args, kubeOidcProxyProfile);
 }
 
-const packageJson = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as {
-  version: string;
-};
-
 export function usage(): string {
   const width = Math.max(...commands.map((c) => c.name.length));
-  return `kube-oidc-gateway ${packageJson.version}: OIDC login to Kubernetes that works, and says why when it does not.
+  return `kube-oidc-gateway ${packageVersion()}: OIDC login to Kubernetes that works, and says why when it does not.
 
 Usage: kube-oidc-gateway <command> [flags]
        kube-oidc-gateway --<serve flag> …   (also: kube-oidc-proxy [flags]): serve with kube-oidc-proxy's defaults
@@ -87,7 +84,7 @@ export async function main(argv: readonly string[], io: Io = processIo): Promise
     return 0;
   }
   if (first === "--version" || first === "version") {
-    io.stdout(`${packageJson.version}\n`);
+    io.stdout(`${packageVersion()}\n`);
     return 0;
   }
   const entry = commands.find((c) => c.name === first);

@@ -1,9 +1,5 @@
 // The name and version machine-readable outputs put in their header.
-import { readFileSync } from "node:fs";
-
-const packageJson = JSON.parse(readFileSync(new URL("../../../package.json", import.meta.url), "utf8")) as {
-  version: string;
-};
+import { packageVersion } from "../../observability/build.ts";
 
 export const toolName = "kube-oidc-gateway lint";
-export const toolVersion = packageJson.version;
+export const toolVersion = packageVersion();
