@@ -262,8 +262,7 @@ export class DoctorContext {
       if (given) {
         // An AuthenticationConfiguration carries its CA inline (none: the system roots, known);
         // --oidc-* flags without --oidc-ca-file leave the server's own CA file unknown.
-        const fromFile = given.source.startsWith("--authentication-config");
-        const caUnknown = !fromFile && given.jwt.some((jwt) => !jwt.issuer.certificateAuthority);
+        const caUnknown = !given.fromFile && given.jwt.some((jwt) => !jwt.issuer.certificateAuthority);
         return {
           jwt: given.jwt,
           source: given.source,

@@ -21,7 +21,12 @@ export interface DoctorOptions {
   /** The gateway in front of the API server, when there is one. */
   readonly gateway?: { readonly url: URL; readonly ca?: CaBundle; readonly healthUrl?: URL };
   /** The OIDC configuration given on the command line. */
-  readonly oidc?: { readonly jwt: readonly JwtAuthenticatorConfig[]; readonly source: string };
+  readonly oidc?: {
+    readonly jwt: readonly JwtAuthenticatorConfig[];
+    readonly source: string;
+    /** From --authentication-config (CAs inline, none meaning the system roots), not --oidc-* flags. */
+    readonly fromFile: boolean;
+  };
   /** The issuer CA of a configuration read from the cluster (its --oidc-ca-file is not readable here). */
   readonly oidcCa?: CaBundle;
   /** The CA bundles the other hops are given for the issuer (the dashboard's, a proxy's). */

@@ -189,11 +189,11 @@ async function optionsFrom(values: FlagValues, context: CommandContext): Promise
   const oidcCaFile = str("oidc-ca-file");
   let oidc: DoctorOptions["oidc"];
   if (explicitOidc) {
+    const fromFile = Boolean(values["authentication-config"]);
     oidc = {
       jwt: loadAuthentication(values, values).jwt,
-      source: values["authentication-config"]
-        ? `--authentication-config ${str("authentication-config")}`
-        : "the --oidc-* flags given",
+      source: fromFile ? `--authentication-config ${str("authentication-config")}` : "the --oidc-* flags given",
+      fromFile,
     };
   }
   const clientCa = str("client-ca-file");
