@@ -77,6 +77,18 @@ function pathWith(dir: string): string {
   return [dir, ...(process.env.PATH ?? "").split(delimiter)].join(delimiter);
 }
 
+/** This process's environment for the installed bins: `node` first on PATH (the bin's shebang finds it), nothing of the machine's cluster. */
+function isolatedEnv(node: string): NodeJS.ProcessEnv {
+  const {
+    KUBECONFIG: _k,
+    KUBERNETES_SERVICE_HOST: _h,
+    KUBERNETES_SERVICE_PORT: _p,
+    NODE_OPTIONS: _o,
+    ...rest
+  } = process.env;
+  return { ...rest, PATH: pathWith(dirname(node)) };
+}
+
 /**
  * npm, run by the project's Node 24 (npm's lifecycle scripts then find it first on PATH too). The
  * user's npm configuration and cache stay; what an outer `npm test` says about its own run goes.
@@ -273,15 +285,7 @@ describe("the npm package", { timeout: 300_000 }, () => {
         if ("unavailable" in found) throw new Error(`cannot run the package on ${label}: ${found.unavailable}`);
         const home = join(work, `home-${process.pid}-${Math.random().toString(36).slice(2)}`);
         mkdirSync(home);
-        // The bin's shebang finds this node first; nothing of the machine's cluster leaks in.
-        const {
-          KUBECONFIG: _k,
-          KUBERNETES_SERVICE_HOST: _h,
-          KUBERNETES_SERVICE_PORT: _p,
-          NODE_OPTIONS: _o,
-          ...rest
-        } = process.env;
-        env = { ...rest, PATH: pathWith(dirname(found.node)), HOME: home };
+        env = { ...isolatedEnv(found.node), HOME: home };
         const version = await run("node", ["--version"], { cwd: project, env });
         assert.equal(version.stdout.trim(), found.node === process.execPath ? process.version : `v${oldestNode}`);
       });
@@ -399,14 +403,7 @@ describe("the npm package", { timeout: 300_000 }, () => {
       const found = await olderThanEngines();
       if ("unavailable" in found)
         throw new Error(`no Node older than ${packageJson.engines.node}: ${found.unavailable}`);
-      const {
-        KUBECONFIG: _k,
-        KUBERNETES_SERVICE_HOST: _h,
-        KUBERNETES_SERVICE_PORT: _p,
-        NODE_OPTIONS: _o,
-        ...rest
-      } = process.env;
-      env = { ...rest, PATH: pathWith(dirname(found.node)) };
+      env = isolatedEnv(found.node);
       version = (await run("node", ["--version"], { cwd: project, env })).stdout.trim();
       assert.ok(!supportsNode(version.slice(1)), `${version} is not older than ${packageJson.engines.node}`);
     });
