@@ -49,7 +49,10 @@ describe("test bed Keycloak", { timeout: 600_000 }, () => {
     assert.equal(id.preferred_username, "testuser");
     assert.equal(id.email_verified, true);
     assert.deepEqual(id.groups, ["developers"]);
-    assert.equal((id.exp ?? 0) - (id.iat ?? 0), 300, "5-minute tokens by default, as in the incident");
+    // 5-minute tokens by default, as in the incident. Keycloak reads the clock for iat and for exp
+    // separately, so a second boundary between the two reads gives 299 (seen once in CI).
+    const lifetime = (id.exp ?? 0) - (id.iat ?? 0);
+    assert.ok(lifetime === 300 || lifetime === 299, `5-minute tokens by default, got ${lifetime} s`);
     const access = decodeJwt(tokens.accessToken);
     assert.equal(access.typ, "Bearer");
     assert.ok(
