@@ -7,40 +7,140 @@ import type { SessionStore } from "./store.ts";
 
 const releaseScript = `if redis.call("get", KEYS[1]) == ARGV[1] then return redis.call("del", KEYS[1]) else return 0 end`;
 
+/** A host and port of a Sentinel or a Cluster node. */
+export interface RedisNode {
+  readonly host: string;
+  readonly port: number;
+}
+
+/**
+ * How to reach Redis: one server (a redis:// or rediss:// URL), a Sentinel-watched master (the
+ * sentinels and the master's name), or a Cluster (some of its nodes; the rest are discovered).
+ */
+export type RedisTopology =
+  | { readonly kind: "standalone"; readonly url: string }
+  | {
+      readonly kind: "sentinel";
+      readonly masterName: string;
+      readonly sentinels: readonly RedisNode[];
+      /** The sentinels' own ACL user, when they require one (Sentinel's `requirepass`/`user`). */
+      readonly sentinelUsername?: string;
+      readonly sentinelPassword?: string;
+    }
+  | { readonly kind: "cluster"; readonly nodes: readonly RedisNode[] };
+
 export interface RedisStoreOptions {
-  readonly url: string;
+  /** Shorthand for a standalone topology (what --session-redis-url alone configures). */
+  readonly url?: string;
+  readonly topology?: RedisTopology;
+  /** TLS toward every node (and the sentinels); implied by a rediss:// URL. */
+  readonly tls?: boolean;
+  /** PEM of the CA that signed the servers' certificates; Node's roots otherwise. */
+  readonly ca?: string;
+  /** The data nodes' ACL user (URL userinfo works too for a standalone server). */
+  readonly username?: string;
+  readonly password?: string;
   /** Prefix of every key and of the channel, so several gateways can share one Redis. */
   readonly prefix?: string;
   readonly onError?: (error: Error) => void;
+}
+
+// What the store calls, whichever of @redis/client's three clients (createClient,
+// createSentinel, createCluster) runs them: each key command names one key, so a Cluster routes
+// it to the key's slot (no CROSSSLOT error can arise) and Sentinel to the current master.
+interface Commands {
+  get(key: string): Promise<string | null>;
+  set(key: string, value: string, options: object): Promise<string | null>;
+  del(key: string): Promise<number>;
+  publish(channel: string, message: string): Promise<number>;
+  sAdd(key: string, member: string): Promise<number>;
+  pTTL(key: string): Promise<number>;
+  pExpireAt(key: string, at: number): Promise<number>;
+  sMembers(key: string): Promise<string[]>;
+  eval(script: string, options: { keys: string[]; arguments: string[] }): Promise<unknown>;
+  subscribe(channel: string, listener: (message: string) => void): Promise<unknown>;
+  on(event: "error", listener: (error: Error) => void): unknown;
+  connect(): Promise<unknown>;
+  close(): Promise<void>;
+  readonly isReady: boolean;
+}
+
+// Fail commands at once while disconnected instead of queueing them: a request must get a
+// clear 503, not hang until Redis returns. Reconnect with backoff, capped at 5 s.
+const socketDefaults = {
+  connectTimeout: 5_000,
+  reconnectStrategy: (retries: number) => Math.min(100 * 2 ** retries, 5_000),
+};
+
+function tlsSocket(options: RedisStoreOptions, tls: boolean): object {
+  // Node's tls.connect verifies the certificate against `ca` and the host name (or IP) it
+  // connects to (checkServerIdentity), so a server name is always verified.
+  return tls ? { ...socketDefaults, tls: true, ...(options.ca ? { ca: options.ca } : {}) } : socketDefaults;
+}
+
+function credentials(username: string | undefined, password: string | undefined): object {
+  return { ...(username ? { username } : {}), ...(password ? { password } : {}) };
 }
 
 // Loaded when a Redis store is configured, not at start-up: the client library adds ~25 MiB to
 // the resident memory of every gateway that imports it, and most run without Redis. The client
 // alone (@redis/client), not the `redis` meta-package, which adds the RedisBloom, RedisJSON,
 // RediSearch and RedisTimeSeries command modules (3 MB installed) that no store command uses.
-async function newClient(url: string) {
-  const { createClient } = await import("@redis/client");
-  return createClient({
-    url,
-    // Fail commands at once while disconnected instead of queueing them: a request must get
-    // a clear 503, not hang until Redis returns.
-    disableOfflineQueue: true,
-    socket: {
-      connectTimeout: 5_000,
-      reconnectStrategy: (retries: number) => Math.min(100 * 2 ** retries, 5_000),
-    },
-  });
+// Returns the command client and the one that holds the subscription.
+async function newClients(options: RedisStoreOptions): Promise<[Commands, Commands]> {
+  const { createClient, createSentinel, createCluster } = await import("@redis/client");
+  const topology: RedisTopology =
+    options.topology ?? (options.url ? { kind: "standalone", url: options.url } : missingTopology());
+  const tls = options.tls ?? (topology.kind === "standalone" && topology.url.startsWith("rediss://"));
+  const socket = tlsSocket(options, tls);
+  const auth = credentials(options.username, options.password);
+  switch (topology.kind) {
+    case "standalone": {
+      const client = createClient({ url: topology.url, ...auth, disableOfflineQueue: true, socket });
+      return [client as unknown as Commands, client.duplicate() as unknown as Commands];
+    }
+    case "sentinel": {
+      // @redis/client 6.3.1, lib/sentinel/types.d.ts: nodeClientOptions configure the master and
+      // replica connections, sentinelClientOptions the sentinels' (e.g. an ACL user), so the
+      // sentinels' credentials stay separate from the data nodes'. Its subscribe() runs on a
+      // pub/sub proxy connection of its own, so one object serves both roles.
+      const sentinel = createSentinel({
+        name: topology.masterName,
+        sentinelRootNodes: topology.sentinels.map((node) => ({ host: node.host, port: node.port })),
+        nodeClientOptions: { ...auth, disableOfflineQueue: true, socket },
+        sentinelClientOptions: { ...credentials(topology.sentinelUsername, topology.sentinelPassword), socket },
+        // Re-read the topology every second; a command that fails over a topology change is
+        // retried on the new master up to this many times.
+        scanInterval: 1_000,
+        maxCommandRediscovers: 16,
+      });
+      return [sentinel as unknown as Commands, sentinel as unknown as Commands];
+    }
+    case "cluster": {
+      // lib/cluster/index.d.ts: rootNodes only discover the topology; every connection,
+      // discovered ones included, is made from `defaults` (credentials, TLS). subscribe() runs
+      // on a dedicated pub/sub node connection; PUBLISH reaches every node's subscribers.
+      const cluster = createCluster({
+        rootNodes: topology.nodes.map((node) => ({ socket: { ...socket, host: node.host, port: node.port } })),
+        defaults: { ...auth, disableOfflineQueue: true, socket },
+      });
+      return [cluster as unknown as Commands, cluster as unknown as Commands];
+    }
+  }
 }
-type Client = Awaited<ReturnType<typeof newClient>>;
+
+function missingTopology(): never {
+  throw new SessionError("STORE_UNAVAILABLE", "the Redis session store needs a URL, sentinels or cluster nodes");
+}
 
 export class RedisStore implements SessionStore {
-  readonly #client: Client;
-  readonly #subscriber: Client;
+  readonly #client: Commands;
+  readonly #subscriber: Commands;
   readonly #prefix: string;
   readonly #channel: string;
   readonly #listeners: ((id: string) => void)[] = [];
 
-  private constructor(client: Client, subscriber: Client, prefix: string) {
+  private constructor(client: Commands, subscriber: Commands, prefix: string) {
     this.#client = client;
     this.#subscriber = subscriber;
     this.#prefix = prefix;
@@ -49,13 +149,12 @@ export class RedisStore implements SessionStore {
 
   /** Connects (retrying in the background if Redis is not up yet) and subscribes. */
   static async connect(options: RedisStoreOptions): Promise<RedisStore> {
-    const client = await newClient(options.url);
+    const [client, subscriber] = await newClients(options);
     const onError = (error: Error) => options.onError?.(error);
     client.on("error", onError);
-    const subscriber = client.duplicate();
-    subscriber.on("error", onError);
+    if (subscriber !== client) subscriber.on("error", onError);
     const store = new RedisStore(client, subscriber, options.prefix ?? "kog:");
-    await Promise.all([client.connect(), subscriber.connect()]);
+    await (subscriber === client ? client.connect() : Promise.all([client.connect(), subscriber.connect()]));
     await subscriber.subscribe(store.#channel, (id: string) => {
       for (const listener of store.#listeners) listener(id);
     });
@@ -121,6 +220,8 @@ export class RedisStore implements SessionStore {
   }
 
   async close(): Promise<void> {
-    await Promise.allSettled([this.#subscriber.close(), this.#client.close()]);
+    await Promise.allSettled(
+      this.#subscriber === this.#client ? [this.#client.close()] : [this.#subscriber.close(), this.#client.close()],
+    );
   }
 }
