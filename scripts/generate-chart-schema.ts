@@ -135,6 +135,23 @@ export function chartValuesSchema(): Schema {
         "kube-apiserver's AuthenticationConfiguration (apiserver.config.k8s.io/v1) instead of config's oidc-* keys",
       ),
       auditPolicy: k8s("kube-apiserver's audit Policy (audit.k8s.io/v1); sets config audit-policy-file"),
+      issuer: object(
+        {
+          inCluster: object(
+            {
+              namespace: str("namespace of the issuer's pods, e.g. keycloak"),
+              podSelector: stringMap("labels of the issuer's pods (matchLabels): its Service's selector"),
+              port: int(
+                "port of the issuer's pods (the Service's targetPort, e.g. 8443), not the Service's; 0: not set",
+                0,
+                65535,
+              ),
+            },
+            "the issuer's pods when its URL names a Service in the cluster: the network policies' issuer egress goes to them, on their port",
+          ),
+        },
+        "the OIDC issuer as the network policies reach it",
+      ),
       issuerCA: object(
         { configMap: str("ConfigMap name"), secret: str("Secret name"), key: str("key of the PEM bundle") },
         "PEM bundle trusted for the issuer (sets config oidc-ca-file)",

@@ -11,7 +11,7 @@ import { repoRoot } from "../../testbed/paths.ts";
 export const chartDir = join(repoRoot, "charts", "kube-oidc-gateway");
 export const examplesDir = join(chartDir, "examples");
 /** Values files of this chart in examples/. */
-export const gatewayExamples = ["keycloak-headlamp.yaml", "sessions-redis.yaml"] as const;
+export const gatewayExamples = ["keycloak-headlamp.yaml", "keycloak-in-cluster.yaml", "sessions-redis.yaml"] as const;
 /** The Headlamp side of the incident example (way A: Headlamp's own OIDC, the gateway's bearer API
  * on the HTTPS port): values for Headlamp's chart, and their rendering. */
 export const headlampValues = join(examplesDir, "headlamp-values.yaml");
@@ -24,6 +24,7 @@ export const headlampSideOf: Readonly<
   Record<(typeof gatewayExamples)[number], { readonly values: string; readonly manifests: string }>
 > = {
   "keycloak-headlamp.yaml": { values: headlampValues, manifests: headlampManifests },
+  "keycloak-in-cluster.yaml": { values: headlampValues, manifests: headlampManifests },
   "sessions-redis.yaml": { values: headlampLoginValues, manifests: headlampLoginManifests },
 };
 /** The release the examples assume (the Headlamp side names its Service). */

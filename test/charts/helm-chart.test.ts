@@ -3,9 +3,10 @@
 // and field by field where the Headlamp incident went wrong.
 import assert from "node:assert/strict";
 import { readdir, readFile } from "node:fs/promises";
-import { basename } from "node:path";
+import { basename, join } from "node:path";
 import { before, describe, it } from "node:test";
 import { parse as parseYaml } from "yaml";
+import { repoRoot } from "../../testbed/paths.ts";
 import { runCli } from "../helpers/run-cli.ts";
 import {
   chartDir,
@@ -99,8 +100,10 @@ describe(`chart kube-oidc-gateway`, () => {
   it("lists every example in the tests", async () => {
     const files = (await readdir(examplesDir)).sort();
     const known = [
-      ...gatewayExamples,
-      ...Object.values(headlampSideOf).flatMap((side) => [side.values, side.manifests].map((f) => basename(f))),
+      ...new Set([
+        ...gatewayExamples,
+        ...Object.values(headlampSideOf).flatMap((side) => [side.values, side.manifests].map((f) => basename(f))),
+      ]),
     ].sort();
     assert.deepEqual(files, known, "a new example needs its lint and config tests");
   });
@@ -330,6 +333,156 @@ describe(`chart kube-oidc-gateway`, () => {
         policy.spec.ingress[0].from[0].namespaceSelector.matchLabels["kubernetes.io/metadata.name"],
         "headlamp",
       );
+    });
+
+    describe("in-cluster issuer (issue 20: Keycloak's Service 443 → pods 8443)", () => {
+      const keycloak = join(repoRoot, "test", "lint", "fixtures", "in-cluster-issuer", "keycloak.yaml");
+      /** Egress rules other than DNS and the API server: the issuer's. */
+      const issuerRules = (rendered: Rendered) => ({
+        policy: rendered
+          .one("NetworkPolicy")
+          .spec.egress.filter(
+            (rule: { ports: { port: number }[] }) => !rule.ports.some((p) => p.port === 53 || p.port === 6443),
+          ),
+        cilium: rendered
+          .one("CiliumNetworkPolicy")
+          .spec.egress.filter(
+            (rule: { toEntities?: string[]; toEndpoints?: { matchLabels: Record<string, string> }[] }) =>
+              !rule.toEntities?.includes("kube-apiserver") &&
+              rule.toEndpoints?.[0]?.matchLabels["k8s-app"] !== "kube-dns",
+          ),
+      });
+
+      it("examples/keycloak-in-cluster.yaml: the issuer egress goes to the Keycloak pods' 8443, not 443 or world", {
+        timeout,
+      }, async () => {
+        const rendered = await render({ values: ["keycloak-in-cluster.yaml"] });
+        // What the Keycloak Service selects and forwards to, read from the fixture.
+        const [service, deployment] = parseManifests(await readFile(keycloak, "utf8"));
+        const podPort = deployment?.spec.template.spec.containers[0].ports[0].containerPort;
+        assert.equal(podPort, 8443);
+        assert.equal(service?.spec.ports[0].port, 443);
+        const { policy, cilium } = issuerRules(rendered);
+        assert.deepEqual(policy, [
+          {
+            ports: [{ port: podPort, protocol: "TCP" }],
+            to: [
+              {
+                namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": "keycloak" } },
+                podSelector: { matchLabels: service?.spec.selector },
+              },
+            ],
+          },
+        ]);
+        assert.deepEqual(cilium, [
+          {
+            toEndpoints: [
+              { matchLabels: { "k8s:io.kubernetes.pod.namespace": "keycloak", ...service?.spec.selector } },
+            ],
+            toPorts: [{ ports: [{ port: String(podPort), protocol: "TCP" }] }],
+          },
+        ]);
+        const text = JSON.stringify([policy, cilium]);
+        assert.ok(!text.includes("world") && !/"port":\s*"?443\b/.test(text), text);
+        // Linted with that Keycloak beside it: nothing to report.
+        assert.deepEqual(await lintFindings(rendered.text, [keycloak]), []);
+      });
+
+      it("the issue's render (keycloak.keycloak.svc without issuer.inCluster) fails helm template, naming the values", {
+        timeout,
+      }, async () => {
+        for (const [url, host] of [
+          ["https://keycloak.keycloak.svc/realms/kubernetes", "keycloak.keycloak.svc"],
+          ["https://keycloak.keycloak.svc.cluster.local:8443/realms/kubernetes", "keycloak.keycloak.svc.cluster.local"],
+          ["https://keycloak/realms/kubernetes", "keycloak"],
+        ] as const) {
+          const result = await helm([
+            "template",
+            release.name,
+            chartDir,
+            ...templateArgs({ values: ["keycloak-headlamp.yaml"], args: ["--set", `config.oidc-issuer-url=${url}`] }),
+          ]);
+          assert.notEqual(result.code, 0, url);
+          assert.match(
+            result.stderr,
+            new RegExp(`the issuer ${host.replaceAll(".", "\\.")} is a Service in the cluster`),
+          );
+          for (const key of ["namespace", "podSelector", "port"]) {
+            assert.ok(result.stderr.includes(`issuer.inCluster.${key}`), `${url}: ${result.stderr}`);
+          }
+        }
+      });
+
+      it("an AuthenticationConfiguration issuer counts too, by the discoveryURL that is actually fetched", {
+        timeout,
+      }, async () => {
+        const values = (issuer: Record<string, string>) => [
+          "--set-json",
+          `authenticationConfiguration=${JSON.stringify({
+            apiVersion: "apiserver.config.k8s.io/v1",
+            kind: "AuthenticationConfiguration",
+            jwt: [
+              {
+                issuer: { ...issuer, audiences: ["kubernetes"] },
+                claimMappings: { username: { claim: "sub", prefix: "" } },
+              },
+            ],
+          })}`,
+          "--set",
+          "ciliumNetworkPolicy.enabled=true",
+        ];
+        const inClusterUrl = await helm([
+          "template",
+          release.name,
+          chartDir,
+          ...values({ url: "https://keycloak.keycloak.svc/realms/kubernetes" }),
+        ]);
+        assert.match(inClusterUrl.stderr, /the issuer keycloak\.keycloak\.svc is a Service in the cluster/);
+        // A public issuer URL whose discovery document is fetched from inside the cluster.
+        const discovery = {
+          url: "https://keycloak.example.com/realms/kubernetes",
+          discoveryURL:
+            "https://keycloak.keycloak.svc.cluster.local/realms/kubernetes/.well-known/openid-configuration",
+        };
+        const refused = await helm(["template", release.name, chartDir, ...values(discovery)]);
+        assert.match(refused.stderr, /the issuer keycloak\.keycloak\.svc\.cluster\.local is a Service/);
+        const rendered = await render({
+          args: [
+            ...values(discovery),
+            "--set",
+            "issuer.inCluster.namespace=keycloak",
+            "--set",
+            "issuer.inCluster.podSelector.app=keycloak",
+            "--set",
+            "issuer.inCluster.port=8443",
+          ],
+        });
+        const { policy, cilium } = issuerRules(rendered);
+        assert.deepEqual(
+          policy.map((rule: { ports: { port: number }[] }) => rule.ports[0]?.port),
+          [8443],
+        );
+        assert.equal(policy[0].to[0].podSelector.matchLabels.app, "keycloak");
+        assert.deepEqual(
+          cilium.map((rule: { toPorts: { ports: { port: string }[] }[] }) => rule.toPorts[0]?.ports[0]?.port),
+          ["8443"],
+        );
+      });
+
+      it("a public issuer keeps networkPolicy.egress.issuer and Cilium's world:443; a partial issuer.inCluster is refused", {
+        timeout,
+      }, async () => {
+        const { policy, cilium } = issuerRules(await render({ values: ["keycloak-headlamp.yaml"] }));
+        assert.deepEqual(policy, [{ ports: [{ port: 443, protocol: "TCP" }] }]);
+        assert.deepEqual(cilium, [{ toEntities: ["world"], toPorts: [{ ports: [{ port: "443", protocol: "TCP" }] }] }]);
+        const partial = await helm([
+          "template",
+          release.name,
+          chartDir,
+          ...templateArgs({ values: ["keycloak-in-cluster.yaml"], args: ["--set", "issuer.inCluster.port=0"] }),
+        ]);
+        assert.match(partial.stderr, /issuer\.inCluster needs all of namespace, podSelector and port/);
+      });
     });
 
     it("exposes /metrics to a ServiceMonitor through the Service's metrics port", { timeout }, async () => {

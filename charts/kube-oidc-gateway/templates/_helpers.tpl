@@ -145,3 +145,64 @@ session-client-id), plus the chart's own settings.
 {{- end }}
 {{- toYaml $config }}
 {{- end }}
+
+{{/*
+The URLs the gateway fetches from each issuer, as a JSON list: config.oidc-issuer-url, and each
+authenticationConfiguration jwt[] issuer's discoveryURL when set, its url otherwise (kube-apiserver
+fetches discovery from discoveryURL instead of <url>/.well-known/openid-configuration:
+https://kubernetes.io/docs/reference/access-authn-authz/authentication/#using-authentication-configuration).
+*/}}
+{{- define "kube-oidc-gateway.issuerFetchURLs" -}}
+{{- $urls := list }}
+{{- with .Values.config }}{{ with index . "oidc-issuer-url" }}{{ $urls = append $urls . }}{{ end }}{{ end }}
+{{- with .Values.authenticationConfiguration }}
+{{- range (.jwt | default list) }}
+{{- $issuer := (kindIs "map" .) | ternary (.issuer | default dict) dict }}
+{{- with ($issuer.discoveryURL | default $issuer.url) }}{{ $urls = append $urls . }}{{ end }}
+{{- end }}
+{{- end }}
+{{- toJson $urls }}
+{{- end }}
+
+{{/*
+The issuer hosts that name a Service in the cluster, as a JSON list: <name>.<namespace>.svc,
+<name>.<namespace>.svc.<cluster domain>, or a bare <name> (the pod's own namespace). Network
+policies see such traffic after the Service translation, at the pods' port, so an egress rule on
+the Service's port drops it. A two-label host (<name>.<namespace>) is not counted: it cannot be
+told from a public name like gitlab.com, a real issuer.
+*/}}
+{{- define "kube-oidc-gateway.inClusterIssuerHosts" -}}
+{{- $hosts := list }}
+{{- range (include "kube-oidc-gateway.issuerFetchURLs" . | fromJsonArray) }}
+{{- $host := (urlParse .).hostname | lower }}
+{{- if and $host (not (contains ":" $host)) (ne $host "localhost") (or (not (contains "." $host)) (hasSuffix ".svc" $host) (contains ".svc." $host)) }}
+{{- $hosts = append $hosts $host }}
+{{- end }}
+{{- end }}
+{{- toJson ($hosts | uniq) }}
+{{- end }}
+
+{{/* "true" when an issuer host is outside the cluster (or no issuer is set), else "". */}}
+{{- define "kube-oidc-gateway.externalIssuer" -}}
+{{- $urls := include "kube-oidc-gateway.issuerFetchURLs" . | fromJsonArray }}
+{{- $inCluster := include "kube-oidc-gateway.inClusterIssuerHosts" . | fromJsonArray }}
+{{- if gt (len $urls) (len $inCluster) }}true{{ end }}
+{{- end }}
+
+{{/*
+"true" when issuer.inCluster names the issuer's pods (namespace, podSelector and port all set),
+else "". Fails when an issuer host is an in-cluster Service, a network policy is rendered, and
+they are not set: the policy would allow the Service's port, which is never what the pods see.
+*/}}
+{{- define "kube-oidc-gateway.inClusterIssuer" -}}
+{{- $in := .Values.issuer.inCluster }}
+{{- $set := and $in.namespace $in.podSelector $in.port }}
+{{- if and (not $set) (or $in.namespace $in.podSelector $in.port) }}
+{{- fail "issuer.inCluster needs all of namespace, podSelector and port (the issuer's pods and the port they listen on)" }}
+{{- end }}
+{{- $hosts := include "kube-oidc-gateway.inClusterIssuerHosts" . | fromJsonArray }}
+{{- if and $hosts (not $set) (or .Values.networkPolicy.enabled .Values.ciliumNetworkPolicy.enabled) }}
+{{- fail (printf "the issuer %s is a Service in the cluster: network policies see its pods' port after the Service translation, not the Service's, so set issuer.inCluster.namespace, issuer.inCluster.podSelector (the issuer pods' labels) and issuer.inCluster.port (the pods' port, the Service's targetPort, e.g. 8443 for Keycloak) for the egress rules (docs/helm.md, In-cluster issuer)" (join ", " $hosts)) }}
+{{- end }}
+{{- if $set }}true{{ end }}
+{{- end }}
