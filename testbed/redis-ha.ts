@@ -31,7 +31,8 @@ export async function redisCli(
   }
   const auth = options.user ? ["--user", options.user, "--pass", options.password ?? ""] : [];
   const { stdout } = await run(redisCliPath, ["-h", "127.0.0.1", "-p", String(port), ...tlsArgs, ...auth, ...args], {
-    env: { ...process.env, REDISCLI_AUTH: "" },
+    // The password goes by --pass (a test bed's throwaway); an inherited REDISCLI_AUTH must not.
+    env: Object.fromEntries(Object.entries(process.env).filter(([name]) => name !== "REDISCLI_AUTH")),
   });
   return stdout.trim();
 }
