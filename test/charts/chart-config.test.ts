@@ -11,7 +11,15 @@ import { parse as parseYaml, stringify } from "yaml";
 import { loadPolicyFile } from "../../src/audit/policy.ts";
 import { ConfigError } from "../../src/config/errors.ts";
 import { loadServeConfig, type ServeConfig } from "../../src/config/serve-config.ts";
-import { configDir, gatewayExamples, helmBinary, helmBuildTimeoutMs, type Rendered, render } from "./chart.ts";
+import {
+  configDir,
+  gatewayExamples,
+  helmBinary,
+  helmBuildTimeoutMs,
+  issuerArgs,
+  type Rendered,
+  render,
+} from "./chart.ts";
 
 const timeout = 60_000;
 
@@ -85,17 +93,22 @@ describe("the chart's config.yaml is accepted by serve's configuration loader", 
     await rm(scratch, { recursive: true, force: true });
   });
 
-  it("default values: only the issuer is missing, which NOTES.txt asks for", { timeout }, async () => {
-    const rendered = await render();
-    await assert.rejects(
-      loadRendered(rendered, "default"),
+  it("default values: only the issuer is missing, which helm template refuses (before the gateway would)", {
+    timeout,
+  }, async () => {
+    await assert.rejects(render(), /no issuer: set config\.oidc-issuer-url and config\.oidc-client-id/);
+    // What the gateway says of the same config.yaml: the chart's check stands in for it.
+    const configOnly = await render({ args: ["--set", "config.oidc-issuer-url=https://issuer.example.com"] }).catch(
+      (error: Error) => error,
+    );
+    assert.match(String(configOnly), /config\.oidc-client-id is not set/);
+    assert.throws(
+      () => loadServeConfig(["--oidc-issuer-url=https://issuer.example.com"], {}),
       (error: unknown) =>
         error instanceof ConfigError &&
         /--oidc-issuer-url and --oidc-client-id must be set together/.test(error.message),
     );
-    const withIssuer = await render({
-      args: ["--set", "config.oidc-issuer-url=https://issuer.example.com", "--set", "config.oidc-client-id=kubernetes"],
-    });
+    const withIssuer = await render({ args: issuerArgs });
     const config = await loadRendered(withIssuer, "default-with-issuer");
     assert.equal(config.serving.securePort, 8443);
     assert.equal(config.serving.healthPort, 8080);

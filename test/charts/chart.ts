@@ -121,8 +121,26 @@ export async function render(
   };
 }
 
+/**
+ * A repository for the image that is not the values' placeholder, which the chart refuses (no image
+ * is published; .test is a reserved name, RFC 2606). templateArgs passes it first, so examples and
+ * --set still win.
+ */
+export const imageArgs = ["--set", "image.repository=images.test/kube-oidc-gateway"] as const;
+/** The issuer the default values lack (the chart refuses to render without one). */
+export const issuerArgs = [
+  "--set",
+  "config.oidc-issuer-url=https://issuer.example.com",
+  "--set",
+  "config.oidc-client-id=kubernetes",
+] as const;
+
 export function templateArgs(options: { values?: readonly string[]; args?: readonly string[] }): string[] {
-  return [...(options.values ?? []).flatMap((file) => ["--values", join(examplesDir, file)]), ...(options.args ?? [])];
+  return [
+    ...imageArgs,
+    ...(options.values ?? []).flatMap((file) => ["--values", join(examplesDir, file)]),
+    ...(options.args ?? []),
+  ];
 }
 
 /**

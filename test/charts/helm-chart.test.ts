@@ -20,6 +20,8 @@ import {
   helm,
   helmBinary,
   helmBuildTimeoutMs,
+  imageArgs,
+  issuerArgs,
   type K8sObject,
   parseManifests,
   type Rendered,
@@ -109,8 +111,10 @@ describe(`chart kube-oidc-gateway`, () => {
   });
 
   describe("helm template and kube-oidc-gateway lint", () => {
-    it("renders the default values with no lint finding at all", { timeout }, async () => {
-      const rendered = await render();
+    it("renders the default values (with the image and issuer they lack) with no lint finding at all", {
+      timeout,
+    }, async () => {
+      const rendered = await render({ args: issuerArgs });
       assert.deepEqual(await lintFindings(rendered.text), []);
     });
 
@@ -138,6 +142,42 @@ describe(`chart kube-oidc-gateway`, () => {
       assert.deepEqual(rules.sort(), ["ca-bundle-incomplete", "netpol-service-port"]);
     });
 
+    it("refuses the default values at helm template, naming the image and issuer values to set (Argo CD shows no NOTES)", {
+      timeout,
+    }, async () => {
+      const template = (...args: string[]) => helm(["template", release.name, chartDir, ...args]);
+      const defaults = await template();
+      assert.notEqual(defaults.code, 0);
+      assert.match(
+        defaults.stderr,
+        /image\.repository is the placeholder registry\.example\.com\/kube-oidc-gateway: .*set image\.repository/,
+      );
+      const empty = await template("--set", "image.repository=");
+      assert.match(empty.stderr, /image\.repository is empty: set it/);
+      const noIssuer = await template(...imageArgs);
+      assert.notEqual(noIssuer.code, 0);
+      assert.match(
+        noIssuer.stderr,
+        /no issuer: set config\.oidc-issuer-url and config\.oidc-client-id \(or authenticationConfiguration\)/,
+      );
+      const noClient = await template(...imageArgs, "--set", "config.oidc-issuer-url=https://issuer.example.com");
+      assert.match(noClient.stderr, /config\.oidc-client-id is not set/);
+      const withBoth = await template(...imageArgs, ...issuerArgs);
+      assert.equal(withBoth.code, 0, withBoth.stderr);
+      // An issuer from a Secret through extraEnv counts as set.
+      const fromEnv = await template(
+        ...imageArgs,
+        "--set-json",
+        `extraEnv=${JSON.stringify(
+          ["KOG_OIDC_ISSUER_URL", "KOG_OIDC_CLIENT_ID"].map((name) => ({
+            name,
+            valueFrom: { secretKeyRef: { name: "oidc", key: name } },
+          })),
+        )}`,
+      );
+      assert.equal(fromEnv.code, 0, fromEnv.stderr);
+    });
+
     it("refuses browser sessions on several replicas without Redis", { timeout }, async () => {
       const result = await helm([
         "template",
@@ -154,7 +194,7 @@ describe(`chart kube-oidc-gateway`, () => {
     let rendered: Rendered;
     before(
       async () => {
-        rendered = await render();
+        rendered = await render({ args: issuerArgs });
       },
       { timeout },
     );
@@ -235,7 +275,7 @@ describe(`chart kube-oidc-gateway`, () => {
 
     it("rolls the pods when config.yaml changes (checksum annotation)", { timeout }, async () => {
       const checksum = (r: Rendered) => r.one("Deployment").spec.template.metadata.annotations["checksum/config"];
-      const changed = await render({ args: ["--set", "config.log-level=debug"] });
+      const changed = await render({ args: [...issuerArgs, "--set", "config.log-level=debug"] });
       assert.match(checksum(rendered), /^[0-9a-f]{64}$/);
       assert.notEqual(checksum(changed), checksum(rendered));
     });
@@ -286,7 +326,7 @@ describe(`chart kube-oidc-gateway`, () => {
       timeout,
     }, async () => {
       const reviewRules = async (sets: string[]) =>
-        (await render({ args: sets.flatMap((s) => ["--set", s]) }))
+        (await render({ args: [...issuerArgs, ...sets.flatMap((s) => ["--set", s])] }))
           .one("ClusterRole")
           .rules.filter((r: { verbs: string[] }) => r.verbs.includes("create"));
       assert.deepEqual(await reviewRules(["config.token-passthrough=true"]), [
@@ -435,7 +475,7 @@ describe(`chart kube-oidc-gateway`, () => {
           "template",
           release.name,
           chartDir,
-          ...values({ url: "https://keycloak.keycloak.svc/realms/kubernetes" }),
+          ...templateArgs({ args: values({ url: "https://keycloak.keycloak.svc/realms/kubernetes" }) }),
         ]);
         assert.match(inClusterUrl.stderr, /the issuer keycloak\.keycloak\.svc is a Service in the cluster/);
         // A public issuer URL whose discovery document is fetched from inside the cluster.
@@ -444,7 +484,7 @@ describe(`chart kube-oidc-gateway`, () => {
           discoveryURL:
             "https://keycloak.keycloak.svc.cluster.local/realms/kubernetes/.well-known/openid-configuration",
         };
-        const refused = await helm(["template", release.name, chartDir, ...values(discovery)]);
+        const refused = await helm(["template", release.name, chartDir, ...templateArgs({ args: values(discovery) })]);
         assert.match(refused.stderr, /the issuer keycloak\.keycloak\.svc\.cluster\.local is a Service/);
         const rendered = await render({
           args: [
@@ -486,7 +526,7 @@ describe(`chart kube-oidc-gateway`, () => {
     });
 
     it("exposes /metrics to a ServiceMonitor through the Service's metrics port", { timeout }, async () => {
-      const rendered = await render({ args: ["--set", "serviceMonitor.enabled=true"] });
+      const rendered = await render({ args: [...issuerArgs, "--set", "serviceMonitor.enabled=true"] });
       const monitor = rendered.one("ServiceMonitor");
       assert.deepEqual(monitor.spec.endpoints[0].port, "metrics");
       assert.equal(monitor.spec.endpoints[0].path, "/metrics");
@@ -651,7 +691,7 @@ describe(`chart kube-oidc-gateway`, () => {
       timeout,
     }, async () => {
       for (const values of [[], ["keycloak-headlamp.yaml"]]) {
-        const rendered = await render({ values });
+        const rendered = await render({ values, args: values.length ? [] : issuerArgs });
         assert.equal(servicePort(rendered, "api"), undefined, values.join());
         const ports = container(rendered.one("Deployment")).ports.map((p: { name: string }) => p.name);
         assert.deepEqual(ports, ["https", "health"], values.join());
@@ -661,7 +701,7 @@ describe(`chart kube-oidc-gateway`, () => {
     });
 
     it("apiListener.enabled overrides auto both ways", { timeout }, async () => {
-      const forced = await render({ args: ["--set", "apiListener.enabled=true"] });
+      const forced = await render({ args: [...issuerArgs, "--set", "apiListener.enabled=true"] });
       assert.equal(servicePort(forced, "api").port, 6443);
       assert.equal(configOf(forced)["api-port"], 8444);
       const off = await render({ values: ["sessions-redis.yaml"], args: ["--set", "apiListener.enabled=false"] });

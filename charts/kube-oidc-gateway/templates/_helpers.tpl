@@ -206,3 +206,30 @@ they are not set: the policy would allow the Service's port, which is never what
 {{- end }}
 {{- if $set }}true{{ end }}
 {{- end }}
+
+{{/*
+Values without which the Deployment cannot work, refused at `helm template` with the value to set:
+Argo CD and other GitOps tools show no NOTES, so a warning there goes unseen while the pods
+crash-loop or never pull. An issuer may also come from extraEnv (KOG_OIDC_ISSUER_URL or
+KOG_AUTHENTICATION_CONFIG, e.g. from a Secret), which counts as set.
+*/}}
+{{- define "kube-oidc-gateway.validate" -}}
+{{- $repository := .Values.image.repository | default "" }}
+{{- $registry := regexReplaceAll "/.*$" $repository "" }}
+{{- if not $repository }}
+{{- fail "image.repository is empty: set it to the image you built from the repository's Dockerfile and pushed (its last path element kube-oidc-gateway), e.g. --set image.repository=<your registry>/kube-oidc-gateway" }}
+{{- else if regexMatch "(^|\\.)example\\.(com|org|net)$" $registry }}
+{{- fail (printf "image.repository is the placeholder %s: no image is published; build the repository's Dockerfile, push it to your registry and set image.repository to it (its last path element kube-oidc-gateway), e.g. --set image.repository=<your registry>/kube-oidc-gateway" $repository) }}
+{{- end }}
+{{- $envNames := list }}
+{{- range .Values.extraEnv }}{{ if kindIs "map" . }}{{ $envNames = append $envNames (.name | default "") }}{{ end }}{{ end }}
+{{- $config := .Values.config | default dict }}
+{{- $issuerURL := or (index $config "oidc-issuer-url") (has "KOG_OIDC_ISSUER_URL" $envNames) }}
+{{- $clientID := or (index $config "oidc-client-id") (has "KOG_OIDC_CLIENT_ID" $envNames) }}
+{{- $authenticationConfig := or .Values.authenticationConfiguration (has "KOG_AUTHENTICATION_CONFIG" $envNames) }}
+{{- if not (or $issuerURL $authenticationConfig) }}
+{{- fail "no issuer: set config.oidc-issuer-url and config.oidc-client-id (or authenticationConfiguration); the gateway verifies every token against it and does not start without one" }}
+{{- else if and $issuerURL (not $clientID) (not $authenticationConfig) }}
+{{- fail "config.oidc-client-id is not set: set it with config.oidc-issuer-url (the audience the id tokens carry)" }}
+{{- end }}
+{{- end }}
