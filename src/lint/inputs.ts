@@ -1,18 +1,24 @@
 // The manifests named on the command line: files (any extension), folders (recursively, every
 // *.yaml, *.yml and *.json, skipping hidden folders such as .git), and `-` for standard input.
 //
+// lint knows what it reads (issue 20: it passed what it could not read). A folder with a
+// Chart.yaml is a Helm chart: it is rendered with `helm template` (render/helm.ts), never read as
+// YAML. It is a unit: a folder walk does not go into it, so its templates are not read raw as well. Whatever cannot be rendered is one
+// source with a `problem`: one finding that names the command to run by hand.
+//
 // Only regular files are read from folders: opening a FIFO waits for a writer forever and a
 // device may never end, so anything else is skipped with a note. Symbolic links are followed
 // (charts and kustomize trees link shared folders), each real folder once, so a link loop ends.
 // A path named on the command line may be a pipe, for `lint <(helm template …)`. Every read stops
 // at maxInputBytes: a manifest set larger than that is a mistake (a data file, a device), not
 // something to hold in memory.
-import { createReadStream } from "node:fs";
+import { createReadStream, statSync } from "node:fs";
 import { readdir, readFile, realpath, stat } from "node:fs/promises";
-import { join } from "node:path";
+import { basename, dirname, join } from "node:path";
 import type { Readable } from "node:stream";
 import { LintError } from "./errors.ts";
 import type { ManifestSource } from "./manifests.ts";
+import { chartFile, type HelmOptions, isChartDirectory, renderChart } from "./render/helm.ts";
 
 export const stdinName = "<stdin>";
 
@@ -32,7 +38,19 @@ class TooLarge extends Error {}
 const tooLargeMessage = (what: string) =>
   `${what} is larger than ${maxInputBytes / 1024 / 1024} MiB, the most lint reads; split it or name its folder's manifests`;
 
-export async function readInputs(paths: readonly string[], stdin: Readable): Promise<Inputs> {
+/** How charts are rendered; `env` is where helm is looked up and run. */
+export type RenderOptions = HelmOptions;
+
+const noRendering: RenderOptions = { values: [], set: [], env: {} };
+
+/** A unit of input: a file read as manifests, or a folder rendered by a tool. */
+type Unit = { kind: "file"; path: string } | { kind: "chart"; dir: string };
+
+export async function readInputs(
+  paths: readonly string[],
+  stdin: Readable,
+  render: RenderOptions = noRendering,
+): Promise<Inputs> {
   if (paths.length === 0) {
     throw new LintError("LINT_NO_INPUT", "no input: name files, folders, or - for standard input");
   }
@@ -56,26 +74,56 @@ export async function readInputs(paths: readonly string[], stdin: Readable): Pro
       sources.push({ file: stdinName, text });
       continue;
     }
-    sources.push(...(await readPath(path, notes)));
+    sources.push(...(await readPath(path, notes, render)));
   }
   return { sources, notes };
 }
 
-async function readPath(path: string, notes: string[]): Promise<ManifestSource[]> {
+/** The chart a path names: its folder, or its Chart.yaml. */
+function namedUnit(path: string): Unit | undefined {
+  let info: ReturnType<typeof statSync>;
   try {
+    info = statSync(path);
+  } catch {
+    return undefined;
+  }
+  if (info.isDirectory()) return folderUnit(path);
+  if (info.isFile() && basename(path) === chartFile) return { kind: "chart", dir: dirname(path) };
+  return undefined;
+}
+
+/** A folder that is a chart (has Chart.yaml). */
+function folderUnit(dir: string): Unit | undefined {
+  if (isChartDirectory(dir)) return { kind: "chart", dir };
+  return undefined;
+}
+
+async function renderUnit(unit: Unit, render: RenderOptions): Promise<ManifestSource[]> {
+  if (unit.kind === "chart") return renderChart(unit.dir, render);
+  throw new Error("not a rendered unit");
+}
+
+async function readPath(path: string, notes: string[], render: RenderOptions): Promise<ManifestSource[]> {
+  try {
+    const named = namedUnit(path);
+    if (named !== undefined) return await renderUnit(named, render);
     const info = await stat(path);
     if (info.isDirectory()) {
-      const files = await manifestFiles(path, notes, new Set([await realpath(path)]));
-      if (files.length === 0) {
+      const units = await manifestUnits(path, notes, new Set([await realpath(path)]));
+      if (units.length === 0) {
         throw new LintError(
           "LINT_NO_MANIFESTS",
-          `no manifests found in ${path}: it holds no *.yaml, *.yml or *.json file (hidden folders are skipped)`,
+          `no manifests found in ${path}: it holds no *.yaml, *.yml or *.json file or chart (hidden folders are skipped)`,
         );
       }
       const sources: ManifestSource[] = [];
-      for (const file of files) {
-        const text = await readCapped(file, notes);
-        if (text !== undefined) sources.push({ file, text });
+      for (const unit of units) {
+        if (unit.kind !== "file") {
+          sources.push(...(await renderUnit(unit, render)));
+          continue;
+        }
+        const text = await readCapped(unit.path, notes);
+        if (text !== undefined) sources.push({ file: unit.path, text });
       }
       return sources;
     }
@@ -112,10 +160,13 @@ async function readCapped(file: string, notes: string[]): Promise<string | undef
   return readFile(file, "utf8");
 }
 
-/** Manifest files under `folder`; `visited` holds the real paths of folders already walked. */
-async function manifestFiles(folder: string, notes: string[], visited: Set<string>): Promise<string[]> {
+/**
+ * Manifest files, charts and kustomizations under `folder`; `visited` holds the real paths of
+ * folders already walked. A chart or kustomization folder is one unit, not walked into.
+ */
+async function manifestUnits(folder: string, notes: string[], visited: Set<string>): Promise<Unit[]> {
   const entries = (await readdir(folder, { withFileTypes: true })).sort((a, b) => a.name.localeCompare(b.name));
-  const files: string[] = [];
+  const files: Unit[] = [];
   for (const entry of entries) {
     const path = join(folder, entry.name);
     let isDirectory = entry.isDirectory();
@@ -138,9 +189,10 @@ async function manifestFiles(folder: string, notes: string[], visited: Set<strin
         continue;
       }
       visited.add(real);
-      files.push(...(await manifestFiles(path, notes, visited)));
+      const unit = folderUnit(path);
+      files.push(...(unit ? [unit] : await manifestUnits(path, notes, visited)));
     } else if (manifestFile.test(entry.name)) {
-      if (isFile) files.push(path);
+      if (isFile) files.push({ kind: "file", path });
       else notes.push(`skipped ${path}: not a regular file (a pipe, socket or device would block or never end)`);
     }
   }

@@ -94,7 +94,7 @@ function syntaxFinding(problem: SyntaxProblem, severity: Severity): Finding {
     source: problem.source,
     object: undefined,
     message: problem.message,
-    fix: yamlSyntax.remediation,
+    fix: problem.fix ?? yamlSyntax.remediation,
     docs: docsLink("lint", yamlSyntax.id),
   };
 }

@@ -23,6 +23,17 @@ export interface ManifestSource {
   /** The path as the user named it, or `<stdin>`. */
   readonly file: string;
   readonly text: string;
+  /**
+   * Set when the input could not be read as manifests (a chart that was not rendered, a values
+   * file): the one line lint reports for it instead of parsing `text`.
+   */
+  readonly problem?: InputProblem;
+}
+
+/** Why an input was not read as manifests, and what to do instead (it names the command). */
+export interface InputProblem {
+  readonly message: string;
+  readonly fix: string;
 }
 
 /** A field's address inside an object: keys and list indexes, e.g. `["spec", "ports", 0]`. */
@@ -55,6 +66,8 @@ export interface SyntaxProblem {
   readonly column: number;
   readonly source: string | undefined;
   readonly message: string;
+  /** What to do, when it is not yaml-syntax's own remediation (fix the syntax). */
+  readonly fix?: string;
 }
 
 export interface LoadedManifests {
@@ -109,10 +122,14 @@ function binaryKind(text: string): string | undefined {
   return "binary data";
 }
 
-function loadSource({ file, text }: ManifestSource): LoadedManifests {
+function loadSource({ file, text, problem }: ManifestSource): LoadedManifests {
   const lineCounter = new LineCounter();
   const objects: ManifestObject[] = [];
   const syntaxProblems: SyntaxProblem[] = [];
+  if (problem !== undefined) {
+    syntaxProblems.push({ file, line: 1, column: 1, source: undefined, ...problem });
+    return { objects, syntaxProblems };
+  }
   const binary = binaryKind(text);
   if (binary !== undefined) {
     syntaxProblems.push({

@@ -40,6 +40,33 @@ export const lintFlags: readonly FlagSpec[] = [
     help: "URL of a folder holding the lint/ and doctor/ pages (e.g. the repository's docs/ at your release): findings then link to <url>/lint/<rule-id>.md, and SARIF gets helpUri; without it they name 'kube-oidc-gateway explain <rule-id>' and SARIF has no helpUri",
   },
   {
+    name: "values",
+    short: "f",
+    type: "list",
+    noSplit: true,
+    group,
+    help: "a values file for the charts lint renders, passed to helm template as -f (repeatable; later files win)",
+  },
+  {
+    name: "set",
+    type: "list",
+    noSplit: true,
+    group,
+    help: "a value for the charts lint renders, passed to helm template as --set (repeatable, helm's syntax)",
+  },
+  {
+    name: "release-name",
+    type: "string",
+    group,
+    help: "the release name charts are rendered with (default: the chart's name)",
+  },
+  {
+    name: "namespace",
+    type: "string",
+    group,
+    help: "the namespace charts are rendered for, helm template's --namespace (default: helm's, default)",
+  },
+  {
     name: "lint-config",
     type: "string",
     group,
@@ -51,19 +78,24 @@ const idWidth = Math.max(...allRules.map((r) => r.id.length));
 
 const help = `Usage: kube-oidc-gateway lint [flags] <file|folder|->...
 
-Reads manifests (files, folders, or rendered Helm output on standard input) and reports the
-misconfigurations that break OIDC login to Kubernetes: prefixes that make RBAC bindings miss,
-CA bundles the client never reads, network policies naming the Service port instead of the pod
-port, probes pointed at an authenticating endpoint, and more.
+Reads manifests (files, folders, Helm charts, kustomizations, or rendered output on standard
+input) and reports the misconfigurations that break OIDC login to Kubernetes: prefixes that make
+RBAC bindings miss, CA bundles the client never reads, network policies naming the Service port
+instead of the pod port, probes pointed at an authenticating endpoint, and more.
 
 Folders are read recursively (*.yaml, *.yml, *.json; hidden folders skipped; symbolic links
 followed, each folder once); only regular files up to 16 MiB are read from them, and what is
-skipped is said on standard error. '-' reads standard input. Multi-document files and 'kind: List' are understood, and '# Source:' comments of
-'helm template' output name the template each finding comes from. Every finding gives the
-file:line:column of the offending field, the object, a fix, and its rule's documentation page.
+skipped is said on standard error. A folder with a Chart.yaml is rendered with 'helm template'
+(--release-name, --namespace, -f/--values, --set); it is linted as rendered and not walked into.
+Without helm, or when the render fails, that chart is one error finding with the command to run
+by hand. '-' reads standard input. Multi-document files and 'kind: List' are understood, and the
+'# Source:' comments of 'helm template' output name the template each finding comes from. Every
+finding gives the file:line:column of the offending field, the object, a fix, and its rule's
+documentation page.
 
 Examples:
   kube-oidc-gateway lint deploy/
+  kube-oidc-gateway lint charts/headlamp -f values.yaml --namespace headlamp
   helm template headlamp headlamp/headlamp -f values.yaml | kube-oidc-gateway lint -
   kube-oidc-gateway lint -o json deploy/ | jq '.findings[] | .ruleId'
   kube-oidc-gateway lint --output sarif rendered/ > lint.sarif     # upload to GitHub code scanning
@@ -139,7 +171,16 @@ async function prepare(args: readonly string[], context: CommandContext) {
   const failOn = parseFailOn(String(values["fail-on"] ?? "error"));
   const docsBaseUrl = values["docs-base-url"] ? parseDocsBaseUrl(String(values["docs-base-url"])) : undefined;
   const config = values["lint-config"] ? await loadLintConfig(String(values["lint-config"])) : defaultLintConfig;
-  const { sources, notes } = await readInputs(parsed.positionals, context.stdin);
+  const list = (name: string) => (values[name] as string[] | undefined) ?? [];
+  const { sources, notes } = await readInputs(parsed.positionals, context.stdin, {
+    values: list("values"),
+    set: list("set"),
+    ...(values["release-name"] ? { releaseName: String(values["release-name"]) } : {}),
+    ...(values.namespace ? { namespace: String(values.namespace) } : {}),
+    // helm is found on lint's PATH and run with its environment (it reads its cache and config
+    // folders, and any plugins, from there).
+    env: context.env,
+  });
   return { sources, notes, config, format, failOn, docsBaseUrl };
 }
 

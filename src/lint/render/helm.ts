@@ -1,0 +1,111 @@
+// A Helm chart given to lint (a folder with a Chart.yaml) is rendered with `helm template`, as
+// Helm would install it, and its output is what lint checks: templates are Go templates, not
+// YAML, and reading them as YAML gave one syntax error per template line (2,033 for this
+// project's chart; issue 20). Each rendered document is reported under its template's path in the
+// chart, taken from the `# Source: <chart>/templates/x.yaml` comment helm writes before it
+// (helm.sh/helm/v3@v3.22.0 pkg/action/action.go, renderResources:
+// `fmt.Fprintf(b, "---\n# Source: %s\n%s\n", m.Name, m.Content)`).
+import { existsSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { parse } from "yaml";
+import { maxInputBytes } from "../inputs.ts";
+import type { ManifestSource } from "../manifests.ts";
+import { errorSummary, findOnPath, runTool, shellLine } from "./tools.ts";
+
+/** How charts are rendered: lint's --release-name, --namespace, -f/--values and --set. */
+export interface HelmOptions {
+  readonly releaseName?: string;
+  readonly namespace?: string;
+  readonly values: readonly string[];
+  readonly set: readonly string[];
+  /** The environment helm runs in (its PATH finds helm). */
+  readonly env: NodeJS.ProcessEnv;
+}
+
+export const chartFile = "Chart.yaml";
+
+export const isChartDirectory = (dir: string) => existsSync(join(dir, chartFile));
+
+/**
+ * The chart's name from its Chart.yaml, the default release name: charts' usual fullname helper
+ * (`helm create`'s _helpers.tpl) then names objects after the chart alone, not `<release>-<chart>`.
+ */
+function chartName(dir: string): string {
+  try {
+    const name = (parse(readFileSync(join(dir, chartFile), "utf8")) as { name?: unknown } | null)?.name;
+    if (typeof name === "string" && /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(name)) return name;
+  } catch {}
+  return "release";
+}
+
+/** The words of the `helm template` command for `dir`. */
+export function helmArgs(dir: string, options: HelmOptions): string[] {
+  return [
+    "template",
+    options.releaseName ?? chartName(dir),
+    dir,
+    ...(options.namespace ? ["--namespace", options.namespace] : []),
+    ...options.values.flatMap((file) => ["-f", file]),
+    ...options.set.flatMap((value) => ["--set", value]),
+  ];
+}
+
+/** The line a user can run instead: the render piped into lint. */
+export const helmCommandLine = (dir: string, options: HelmOptions) =>
+  `${shellLine(["helm", ...helmArgs(dir, options)])} | kube-oidc-gateway lint -`;
+
+/** The chart at `dir` rendered, one source per template; or one source with the problem that stopped it. */
+export async function renderChart(dir: string, options: HelmOptions): Promise<ManifestSource[]> {
+  const where = join(dir, chartFile);
+  const command = helmCommandLine(dir, options);
+  const helm = findOnPath("helm", options.env);
+  if (helm === undefined) {
+    return [
+      {
+        file: where,
+        text: "",
+        problem: {
+          message: `${dir} is a Helm chart and helm is not on PATH, so lint did not render or check it (templates are not YAML); run: ${command}`,
+          fix: "Put helm on PATH (lint then renders the chart itself), or run the command above.",
+        },
+      },
+    ];
+  }
+  const result = await runTool(helm, helmArgs(dir, options), options.env, maxInputBytes);
+  if (result.stopped || result.code !== 0) {
+    const why = result.stopped ?? `exit ${result.code}: ${errorSummary(result.stderr)}`;
+    return [
+      {
+        file: where,
+        text: "",
+        problem: {
+          message: `helm template could not render the chart ${dir} (${why}), so lint did not check it; run: ${command}`,
+          fix: "Give the chart what it asks for (a required value: -f/--values or --set on lint's command line), then lint it again.",
+        },
+      },
+    ];
+  }
+  return splitBySource(result.stdout, dir);
+}
+
+const documentStart = /^---[ \t]*$/m;
+const sourceLine = /^# Source: (.+)$/m;
+
+/**
+ * helm template's output as one source per template, in order of first appearance; each holds
+ * that template's documents as helm printed them (`---`, `# Source:`, the document), so its
+ * line numbers are those of `helm template … --show-only templates/x.yaml`.
+ */
+export function splitBySource(output: string, dir: string): ManifestSource[] {
+  const byFile = new Map<string, string[]>();
+  for (const chunk of output.split(documentStart)) {
+    if (chunk.trim() === "") continue;
+    const source = sourceLine.exec(chunk)?.[1]?.trim();
+    // `<chart>/templates/x.yaml` → `<dir>/templates/x.yaml`: the file in the chart as the user named it.
+    const file = source ? join(dir, source.split("/").slice(1).join("/")) : dir;
+    const list = byFile.get(file) ?? [];
+    list.push(`---${chunk.endsWith("\n") ? chunk : `${chunk}\n`}`);
+    byFile.set(file, list);
+  }
+  return [...byFile].map(([file, chunks]) => ({ file, text: chunks.join("") }));
+}

@@ -1,0 +1,191 @@
+// lint knows what it reads (issue 20): a chart folder is rendered with helm, a kustomization built
+// with kustomize or kubectl, a values file or a document that is no Kubernetes object is one
+// finding; when the tool is missing or the render fails, one finding with the command to run.
+// Before, each of these was "No findings" and exit 0, and a chart folder gave ~2,000 yaml-syntax
+// errors (its templates read as YAML). helm and kubectl are the test bed's, found on the PATH
+// given to the CLI as a user's shell would.
+import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
+import { cp, mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { dirname, join, relative } from "node:path";
+import { Readable } from "node:stream";
+import { after, before, describe, it } from "node:test";
+import { main } from "../../src/cli/main.ts";
+import { ensureHelm } from "../../testbed/helm.ts";
+import { fixtures } from "./helpers.ts";
+
+const repo = join(import.meta.dirname, "..", "..");
+const inputs = join(fixtures, "inputs");
+const chart = join(inputs, "chart");
+
+interface JsonFinding {
+  ruleId: string;
+  severity: string;
+  file: string;
+  line: number;
+  column: number;
+  source: string | null;
+  message: string;
+  fix: string;
+  object: { kind: string; name: string; namespace: string | null } | null;
+}
+
+let helmBin = "";
+let home = "";
+let nothing = "";
+
+/** `lint -o json …` in-process, with PATH holding only `folders`. */
+async function lint(argv: string[], folders: string[]) {
+  const out = { stdout: "", stderr: "" };
+  const code = await main(["lint", "-o", "json", ...argv], {
+    stdout: (t: string) => {
+      out.stdout += t;
+    },
+    stderr: (t: string) => {
+      out.stderr += t;
+    },
+    stdin: Readable.from([]),
+    env: { PATH: folders.join(":"), HOME: home },
+  });
+  const document = JSON.parse(out.stdout) as { findings: JsonFinding[]; summary: { files: number; objects: number } };
+  return { code, findings: document.findings, summary: document.summary, stderr: out.stderr };
+}
+
+const rel = (file: string) => relative(repo, file);
+
+describe("lint reads what it is given: charts, kustomizations, values files", () => {
+  before(async () => {
+    helmBin = await ensureHelm();
+    home = await mkdtemp(join(tmpdir(), "lint-inputs-home-"));
+    // A PATH folder with nothing in it: no helm, no kustomize, no kubectl.
+    nothing = await mkdtemp(join(tmpdir(), "lint-inputs-empty-path-"));
+  });
+  after(async () => {
+    await rm(home, { recursive: true, force: true });
+    await rm(nothing, { recursive: true, force: true });
+  });
+
+  it("renders a chart folder with helm template and reports findings at the template they come from", async () => {
+    const result = await lint([chart, "--set", "issuer.url=https://issuer.example.com"], [dirname(helmBin)]);
+    assert.equal(result.code, 1);
+    assert.deepEqual(
+      result.findings.map((f) => `${f.ruleId} ${rel(f.file)}:${f.line}:${f.column}`),
+      ["cnp-toservices-apiserver test/lint/fixtures/inputs/chart/templates/policy.yaml:18:11"],
+    );
+    assert.equal(result.findings[0]?.source, "inputs-chart/templates/policy.yaml");
+    // Two templates rendered, each a file of its own; _helpers.tpl and values.yaml are not read.
+    assert.equal(result.summary.files, 2);
+    assert.equal(result.summary.objects, 2);
+    // The line is the one `helm template … --show-only templates/policy.yaml` prints it on.
+    const shown = execFileSync(
+      helmBin,
+      [
+        "template",
+        "inputs-chart",
+        chart,
+        "--set",
+        "issuer.url=https://issuer.example.com",
+        "--show-only",
+        "templates/policy.yaml",
+      ],
+      { env: { HOME: home }, encoding: "utf8" },
+    ).split("\n");
+    assert.match(shown[17] ?? "", /^ {8}- k8sService: \{serviceName: kubernetes/);
+  });
+
+  it("passes --release-name, --namespace, -f and --set to helm", async () => {
+    const root = await mkdtemp(join(tmpdir(), "lint-inputs-values-"));
+    const values = join(root, "values-prod.yaml");
+    await writeFile(values, "issuer:\n  url: https://issuer.example.com\n");
+    for (const argv of [
+      [chart, "-f", values],
+      [chart, `--values=${values}`],
+    ]) {
+      const result = await lint([...argv, "--release-name=web", "--namespace=auth"], [dirname(helmBin)]);
+      assert.equal(result.code, 1, argv.join(" "));
+      assert.deepEqual(
+        result.findings.map((f) => `${f.ruleId} ${rel(f.file)}`),
+        ["cnp-toservices-apiserver test/lint/fixtures/inputs/chart/templates/policy.yaml"],
+        argv.join(" "),
+      );
+      const object = result.findings[0]?.object;
+      assert.equal(`${object?.namespace}/${object?.name}`, "auth/web-api", argv.join(" "));
+    }
+    await rm(root, { recursive: true });
+  });
+
+  it("a chart that does not render (a required value) is one finding with helm's error and the command", async () => {
+    const result = await lint([chart], [dirname(helmBin)]);
+    assert.equal(result.code, 1);
+    assert.equal(result.findings.length, 1);
+    const [finding] = result.findings;
+    assert.equal(
+      `${finding?.ruleId} ${rel(finding?.file ?? "")}:${finding?.line}`,
+      `yaml-syntax test/lint/fixtures/inputs/chart/Chart.yaml:1`,
+    );
+    assert.equal(
+      finding?.message,
+      `helm template could not render the chart ${chart} (exit 1: Error: execution error at (inputs-chart/templates/configmap.yaml:8:13): issuer.url is required: the OIDC issuer's URL), so lint did not check it; run: helm template inputs-chart ${chart} | kube-oidc-gateway lint -`,
+    );
+  });
+
+  it("a chart without helm on PATH is one finding with the exact command, flags included; its templates are not parsed", async () => {
+    const result = await lint(
+      [chart, "-f", "prod.yaml", "--set", "issuer.url=https://a b", "--namespace=auth"],
+      [nothing],
+    );
+    assert.equal(result.code, 1);
+    assert.deepEqual(
+      result.findings.map((f) => `${f.ruleId} ${f.message}`),
+      [
+        `yaml-syntax ${chart} is a Helm chart and helm is not on PATH, so lint did not render or check it (templates are not YAML); run: helm template inputs-chart ${chart} --namespace auth -f prod.yaml --set 'issuer.url=https://a b' | kube-oidc-gateway lint -`,
+      ],
+    );
+    // --fail-on=never still reports it; the exit code is the user's choice then.
+    assert.equal((await lint(["--fail-on=never", chart], [nothing])).findings.length, 1);
+  });
+
+  it("renders a chart found while walking a folder, and does not read its templates as YAML", async () => {
+    const root = await mkdtemp(join(tmpdir(), "lint-inputs-walk-"));
+    await cp(chart, join(root, "charts", "app"), { recursive: true });
+    await mkdir(join(root, "deploy"));
+    await writeFile(join(root, "deploy", "cm.yaml"), "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: plain}\n");
+    const result = await lint([root, "--set", "issuer.url=https://issuer.example.com"], [dirname(helmBin)]);
+    assert.equal(result.code, 1);
+    assert.deepEqual(
+      result.findings.map((f) => `${f.ruleId} ${relative(root, f.file)}`),
+      ["cnp-toservices-apiserver charts/app/templates/policy.yaml"],
+    );
+    assert.equal(result.summary.objects, 3);
+    const without = await lint([root], [nothing]);
+    assert.deepEqual(
+      without.findings.map((f) => `${f.ruleId} ${relative(root, f.file)}`),
+      ["yaml-syntax charts/app/Chart.yaml"],
+    );
+    await rm(root, { recursive: true });
+  });
+
+  it("renders this project's chart with an issuer and an image: no yaml-syntax, every file a template of it", async () => {
+    const ours = join(repo, "charts", "kube-oidc-gateway");
+    const result = await lint(
+      [
+        ours,
+        "--set",
+        "image.repository=registry.internal/kube-oidc-gateway",
+        "--set",
+        "config.oidc-issuer-url=https://issuer.example.com",
+        "--set",
+        "config.oidc-client-id=kubernetes",
+        "--namespace=kube-oidc-gateway",
+      ],
+      [dirname(helmBin)],
+    );
+    assert.deepEqual(
+      result.findings.filter((f) => f.ruleId === "yaml-syntax"),
+      [],
+    );
+    assert.ok(result.summary.objects >= 5, `${result.summary.objects} objects`);
+    assert.equal(result.code, result.findings.some((f) => f.severity === "error") ? 1 : 0);
+  });
+});
