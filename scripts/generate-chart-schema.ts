@@ -46,11 +46,18 @@ function flagSchema(flag: FlagSpec, description = flag.help): Schema {
     case "duration":
       Object.assign(base, { type: "string", pattern: durationPattern });
       break;
+    // Lists and maps take what serve's config file takes (src/config/flags.ts valuesFromFile: each
+    // item or value through String, a single string split at commas as the flag's text is), so
+    // Helm's natural forms pass: --set config.<list>=RS256 or {RS256,ES256} or a\,b, and
+    // --set config.<map>.level=2 (a number to Helm) or config.<map>=a=b.
     case "list":
-      Object.assign(base, { type: "array", items: { type: "string" } });
+      Object.assign(base, { type: ["array", "string"], items: { type: ["string", "number"] } });
       break;
     case "map":
-      Object.assign(base, { type: "object", additionalProperties: { type: "string" } });
+      Object.assign(base, {
+        type: ["object", "string"],
+        additionalProperties: { type: ["string", "number", "boolean"] },
+      });
       break;
   }
   if (flag.default !== undefined) base.default = flag.default;
@@ -86,7 +93,19 @@ const int = (description: string, minimum = 0, maximum?: number): Schema => ({
   ...(maximum === undefined ? {} : { maximum }),
 });
 const port = (description: string, minimum = 1): Schema => int(description, minimum, 65535);
-const ports = (description: string): Schema => ({ type: "array", description, items: port("a port") });
+/**
+ * A list of ports, which the templates read through kube-oidc-gateway.portList: a YAML list, and
+ * also what --set gives for one port (8443, a number) or several without braces (443\,6443, a
+ * string), so a value that would be one port is not refused.
+ */
+const ports = (description: string): Schema => ({
+  type: ["array", "integer", "string"],
+  description: `${description}: a list, one port, or ports separated by commas`,
+  items: port("a port"),
+  minimum: 1,
+  maximum: 65535,
+  pattern: "^[0-9]+(,[0-9]+)*$",
+});
 /** A Kubernetes object passed through as is (the API server validates it). */
 const k8s = (description: string): Schema => ({ type: "object", description });
 const k8sList = (description: string): Schema => ({ type: "array", description, items: { type: "object" } });
@@ -193,7 +212,11 @@ export function chartValuesSchema(): Schema {
             kind: { type: "string", enum: ["Issuer", "ClusterIssuer"] },
             group: str(),
           }),
-          extraDnsNames: { type: "array", items: { type: "string" } },
+          extraDnsNames: {
+            type: ["array", "string"],
+            description: "DNS names besides the Service's: a list, or names separated by commas",
+            items: { type: "string" },
+          },
           clusterDomain: str(),
           duration: str("Go duration, e.g. 2160h"),
           renewBefore: str("Go duration, e.g. 360h"),

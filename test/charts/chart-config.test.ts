@@ -144,6 +144,33 @@ describe("the chart's config.yaml is accepted by serve's configuration loader", 
     });
   }
 
+  it("--set forms of list and map values pass the schema and reach serve as its flags would take them", {
+    timeout,
+  }, async () => {
+    // Before issue 20 the schema refused the first and third forms ("got string, want array",
+    // "got number, want string"), which serve's config file accepts.
+    const loaded = async (name: string, ...sets: string[]) => {
+      const config = await loadRendered(
+        await render({ args: [...issuerArgs, ...sets.flatMap((set) => ["--set", set])] }),
+        name,
+      );
+      const [jwt] = config.authentication.jwt;
+      assert.ok(jwt);
+      return { algorithms: jwt.signingAlgorithms, claims: jwt.requiredClaims };
+    };
+    assert.deepEqual((await loaded("list-one", "config.oidc-signing-algs=ES256")).algorithms, ["ES256"]);
+    assert.deepEqual((await loaded("list-commas", "config.oidc-signing-algs=RS256\\,ES256")).algorithms, [
+      "RS256",
+      "ES256",
+    ]);
+    assert.deepEqual((await loaded("list-braces", "config.oidc-signing-algs={RS256,ES256}")).algorithms, [
+      "RS256",
+      "ES256",
+    ]);
+    assert.deepEqual((await loaded("map-number", "config.oidc-required-claim.level=2")).claims, { level: "2" });
+    assert.deepEqual((await loaded("map-text", "config.oidc-required-claim=level=2")).claims, { level: "2" });
+  });
+
   it("an inline AuthenticationConfiguration becomes authentication-config, without oidc-* keys", {
     timeout,
   }, async () => {

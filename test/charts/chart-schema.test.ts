@@ -29,12 +29,13 @@ describe("values.schema.json", () => {
       bool: "boolean",
       int: "integer",
       duration: "string",
-      list: "array",
-      map: "object",
+      // Lists and maps also as the flag's comma-separated text, which the config file takes.
+      list: ["array", "string"],
+      map: ["object", "string"],
     };
     for (const flag of serveFlags) {
       const property = schema.properties[flag.name];
-      if (property) assert.equal(property.type, jsonType[flag.type], flag.name);
+      if (property) assert.deepEqual(property.type, jsonType[flag.type], flag.name);
     }
   });
 

@@ -525,6 +525,58 @@ describe(`chart kube-oidc-gateway`, () => {
       });
     });
 
+    it("--set works for the chart's list values: one port, ports with commas, {a,b}, and DNS names", {
+      timeout,
+    }, async () => {
+      const issuerPorts = async (set: string) =>
+        (await render({ args: [...issuerArgs, "--set", set] }))
+          .one("NetworkPolicy")
+          .spec.egress.at(-1)
+          .ports.map((p: { port: number }) => p.port);
+      // A single port was refused before issue 20 ("got number, want array").
+      assert.deepEqual(await issuerPorts("networkPolicy.egress.issuer.ports=8443"), [8443]);
+      assert.deepEqual(await issuerPorts("networkPolicy.egress.issuer.ports=8443\\,9443"), [8443, 9443]);
+      assert.deepEqual(await issuerPorts("networkPolicy.egress.issuer.ports={8443,9443}"), [8443, 9443]);
+      const cilium = await render({
+        args: [
+          ...issuerArgs,
+          "--set",
+          "ciliumNetworkPolicy.enabled=true",
+          "--set",
+          "ciliumNetworkPolicy.apiServerPorts=6443",
+        ],
+      });
+      const apiServer = cilium
+        .one("CiliumNetworkPolicy")
+        .spec.egress.find((rule: { toEntities?: string[] }) => rule.toEntities?.includes("kube-apiserver"));
+      assert.deepEqual(apiServer.toPorts, [{ ports: [{ port: "6443", protocol: "TCP" }] }]);
+      const certificate = await render({
+        args: [
+          ...issuerArgs,
+          "--set",
+          "certificate.enabled=true",
+          "--set",
+          "certificate.issuerRef.name=ca",
+          "--set",
+          "certificate.extraDnsNames=a.example.com\\,b.example.com",
+        ],
+      });
+      assert.deepEqual(certificate.one("Certificate").spec.dnsNames.slice(-2), ["a.example.com", "b.example.com"]);
+      // What is not a port still fails, naming the value.
+      for (const [value, message] of [
+        ["abc", /at '\/networkPolicy\/egress\/issuer\/ports': 'abc' does not match pattern/],
+        ["70000", /at '\/networkPolicy\/egress\/issuer\/ports': maximum/],
+      ] as const) {
+        const result = await helm([
+          "template",
+          release.name,
+          chartDir,
+          ...templateArgs({ args: [...issuerArgs, "--set", `networkPolicy.egress.issuer.ports=${value}`] }),
+        ]);
+        assert.match(result.stderr, message, value);
+      }
+    });
+
     it("exposes /metrics to a ServiceMonitor through the Service's metrics port", { timeout }, async () => {
       const rendered = await render({ args: [...issuerArgs, "--set", "serviceMonitor.enabled=true"] });
       const monitor = rendered.one("ServiceMonitor");

@@ -233,3 +233,20 @@ KOG_AUTHENTICATION_CONFIG, e.g. from a Secret), which counts as set.
 {{- fail "config.oidc-client-id is not set: set it with config.oidc-issuer-url (the audience the id tokens carry)" }}
 {{- end }}
 {{- end }}
+
+{{/*
+A list value as a JSON list of strings, whatever form --set gave it: a list, one value (a number
+from --set x=8443), or a string of values separated by commas (--set x=443\,6443). The schema
+allows these forms (scripts/generate-chart-schema.ts ports).
+*/}}
+{{- define "kube-oidc-gateway.list" -}}
+{{- $items := list }}
+{{- if kindIs "slice" . }}
+{{- range . }}{{ $items = append $items (toString .) }}{{ end }}
+{{- else if kindIs "string" . }}
+{{- range (splitList "," .) }}{{ if . }}{{ $items = append $items . }}{{ end }}{{ end }}
+{{- else if not (kindIs "invalid" .) }}
+{{- $items = append $items (toString .) }}
+{{- end }}
+{{- toJson $items }}
+{{- end }}
