@@ -3,7 +3,10 @@
 //
 // lint knows what it reads (issue 20: it passed what it could not read). A folder with a
 // Chart.yaml is a Helm chart: it is rendered with `helm template` (render/helm.ts), never read as
-// YAML. It is a unit: a folder walk does not go into it, so its templates are not read raw as well. Whatever cannot be rendered is one
+// YAML. A folder with a kustomization is built with kustomize (render/kustomize.ts). Either is a
+// unit: a folder walk does not go into it, so its templates, patches and resources are not read
+// raw as well (a patch is a partial object and would be judged as a whole one, and the objects it
+// builds would be counted twice). Whatever cannot be rendered is one
 // source with a `problem`: one finding that names the command to run by hand.
 //
 // Only regular files are read from folders: opening a FIFO waits for a writer forever and a
@@ -19,6 +22,7 @@ import type { Readable } from "node:stream";
 import { LintError } from "./errors.ts";
 import type { ManifestSource } from "./manifests.ts";
 import { chartFile, type HelmOptions, isChartDirectory, renderChart } from "./render/helm.ts";
+import { kustomizationFileNames, kustomizationIn, renderKustomization } from "./render/kustomize.ts";
 
 export const stdinName = "<stdin>";
 
@@ -38,13 +42,13 @@ class TooLarge extends Error {}
 const tooLargeMessage = (what: string) =>
   `${what} is larger than ${maxInputBytes / 1024 / 1024} MiB, the most lint reads; split it or name its folder's manifests`;
 
-/** How charts are rendered; `env` is where helm is looked up and run. */
+/** How charts and kustomizations are rendered; `env` is where helm, kustomize and kubectl are looked up and run. */
 export type RenderOptions = HelmOptions;
 
 const noRendering: RenderOptions = { values: [], set: [], env: {} };
 
 /** A unit of input: a file read as manifests, or a folder rendered by a tool. */
-type Unit = { kind: "file"; path: string } | { kind: "chart"; dir: string };
+type Unit = { kind: "file"; path: string } | { kind: "chart"; dir: string } | { kind: "kustomization"; dir: string };
 
 export async function readInputs(
   paths: readonly string[],
@@ -79,7 +83,7 @@ export async function readInputs(
   return { sources, notes };
 }
 
-/** The chart a path names: its folder, or its Chart.yaml. */
+/** The chart or kustomization a path names: its folder, or its Chart.yaml or kustomization file. */
 function namedUnit(path: string): Unit | undefined {
   let info: ReturnType<typeof statSync>;
   try {
@@ -89,17 +93,21 @@ function namedUnit(path: string): Unit | undefined {
   }
   if (info.isDirectory()) return folderUnit(path);
   if (info.isFile() && basename(path) === chartFile) return { kind: "chart", dir: dirname(path) };
+  if (info.isFile() && kustomizationFileNames.includes(basename(path)))
+    return { kind: "kustomization", dir: dirname(path) };
   return undefined;
 }
 
-/** A folder that is a chart (has Chart.yaml). */
+/** A folder that is a chart (has Chart.yaml; first, as kustomize can inflate charts) or a kustomization. */
 function folderUnit(dir: string): Unit | undefined {
   if (isChartDirectory(dir)) return { kind: "chart", dir };
+  if (kustomizationIn(dir) !== undefined) return { kind: "kustomization", dir };
   return undefined;
 }
 
 async function renderUnit(unit: Unit, render: RenderOptions): Promise<ManifestSource[]> {
   if (unit.kind === "chart") return renderChart(unit.dir, render);
+  if (unit.kind === "kustomization") return renderKustomization(unit.dir, render.env);
   throw new Error("not a rendered unit");
 }
 
@@ -113,7 +121,7 @@ async function readPath(path: string, notes: string[], render: RenderOptions): P
       if (units.length === 0) {
         throw new LintError(
           "LINT_NO_MANIFESTS",
-          `no manifests found in ${path}: it holds no *.yaml, *.yml or *.json file or chart (hidden folders are skipped)`,
+          `no manifests found in ${path}: it holds no *.yaml, *.yml or *.json file, chart or kustomization (hidden folders are skipped)`,
         );
       }
       const sources: ManifestSource[] = [];

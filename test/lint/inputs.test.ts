@@ -13,11 +13,13 @@ import { Readable } from "node:stream";
 import { after, before, describe, it } from "node:test";
 import { main } from "../../src/cli/main.ts";
 import { ensureHelm } from "../../testbed/helm.ts";
+import { ensureKubeBinaries } from "../../testbed/kube-binaries.ts";
 import { fixtures } from "./helpers.ts";
 
 const repo = join(import.meta.dirname, "..", "..");
 const inputs = join(fixtures, "inputs");
 const chart = join(inputs, "chart");
+const kustomization = join(inputs, "kustomization");
 
 interface JsonFinding {
   ruleId: string;
@@ -32,6 +34,7 @@ interface JsonFinding {
 }
 
 let helmBin = "";
+let kubectlBin = "";
 let home = "";
 let nothing = "";
 
@@ -57,6 +60,7 @@ const rel = (file: string) => relative(repo, file);
 describe("lint reads what it is given: charts, kustomizations, values files", () => {
   before(async () => {
     helmBin = await ensureHelm();
+    kubectlBin = (await ensureKubeBinaries()).kubectl;
     home = await mkdtemp(join(tmpdir(), "lint-inputs-home-"));
     // A PATH folder with nothing in it: no helm, no kustomize, no kubectl.
     nothing = await mkdtemp(join(tmpdir(), "lint-inputs-empty-path-"));
@@ -187,5 +191,43 @@ describe("lint reads what it is given: charts, kustomizations, values files", ()
     );
     assert.ok(result.summary.objects >= 5, `${result.summary.objects} objects`);
     assert.equal(result.code, result.findings.some((f) => f.severity === "error") ? 1 : 0);
+  });
+
+  it("builds a kustomization with kubectl kustomize (folder or file named) and does not lint its patch alone", async () => {
+    for (const named of [kustomization, join(kustomization, "kustomization.yaml")]) {
+      const result = await lint([named], [dirname(kubectlBin)]);
+      assert.equal(result.code, 1, named);
+      // The patch turns the policy's toEntities into toServices: one finding, in namespace web,
+      // on the built object; the patch and the resource are not linted on their own as well.
+      assert.deepEqual(
+        result.findings.map((f) => `${f.ruleId} ${rel(f.file)}:${f.line}`),
+        ["cnp-toservices-apiserver test/lint/fixtures/inputs/kustomization:9"],
+        named,
+      );
+      assert.equal(result.summary.objects, 1);
+    }
+    // The line is that of the build's output, as `kubectl kustomize` prints it.
+    const built = execFileSync(kubectlBin, ["kustomize", kustomization], { env: { HOME: home }, encoding: "utf8" });
+    assert.match(built.split("\n")[8] ?? "", /^ {4}- k8sService:/);
+    const walked = await lint(
+      [inputs, "--set", "issuer.url=https://issuer.example.com"],
+      [dirname(kubectlBin), dirname(helmBin)],
+    );
+    assert.deepEqual(
+      walked.findings.map((f) => `${f.ruleId} ${relative(inputs, f.file)}`),
+      ["cnp-toservices-apiserver chart/templates/policy.yaml", "cnp-toservices-apiserver kustomization"],
+    );
+  });
+
+  it("a kustomization without kustomize or kubectl on PATH is one finding with the exact command", async () => {
+    const result = await lint([kustomization], [nothing]);
+    assert.equal(result.code, 1);
+    assert.deepEqual(
+      result.findings.map((f) => `${f.ruleId} ${rel(f.file)} ${f.message}`),
+      [
+        `yaml-syntax test/lint/fixtures/inputs/kustomization/kustomization.yaml ${kustomization} is a kustomization and neither kustomize nor kubectl is on PATH, so lint did not build or check it; run: kustomize build ${kustomization} | kube-oidc-gateway lint -`,
+      ],
+    );
+    assert.match(result.findings[0]?.fix ?? "", /kubectl kustomize .*kustomization \| kube-oidc-gateway lint -/);
   });
 });

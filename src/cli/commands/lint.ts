@@ -86,9 +86,10 @@ instead of the pod port, probes pointed at an authenticating endpoint, and more.
 Folders are read recursively (*.yaml, *.yml, *.json; hidden folders skipped; symbolic links
 followed, each folder once); only regular files up to 16 MiB are read from them, and what is
 skipped is said on standard error. A folder with a Chart.yaml is rendered with 'helm template'
-(--release-name, --namespace, -f/--values, --set); it is linted as rendered and not walked into.
-Without helm, or when the render fails, that chart is one error finding with the command to run
-by hand. '-' reads standard input. Multi-document files and 'kind: List' are understood, and the
+(--release-name, --namespace, -f/--values, --set), one with a kustomization with 'kustomize
+build' or else 'kubectl kustomize'; each is linted as rendered and not walked into. Without the
+tool, or when the render fails, that input is one error finding with the command to run by hand.
+'-' reads standard input. Multi-document files and 'kind: List' are understood, and the
 '# Source:' comments of 'helm template' output name the template each finding comes from. Every
 finding gives the file:line:column of the offending field, the object, a fix, and its rule's
 documentation page.
@@ -96,6 +97,7 @@ documentation page.
 Examples:
   kube-oidc-gateway lint deploy/
   kube-oidc-gateway lint charts/headlamp -f values.yaml --namespace headlamp
+  kube-oidc-gateway lint overlays/prod                              # a kustomization
   helm template headlamp headlamp/headlamp -f values.yaml | kube-oidc-gateway lint -
   kube-oidc-gateway lint -o json deploy/ | jq '.findings[] | .ruleId'
   kube-oidc-gateway lint --output sarif rendered/ > lint.sarif     # upload to GitHub code scanning
@@ -177,8 +179,8 @@ async function prepare(args: readonly string[], context: CommandContext) {
     set: list("set"),
     ...(values["release-name"] ? { releaseName: String(values["release-name"]) } : {}),
     ...(values.namespace ? { namespace: String(values.namespace) } : {}),
-    // helm is found on lint's PATH and run with its environment (it reads its cache and config
-    // folders, and any plugins, from there).
+    // helm, kustomize and kubectl are found on lint's PATH and run with its environment (helm
+    // reads its cache and config folders, and any plugins, from there).
     env: context.env,
   });
   return { sources, notes, config, format, failOn, docsBaseUrl };
