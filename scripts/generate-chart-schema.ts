@@ -120,6 +120,87 @@ const object = (properties: Record<string, Schema>, description?: string): Schem
   additionalProperties: false,
   properties,
 });
+/*
+ * The Kubernetes objects the chart passes through, with their fields (k8s.io/api v0.37.2
+ * core/v1 types.go: PodSecurityContext, SecurityContext, ResourceRequirements, Probe; cert-manager's
+ * CertificatePrivateKey), so that a misspelt field or a wrong type fails `helm template` at its
+ * path ('/securityContext': additional properties 'readOnlyRootFileSystem' not allowed) instead of
+ * reaching the API server, or Argo CD's diff, as an object it rejects or silently drops.
+ */
+const id = (description: string): Schema => int(description, 0);
+const seccompProfile = object({
+  type: { type: "string", enum: ["RuntimeDefault", "Localhost", "Unconfined"] },
+  localhostProfile: str(),
+});
+const appArmorProfile = object({
+  type: { type: "string", enum: ["RuntimeDefault", "Localhost", "Unconfined"] },
+  localhostProfile: str(),
+});
+const securityContextCommon: Record<string, Schema> = {
+  runAsUser: id("uid of the process"),
+  runAsGroup: id("gid of the process"),
+  runAsNonRoot: bool(),
+  seccompProfile,
+  appArmorProfile,
+  seLinuxOptions: k8s("SELinuxOptions"),
+  windowsOptions: k8s("WindowsSecurityContextOptions"),
+};
+const podSecurityContext = object(
+  {
+    ...securityContextCommon,
+    fsGroup: id("group of the mounted volumes' files"),
+    fsGroupChangePolicy: { type: "string", enum: ["OnRootMismatch", "Always"] },
+    supplementalGroups: { type: "array", items: id("a gid") },
+    supplementalGroupsPolicy: { type: "string", enum: ["Merge", "Strict"] },
+    sysctls: k8sList("Sysctls"),
+    seLinuxChangePolicy: str(),
+  },
+  "PodSecurityContext",
+);
+const containerSecurityContext = object(
+  {
+    ...securityContextCommon,
+    allowPrivilegeEscalation: bool(),
+    readOnlyRootFilesystem: bool(),
+    privileged: bool(),
+    procMount: { type: "string", enum: ["Default", "Unmasked"] },
+    capabilities: object({
+      add: { type: "array", items: { type: "string" } },
+      drop: { type: "array", items: { type: "string" } },
+    }),
+  },
+  "SecurityContext of the container",
+);
+/** A resource.Quantity: a number, or its text (128Mi, 500m, 1e3). */
+const quantity: Schema = {
+  type: ["string", "number"],
+  pattern: "^[+-]?([0-9]+(\\.[0-9]*)?|\\.[0-9]+)([eE][+-]?[0-9]+|[KMGTPE]i|[numkMGTPE])?$",
+};
+/** Requests or limits: cpu, memory, ephemeral-storage, hugepages-<size>, or an extended resource (domain/name). */
+const resourceList: Schema = {
+  type: "object",
+  additionalProperties: false,
+  properties: { cpu: quantity, memory: quantity, "ephemeral-storage": quantity },
+  patternProperties: { "^hugepages-": quantity, "^[^/]+/[^/]+$": quantity },
+};
+const resources = object(
+  { requests: resourceList, limits: resourceList, claims: k8sList("ResourceClaims") },
+  "ResourceRequirements of the container",
+);
+/** A probe's timing; the chart writes the handler (httpGet on the health port) itself. */
+const probeTiming = (description: string): Schema =>
+  object(
+    {
+      initialDelaySeconds: id("seconds"),
+      timeoutSeconds: int("seconds", 1),
+      periodSeconds: int("seconds", 1),
+      successThreshold: int("count", 1),
+      failureThreshold: int("count", 1),
+      terminationGracePeriodSeconds: int("seconds", 1),
+    },
+    description,
+  );
+
 const keyRef = (name: string, description: string): Schema =>
   object(
     { [name]: str(`name of the ${name === "secretName" ? "Secret" : "object"}; empty: none`), key: str() },
@@ -220,7 +301,15 @@ export function chartValuesSchema(): Schema {
           clusterDomain: str(),
           duration: str("Go duration, e.g. 2160h"),
           renewBefore: str("Go duration, e.g. 360h"),
-          privateKey: k8s("cert-manager CertificatePrivateKey"),
+          privateKey: object(
+            {
+              algorithm: { type: "string", enum: ["RSA", "ECDSA", "Ed25519"] },
+              size: int("bits: RSA 2048, 4096 or 8192; ECDSA 256, 384 or 521"),
+              encoding: { type: "string", enum: ["PKCS1", "PKCS8"] },
+              rotationPolicy: { type: "string", enum: ["Never", "Always"] },
+            },
+            "cert-manager CertificatePrivateKey",
+          ),
         },
         "cert-manager Certificate for the serving certificate",
       ),
@@ -275,12 +364,12 @@ export function chartValuesSchema(): Schema {
         maxUnavailable: { type: ["integer", "string"], description: "a number or a percentage" },
       }),
       topologySpreadConstraints: k8sList("TopologySpreadConstraints; the chart adds labelSelector and matchLabelKeys"),
-      resources: k8s("ResourceRequirements"),
+      resources,
       maxOldSpaceSizeMiB: int("V8 heap limit in MiB (NODE_OPTIONS=--max-old-space-size); 0: Node's default"),
-      podSecurityContext: k8s("PodSecurityContext"),
-      securityContext: k8s("SecurityContext of the container"),
-      livenessProbe: k8s("probe timing; the chart sets httpGet /livez on the health port"),
-      readinessProbe: k8s("probe timing; the chart sets httpGet /readyz on the health port"),
+      podSecurityContext,
+      securityContext: containerSecurityContext,
+      livenessProbe: probeTiming("probe timing; the chart sets httpGet /livez on the health port"),
+      readinessProbe: probeTiming("probe timing; the chart sets httpGet /readyz on the health port"),
       terminationGracePeriodSeconds: int("longer than config shutdown-grace-period"),
       priorityClassName: str(),
       podAnnotations: stringMap("pod annotations"),

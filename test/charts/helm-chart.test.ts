@@ -99,6 +99,50 @@ describe(`chart kube-oidc-gateway`, () => {
     });
   });
 
+  it("schema errors name the key's path, in config, in the chart's values and in the Kubernetes objects passed through", {
+    timeout,
+  }, async () => {
+    // helm v3.22 prints "- at '<JSON pointer>': <reason>". Before issue 20 resources,
+    // podSecurityContext, securityContext, the probes and certificate.privateKey were bare
+    // objects: the last six passed helm template and reached the API server.
+    for (const [set, message] of [
+      ["config.oidc-isuer-url=x", "at '/config': additional properties 'oidc-isuer-url' not allowed"],
+      ["config.token-passthrough=yes", "at '/config/token-passthrough': got string, want boolean"],
+      ["networkPolicy.egres.dns.enabled=true", "at '/networkPolicy': additional properties 'egres' not allowed"],
+      ["networkPolicy.egress.dns.enabled=yes", "at '/networkPolicy/egress/dns/enabled': got string, want boolean"],
+      ["issuer.inCluster.port=https", "at '/issuer/inCluster/port': got string, want integer"],
+      ["resources.limits.memry=1Gi", "at '/resources/limits': additional properties 'memry' not allowed"],
+      ["resources.requests.memory=lots", "at '/resources/requests/memory': 'lots' does not match pattern"],
+      ["podSecurityContext.runAsUser=abc", "at '/podSecurityContext/runAsUser': got string, want integer"],
+      [
+        "securityContext.readOnlyRootFileSystem=true",
+        "at '/securityContext': additional properties 'readOnlyRootFileSystem' not allowed",
+      ],
+      ["livenessProbe.httpGet.port=8443", "at '/livenessProbe': additional properties 'httpGet' not allowed"],
+      ["certificate.privateKey.size=big", "at '/certificate/privateKey/size': got string, want integer"],
+    ] as const) {
+      const result = await helm([
+        "template",
+        release.name,
+        chartDir,
+        ...templateArgs({ args: [...issuerArgs, "--set", set] }),
+      ]);
+      assert.notEqual(result.code, 0, set);
+      assert.ok(result.stderr.includes(message), `${set}: ${result.stderr}`);
+    }
+    // The forms Kubernetes allows still pass: extended resources, hugepages, bare numbers.
+    await render({
+      args: [
+        ...issuerArgs,
+        ...[
+          "resources.limits.example\\.com/gpu=1",
+          "resources.limits.hugepages-2Mi=64Mi",
+          "resources.requests.cpu=0.5",
+        ].flatMap((set) => ["--set", set]),
+      ],
+    });
+  });
+
   it("lists every example in the tests", async () => {
     const files = (await readdir(examplesDir)).sort();
     const known = [
