@@ -101,6 +101,19 @@ export function configFileOf(container: Container, objects: readonly ManifestObj
   // serve: `--config ?? KOG_CONFIG`, so `--config=` (empty) means no file at all.
   const given = flag ? flag.value : envVar(container, envName("config"))?.value;
   if (!given) return undefined;
+  return configMapFileAt(container, given, objects);
+}
+
+/**
+ * The ConfigMap key a file path of the container is, through its volumeMounts and configMap or
+ * projected volumes (any program's file: the gateway's --config and --authentication-config,
+ * kube-apiserver's --authentication-config).
+ */
+export function configMapFileAt(
+  container: Container,
+  given: string,
+  objects: readonly ManifestObject[],
+): GatewayConfigFile | undefined {
   const workingDir = asString(container.body.workingDir);
   if (!posix.isAbsolute(given) && !workingDir) return undefined;
   const file = posix.resolve(workingDir ?? "/", given);

@@ -7,6 +7,7 @@ import { caBundleIncomplete } from "./ca-bundle-incomplete.ts";
 import { cnpToservicesApiserver } from "./cnp-toservices-apiserver.ts";
 import { cookieRefresh } from "./cookie-refresh.ts";
 import { gatewayImpersonationRbac } from "./gateway-impersonation-rbac.ts";
+import { issuerEgressBlocked } from "./issuer-egress-blocked.ts";
 import { netpolServicePort } from "./netpol-service-port.ts";
 import { probeOnAuthEndpoint } from "./probe-on-auth-endpoint.ts";
 import { rbacSubjectPrefix } from "./rbac-subject-prefix.ts";
@@ -18,6 +19,7 @@ import { yamlSyntax } from "./yaml-syntax.ts";
 /** The rules that check manifests. */
 export const rules: readonly Rule[] = [
   netpolServicePort,
+  issuerEgressBlocked,
   cnpToservicesApiserver,
   saPathOvermount,
   automountOffNoApiVolume,
