@@ -3,11 +3,18 @@
 // nothing: the incident's egress rule named 443 while kube-oidc-proxy listened on 8443.
 
 import type { ManifestObject } from "../manifests.ts";
-import { type PodMatcher, policyRules, protocolCovers } from "../network-policies.ts";
+import { egressPolicies, type PodMatcher, policyRules, protocolCovers } from "../network-policies.ts";
 import type { Workload } from "../objects.ts";
 import { containerPorts, containersOf, workloadsOf } from "../objects.ts";
 import type { Rule, RuleHit } from "../rule.ts";
 import { resolveTargetPort, type Service, servicesOf, workloadsBehind } from "../services.ts";
+import {
+  type BlockedConnection,
+  blockedConnections,
+  issuerClients,
+  namesServicePort,
+  urlClients,
+} from "./issuer-egress-blocked.ts";
 
 /** A Service with what the rule needs of it, computed once per run. */
 interface IndexedService {
@@ -106,6 +113,17 @@ export const netpolServicePort: Rule = {
   remediation: "Allow the targetPort (the container port the pod listens on), not the Service port.",
   *check({ objects }) {
     const index = indexServices(objects);
+    const policies = egressPolicies(objects);
+    // A dropped connection to an issuer is issuer-egress-blocked's finding, whichever rule comes
+    // closest: one finding per cause.
+    const issuers = blockedConnections(objects, issuerClients(objects), policies);
+    const reportedAsIssuer = (policy: ManifestObject, service: Service, port: { port: number; protocol: string }) =>
+      issuers.some(
+        (b) =>
+          b.connection.service.object === service.object &&
+          b.policies.some((p) => p.policy === policy) &&
+          namesServicePort(b, port),
+      );
     for (const rule of policyRules(objects)) {
       const allowed = new Set(rule.ports.map((p) => p.port));
       // Each Service is related to the rule's peers once, however many of its ports match.
@@ -125,6 +143,7 @@ export const netpolServicePort: Rule = {
             if (targets.length === 0 || targets.some((t) => t.port === allowedPort.port || allowed.has(t.port)))
               continue;
             if (indexed.listening.has(allowedPort.port)) continue;
+            if (rule.direction === "egress" && reportedAsIssuer(rule.policy, service, allowedPort)) continue;
             const target = targets.map((t) => t.port).join(" or ");
             const named =
               typeof servicePort.targetPort === "string"
@@ -153,5 +172,56 @@ export const netpolServicePort: Rule = {
         }
       }
     }
+    yield* anyDestinationHits(objects, policies, issuers);
   },
 };
+
+const connectionKey = (b: BlockedConnection) =>
+  `${ref(b.client.workload.object)}|${b.client.workload.object.kind}|${ref(b.connection.service.object)}|${b.connection.servicePort.port}`;
+
+/**
+ * An egress rule with no destination (NetworkPolicy without `to`, Cilium without an L3 field or
+ * toEntities cluster/all) on a Service's port says nothing about which Service it is meant for,
+ * so on its own it is not reported. It is when the input shows a pod the policy isolates
+ * connecting to that Service (a URL in its environment or arguments) and no egress rule lets the
+ * connection reach the Service's pods on their port: then the Service port is the mistake.
+ * Issuer connections are left to issuer-egress-blocked.
+ */
+function* anyDestinationHits(
+  objects: readonly ManifestObject[],
+  policies: ReturnType<typeof egressPolicies>,
+  issuers: readonly BlockedConnection[],
+): Generator<RuleHit> {
+  const issuerKeys = new Set(issuers.map(connectionKey));
+  const seen = new Set<string>();
+  for (const blocked of blockedConnections(objects, urlClients(objects), policies)) {
+    if (issuerKeys.has(connectionKey(blocked))) continue;
+    const { client, connection, destination } = blocked;
+    const { service } = connection;
+    for (const policy of blocked.policies) {
+      for (const verdict of policy.verdicts(destination)) {
+        if (!verdict.anyDestination || verdict.coversPort) continue;
+        for (const port of verdict.ports) {
+          if (!namesServicePort(blocked, port)) continue;
+          const key = `${policy.policy.kind}|${ref(policy.policy)}|${port.path.join(".")}|${ref(service.object)}`;
+          if (seen.has(key)) continue;
+          seen.add(key);
+          yield {
+            object: policy.policy,
+            path: port.path,
+            message:
+              `egress port ${port.port} (to any destination) is the port of Service ${ref(service.object)}, which ` +
+              `${client.workload.object.kind} ${ref(client.workload.object)} connects to (${client.origin}); the ` +
+              `Service forwards it to targetPort ${destination.port}, and the policy is enforced on the pod's port ` +
+              `after the Service translation, so no egress rule selecting it lets the connection through`,
+            fix:
+              `Allow port ${destination.port} (the pod's port) to the pods of ${ref(service.object)} ` +
+              `(${Object.entries(service.selector)
+                .map(([k, v]) => `${k}=${v}`)
+                .join(", ")}).`,
+          };
+        }
+      }
+    }
+  }
+}

@@ -247,6 +247,82 @@ spec:
     assert.deepEqual(hitsOf(lintText(networkPolicy, service)), markersIn(networkPolicy));
   });
 
+  describe("a rule to any destination on a Service's port", () => {
+    const client = (env: string) => `apiVersion: apps/v1
+kind: Deployment
+metadata: {name: web, namespace: web}
+spec:
+  selector: {matchLabels: {app: web}}
+  template:
+    metadata: {labels: {app: web}}
+    spec:
+      containers:
+        - name: web
+          image: example/web:1
+          env: [{name: API_URL, value: "${env}"}]
+`;
+    const anyDestination = (ports: string) => `apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: web-egress, namespace: web}
+spec:
+  podSelector: {matchLabels: {app: web}}
+  policyTypes: [Egress]
+  egress:
+    - ports:
+${ports}`;
+    const port443 = "        - {port: 443, protocol: TCP} # expect: netpol-service-port\n";
+
+    it("is an error when a pod the policy isolates connects to that Service (a URL in its environment)", () => {
+      // Before: "any destination" says nothing about which Service the port is for, so this was silent.
+      const policy = anyDestination(port443);
+      const report = lintText(policy, apiService, client("https://api.api.svc/v1"));
+      assert.deepEqual(hitsOf(report), markersIn(policy));
+      const [finding] = only(report, "netpol-service-port");
+      assert.equal(finding?.severity, "error");
+      assert.match(
+        finding?.message ?? "",
+        /egress port 443 \(to any destination\) is the port of Service api\/api, which Deployment web\/web connects to \(API_URL=https:\/\/api\.api\.svc\/v1\); the Service forwards it to targetPort 8443/,
+      );
+      assert.equal(finding?.fix, "Allow port 8443 (the pod's port) to the pods of api/api (app=api).");
+    });
+
+    it("stays silent with no client of that Service in the input (today's behaviour)", () => {
+      assert.deepEqual(hitsOf(lintText(anyDestination(port443), apiService)), []);
+      assert.deepEqual(hitsOf(lintText(anyDestination(port443), apiService, client("https://other.example.com/"))), []);
+    });
+
+    it("stays silent when the policy also lets the connection reach the pods' port", () => {
+      const both = anyDestination("        - {port: 443, protocol: TCP}\n        - {port: 8443, protocol: TCP}\n");
+      assert.deepEqual(hitsOf(lintText(both, apiService, client("https://api.api.svc/v1"))), []);
+      const anotherRule = `${anyDestination("        - {port: 443, protocol: TCP}\n")}    - to: [{namespaceSelector: {matchLabels: {kubernetes.io/metadata.name: api}}, podSelector: {matchLabels: {app: api}}}]
+      ports: [{port: 8443}]
+`;
+      assert.deepEqual(hitsOf(lintText(anotherRule, apiService, client("https://api.api.svc/v1"))), []);
+    });
+
+    it("one finding per cause: a dropped issuer connection is issuer-egress-blocked's, even through a peer naming the pods", () => {
+      const gateway = `apiVersion: apps/v1
+kind: Deployment
+metadata: {name: web, namespace: web}
+spec:
+  selector: {matchLabels: {app: web}}
+  template:
+    metadata: {labels: {app: web}}
+    spec:
+      containers: [{name: gw, image: example/kube-oidc-proxy:1, args: ["--oidc-issuer-url=https://api.api.svc/realms/k"]}]
+`;
+      const policy = egressPolicy(443).replace("# expect: netpol-service-port", "# expect: issuer-egress-blocked");
+      const report = lintText(policy, apiService, gateway);
+      // The finding is on the rule (its `- to:` line), not on its port.
+      assert.deepEqual(
+        report.findings.map((f) => f.ruleId),
+        ["issuer-egress-blocked"],
+      );
+      // The same policy without that client keeps netpol-service-port's finding.
+      assert.deepEqual(hitsOf(lintText(egressPolicy(443), apiService)), markersIn(egressPolicy(443)));
+    });
+  });
+
   it("scales: 2000 Service + Deployment + NetworkPolicy triples lint within seconds, not minutes", () => {
     // Relating every policy rule to every Service, and recomputing each Service's workloads
     // for each pair, took 3m21s for 1000 triples.
