@@ -6,7 +6,8 @@
 // YAML. A folder with a kustomization is built with kustomize (render/kustomize.ts). Either is a
 // unit: a folder walk does not go into it, so its templates, patches and resources are not read
 // raw as well (a patch is a partial object and would be judged as a whole one, and the objects it
-// builds would be counted twice). Whatever cannot be rendered is one
+// builds would be counted twice). A Helm values file is said to be one (render/values.ts); named
+// together with a chart folder, it is that chart's `-f`. Whatever cannot be rendered is one
 // source with a `problem`: one finding that names the command to run by hand.
 //
 // Only regular files are read from folders: opening a FIFO waits for a writer forever and a
@@ -15,7 +16,7 @@
 // A path named on the command line may be a pipe, for `lint <(helm template …)`. Every read stops
 // at maxInputBytes: a manifest set larger than that is a mistake (a data file, a device), not
 // something to hold in memory.
-import { createReadStream, statSync } from "node:fs";
+import { createReadStream, readFileSync, statSync } from "node:fs";
 import { readdir, readFile, realpath, stat } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
 import type { Readable } from "node:stream";
@@ -23,6 +24,7 @@ import { LintError } from "./errors.ts";
 import type { ManifestSource } from "./manifests.ts";
 import { chartFile, type HelmOptions, isChartDirectory, renderChart } from "./render/helm.ts";
 import { kustomizationFileNames, kustomizationIn, renderKustomization } from "./render/kustomize.ts";
+import { valuesFileProblem } from "./render/values.ts";
 
 export const stdinName = "<stdin>";
 
@@ -61,7 +63,13 @@ export async function readInputs(
   const sources: ManifestSource[] = [];
   const notes: string[] = [];
   let stdinRead = false;
+  // `lint chart/ my-values.yaml`: with a chart named, a values file named beside it is its -f.
+  const charts = paths.filter((path) => path !== "-" && namedUnit(path)?.kind === "chart");
+  const valueFiles =
+    charts.length === 0 ? [] : paths.filter((path) => path !== "-" && !charts.includes(path) && isValuesFile(path));
+  const options = { ...render, values: [...render.values, ...valueFiles] };
   for (const path of paths) {
+    if (valueFiles.includes(path)) continue;
     if (path === "-") {
       if (stdinRead) continue;
       stdinRead = true;
@@ -78,7 +86,7 @@ export async function readInputs(
       sources.push({ file: stdinName, text });
       continue;
     }
-    sources.push(...(await readPath(path, notes, render)));
+    sources.push(...(await readPath(path, notes, options)));
   }
   return { sources, notes };
 }
@@ -105,10 +113,27 @@ function folderUnit(dir: string): Unit | undefined {
   return undefined;
 }
 
+function isValuesFile(path: string): boolean {
+  try {
+    const info = statSync(path);
+    return (
+      info.isFile() && info.size <= maxInputBytes && valuesFileProblem(path, readFileSync(path, "utf8")) !== undefined
+    );
+  } catch {
+    return false;
+  }
+}
+
 async function renderUnit(unit: Unit, render: RenderOptions): Promise<ManifestSource[]> {
   if (unit.kind === "chart") return renderChart(unit.dir, render);
   if (unit.kind === "kustomization") return renderKustomization(unit.dir, render.env);
   throw new Error("not a rendered unit");
+}
+
+/** A file read as manifests, or as the one line about a values file. */
+function fileSource(file: string, text: string): ManifestSource {
+  const problem = valuesFileProblem(file, text);
+  return problem === undefined ? { file, text } : { file, text: "", problem };
 }
 
 async function readPath(path: string, notes: string[], render: RenderOptions): Promise<ManifestSource[]> {
@@ -131,13 +156,13 @@ async function readPath(path: string, notes: string[], render: RenderOptions): P
           continue;
         }
         const text = await readCapped(unit.path, notes);
-        if (text !== undefined) sources.push({ file: unit.path, text });
+        if (text !== undefined) sources.push(fileSource(unit.path, text));
       }
       return sources;
     }
     if (info.isFile()) {
       if (info.size > maxInputBytes) throw new LintError("LINT_INPUT_TOO_LARGE", tooLargeMessage(path));
-      return [{ file: path, text: await readFile(path, "utf8") }];
+      return [fileSource(path, await readFile(path, "utf8"))];
     }
     if (info.isFIFO() || info.isCharacterDevice()) {
       // Named on purpose, e.g. process substitution `<(helm template …)`: read it as a stream.

@@ -179,7 +179,21 @@ function loadSource({ file, text, problem }: ManifestSource): LoadedManifests {
       syntaxProblems.push({ ...position, file, source, message: (error as Error).message });
       continue;
     }
-    if (!isRecord(body)) continue;
+    if (body === null || body === undefined) continue;
+    // A Keycloak realm export (a mapping with a `realm` name) has no kind but is read: keycloak.ts.
+    const realmExport = isRecord(body) && typeof body.realm === "string";
+    if (!isRecord(body) || (!("apiVersion" in body) && !("kind" in body) && !realmExport)) {
+      // Not silence (issue 20): a document that is no Kubernetes object is something lint did
+      // not check, and a values file or other config named by mistake must not pass as clean.
+      syntaxProblems.push({
+        ...at(start),
+        file,
+        source,
+        message: `not a Kubernetes object: ${isRecord(body) ? "a mapping with neither apiVersion nor kind" : Array.isArray(body) ? "a list" : "a scalar"}, so lint checked nothing in it`,
+        fix: "Lint manifests only; for a Helm values file, lint the chart it configures: kube-oidc-gateway lint <chart-dir> -f <values>.",
+      });
+      continue;
+    }
     const locate = (path: Path) => at(offsetOf(document, path));
     const embedded = (path: Path) => embeddedDocuments(document, path, text, lineCounter);
     const items = body.items;

@@ -98,11 +98,12 @@ describe("lint reads what it is given: charts, kustomizations, values files", ()
     assert.match(shown[17] ?? "", /^ {8}- k8sService: \{serviceName: kubernetes/);
   });
 
-  it("passes --release-name, --namespace, -f and --set to helm", async () => {
+  it("passes --release-name, --namespace, -f and --set to helm, and uses a values file named beside the chart as -f", async () => {
     const root = await mkdtemp(join(tmpdir(), "lint-inputs-values-"));
     const values = join(root, "values-prod.yaml");
     await writeFile(values, "issuer:\n  url: https://issuer.example.com\n");
     for (const argv of [
+      [chart, values],
       [chart, "-f", values],
       [chart, `--values=${values}`],
     ]) {
@@ -191,6 +192,15 @@ describe("lint reads what it is given: charts, kustomizations, values files", ()
     );
     assert.ok(result.summary.objects >= 5, `${result.summary.objects} objects`);
     assert.equal(result.code, result.findings.some((f) => f.severity === "error") ? 1 : 0);
+    // Its default values file alone is one line that says to lint the chart.
+    const values = await lint([join(ours, "values.yaml")], [dirname(helmBin)]);
+    assert.equal(values.code, 1);
+    assert.deepEqual(
+      values.findings.map((f) => f.message),
+      [
+        `${join(ours, "values.yaml")} is the chart ${ours}'s default values, not manifests, so lint checked nothing; run: kube-oidc-gateway lint ${ours}`,
+      ],
+    );
   });
 
   it("builds a kustomization with kubectl kustomize (folder or file named) and does not lint its patch alone", async () => {
@@ -215,7 +225,11 @@ describe("lint reads what it is given: charts, kustomizations, values files", ()
     );
     assert.deepEqual(
       walked.findings.map((f) => `${f.ruleId} ${relative(inputs, f.file)}`),
-      ["cnp-toservices-apiserver chart/templates/policy.yaml", "cnp-toservices-apiserver kustomization"],
+      [
+        "cnp-toservices-apiserver chart/templates/policy.yaml",
+        "yaml-syntax headlamp/values.yaml",
+        "cnp-toservices-apiserver kustomization",
+      ],
     );
   });
 
@@ -229,5 +243,37 @@ describe("lint reads what it is given: charts, kustomizations, values files", ()
       ],
     );
     assert.match(result.findings[0]?.fix ?? "", /kubectl kustomize .*kustomization \| kube-oidc-gateway lint -/);
+  });
+
+  it("Headlamp's values.yaml is one line: a values file, and the command that lints its chart", async () => {
+    const values = join(inputs, "headlamp", "values.yaml");
+    const result = await lint([values], [dirname(helmBin)]);
+    assert.equal(result.code, 1);
+    assert.deepEqual(
+      result.findings.map((f) => `${f.severity} ${f.ruleId} ${f.line}:${f.column} ${f.message}`),
+      [
+        `error yaml-syntax 1:1 ${values} is a Helm values file, not manifests, so lint checked nothing; run: kube-oidc-gateway lint <chart-dir> -f ${values}`,
+      ],
+    );
+  });
+
+  it("any other document that is no Kubernetes object is one finding at its line, not silence", async () => {
+    const root = await mkdtemp(join(tmpdir(), "lint-inputs-other-"));
+    const file = join(root, "settings.yaml");
+    await writeFile(
+      file,
+      "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\n---\nlogLevel: debug\nreplicas: 2\n---\n- a\n",
+    );
+    const result = await lint([file], [nothing]);
+    assert.equal(result.code, 1);
+    assert.deepEqual(
+      result.findings.map((f) => `${f.ruleId} ${f.line} ${f.message}`),
+      [
+        "yaml-syntax 5 not a Kubernetes object: a mapping with neither apiVersion nor kind, so lint checked nothing in it",
+        "yaml-syntax 8 not a Kubernetes object: a list, so lint checked nothing in it",
+      ],
+    );
+    assert.equal(result.summary.objects, 1);
+    await rm(root, { recursive: true });
   });
 });

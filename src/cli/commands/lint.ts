@@ -86,10 +86,12 @@ instead of the pod port, probes pointed at an authenticating endpoint, and more.
 Folders are read recursively (*.yaml, *.yml, *.json; hidden folders skipped; symbolic links
 followed, each folder once); only regular files up to 16 MiB are read from them, and what is
 skipped is said on standard error. A folder with a Chart.yaml is rendered with 'helm template'
-(--release-name, --namespace, -f/--values, --set), one with a kustomization with 'kustomize
-build' or else 'kubectl kustomize'; each is linted as rendered and not walked into. Without the
-tool, or when the render fails, that input is one error finding with the command to run by hand.
-'-' reads standard input. Multi-document files and 'kind: List' are understood, and the
+(--release-name, --namespace, -f/--values, --set; a values file named with the chart is its
+-f), one with a kustomization with 'kustomize build' or else 'kubectl kustomize'; each is linted
+as rendered and not walked into. Without the tool, or when the render fails, that input is one
+error finding with the command to run by hand. A Helm values file, or any document that is no
+Kubernetes object, is one error finding too: lint does not pass what it did not check. '-' reads
+standard input. Multi-document files and 'kind: List' are understood, and the
 '# Source:' comments of 'helm template' output name the template each finding comes from. Every
 finding gives the file:line:column of the offending field, the object, a fix, and its rule's
 documentation page.

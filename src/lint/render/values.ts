@@ -1,0 +1,53 @@
+// A Helm values file is not a manifest: it holds the settings a chart renders objects from, and
+// none of its keys is an object lint could check. Read as manifests it gave "No findings" and
+// exit 0 (Headlamp's values.yaml, this project's chart's; issue 20), a green CI step that checked
+// nothing. lint says what it is and the command that checks what it configures instead.
+import { basename, dirname } from "node:path";
+import { parseAllDocuments } from "yaml";
+import type { InputProblem } from "../manifests.ts";
+import { isChartDirectory } from "./helm.ts";
+
+const valuesName = /^values[^/]*\.ya?ml$/i;
+
+/** Whether the text is one or more YAML mappings, none with apiVersion or kind. */
+export function isPlainMapping(text: string): boolean {
+  const documents = parseAllDocuments(text);
+  if (!Array.isArray(documents)) return false;
+  let mappings = 0;
+  for (const document of documents) {
+    if (document.errors.length > 0) return false;
+    let body: unknown;
+    try {
+      body = document.toJS({ maxAliasCount: 1000 });
+    } catch {
+      return false;
+    }
+    if (body === null || body === undefined) continue;
+    if (typeof body !== "object" || Array.isArray(body)) return false;
+    if ("apiVersion" in body || "kind" in body) return false;
+    mappings++;
+  }
+  return mappings > 0;
+}
+
+/**
+ * The one line lint reports for `file` when it is a Helm values file (named values*.yaml, or in a
+ * chart's folder, and holding only mappings without apiVersion or kind); else undefined.
+ */
+export function valuesFileProblem(file: string, text: string): InputProblem | undefined {
+  const chart = dirname(file);
+  const inChart = isChartDirectory(chart);
+  if (!inChart && !valuesName.test(basename(file))) return undefined;
+  if (!isPlainMapping(text)) return undefined;
+  const fix = "Lint the chart: lint renders it with helm template and checks what it deploys.";
+  if (inChart && basename(file) === "values.yaml") {
+    return {
+      message: `${file} is the chart ${chart}'s default values, not manifests, so lint checked nothing; run: kube-oidc-gateway lint ${chart}`,
+      fix,
+    };
+  }
+  return {
+    message: `${file} is a Helm values file, not manifests, so lint checked nothing; run: kube-oidc-gateway lint ${inChart ? chart : "<chart-dir>"} -f ${file}`,
+    fix,
+  };
+}
