@@ -259,6 +259,23 @@ describe("lint reads what it is given: charts, kustomizations, values files", ()
     );
   });
 
+  it("a values file in a chart's folder names that chart in its one line, and named with the chart is its -f", async () => {
+    const values = join(chart, "ci", "issuer-values.yaml");
+    const alone = await lint([values], [dirname(helmBin)]);
+    assert.equal(alone.code, 1);
+    assert.deepEqual(
+      alone.findings.map((f) => f.message),
+      [
+        `${values} is a Helm values file, not manifests, so lint checked nothing; run: kube-oidc-gateway lint ${chart} -f ${values}`,
+      ],
+    );
+    const rendered = await lint([chart, values], [dirname(helmBin)]);
+    assert.deepEqual(
+      rendered.findings.map((f) => `${f.ruleId} ${rel(f.file)}`),
+      ["cnp-toservices-apiserver test/lint/fixtures/inputs/chart/templates/policy.yaml"],
+    );
+  });
+
   it("any other document that is no Kubernetes object is one finding at its line, not silence", async () => {
     const root = await mkdtemp(join(tmpdir(), "lint-inputs-other-"));
     const file = join(root, "settings.yaml");

@@ -7,7 +7,23 @@ import { parseAllDocuments } from "yaml";
 import type { InputProblem } from "../manifests.ts";
 import { isChartDirectory } from "./helm.ts";
 
-const valuesName = /^values[^/]*\.ya?ml$/i;
+/** values.yaml, values-prod.yaml, prod-values.yaml, prod.values.yml: "values" as a word of the name. */
+const valuesName = /(^|[-_.])values([-_.][^/]*)?\.ya?ml$/i;
+
+/**
+ * The chart folder `file` is in: its own folder or one above (examples/, ci/ values of
+ * chart-testing), up to three levels; undefined when none holds a Chart.yaml.
+ */
+function enclosingChart(file: string): string | undefined {
+  let dir = dirname(file);
+  for (let level = 0; level < 3; level++) {
+    if (isChartDirectory(dir)) return dir;
+    const parent = dirname(dir);
+    if (parent === dir) return undefined;
+    dir = parent;
+  }
+  return undefined;
+}
 
 /** Whether the text is one or more YAML mappings, none with apiVersion or kind. */
 export function isPlainMapping(text: string): boolean {
@@ -31,23 +47,22 @@ export function isPlainMapping(text: string): boolean {
 }
 
 /**
- * The one line lint reports for `file` when it is a Helm values file (named values*.yaml, or in a
+ * The one line lint reports for `file` when it is a Helm values file (named for values, or in a
  * chart's folder, and holding only mappings without apiVersion or kind); else undefined.
  */
 export function valuesFileProblem(file: string, text: string): InputProblem | undefined {
-  const chart = dirname(file);
-  const inChart = isChartDirectory(chart);
-  if (!inChart && !valuesName.test(basename(file))) return undefined;
+  const chart = enclosingChart(file);
+  if (chart === undefined && !valuesName.test(basename(file))) return undefined;
   if (!isPlainMapping(text)) return undefined;
   const fix = "Lint the chart: lint renders it with helm template and checks what it deploys.";
-  if (inChart && basename(file) === "values.yaml") {
+  if (chart === dirname(file) && basename(file) === "values.yaml") {
     return {
       message: `${file} is the chart ${chart}'s default values, not manifests, so lint checked nothing; run: kube-oidc-gateway lint ${chart}`,
       fix,
     };
   }
   return {
-    message: `${file} is a Helm values file, not manifests, so lint checked nothing; run: kube-oidc-gateway lint ${inChart ? chart : "<chart-dir>"} -f ${file}`,
+    message: `${file} is a Helm values file, not manifests, so lint checked nothing; run: kube-oidc-gateway lint ${chart ?? "<chart-dir>"} -f ${file}`,
     fix,
   };
 }
