@@ -45,6 +45,32 @@ export interface RedisStoreOptions {
   readonly onError?: (error: Error) => void;
 }
 
+/**
+ * The commands the store sends, for a Redis ACL user (`+get +set …`, with `~<prefix>*` keys and
+ * `&<prefix>*` channels); docs/sessions.md lists them and redis-tls-acl.test.ts runs the store as a
+ * user allowed only these. EVAL runs the lock-release script, whose GET and DEL the user must be
+ * allowed too. @redis/client's CLIENT SETINFO at connect may be refused: it ignores that
+ * (lib/client/index.js, errorHandler of the handshake). A Cluster client reads the slot map with
+ * CLUSTER SLOTS (lib/cluster/cluster-slots.js). Sentinels are asked SENTINEL MASTER, REPLICAS
+ * and SENTINELS and subscribed to for topology changes (lib/sentinel/index.js).
+ */
+export const redisAclCommands = {
+  standalone: ["get", "set", "del", "publish", "subscribe", "sadd", "pttl", "pexpireat", "smembers", "eval"],
+  cluster: [
+    "get",
+    "set",
+    "del",
+    "publish",
+    "subscribe",
+    "sadd",
+    "pttl",
+    "pexpireat",
+    "smembers",
+    "eval",
+    "cluster|slots",
+  ],
+} as const;
+
 // What the store calls, whichever of @redis/client's three clients (createClient,
 // createSentinel, createCluster) runs them: each key command names one key, so a Cluster routes
 // it to the key's slot (no CROSSSLOT error can arise) and Sentinel to the current master.
@@ -65,17 +91,48 @@ interface Commands {
   readonly isReady: boolean;
 }
 
-// Fail commands at once while disconnected instead of queueing them: a request must get a
-// clear 503, not hang until Redis returns. Reconnect with backoff, capped at 5 s.
-const socketDefaults = {
-  connectTimeout: 5_000,
-  reconnectStrategy: (retries: number) => Math.min(100 * 2 ** retries, 5_000),
-};
+// Node's codes for a certificate that does not verify (tls.TLSSocket's authorizationError and
+// checkServerIdentity's ERR_TLS_CERT_ALTNAME_INVALID), and Redis's refusal of the credentials:
+// retrying cannot fix either.
+const permanentCodes = new Set([
+  "UNABLE_TO_VERIFY_LEAF_SIGNATURE",
+  "UNABLE_TO_GET_ISSUER_CERT",
+  "UNABLE_TO_GET_ISSUER_CERT_LOCALLY",
+  "SELF_SIGNED_CERT_IN_CHAIN",
+  "DEPTH_ZERO_SELF_SIGNED_CERT",
+  "CERT_HAS_EXPIRED",
+  "CERT_NOT_YET_VALID",
+  "ERR_TLS_CERT_ALTNAME_INVALID",
+]);
 
-function tlsSocket(options: RedisStoreOptions, tls: boolean): object {
+/** Why a connection can never succeed as configured, in words; undefined if retrying may help. */
+export function permanentProblem(error: Error): string | undefined {
+  const code = (error as NodeJS.ErrnoException).code;
+  if (code && permanentCodes.has(code)) {
+    return `the server's TLS certificate is not trusted (${code}: ${error.message}); --session-redis-ca-file must name the CA that signed it, for the host name or IP address connected to`;
+  }
+  if (/^WRONGPASS|^NOAUTH|^NOPERM/.test(error.message)) return `Redis refused the credentials: ${error.message}`;
+  return undefined;
+}
+
+// Fail commands at once while disconnected instead of queueing them: a request must get a
+// clear 503, not hang until Redis returns. Reconnect with backoff, capped at 5 s, except before
+// the store was ever ready when the cause is permanent (see permanentProblem): then connect()
+// rejects, so `serve` stops with the reason instead of retrying forever at start-up
+// (@redis/client 6.3.1 lib/client/socket.d.ts: a strategy returning an Error ends the client).
+function socketDefaults(state: { ready: boolean }) {
+  return {
+    connectTimeout: 5_000,
+    reconnectStrategy: (retries: number, cause: Error) =>
+      !state.ready && permanentProblem(cause) ? cause : Math.min(100 * 2 ** retries, 5_000),
+  };
+}
+
+function tlsSocket(options: RedisStoreOptions, tls: boolean, state: { ready: boolean }): object {
   // Node's tls.connect verifies the certificate against `ca` and the host name (or IP) it
   // connects to (checkServerIdentity), so a server name is always verified.
-  return tls ? { ...socketDefaults, tls: true, ...(options.ca ? { ca: options.ca } : {}) } : socketDefaults;
+  const defaults = socketDefaults(state);
+  return tls ? { ...defaults, tls: true, ...(options.ca ? { ca: options.ca } : {}) } : defaults;
 }
 
 function credentials(username: string | undefined, password: string | undefined): object {
@@ -87,12 +144,12 @@ function credentials(username: string | undefined, password: string | undefined)
 // alone (@redis/client), not the `redis` meta-package, which adds the RedisBloom, RedisJSON,
 // RediSearch and RedisTimeSeries command modules (3 MB installed) that no store command uses.
 // Returns the command client and the one that holds the subscription.
-async function newClients(options: RedisStoreOptions): Promise<[Commands, Commands]> {
+async function newClients(options: RedisStoreOptions, state: { ready: boolean }): Promise<[Commands, Commands]> {
   const { createClient, createSentinel, createCluster } = await import("@redis/client");
   const topology: RedisTopology =
     options.topology ?? (options.url ? { kind: "standalone", url: options.url } : missingTopology());
   const tls = options.tls ?? (topology.kind === "standalone" && topology.url.startsWith("rediss://"));
-  const socket = tlsSocket(options, tls);
+  const socket = tlsSocket(options, tls, state);
   const auth = credentials(options.username, options.password);
   switch (topology.kind) {
     case "standalone": {
@@ -149,12 +206,21 @@ export class RedisStore implements SessionStore {
 
   /** Connects (retrying in the background if Redis is not up yet) and subscribes. */
   static async connect(options: RedisStoreOptions): Promise<RedisStore> {
-    const [client, subscriber] = await newClients(options);
+    const state = { ready: false };
+    const [client, subscriber] = await newClients(options, state);
     const onError = (error: Error) => options.onError?.(error);
     client.on("error", onError);
     if (subscriber !== client) subscriber.on("error", onError);
     const store = new RedisStore(client, subscriber, options.prefix ?? "kog:");
-    await (subscriber === client ? client.connect() : Promise.all([client.connect(), subscriber.connect()]));
+    try {
+      await (subscriber === client ? client.connect() : Promise.all([client.connect(), subscriber.connect()]));
+    } catch (error) {
+      await store.close();
+      const cause = (error as { originalError?: Error }).originalError ?? (error as Error);
+      const problem = permanentProblem(cause) ?? cause.message;
+      throw new SessionError("STORE_UNAVAILABLE", `cannot connect to the Redis session store: ${problem}`, { cause });
+    }
+    state.ready = true;
     await subscriber.subscribe(store.#channel, (id: string) => {
       for (const listener of store.#listeners) listener(id);
     });
