@@ -19,11 +19,13 @@ COPY scripts/build-package.ts scripts/
 COPY src/ src/
 # dist/bin: the package's executables by name, on the image's PATH. kube-oidc-proxy's manifests
 # set `command: ["kube-oidc-proxy"]`, which replaces the entrypoint and is looked up in PATH.
+# dist/serve-defaults.yaml: the image's own defaults for `serve` (CMD below), as a --config file.
 RUN npm run build \
   && npm prune --omit=dev --ignore-scripts --no-audit --no-fund \
   && mkdir dist/bin \
   && ln -s ../cli/kube-oidc-gateway.js dist/bin/kube-oidc-gateway \
-  && ln -s ../cli/kube-oidc-proxy.js dist/bin/kube-oidc-proxy
+  && ln -s ../cli/kube-oidc-proxy.js dist/bin/kube-oidc-proxy \
+  && printf 'secure-port: 8443\n' > dist/serve-defaults.yaml
 
 # --- runtime: what the npm package ships, nothing to build with, no shell needed to start ---
 FROM node:24.21.0-trixie-slim
@@ -44,11 +46,17 @@ COPY --from=build /app/node_modules/ ./node_modules/
 COPY --from=build /app/dist/ ./dist/
 COPY docs/ ./docs/
 COPY LICENSE ./LICENSE
-# The official image's `node` user, by number: Kubernetes' runAsNonRoot can only verify a numeric one.
-USER 1000:1000
+# A numeric user (Kubernetes' runAsNonRoot can only verify a number) above 10000, so it matches no
+# user of the node's own table (kube-score's container-security-context-user-group-id, Trivy
+# KSV020/KSV021); not the base image's `node` (1000). It has no passwd entry, which nothing here
+# needs: the files are root's and world-readable, and the process writes only to /tmp.
+USER 10001:10001
 # 8443: the gateway (HTTPS); 8080: /livez, /readyz and /metrics (plain HTTP, no token).
 EXPOSE 8443 8080
 # The executable the npm package's bin names too: it refuses a Node older than the package needs
 # in one line (src/cli/start.ts) before loading the CLI.
 ENTRYPOINT ["node", "/app/dist/cli/kube-oidc-gateway.js"]
-CMD ["serve"]
+# Without arguments: serve on 8443, which a non-root user may bind (serve's own default stays 443).
+# A --config file rather than a flag or an ENV, because it is the weakest source: KOG_* variables
+# and flags still beat it, and any arguments (the chart's `serve --config=…`) replace it whole.
+CMD ["serve", "--config=/app/dist/serve-defaults.yaml"]

@@ -4,8 +4,12 @@
 // into the final stage, nothing piped from the network into a shell).
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, it } from "node:test";
+import { parse as parseYaml } from "yaml";
+import { loadServeConfig } from "../../src/config/serve-config.ts";
 import { repoRoot } from "../../testbed/paths.ts";
 
 interface Instruction {
@@ -50,6 +54,18 @@ const froms = instructions.filter((i) => i.keyword === "FROM");
 const lastFrom = instructions.lastIndexOf(froms.at(-1) as Instruction);
 const finalStage = instructions.slice(lastFrom + 1);
 const buildStage = instructions.slice(instructions.indexOf(froms[0] as Instruction) + 1, lastFrom);
+
+/** Where the build stage writes the image's defaults for `serve`, under /app. */
+const serveDefaultsPath = "dist/serve-defaults.yaml";
+/** That file's text, from the build stage's `printf '…' > dist/serve-defaults.yaml`. */
+function serveDefaultsText(): string {
+  const runs = buildStage.filter((i) => i.keyword === "RUN").map((i) => i.args);
+  const written = runs
+    .map((r) => new RegExp(`printf '([^']*)' > ${serveDefaultsPath.replaceAll(".", "\\.")}`).exec(r))
+    .find((m) => m !== null);
+  assert.ok(written, `a RUN writes ${serveDefaultsPath}: ${runs.join("\n")}`);
+  return (written[1] as string).replaceAll("\\n", "\n");
+}
 
 describe("Dockerfile", () => {
   it("has two stages, both on the official Node 24 image pinned to the project's Node, the last one slim", () => {
@@ -99,10 +115,24 @@ describe("Dockerfile", () => {
     assert.deepEqual(sources.sort(), ["LICENSE", "dist", "docs", "node_modules", "package.json"]);
   });
 
-  it("runs as the non-root numeric user 1000, with no RUN in the final stage", () => {
+  it("runs as a numeric uid and gid above 10000, the chart's default, with no RUN in the final stage", () => {
+    // kube-score container-security-context-user-group-id and Trivy KSV020/KSV021: ids above 10000
+    // are no one in the node's user table (the base image's node user, 1000, was before issue 20).
     const users = finalStage.filter((i) => i.keyword === "USER");
     assert.equal(users.length, 1);
-    assert.match(users[0]?.args ?? "", /^1000(:1000)?$/);
+    const match = /^(\d+):(\d+)$/.exec(users[0]?.args ?? "");
+    assert.ok(match, `USER ${users[0]?.args}: uid:gid, both numbers`);
+    const [uid, gid] = [Number(match[1]), Number(match[2])];
+    assert.ok(uid > 10000 && gid > 10000, `USER ${uid}:${gid}`);
+    const values = parseYaml(readFileSync(join(repoRoot, "charts", "kube-oidc-gateway", "values.yaml"), "utf8")) as {
+      podSecurityContext: { runAsUser: number; runAsGroup: number; fsGroup: number };
+    };
+    assert.deepEqual(values.podSecurityContext, {
+      ...values.podSecurityContext,
+      runAsUser: uid,
+      runAsGroup: gid,
+      fsGroup: gid,
+    });
     assert.deepEqual(
       finalStage.filter((i) => i.keyword === "RUN"),
       [],
@@ -115,7 +145,31 @@ describe("Dockerfile", () => {
     assert.equal(entrypoint.length, 1);
     assert.equal(cmd.length, 1);
     assert.deepEqual(JSON.parse(entrypoint[0]?.args ?? ""), ["node", `/app/${packageJson.bin["kube-oidc-gateway"]}`]);
-    assert.deepEqual(JSON.parse(cmd[0]?.args ?? ""), ["serve"]);
+    assert.deepEqual(JSON.parse(cmd[0]?.args ?? ""), ["serve", `--config=/app/${serveDefaultsPath}`]);
+  });
+
+  it("listens on the unprivileged 8443 by default, from a --config file that the environment, flags and the chart's arguments beat", async () => {
+    // The file the build stage writes, loaded by serve's own configuration loader.
+    const folder = await mkdtemp(join(tmpdir(), "kog-dockerfile-"));
+    try {
+      const file = join(folder, "serve-defaults.yaml");
+      await writeFile(file, serveDefaultsText());
+      const issuer = [
+        "--oidc-issuer-url=https://issuer.example.com",
+        "--oidc-client-id=kubernetes",
+        `--cert-dir=${folder}`,
+      ];
+      const port = (args: string[], env: Record<string, string> = {}) =>
+        loadServeConfig([...args, ...issuer], env).config?.serving.securePort;
+      assert.equal(port([`--config=${file}`]), 8443, "the image's CMD");
+      assert.equal(port([`--config=${file}`], { KOG_SECURE_PORT: "9443" }), 9443, "KOG_SECURE_PORT beats it");
+      assert.equal(port([`--config=${file}`, "--secure-port=9443"]), 9443, "a flag beats it");
+      assert.equal(port([]), 443, "serve's own default is unchanged: other arguments replace the CMD whole");
+    } finally {
+      await rm(folder, { recursive: true, force: true });
+    }
+    // No KOG_SECURE_PORT in the image: it would beat the chart's config.yaml (next test).
+    assert.equal(serveDefaultsText(), "secure-port: 8443\n");
   });
 
   it("puts kube-oidc-proxy on the PATH, for its manifests' command: [kube-oidc-proxy]", () => {
