@@ -12,6 +12,7 @@ import { dirname, join, relative } from "node:path";
 import { Readable } from "node:stream";
 import { after, before, describe, it } from "node:test";
 import { main } from "../../src/cli/main.ts";
+import { renderChart } from "../../src/lint/render/helm.ts";
 import { ensureHelm } from "../../testbed/helm.ts";
 import { ensureKubeBinaries } from "../../testbed/kube-binaries.ts";
 import { fixtures } from "./helpers.ts";
@@ -78,9 +79,9 @@ describe("lint reads what it is given: charts, kustomizations, values files", ()
       ["cnp-toservices-apiserver test/lint/fixtures/inputs/chart/templates/policy.yaml:18:11"],
     );
     assert.equal(result.findings[0]?.source, "inputs-chart/templates/policy.yaml");
-    // Two templates rendered, each a file of its own; _helpers.tpl and values.yaml are not read.
-    assert.equal(result.summary.files, 2);
-    assert.equal(result.summary.objects, 2);
+    // Three templates rendered, each a file of its own; _helpers.tpl, values.yaml and ci/ are not read.
+    assert.equal(result.summary.files, 3);
+    assert.equal(result.summary.objects, 4);
     // The line is the one `helm template … --show-only templates/policy.yaml` prints it on.
     const shown = execFileSync(
       helmBin,
@@ -96,6 +97,30 @@ describe("lint reads what it is given: charts, kustomizations, values files", ()
       { env: { HOME: home }, encoding: "utf8" },
     ).split("\n");
     assert.match(shown[17] ?? "", /^ {8}- k8sService: \{serviceName: kubernetes/);
+  });
+
+  it("gives each template one source, as helm template --show-only prints it, though helm prints its documents apart", async () => {
+    const set = ["issuer.url=https://issuer.example.com"];
+    const env = { PATH: dirname(helmBin), HOME: home };
+    const sources = await renderChart(chart, { values: [], set, env });
+    assert.deepEqual(
+      sources.map((s) => relative(chart, s.file)),
+      ["templates/configmap.yaml", "templates/secret.yaml", "templates/policy.yaml"],
+    );
+    for (const source of sources) {
+      const template = relative(chart, source.file);
+      const shown = execFileSync(
+        helmBin,
+        ["template", "inputs-chart", chart, "--set", set[0] ?? "", "--show-only", template],
+        {
+          env,
+          encoding: "utf8",
+        },
+      );
+      assert.equal(source.text, shown, template);
+    }
+    // configmap.yaml's ServiceAccount and ConfigMap have secret.yaml's Secret between them.
+    assert.match(sources[0]?.text ?? "", /kind: ServiceAccount[\s\S]*kind: ConfigMap/);
   });
 
   it("passes --release-name, --namespace, -f and --set to helm, and uses a values file named beside the chart as -f", async () => {
@@ -164,7 +189,7 @@ describe("lint reads what it is given: charts, kustomizations, values files", ()
       result.findings.map((f) => `${f.ruleId} ${relative(root, f.file)}`),
       ["cnp-toservices-apiserver charts/app/templates/policy.yaml"],
     );
-    assert.equal(result.summary.objects, 3);
+    assert.equal(result.summary.objects, 5);
     const without = await lint([root], [nothing]);
     assert.deepEqual(
       without.findings.map((f) => `${f.ruleId} ${relative(root, f.file)}`),
