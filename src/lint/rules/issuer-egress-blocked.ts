@@ -50,6 +50,19 @@ const kubeOidcProxy = /^kube-oidc-proxy$/;
 const kubeApiServer = /^kube-apiserver$/;
 const headlamp = /^headlamp(-server)?$/;
 
+/**
+ * `$(VAR)` in a command or argument, replaced by the container's variable as the kubelet does
+ * (kubernetes v1.37.2 third_party/forked/golang/expansion/expand.go: `$$` is a literal `$`, a
+ * name with no value here, e.g. from valueFrom, stays as written). Headlamp's chart passes
+ * `-oidc-idp-issuer-url=$(OIDC_ISSUER_URL)`.
+ */
+export function expandVariables(text: string, container: Container): string {
+  return text.replace(/\$\$|\$\(([A-Za-z_][A-Za-z0-9_.-]*)\)/g, (match, name: string | undefined) => {
+    if (name === undefined) return "$";
+    return envVar(container, name)?.value ?? match;
+  });
+}
+
 /** The issuer URLs an AuthenticationConfiguration file of the container names (what is fetched). */
 function authenticationConfigIssuers(container: Container, file: string, objects: readonly ManifestObject[]) {
   const found = configMapFileAt(container, file, objects);
@@ -97,7 +110,10 @@ export function issuerClients(objects: readonly ManifestObject[]): ClientUrl[] {
         continue;
       }
       const flags = commandLineFlags(container);
-      const flag = (name: string) => flags.filter((f) => f.name === name).at(-1)?.value;
+      const flag = (name: string) => {
+        const value = flags.filter((f) => f.name === name).at(-1)?.value;
+        return value === undefined ? undefined : expandVariables(value, container);
+      };
       const program = runs(container, kubeOidcProxy)
         ? "kube-oidc-proxy"
         : runs(container, kubeApiServer)
@@ -147,9 +163,18 @@ export function urlClients(objects: readonly ManifestObject[]): ClientUrl[] {
       }
       for (const field of ["command", "args"]) {
         for (const word of asArray(container.body[field])) {
-          const text = asString(word);
-          for (const url of text?.match(urlPattern) ?? []) add(url, `${field} ${text}`);
+          const written = asString(word);
+          const text = written === undefined ? undefined : expandVariables(written, container);
+          for (const url of text?.match(urlPattern) ?? []) add(url, `${field} ${written}`);
         }
+      }
+      // client-go's in-cluster configuration: https://KUBERNETES_SERVICE_HOST:KUBERNETES_SERVICE_PORT
+      // (client-go v0.37.2 rest/config.go InClusterConfig), which dashboards set to reach a gateway;
+      // left unset, the port is the one the kubelet injects for default/kubernetes, 443 as a rule.
+      const host = envVar(container, "KUBERNETES_SERVICE_HOST")?.value;
+      if (host) {
+        const port = envVar(container, "KUBERNETES_SERVICE_PORT")?.value || "443";
+        add(`https://${host}:${port}`, `KUBERNETES_SERVICE_HOST=${host}, KUBERNETES_SERVICE_PORT=${port}`);
       }
     }
   }

@@ -207,6 +207,11 @@ spec:
       ["quay.io/jetstack/kube-oidc-proxy:v0.3.0", "--oidc-issuer-url=https://keycloak.keycloak.svc/realms/k"],
       ["registry.k8s.io/kube-apiserver:v1.33.0", "--oidc-issuer-url=https://keycloak.keycloak.svc/realms/k"],
       ["ghcr.io/headlamp-k8s/headlamp:v0.30.0", "-oidc-idp-issuer-url=https://keycloak.keycloak.svc/realms/k"],
+      // As Headlamp's chart writes it: the kubelet expands $(VAR) from the container's env.
+      [
+        "ghcr.io/headlamp-k8s/headlamp:v0.30.0",
+        '-oidc-idp-issuer-url=$(OIDC_ISSUER_URL)], env: [{name: OIDC_ISSUER_URL, value: "https://keycloak.keycloak/realms/k"}',
+      ],
     ] as const) {
       const text = client(image, args);
       assert.deepEqual(hitsOf(lintText(text, keycloak), "issuer-egress-blocked"), markersIn(text), image);

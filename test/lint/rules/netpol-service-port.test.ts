@@ -286,6 +286,30 @@ ${ports}`;
       assert.equal(finding?.fix, "Allow port 8443 (the pod's port) to the pods of api/api (app=api).");
     });
 
+    it("reads a client-go client's KUBERNETES_SERVICE_HOST/PORT (a dashboard pointed at a gateway) and $(VAR) in args", () => {
+      const dashboard = (env: string, args = "[]") => `apiVersion: apps/v1
+kind: Deployment
+metadata: {name: web, namespace: web}
+spec:
+  selector: {matchLabels: {app: web}}
+  template:
+    metadata: {labels: {app: web}}
+    spec:
+      containers:
+        - {name: web, image: example/web:1, env: [${env}], args: ${args}}
+`;
+      const policy = anyDestination(port443);
+      for (const client of [
+        dashboard("{name: KUBERNETES_SERVICE_HOST, value: api.api.svc}, {name: KUBERNETES_SERVICE_PORT, value: '443'}"),
+        dashboard("{name: KUBERNETES_SERVICE_HOST, value: api.api.svc}"),
+        dashboard("{name: API, value: api.api}", '["--server=https://$(API)/"]'),
+      ]) {
+        assert.deepEqual(hitsOf(lintText(policy, apiService, client)), markersIn(policy), client);
+      }
+      // A variable with no value in the input is not guessed at.
+      assert.deepEqual(hitsOf(lintText(policy, apiService, dashboard("", '["--server=https://$(API)/"]'))), []);
+    });
+
     it("stays silent with no client of that Service in the input (today's behaviour)", () => {
       assert.deepEqual(hitsOf(lintText(anyDestination(port443), apiService)), []);
       assert.deepEqual(hitsOf(lintText(anyDestination(port443), apiService, client("https://other.example.com/"))), []);
