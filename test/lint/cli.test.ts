@@ -134,6 +134,11 @@ describe("kube-oidc-gateway lint", () => {
       assert.match(result.stdout, /tokenLifetime: 5m/);
       assert.match(result.stdout, /helm template .* \| kube-oidc-gateway lint -/);
       assert.match(result.stdout, /--output sarif/);
+      // Charts and kustomizations are rendered (test/lint/inputs.test.ts); the flags for helm are listed.
+      for (const flag of ["--values (-f)", "--set", "--release-name", "--namespace"]) {
+        assert.ok(result.stdout.includes(flag), flag);
+      }
+      assert.match(result.stdout, /'kustomize\s+build' or else 'kubectl kustomize'/);
     }
   });
 
