@@ -63,7 +63,8 @@ export async function readInputs(
   const sources: ManifestSource[] = [];
   const notes: string[] = [];
   let stdinRead = false;
-  // `lint chart/ my-values.yaml`: with a chart named, a values file named beside it is its -f.
+  // `lint chart/ my-values.yaml`: with a chart named, a values file named on the same command
+  // line is its -f (after --values), not a finding of its own.
   const charts = paths.filter((path) => path !== "-" && namedUnit(path)?.kind === "chart");
   const valueFiles =
     charts.length === 0 ? [] : paths.filter((path) => path !== "-" && !charts.includes(path) && isValuesFile(path));
@@ -106,7 +107,7 @@ function namedUnit(path: string): Unit | undefined {
   return undefined;
 }
 
-/** A folder that is a chart (has Chart.yaml; first, as kustomize can inflate charts) or a kustomization. */
+/** A folder that is a chart (has Chart.yaml; checked first) or a kustomization. */
 function folderUnit(dir: string): Unit | undefined {
   if (isChartDirectory(dir)) return { kind: "chart", dir };
   if (kustomizationIn(dir) !== undefined) return { kind: "kustomization", dir };
