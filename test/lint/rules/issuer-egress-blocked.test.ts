@@ -123,6 +123,70 @@ describe("issuer-egress-blocked", () => {
     assert.deepEqual(lintText(external, keycloak).findings, []);
   });
 
+  it("reads a render without metadata.namespace (helm template without -n) the same way", () => {
+    const withoutNamespace = (text: string) => text.replaceAll("  namespace: kube-oidc-gateway\n", "");
+    assert.ok(!withoutNamespace(chart).includes("namespace: kube-oidc-gateway\n"));
+    assert.deepEqual(egressFindings(lintText(withoutNamespace(chart), keycloak)), [
+      "issuer-egress-blocked NetworkPolicy",
+      "issuer-egress-blocked CiliumNetworkPolicy",
+    ]);
+    assert.deepEqual(egressFindings(lintText(withoutNamespace(fixedChart), keycloak)), []);
+  });
+
+  it("reads CiliumClusterwideNetworkPolicy (specs lists, selectors in every namespace) and NetworkPolicy without policyTypes", () => {
+    const gateway = `apiVersion: apps/v1
+kind: Deployment
+metadata: {name: gateway, namespace: gw}
+spec:
+  selector: {matchLabels: {app: gateway}}
+  template:
+    metadata: {labels: {app: gateway}}
+    spec:
+      containers: [{name: gateway, image: example/kube-oidc-gateway:1, args: [serve, --oidc-issuer-url=https://keycloak.keycloak.svc/realms/k]}]
+`;
+    const clusterwide = (egress: string) => `apiVersion: cilium.io/v2
+kind: CiliumClusterwideNetworkPolicy
+metadata: {name: gateways}
+specs:
+  - endpointSelector: {matchLabels: {app: other}}
+    egress: [{toEntities: [world]}]
+  - endpointSelector: {matchLabels: {app: gateway}}
+    egress:
+      - ${egress}
+`;
+    const world = clusterwide(
+      "{toEntities: [world], toPorts: [{ports: [{port: '443'}]}]} # expect: issuer-egress-blocked",
+    );
+    assert.deepEqual(hitsOf(lintText(gateway, keycloak, world)), markersIn(world));
+    assert.match(
+      only(lintText(gateway, keycloak, world), "issuer-egress-blocked")[0]?.message ?? "",
+      /closest rule, specs\[1\]\.egress\[0\]/,
+    );
+    // A clusterwide selector without a namespace label selects pods in every namespace.
+    const pods = clusterwide(
+      "{toEndpoints: [{matchLabels: {app.kubernetes.io/name: keycloak}}], toPorts: [{ports: [{port: '8443'}]}]}",
+    );
+    assert.deepEqual(egressFindings(lintText(gateway, keycloak, pods)), []);
+    // The same selector in a namespaced CiliumNetworkPolicy means the policy's namespace only.
+    const namespaced = pods.replace(
+      "kind: CiliumClusterwideNetworkPolicy\nmetadata: {name: gateways}",
+      "kind: CiliumNetworkPolicy\nmetadata: {name: gateways, namespace: gw}",
+    );
+    assert.deepEqual(egressFindings(lintText(gateway, keycloak, namespaced)), [
+      "issuer-egress-blocked CiliumNetworkPolicy",
+    ]);
+    // policyTypes left out: a policy with egress rules isolates egress.
+    const implicit = `apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: gateway, namespace: gw}
+spec:
+  podSelector: {}
+  egress:
+    - ports: [{port: 443}] # expect: issuer-egress-blocked
+`;
+    assert.deepEqual(hitsOf(lintText(gateway, keycloak, implicit)), markersIn(implicit));
+  });
+
   it("needs the Service in the input: the render alone says nothing about keycloak.keycloak.svc", () => {
     assert.deepEqual(egressFindings(lintText(chart)), []);
   });
