@@ -7,6 +7,7 @@ import { parse as parseYaml } from "yaml";
 import { trustedProxyList } from "../apiserver/source-ips.ts";
 import type { AuditConfig } from "../audit/types.ts";
 import type { JwtAuthenticatorConfig } from "../authn/jwt-config.ts";
+import type { RedisNode, RedisStoreOptions } from "../session/redis-store.ts";
 import { auditConfig } from "./audit-config.ts";
 import { parseAuthenticationConfiguration } from "./authentication-config.ts";
 import { ConfigError, unreadableFile } from "./errors.ts";
@@ -108,6 +109,8 @@ export interface ServeConfig {
   };
   /** Present when browser sessions are on (--session-client-id). */
   readonly session?: SessionConfig;
+  /** How to reach the Redis session store (with --session-store=redis): topology, TLS, credentials. */
+  readonly sessionRedis?: SessionRedisConfig;
   readonly logLevel: LogLevel;
   readonly logFormat: LogFormat;
   /** The access log: one line per request; undefined when off. */
@@ -441,6 +444,7 @@ export function loadServeConfig(
   if (!Number.isInteger(workers) || workers < 0 || workers > 64) {
     throw new ConfigError("INVALID_FLAG_VALUE", `--workers: expected 0 (one per CPU) to 64, got ${workers}`);
   }
+  const sessionRedis = loadSessionRedis(values);
   const session = loadSessionConfig(values, explicit, authentication.jwt);
   const processes = workers === 0 ? availableParallelism() : workers;
   if (session?.store.kind === "memory" && processes > 1) {
@@ -536,6 +540,7 @@ export function loadServeConfig(
       http2: upstreamHttp2(values["upstream-http2"] as string),
     },
     session,
+    sessionRedis,
     logLevel: logLevel as LogLevel,
     logFormat,
     accessLog: values["access-log"] === true ? { sampleRate } : undefined,
@@ -580,4 +585,186 @@ function deepFreeze<T>(value: T): T {
     Object.freeze(value);
   }
   return value;
+}
+
+/** The Redis store's connection settings; RedisStore.connect takes them as they are. */
+export type SessionRedisConfig = Omit<RedisStoreOptions, "url" | "prefix" | "onError">;
+
+const redisFlags = [
+  "session-redis-url",
+  "session-redis-sentinel-connection-urls",
+  "session-redis-sentinel-master-name",
+  "session-redis-sentinel-username",
+  "session-redis-sentinel-password-file",
+  "session-redis-cluster-connection-urls",
+  "session-redis-ca-file",
+  "session-redis-username",
+  "session-redis-password-file",
+] as const;
+
+/** A file's contents for a setting, read once; an unreadable file names its flag. */
+function settingFile(flag: string, path: string, code: string): string {
+  try {
+    return readFileSync(path, "utf8");
+  } catch (error) {
+    throw unreadableFile(code, `--${flag}`, path, error);
+  }
+}
+
+/** One node of a sentinel or cluster list: host:port, redis://host:port or rediss://host:port. */
+function redisNode(flag: string, text: string): { node: RedisNode; tls: boolean | undefined } {
+  const scheme = /^(rediss?):\/\//.exec(text)?.[1];
+  if (!scheme && /^[a-z][a-z0-9+.-]*:\/\//i.test(text)) {
+    throw new ConfigError(
+      "INVALID_FLAG_VALUE",
+      `--${flag}: ${JSON.stringify(text)}: expected redis://, rediss:// or host:port`,
+    );
+  }
+  let url: URL;
+  try {
+    url = new URL(scheme ? text : `redis://${text}`);
+  } catch {
+    throw new ConfigError(
+      "INVALID_FLAG_VALUE",
+      `--${flag}: ${JSON.stringify(text)} is not host:port or a redis:// URL`,
+    );
+  }
+  if (url.username || url.password) {
+    // Never echo the value: it holds a secret.
+    throw new ConfigError(
+      "INVALID_FLAG_VALUE",
+      `--${flag}: credentials in these URLs are refused (they would show in the start-up line); use --session-redis-username and --session-redis-password-file (or --session-redis-sentinel-* for the sentinels)`,
+    );
+  }
+  if (!url.port || (url.pathname !== "" && url.pathname !== "/") || url.search) {
+    throw new ConfigError(
+      "INVALID_FLAG_VALUE",
+      `--${flag}: ${JSON.stringify(text)}: expected a host and a port, nothing else`,
+    );
+  }
+  const host = url.hostname.replace(/^\[(.*)\]$/, "$1");
+  return { node: { host, port: Number(url.port) }, tls: scheme ? scheme === "rediss" : undefined };
+}
+
+function redisNodes(flag: string, texts: readonly string[]): { nodes: RedisNode[]; tls: boolean | undefined } {
+  const parsed = texts.map((text) => redisNode(flag, text));
+  const schemes = new Set(parsed.map((p) => p.tls).filter((tls) => tls !== undefined));
+  if (schemes.size > 1) {
+    throw new ConfigError(
+      "INVALID_FLAG_VALUE",
+      `--${flag}: mixes redis:// and rediss://; every node is reached the same way`,
+    );
+  }
+  return { nodes: parsed.map((p) => p.node), tls: [...schemes][0] };
+}
+
+/**
+ * The Redis store's topology and credentials from the --session-redis-* flags: exactly one of
+ * --session-redis-url (one server), --session-redis-sentinel-connection-urls (with the master's
+ * name) and --session-redis-cluster-connection-urls; TLS from rediss:// or a CA file; the data
+ * nodes' user and password (URL userinfo or the flags, not both) apart from the sentinels'.
+ */
+export function loadSessionRedis(values: FlagValues): SessionRedisConfig | undefined {
+  const given = redisFlags.filter((flag) => {
+    const value = values[flag];
+    return Array.isArray(value) ? value.length > 0 : value !== undefined && value !== "";
+  });
+  if (values["session-store"] !== "redis") {
+    const stray = given.filter((flag) => flag !== "session-redis-url");
+    if (stray.length > 0) {
+      throw new ConfigError("INVALID_FLAG_VALUE", `--${stray[0]} needs --session-store=redis`);
+    }
+    return undefined;
+  }
+  const modes = (
+    ["session-redis-url", "session-redis-sentinel-connection-urls", "session-redis-cluster-connection-urls"] as const
+  ).filter((flag) => given.includes(flag));
+  if (modes.length > 1) {
+    throw new ConfigError(
+      "CONFLICTING_FLAGS",
+      `--${modes[0]} and --${modes[1]} exclude each other: the store is one server (--session-redis-url), a Sentinel-watched master (--session-redis-sentinel-connection-urls) or a Cluster (--session-redis-cluster-connection-urls)`,
+    );
+  }
+  const mode = modes[0];
+  if (mode === undefined) return undefined; // --session-store=redis alone: the session settings say what is missing
+  const sentinelOnly = given.filter(
+    (flag) => flag.startsWith("session-redis-sentinel-") && flag !== "session-redis-sentinel-connection-urls",
+  );
+  if (mode !== "session-redis-sentinel-connection-urls" && sentinelOnly.length > 0) {
+    throw new ConfigError("INVALID_FLAG_VALUE", `--${sentinelOnly[0]} needs --session-redis-sentinel-connection-urls`);
+  }
+  const caFile = values["session-redis-ca-file"] as string | undefined;
+  const ca = caFile ? settingFile("session-redis-ca-file", caFile, "REDIS_CA_UNREADABLE") : undefined;
+  const passwordFile = values["session-redis-password-file"] as string | undefined;
+  let username = values["session-redis-username"] as string | undefined;
+  let password = passwordFile
+    ? settingFile("session-redis-password-file", passwordFile, "SECRET_FILE_UNREADABLE").replace(/\r?\n$/, "")
+    : undefined;
+  let topology: RedisStoreOptions["topology"];
+  let tls: boolean | undefined;
+  if (mode === "session-redis-url") {
+    const text = values["session-redis-url"] as string;
+    let url: URL | undefined;
+    try {
+      url = new URL(text);
+    } catch {
+      url = undefined;
+    }
+    if (!url || (url.protocol !== "redis:" && url.protocol !== "rediss:")) {
+      throw new ConfigError("INVALID_FLAG_VALUE", "--session-redis-url: expected redis:// or rediss://");
+    }
+    if ((url.username || url.password) && (username || password)) {
+      throw new ConfigError(
+        "CONFLICTING_FLAGS",
+        "--session-redis-url carries a user or password and --session-redis-username or --session-redis-password-file gives another: keep one",
+      );
+    }
+    // The URL's userinfo stays in the URL, which @redis/client reads (lib/client/index.d.ts: redis[s]://[[username][:password]@]host…).
+    topology = { kind: "standalone", url: text };
+    tls = url.protocol === "rediss:";
+  } else if (mode === "session-redis-sentinel-connection-urls") {
+    const masterName = values["session-redis-sentinel-master-name"] as string | undefined;
+    if (!masterName) {
+      throw new ConfigError(
+        "MISSING_REQUIRED_FLAG",
+        "--session-redis-sentinel-connection-urls needs --session-redis-sentinel-master-name (the name in the sentinels' `sentinel monitor` line)",
+      );
+    }
+    const { nodes, tls: schemeTls } = redisNodes(mode, values[mode] as string[]);
+    const sentinelPasswordFile = values["session-redis-sentinel-password-file"] as string | undefined;
+    const sentinelUsername = values["session-redis-sentinel-username"] as string | undefined;
+    const sentinelPassword = sentinelPasswordFile
+      ? settingFile("session-redis-sentinel-password-file", sentinelPasswordFile, "SECRET_FILE_UNREADABLE").replace(
+          /\r?\n$/,
+          "",
+        )
+      : undefined;
+    topology = {
+      kind: "sentinel",
+      masterName,
+      sentinels: nodes,
+      ...(sentinelUsername ? { sentinelUsername } : {}),
+      ...(sentinelPassword !== undefined ? { sentinelPassword } : {}),
+    };
+    tls = schemeTls;
+  } else {
+    const { nodes, tls: schemeTls } = redisNodes(mode, values[mode] as string[]);
+    topology = { kind: "cluster", nodes };
+    tls = schemeTls;
+  }
+  if (tls === false && ca !== undefined) {
+    throw new ConfigError(
+      "CONFLICTING_FLAGS",
+      `--session-redis-ca-file turns TLS on, but --${mode} says redis:// (plain TCP): use rediss://`,
+    );
+  }
+  if (username === "") username = undefined;
+  if (password === "") password = undefined;
+  return Object.freeze({
+    topology: Object.freeze(topology),
+    tls: tls === true || ca !== undefined,
+    ...(ca !== undefined ? { ca } : {}),
+    ...(username ? { username } : {}),
+    ...(password !== undefined ? { password } : {}),
+  });
 }

@@ -441,6 +441,63 @@ export const serveFlags: readonly FlagSpec[] = [
     group: sessions,
     help: "redis:// or rediss:// URL of the shared session store (with --session-store=redis)",
   },
+  // oauth2-proxy's names (--redis-sentinel-master-name, --redis-sentinel-connection-urls,
+  // --redis-cluster-connection-urls, --redis-ca-path, --redis-username) under our
+  // --session-redis- prefix, so its users recognise them; passwords come from files only.
+  {
+    name: "session-redis-sentinel-master-name",
+    type: "string",
+    group: sessions,
+    help: "name of the master the sentinels watch (with --session-redis-sentinel-connection-urls)",
+  },
+  {
+    name: "session-redis-sentinel-connection-urls",
+    type: "list",
+    group: sessions,
+    help:
+      "Redis Sentinel: sentinels as redis://host:port, rediss://host:port or host:port, comma-separated; the " +
+      "store follows the master they name, through failovers (instead of --session-redis-url)",
+  },
+  {
+    name: "session-redis-sentinel-username",
+    type: "string",
+    group: sessions,
+    help: "ACL user of the sentinels themselves, when they require one (the data nodes use --session-redis-username)",
+  },
+  {
+    name: "session-redis-sentinel-password-file",
+    type: "string",
+    group: sessions,
+    help: "file holding the sentinels' own password (Sentinel's requirepass or its ACL user's)",
+  },
+  {
+    name: "session-redis-cluster-connection-urls",
+    type: "list",
+    group: sessions,
+    help:
+      "Redis Cluster: some of its nodes as redis://host:port, rediss://host:port or host:port, comma-separated; " +
+      "the others are discovered (instead of --session-redis-url)",
+  },
+  {
+    name: "session-redis-ca-file",
+    type: "string",
+    group: sessions,
+    help:
+      "PEM CA bundle that signed the Redis servers' certificates (and the sentinels'); turns TLS on; the " +
+      "certificate must name the host or IP connected to",
+  },
+  {
+    name: "session-redis-username",
+    type: "string",
+    group: sessions,
+    help: "ACL user of the Redis data nodes (docs/sessions.md lists the commands it needs)",
+  },
+  {
+    name: "session-redis-password-file",
+    type: "string",
+    group: sessions,
+    help: "file holding the Redis data nodes' password (instead of a password in --session-redis-url)",
+  },
   {
     name: "session-refresh-ahead",
     type: "duration",

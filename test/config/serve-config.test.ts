@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, it } from "node:test";
 import { ConfigError } from "../../src/config/errors.ts";
-import { loadServeConfig } from "../../src/config/serve-config.ts";
+import { loadServeConfig, loadSessionRedis } from "../../src/config/serve-config.ts";
 
 const issuer = "https://issuer.example.com/realms/kube";
 const base = [
@@ -433,5 +433,164 @@ describe("kube-oidc-proxy's flags in the serve configuration", () => {
   it("reports --version instead of validating", () => {
     assert.deepEqual(loadServeConfig(["--version"], {}), { help: false, version: true });
     assert.throws(() => load([], { KOG_VERSION: "true" }), { message: /version is a command-line flag/ });
+  });
+
+  describe("the Redis session store's topology, TLS and credentials", () => {
+    const dir = mkdtempSync(join(tmpdir(), "kog-redis-flags-"));
+    const caFile = join(dir, "ca.crt");
+    writeFileSync(caFile, "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n");
+    const passwordFile = join(dir, "password");
+    writeFileSync(passwordFile, "store-password\n");
+    const sentinelPasswordFile = join(dir, "sentinel-password");
+    writeFileSync(sentinelPasswordFile, "sentinel-password");
+    const redis = (values: Record<string, string | string[]>) =>
+      loadSessionRedis({ "session-store": "redis", ...values });
+    const refused = (values: Record<string, string | string[]>, code: string, message: RegExp) =>
+      assert.throws(
+        () => redis(values),
+        (error: unknown) => error instanceof ConfigError && error.code === code && message.test(error.message),
+      );
+
+    it("reads a standalone rediss:// URL, the CA file once, the ACL user and the password file (trailing newline dropped) through serve's flags", () => {
+      const secret = join(dir, "cookie");
+      writeFileSync(secret, "the-cookie-secret-that-is-long-enough-32\n");
+      const config = load([
+        "--session-client-id=dash",
+        "--session-issuer-url=https://issuer.example.com/realms/kube",
+        "--session-external-url=https://dash.example.com",
+        `--session-cookie-secret-file=${secret}`,
+        "--session-store=redis",
+        "--session-redis-url=rediss://redis.example.com:6380",
+        `--session-redis-ca-file=${caFile}`,
+        "--session-redis-username=kog",
+        `--session-redis-password-file=${passwordFile}`,
+      ]);
+      assert.deepEqual(config.sessionRedis, {
+        topology: { kind: "standalone", url: "rediss://redis.example.com:6380" },
+        tls: true,
+        ca: "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n",
+        username: "kog",
+        password: "store-password",
+      });
+      assert.ok(Object.isFrozen(config.sessionRedis));
+      assert.doesNotMatch(JSON.stringify(config.effective), /store-password/);
+    });
+
+    it("reads sentinels (host:port or redis:// URLs), the master's name and the sentinels' own credentials apart from the data nodes'", () => {
+      assert.deepEqual(
+        redis({
+          "session-redis-sentinel-connection-urls": ["sentinel-0:26379", "redis://sentinel-1:26379", "[::1]:26379"],
+          "session-redis-sentinel-master-name": "mymaster",
+          "session-redis-sentinel-username": "watcher",
+          "session-redis-sentinel-password-file": sentinelPasswordFile,
+          "session-redis-password-file": passwordFile,
+        }),
+        {
+          topology: {
+            kind: "sentinel",
+            masterName: "mymaster",
+            sentinels: [
+              { host: "sentinel-0", port: 26379 },
+              { host: "sentinel-1", port: 26379 },
+              { host: "::1", port: 26379 },
+            ],
+            sentinelUsername: "watcher",
+            sentinelPassword: "sentinel-password",
+          },
+          tls: false,
+          password: "store-password",
+        },
+      );
+    });
+
+    it("reads cluster nodes; rediss:// or a CA file turns TLS on", () => {
+      assert.deepEqual(
+        redis({ "session-redis-cluster-connection-urls": ["rediss://node-0:6379", "rediss://node-1:6379"] }),
+        {
+          topology: {
+            kind: "cluster",
+            nodes: [
+              { host: "node-0", port: 6379 },
+              { host: "node-1", port: 6379 },
+            ],
+          },
+          tls: true,
+        },
+      );
+      assert.equal(
+        redis({ "session-redis-cluster-connection-urls": ["node-0:6379"], "session-redis-ca-file": caFile })?.tls,
+        true,
+      );
+    });
+
+    it("refuses conflicting modes, a sentinel list without the master's name, and sentinel flags without sentinels", () => {
+      refused(
+        { "session-redis-url": "redis://r:6379", "session-redis-cluster-connection-urls": ["n:6379"] },
+        "CONFLICTING_FLAGS",
+        /--session-redis-url and --session-redis-cluster-connection-urls exclude each other/,
+      );
+      refused(
+        { "session-redis-sentinel-connection-urls": ["s:26379"], "session-redis-cluster-connection-urls": ["n:6379"] },
+        "CONFLICTING_FLAGS",
+        /exclude each other/,
+      );
+      refused(
+        { "session-redis-sentinel-connection-urls": ["s:26379"] },
+        "MISSING_REQUIRED_FLAG",
+        /needs --session-redis-sentinel-master-name/,
+      );
+      refused(
+        { "session-redis-url": "redis://r:6379", "session-redis-sentinel-master-name": "m" },
+        "INVALID_FLAG_VALUE",
+        /--session-redis-sentinel-master-name needs --session-redis-sentinel-connection-urls/,
+      );
+      assert.throws(() => loadSessionRedis({ "session-store": "memory", "session-redis-ca-file": caFile }), {
+        message: "--session-redis-ca-file needs --session-store=redis",
+      });
+    });
+
+    it("refuses a CA with plain redis://, mixed schemes, credentials in node URLs (without echoing them) and a URL user next to the user flags", () => {
+      refused(
+        { "session-redis-url": "redis://r:6379", "session-redis-ca-file": caFile },
+        "CONFLICTING_FLAGS",
+        /use rediss:\/\//,
+      );
+      refused(
+        { "session-redis-cluster-connection-urls": ["redis://a:1", "rediss://b:2"] },
+        "INVALID_FLAG_VALUE",
+        /mixes redis:\/\/ and rediss:\/\//,
+      );
+      assert.throws(
+        () => redis({ "session-redis-cluster-connection-urls": ["redis://u:hunter2hunter2@a:1"] }),
+        (error: unknown) =>
+          error instanceof ConfigError &&
+          /credentials in these URLs are refused/.test(error.message) &&
+          !/hunter2/.test(error.message),
+      );
+      refused(
+        { "session-redis-url": "redis://u:p@r:6379", "session-redis-password-file": passwordFile },
+        "CONFLICTING_FLAGS",
+        /keep one/,
+      );
+      refused(
+        { "session-redis-cluster-connection-urls": ["http://a:1"] },
+        "INVALID_FLAG_VALUE",
+        /expected redis:\/\/, rediss:\/\/ or host:port/,
+      );
+      refused({ "session-redis-cluster-connection-urls": ["a"] }, "INVALID_FLAG_VALUE", /expected a host and a port/);
+    });
+
+    it("names the flag of a CA or password file it cannot read", () => {
+      refused(
+        { "session-redis-url": "rediss://r:6379", "session-redis-ca-file": join(dir, "missing.crt") },
+        "REDIS_CA_UNREADABLE",
+        /^--session-redis-ca-file: .*missing\.crt: no such file$/,
+      );
+      refused(
+        { "session-redis-url": "redis://r:6379", "session-redis-password-file": dir },
+        "SECRET_FILE_UNREADABLE",
+        /^--session-redis-password-file: .*: a directory, not a file$/,
+      );
+    });
   });
 });
