@@ -20,6 +20,11 @@ async function renderChart(...values: string[]): Promise<string> {
   const helm = await ensureHelm();
   const args = ["template", "kube-oidc-gateway", chartDir, "--namespace", "kube-oidc-gateway"];
   for (const file of values) args.push("--values", join(chartDir, "examples", file));
+  // The chart refuses its placeholder image (charts/kube-oidc-gateway/templates/_helpers.tpl)…
+  args.push("--set", "image.repository=images.test/kube-oidc-gateway");
+  // …and a release without an issuer.
+  if (values.length === 0)
+    args.push("--set", "config.oidc-issuer-url=https://issuer.test,config.oidc-client-id=kubernetes");
   const { stdout } = await promisify(execFile)(helm, args, {
     cwd: repoRoot,
     maxBuffer: 16 * 1024 * 1024,
