@@ -565,7 +565,7 @@ describe(`chart kube-oidc-gateway`, () => {
         );
       });
 
-      it("a public issuer keeps networkPolicy.egress.issuer and Cilium's world:443; a partial issuer.inCluster is refused", {
+      it("a public issuer keeps networkPolicy.egress.issuer and Cilium's world:443; a partial issuer.inCluster is refused; no policy, no check", {
         timeout,
       }, async () => {
         const { policy, cilium } = issuerRules(await render({ values: ["keycloak-headlamp.yaml"] }));
@@ -578,6 +578,18 @@ describe(`chart kube-oidc-gateway`, () => {
           ...templateArgs({ values: ["keycloak-in-cluster.yaml"], args: ["--set", "issuer.inCluster.port=0"] }),
         ]);
         assert.match(partial.stderr, /issuer\.inCluster needs all of namespace, podSelector and port/);
+        // Without any policy there is no egress rule to get wrong: an in-cluster URL alone renders.
+        const noPolicy = await render({
+          args: [
+            "--set",
+            "config.oidc-issuer-url=https://keycloak.keycloak.svc/realms/kubernetes",
+            "--set",
+            "config.oidc-client-id=kubernetes",
+            "--set",
+            "networkPolicy.enabled=false",
+          ],
+        });
+        assert.equal(noPolicy.all("NetworkPolicy").length + noPolicy.all("CiliumNetworkPolicy").length, 0);
       });
     });
 
