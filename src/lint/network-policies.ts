@@ -321,9 +321,17 @@ function ciliumPortsCover(toPorts: unknown, destination: Destination): boolean {
   });
 }
 
+/** `TCP port 443`, `TCP ports 443, 6443`, `port 53` (any protocol), or `every port`. */
 function portsText(ports: readonly AllowedPort[], any: boolean): string {
   if (any || ports.length === 0) return "every port";
-  return `port ${[...new Set(ports.map((p) => (p.protocol === "ANY" ? `${p.port}` : `${p.protocol} ${p.port}`)))].join(", ")}`;
+  const byProtocol = new Map<string, Set<number>>();
+  for (const port of ports) {
+    const protocol = port.protocol.toUpperCase() === "ANY" ? "" : `${port.protocol.toUpperCase()} `;
+    byProtocol.set(protocol, (byProtocol.get(protocol) ?? new Set()).add(port.port));
+  }
+  return [...byProtocol]
+    .map(([protocol, numbers]) => `${protocol}port${numbers.size > 1 ? "s" : ""} ${[...numbers].join(", ")}`)
+    .join(" and ");
 }
 
 const entityReachesPods = (entity: string) => entity === "all" || entity === "cluster";

@@ -86,7 +86,7 @@ describe("issuer-egress-blocked", () => {
     );
     assert.match(
       networkPolicy?.message ?? "",
-      /closest rule, spec\.egress\[2\], allows port TCP 443 to any destination: 443 is the Service's port/,
+      /closest rule, spec\.egress\[2\], allows TCP port 443 to any destination: 443 is the Service's port/,
     );
     assert.match(
       networkPolicy?.fix ?? "",
@@ -94,7 +94,7 @@ describe("issuer-egress-blocked", () => {
     );
     assert.match(
       cilium?.message ?? "",
-      /closest rule, spec\.egress\[2\], allows port TCP 443 to entity world: Cilium's world entity is every destination outside the cluster/,
+      /closest rule, spec\.egress\[2\], allows TCP port 443 to entity world: Cilium's world entity is every destination outside the cluster/,
     );
     assert.match(
       cilium?.fix ?? "",
