@@ -649,6 +649,8 @@ spec:
       "config.oidc-groups-claim=groups",
       "config.oidc-groups-prefix=oidc:",
       "issuerCA.configMap=issuer-ca",
+      // The chart refuses its placeholder image (issue 20); doctor finds the gateway by the last path element.
+      "image.repository=images.test/kube-oidc-gateway",
     ].flatMap((s) => ["--set-string", s]);
     const rendered = await new Promise<string>((resolve, reject) =>
       execFile(helm, ["template", "chart", chartDir, "--namespace", "default", ...set], (error, out, err) =>

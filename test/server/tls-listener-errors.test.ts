@@ -215,18 +215,18 @@ describe("serving certificate errors name the setting and say what is wrong", { 
   it("as a non-root user, a --cert-dir it may not create is named, not taken for a privileged port", {
     skip: process.getuid?.() !== 0 ? "needs root to run serve as another user" : false,
   }, async () => {
-    // The image's user 1000 and a root-owned folder: serve printed `EACCES: permission denied,
+    // The image's user 10001 and a root-owned folder: serve printed `EACCES: permission denied,
     // mkdir '…'` followed by "Port 0 is privileged …" advice, with exit 1.
     const { chmod, mkdir: makeDir } = await import("node:fs/promises");
     const rootOwned = join(dir, "root-owned");
     await makeDir(rootOwned, { recursive: true });
     await chmod(dir, 0o755);
     await chmod(rootOwned, 0o755);
-    const result = await serve([`--cert-dir=${join(rootOwned, "certs")}`], 1000);
+    const result = await serve([`--cert-dir=${join(rootOwned, "certs")}`], 10001);
     assert.equal(result.code, 2, result.stderr);
     assert.match(
       result.stderr,
-      new RegExp(`--cert-dir: ${join(rootOwned, "certs")}: permission denied \\(this process runs as uid 1000\\)`),
+      new RegExp(`--cert-dir: ${join(rootOwned, "certs")}: permission denied \\(this process runs as uid 10001\\)`),
     );
     assert.doesNotMatch(result.stderr, /privileged|EACCES/);
   });
