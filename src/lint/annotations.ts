@@ -52,6 +52,9 @@ const notPerObject: Readonly<Record<string, string>> = {
   "yaml-syntax":
     "yaml-syntax findings are about documents that do not parse, which have no annotations; use " +
     "`rules: {yaml-syntax: off}` (or a severity) in --lint-config instead",
+  "unread-input":
+    "unread-input findings are about inputs that are no Kubernetes objects, which have no annotations; use " +
+    "`rules: {unread-input: off}` (or a severity) in --lint-config instead",
 };
 
 export function objectOverrides(object: ManifestObject, knownIds: readonly string[]): ObjectOverrides {

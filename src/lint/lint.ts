@@ -8,6 +8,7 @@ import { loadManifests, type ManifestObject, type ManifestSource, type SyntaxPro
 import type { Rule, RuleHit, RuleInfo } from "./rule.ts";
 import { allRules, rules } from "./rules/index.ts";
 import { unknownRule } from "./rules/unknown-rule.ts";
+import { unreadInput } from "./rules/unread-input.ts";
 import { yamlSyntax } from "./rules/yaml-syntax.ts";
 
 /** A rule as this run applies it. */
@@ -30,8 +31,10 @@ export function lintSources(sources: readonly ManifestSource[], config: LintConf
   const statuses = ruleStatuses(config);
   const status = (id: string) => statuses.find((s) => s.info.id === id) as RuleStatus;
   const findings: Finding[] = [];
-  if (status(yamlSyntax.id).enabled) {
-    findings.push(...syntaxProblems.map((problem) => syntaxFinding(problem, status(yamlSyntax.id).severity)));
+  for (const problem of syntaxProblems) {
+    const rule = problem.unread ? unreadInput : yamlSyntax;
+    const { enabled, severity } = status(rule.id);
+    if (enabled) findings.push(syntaxFinding(rule, problem, severity));
   }
   const knownIds = allRules.map((r) => r.id);
   const overrides = new Map(objects.map((object) => [object, objectOverrides(object, knownIds)]));
@@ -84,9 +87,9 @@ function ruleStatuses(config: LintConfig): RuleStatus[] {
   });
 }
 
-function syntaxFinding(problem: SyntaxProblem, severity: Severity): Finding {
+function syntaxFinding(rule: RuleInfo, problem: SyntaxProblem, severity: Severity): Finding {
   return {
-    ruleId: yamlSyntax.id,
+    ruleId: rule.id,
     severity,
     file: problem.file,
     line: problem.line,
@@ -94,8 +97,8 @@ function syntaxFinding(problem: SyntaxProblem, severity: Severity): Finding {
     source: problem.source,
     object: undefined,
     message: problem.message,
-    fix: problem.fix ?? yamlSyntax.remediation,
-    docs: docsLink("lint", yamlSyntax.id),
+    fix: problem.fix ?? rule.remediation,
+    docs: docsLink("lint", rule.id),
   };
 }
 

@@ -68,6 +68,11 @@ export interface SyntaxProblem {
   readonly message: string;
   /** What to do, when it is not yaml-syntax's own remediation (fix the syntax). */
   readonly fix?: string;
+  /**
+   * The text is not broken but is not something lint checks (a chart it could not render, a values
+   * file, a document that is no object, binary data): reported as unread-input, not yaml-syntax.
+   */
+  readonly unread?: true;
 }
 
 export interface LoadedManifests {
@@ -127,7 +132,7 @@ function loadSource({ file, text, problem }: ManifestSource): LoadedManifests {
   const objects: ManifestObject[] = [];
   const syntaxProblems: SyntaxProblem[] = [];
   if (problem !== undefined) {
-    syntaxProblems.push({ file, line: 1, column: 1, source: undefined, ...problem });
+    syntaxProblems.push({ file, line: 1, column: 1, source: undefined, ...problem, unread: true });
     return { objects, syntaxProblems };
   }
   const binary = binaryKind(text);
@@ -138,6 +143,8 @@ function loadSource({ file, text, problem }: ManifestSource): LoadedManifests {
       column: 1,
       source: undefined,
       message: `not a YAML or JSON manifest: ${binary}`,
+      fix: "Name manifests (YAML or JSON), chart folders or kustomizations only.",
+      unread: true,
     });
     return { objects, syntaxProblems };
   }
@@ -191,6 +198,7 @@ function loadSource({ file, text, problem }: ManifestSource): LoadedManifests {
         source,
         message: `not a Kubernetes object: ${isRecord(body) ? "a mapping with neither apiVersion nor kind" : Array.isArray(body) ? "a list" : "a scalar"}, so lint checked nothing in it`,
         fix: "Lint manifests only; for a Helm values file, lint the chart it configures: kube-oidc-gateway lint <chart-dir> -f <values>.",
+        unread: true,
       });
       continue;
     }

@@ -152,7 +152,7 @@ describe("lint reads what it is given: charts, kustomizations, values files", ()
     const [finding] = result.findings;
     assert.equal(
       `${finding?.ruleId} ${rel(finding?.file ?? "")}:${finding?.line}`,
-      `yaml-syntax test/lint/fixtures/inputs/chart/Chart.yaml:1`,
+      `unread-input test/lint/fixtures/inputs/chart/Chart.yaml:1`,
     );
     assert.equal(
       finding?.message,
@@ -169,7 +169,7 @@ describe("lint reads what it is given: charts, kustomizations, values files", ()
     assert.deepEqual(
       result.findings.map((f) => `${f.ruleId} ${f.message}`),
       [
-        `yaml-syntax ${chart} is a Helm chart and helm is not on PATH, so lint did not render or check it (templates are not YAML); run: helm template inputs-chart ${chart} --namespace auth -f prod.yaml --set 'issuer.url=https://a b' | kube-oidc-gateway lint -`,
+        `unread-input ${chart} is a Helm chart and helm is not on PATH, so lint did not render or check it (templates are not YAML); run: helm template inputs-chart ${chart} --namespace auth -f prod.yaml --set 'issuer.url=https://a b' | kube-oidc-gateway lint -`,
       ],
     );
     // --fail-on=never still reports it; the exit code is the user's choice then.
@@ -193,12 +193,12 @@ describe("lint reads what it is given: charts, kustomizations, values files", ()
     const without = await lint([root], [nothing]);
     assert.deepEqual(
       without.findings.map((f) => `${f.ruleId} ${relative(root, f.file)}`),
-      ["yaml-syntax charts/app/Chart.yaml"],
+      ["unread-input charts/app/Chart.yaml"],
     );
     await rm(root, { recursive: true });
   });
 
-  it("renders this project's chart with an issuer and an image: no yaml-syntax, every file a template of it", async () => {
+  it("renders this project's chart with an issuer and an image: no yaml-syntax or unread-input, every file a template of it", async () => {
     const ours = join(repo, "charts", "kube-oidc-gateway");
     const result = await lint(
       [
@@ -214,7 +214,7 @@ describe("lint reads what it is given: charts, kustomizations, values files", ()
       [dirname(helmBin)],
     );
     assert.deepEqual(
-      result.findings.filter((f) => f.ruleId === "yaml-syntax"),
+      result.findings.filter((f) => f.ruleId === "yaml-syntax" || f.ruleId === "unread-input"),
       [],
     );
     assert.ok(result.summary.objects >= 5, `${result.summary.objects} objects`);
@@ -254,7 +254,7 @@ describe("lint reads what it is given: charts, kustomizations, values files", ()
       walked.findings.map((f) => `${f.ruleId} ${relative(inputs, f.file)}`),
       [
         "cnp-toservices-apiserver chart/templates/policy.yaml",
-        "yaml-syntax headlamp/values.yaml",
+        "unread-input headlamp/values.yaml",
         "cnp-toservices-apiserver kustomization",
       ],
     );
@@ -266,7 +266,7 @@ describe("lint reads what it is given: charts, kustomizations, values files", ()
     assert.deepEqual(
       result.findings.map((f) => `${f.ruleId} ${rel(f.file)} ${f.message}`),
       [
-        `yaml-syntax test/lint/fixtures/inputs/kustomization/kustomization.yaml ${kustomization} is a kustomization and neither kustomize nor kubectl is on PATH, so lint did not build or check it; run: kustomize build ${kustomization} | kube-oidc-gateway lint -`,
+        `unread-input test/lint/fixtures/inputs/kustomization/kustomization.yaml ${kustomization} is a kustomization and neither kustomize nor kubectl is on PATH, so lint did not build or check it; run: kustomize build ${kustomization} | kube-oidc-gateway lint -`,
       ],
     );
     assert.match(result.findings[0]?.fix ?? "", /kubectl kustomize .*kustomization \| kube-oidc-gateway lint -/);
@@ -279,7 +279,7 @@ describe("lint reads what it is given: charts, kustomizations, values files", ()
     assert.deepEqual(
       result.findings.map((f) => `${f.severity} ${f.ruleId} ${f.line}:${f.column} ${f.message}`),
       [
-        `error yaml-syntax 1:1 ${values} is a Helm values file, not manifests, so lint checked nothing; run: kube-oidc-gateway lint <chart-dir> -f ${values}`,
+        `error unread-input 1:1 ${values} is a Helm values file, not manifests, so lint checked nothing; run: kube-oidc-gateway lint <chart-dir> -f ${values}`,
       ],
     );
   });
@@ -313,8 +313,8 @@ describe("lint reads what it is given: charts, kustomizations, values files", ()
     assert.deepEqual(
       result.findings.map((f) => `${f.ruleId} ${f.line} ${f.message}`),
       [
-        "yaml-syntax 5 not a Kubernetes object: a mapping with neither apiVersion nor kind, so lint checked nothing in it",
-        "yaml-syntax 8 not a Kubernetes object: a list, so lint checked nothing in it",
+        "unread-input 5 not a Kubernetes object: a mapping with neither apiVersion nor kind, so lint checked nothing in it",
+        "unread-input 8 not a Kubernetes object: a list, so lint checked nothing in it",
       ],
     );
     assert.equal(result.summary.objects, 1);

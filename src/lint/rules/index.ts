@@ -14,6 +14,7 @@ import { rbacSubjectPrefix } from "./rbac-subject-prefix.ts";
 import { saPathOvermount } from "./sa-path-overmount.ts";
 import { sslCertFileIneffective } from "./ssl-cert-file-ineffective.ts";
 import { unknownRule } from "./unknown-rule.ts";
+import { unreadInput } from "./unread-input.ts";
 import { yamlSyntax } from "./yaml-syntax.ts";
 
 /** The rules that check manifests. */
@@ -33,8 +34,8 @@ export const rules: readonly Rule[] = [
   gatewayImpersonationRbac,
 ];
 
-/** Findings lint itself reports (unparseable documents, unknown ids in annotations). */
-export const builtinRules: readonly RuleInfo[] = [yamlSyntax, unknownRule];
+/** Findings lint itself reports (unparseable documents, inputs it cannot check, unknown ids in annotations). */
+export const builtinRules: readonly RuleInfo[] = [yamlSyntax, unreadInput, unknownRule];
 
 /** Every id a config file or annotation may name. */
 export const allRules: readonly RuleInfo[] = [...rules, ...builtinRules];
