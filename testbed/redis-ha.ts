@@ -33,6 +33,7 @@ export async function redisCli(
   const { stdout } = await run(redisCliPath, ["-h", "127.0.0.1", "-p", String(port), ...tlsArgs, ...auth, ...args], {
     // The password goes by --pass (a test bed's throwaway); an inherited REDISCLI_AUTH must not.
     env: Object.fromEntries(Object.entries(process.env).filter(([name]) => name !== "REDISCLI_AUTH")),
+    timeout: 30_000,
   });
   return stdout.trim();
 }

@@ -7,9 +7,11 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import { RedisStore } from "../../src/session/redis-store.ts";
+import { RedisStore, redisAclCommands } from "../../src/session/redis-store.ts";
 import { Sessions } from "../../src/session/sessions.ts";
+import { TestCA } from "../../testbed/ca.ts";
 import { waitFor } from "../../testbed/http.ts";
+import type { RedisTls } from "../../testbed/redis.ts";
 import {
   idTokenResponse,
   type RedisSentinelSet,
@@ -23,75 +25,111 @@ const waitUntil = (what: string, probe: () => Promise<boolean>, timeoutMs: numbe
 
 const secret = "a".repeat(43);
 
-describe("Redis session store on Sentinel", { timeout: 120_000 }, () => {
-  let dir: string;
-  let set: RedisSentinelSet;
-  const stores: RedisStore[] = [];
+const password = "store-password-0123456789";
 
-  before(async () => {
-    dir = await mkdtemp(join(tmpdir(), "kog-sentinel-"));
-    set = await startRedisSentinel({ dir });
-  });
-  after(async () => {
-    await Promise.allSettled(stores.map((store) => store.close()));
-    await set?.stop();
-    await rm(dir, { recursive: true, force: true });
-  });
+for (const variant of ["plain", "TLS and an ACL user"] as const) {
+  describe(`Redis session store on Sentinel (${variant})`, { timeout: 120_000 }, () => {
+    let dir: string;
+    let set: RedisSentinelSet;
+    let tls: RedisTls | undefined;
+    const stores: RedisStore[] = [];
 
-  it("keeps a session through a master's SIGKILL: the replica is promoted and both gateway replicas still read it", async () => {
-    const connect = async () => {
-      const store = await RedisStore.connect({
-        topology: {
-          kind: "sentinel",
-          masterName: set.masterName,
-          sentinels: set.sentinels.map((s) => ({ host: "127.0.0.1", port: s.port })),
-        },
+    before(async () => {
+      dir = await mkdtemp(join(tmpdir(), "kog-sentinel-"));
+      if (variant !== "plain") {
+        // One certificate for every node and sentinel: all listen on 127.0.0.1, which it names.
+        const ca = await TestCA.create();
+        tls = { ...(await ca.issueLoopbackServer("redis")), caPem: ca.certPem };
+      }
+      set = await startRedisSentinel({
+        dir,
+        ...(tls ? { tls } : {}),
+        // The default user stays open for replication and the sentinels; the store logs in as
+        // "kog", allowed only the documented commands.
+        ...(tls
+          ? {
+              args: [
+                "--user",
+                "kog",
+                "on",
+                `>${password}`,
+                "~kog:*",
+                "&kog:*",
+                ...redisAclCommands.standalone.map((c) => `+${c}`),
+              ],
+            }
+          : {}),
       });
-      stores.push(store);
-      return store;
-    };
-    const [a, b] = [await connect(), await connect()];
-    const [sessionsA, sessionsB] = [new Sessions(a, [secret], 3_600_000), new Sessions(b, [secret], 3_600_000)];
-    const record = await sessionsA.create(idTokenResponse("jane"));
-    assert.equal((await sessionsB.get(record.id))?.subject, "jane", "replica B reads what replica A wrote");
+    });
+    after(async () => {
+      await Promise.allSettled(stores.map((store) => store.close()));
+      await set?.stop();
+      await rm(dir, { recursive: true, force: true });
+    });
 
-    const [master, replica] = set.nodes as [(typeof set.nodes)[0], (typeof set.nodes)[0]];
-    assert.equal(await set.masterPort(), master.port);
-    // Replication is asynchronous: kill only once the replica has the session.
-    await untilReplicated(master.port, replica.port);
-    const killedAt = Date.now();
-    process.kill(master.pid, "SIGKILL");
+    it("keeps a session through a master's SIGKILL: the replica is promoted and both gateway replicas still read it", async () => {
+      const connect = async () => {
+        const store = await RedisStore.connect({
+          topology: {
+            kind: "sentinel",
+            masterName: set.masterName,
+            sentinels: set.sentinels.map((s) => ({ host: "127.0.0.1", port: s.port })),
+          },
+          ...(tls ? { tls: true, ca: tls.caPem, username: "kog", password } : {}),
+        });
+        stores.push(store);
+        return store;
+      };
+      const cli = tls ? { tls, dir } : {};
+      const [a, b] = [await connect(), await connect()];
+      const [sessionsA, sessionsB] = [new Sessions(a, [secret], 3_600_000), new Sessions(b, [secret], 3_600_000)];
+      const record = await sessionsA.create(idTokenResponse("jane"));
+      assert.equal((await sessionsB.get(record.id))?.subject, "jane", "replica B reads what replica A wrote");
 
-    await waitUntil("the sentinels promote the replica", async () => (await set.masterPort()) === replica.port, 20_000);
-    const promotedMs = Date.now() - killedAt;
-    let served: string | undefined;
-    await waitUntil(
-      "the session is readable again",
-      async () => {
-        served = (await sessionsB.get(record.id).catch(() => undefined))?.subject;
-        return served !== undefined;
-      },
-      20_000,
-    );
-    const recoveredMs = Date.now() - killedAt;
-    assert.equal(served, "jane", "the same session id resolves to the same user after failover: no new login");
-    assert.equal((await sessionsA.get(record.id))?.idToken, record.idToken);
-    assert.equal(await redisCli(replica.port, ["ROLE"]).then((r) => r.split("\n")[0]), "master");
-    console.log(`sentinel failover: replica promoted after ${promotedMs} ms, session served after ${recoveredMs} ms`);
+      const [master, replica] = set.nodes as [(typeof set.nodes)[0], (typeof set.nodes)[0]];
+      assert.equal(await set.masterPort(), master.port);
+      // Replication is asynchronous: kill only once the replica has the session.
+      await untilReplicated(master.port, replica.port, tls, dir);
+      const killedAt = Date.now();
+      process.kill(master.pid, "SIGKILL");
 
-    // Writes go to the new master, and an end on one replica reaches the other's listeners.
-    const ended: string[] = [];
-    b.onEnded((id) => ended.push(id));
-    const second = await sessionsA.create(idTokenResponse("joe"));
-    assert.equal((await sessionsB.get(second.id))?.subject, "joe");
-    await waitUntil(
-      "the end is announced to replica B after failover",
-      async () => {
-        await sessionsA.end(second.id).catch(() => false);
-        return ended.includes(second.id);
-      },
-      20_000,
-    );
-    assert.equal(await sessionsB.get(second.id), undefined);
+      await waitUntil(
+        "the sentinels promote the replica",
+        async () => (await set.masterPort()) === replica.port,
+        20_000,
+      );
+      const promotedMs = Date.now() - killedAt;
+      let served: string | undefined;
+      await waitUntil(
+        "the session is readable again",
+        async () => {
+          served = (await sessionsB.get(record.id).catch(() => undefined))?.subject;
+          return served !== undefined;
+        },
+        20_000,
+      );
+      const recoveredMs = Date.now() - killedAt;
+      assert.equal(served, "jane", "the same session id resolves to the same user after failover: no new login");
+      assert.equal((await sessionsA.get(record.id))?.idToken, record.idToken);
+      assert.equal(await redisCli(replica.port, ["ROLE"], cli).then((r) => r.split("\n")[0]), "master");
+      console.log(
+        `sentinel failover (${variant}): replica promoted after ${promotedMs} ms, session served after ${recoveredMs} ms`,
+      );
+
+      // Writes go to the new master, and an end on one replica reaches the other's listeners.
+      const ended: string[] = [];
+      b.onEnded((id) => ended.push(id));
+      const second = await sessionsA.create(idTokenResponse("joe"));
+      assert.equal((await sessionsB.get(second.id))?.subject, "joe");
+      await waitUntil(
+        "the end is announced to replica B after failover",
+        async () => {
+          await sessionsA.end(second.id).catch(() => false);
+          return ended.includes(second.id);
+        },
+        20_000,
+      );
+      assert.equal(await sessionsB.get(second.id), undefined);
+    });
   });
-});
+}
