@@ -24,6 +24,13 @@ export interface RedisTls {
   readonly certPem: string;
   readonly keyPem: string;
   readonly caPem: string;
+  /**
+   * A client certificate for the server's own outgoing connections. Required for a Cluster over
+   * TLS: the cluster bus always asks the connecting node for a certificate (tls-auth-clients
+   * applies to clients only), and a serving certificate's serverAuth-only key usage is refused
+   * as a client's; redis-server presents tls-client-cert-file there (Redis 7.0 redis.conf).
+   */
+  readonly client?: { readonly certPem: string; readonly keyPem: string };
 }
 
 /**
@@ -68,6 +75,14 @@ export async function startRedisProcess(options: {
       "--tls-replication",
       "yes",
     );
+    if (options.tls.client) {
+      tlsArgs.push(
+        "--tls-client-cert-file",
+        file("client.crt", options.tls.client.certPem),
+        "--tls-client-key-file",
+        file("client.key", options.tls.client.keyPem),
+      );
+    }
   }
   const portArgs = options.tls ? tlsArgs : ["--port", String(options.port)];
   const server = spawnSupervised(binary, [...options.args, ...portArgs, "--bind", "127.0.0.1", "--dir", options.dir], {

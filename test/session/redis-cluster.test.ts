@@ -7,10 +7,11 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import { RedisStore } from "../../src/session/redis-store.ts";
+import { RedisStore, redisAclCommands } from "../../src/session/redis-store.ts";
 import { Sessions } from "../../src/session/sessions.ts";
+import { TestCA } from "../../testbed/ca.ts";
 import { waitFor } from "../../testbed/http.ts";
-import type { RedisServer } from "../../testbed/redis.ts";
+import type { RedisServer, RedisTls } from "../../testbed/redis.ts";
 import {
   idTokenResponse,
   type RedisClusterSet,
@@ -23,106 +24,141 @@ const secret = "b".repeat(43);
 const waitUntil = (what: string, probe: () => Promise<boolean>, timeoutMs: number) =>
   waitFor(what, probe, { timeoutMs, intervalMs: 100 });
 
-describe("Redis session store on a Cluster", { timeout: 120_000 }, () => {
-  let dir: string;
-  let cluster: RedisClusterSet;
-  const stores: RedisStore[] = [];
+const password = "store-password-0123456789";
 
-  before(async () => {
-    dir = await mkdtemp(join(tmpdir(), "kog-cluster-"));
-    cluster = await startRedisCluster({ dir });
-  });
-  after(async () => {
-    await Promise.allSettled(stores.map((store) => store.close()));
-    await cluster?.stop();
-    await rm(dir, { recursive: true, force: true });
-  });
+for (const variant of ["plain", "TLS and an ACL user"] as const) {
+  describe(`Redis session store on a Cluster (${variant})`, { timeout: 120_000 }, () => {
+    let dir: string;
+    let cluster: RedisClusterSet;
+    const stores: RedisStore[] = [];
+    let tls: RedisTls | undefined;
+    let cli: { tls?: RedisTls; dir?: string } = {};
 
-  /** The master serving `key`'s slot and its replica, as the cluster says now. */
-  async function slotOwner(key: string): Promise<{ master: RedisServer; replica: RedisServer }> {
-    const first = cluster.nodes[0] as RedisServer;
-    const slot = await redisCli(first.port, ["CLUSTER", "KEYSLOT", key]);
-    for (const node of cluster.nodes) {
-      if ((await redisCli(node.port, ["ROLE"])).split("\n")[0] !== "master") continue;
-      if (Number(await redisCli(node.port, ["CLUSTER", "COUNTKEYSINSLOT", slot])) === 0) continue;
-      const id = await redisCli(node.port, ["CLUSTER", "MYID"]);
-      const line = await redisCli(node.port, ["CLUSTER", "REPLICAS", id]);
-      const port = Number(/127\.0\.0\.1:(\d+)@/.exec(line)?.[1]);
-      const replica = cluster.nodes.find((n) => n.port === port);
-      assert.ok(replica, `a replica of the master on ${node.port}: ${line}`);
-      return { master: node, replica };
-    }
-    throw new Error(`no master holds slot ${slot}`);
-  }
-
-  it("keeps a session through the SIGKILL of the master owning its slot: the replica takes over, both gateway replicas still read it", async () => {
-    const connect = async () => {
-      const store = await RedisStore.connect({
-        // One node is enough to discover the rest; give two, as a user would.
-        topology: {
-          kind: "cluster",
-          nodes: cluster.nodes.slice(0, 2).map((node) => ({ host: "127.0.0.1", port: node.port })),
-        },
+    before(async () => {
+      dir = await mkdtemp(join(tmpdir(), "kog-cluster-"));
+      if (variant !== "plain") {
+        const ca = await TestCA.create();
+        // The nodes' bus connections need a client certificate (see RedisTls.client).
+        tls = {
+          ...(await ca.issueLoopbackServer("redis")),
+          caPem: ca.certPem,
+          client: await ca.issue({ commonName: "redis-node", usage: "client" }),
+        };
+      }
+      cli = tls ? { tls, dir } : {};
+      cluster = await startRedisCluster({
+        dir,
+        ...(tls ? { tls } : {}),
+        ...(tls
+          ? {
+              args: [
+                "--user",
+                "kog",
+                "on",
+                `>${password}`,
+                "~kog:*",
+                "&kog:*",
+                ...redisAclCommands.cluster.map((c) => `+${c}`),
+              ],
+            }
+          : {}),
       });
-      stores.push(store);
-      return store;
-    };
-    const [a, b] = [await connect(), await connect()];
-    const [sessionsA, sessionsB] = [new Sessions(a, [secret], 3_600_000), new Sessions(b, [secret], 3_600_000)];
-    const record = await sessionsA.create(idTokenResponse("jane"));
-    assert.equal((await sessionsB.get(record.id))?.subject, "jane", "replica B reads what replica A wrote");
+    });
+    after(async () => {
+      await Promise.allSettled(stores.map((store) => store.close()));
+      await cluster?.stop();
+      await rm(dir, { recursive: true, force: true });
+    });
 
-    const { master, replica } = await slotOwner(`kog:session:${record.id}`);
-    await untilReplicated(master.port, replica.port);
-    const killedAt = Date.now();
-    process.kill(master.pid, "SIGKILL");
+    /** The master serving `key`'s slot and its replica, as the cluster says now. */
+    async function slotOwner(key: string): Promise<{ master: RedisServer; replica: RedisServer }> {
+      const first = cluster.nodes[0] as RedisServer;
+      const slot = await redisCli(first.port, ["CLUSTER", "KEYSLOT", key], cli);
+      for (const node of cluster.nodes) {
+        if ((await redisCli(node.port, ["ROLE"], cli)).split("\n")[0] !== "master") continue;
+        if (Number(await redisCli(node.port, ["CLUSTER", "COUNTKEYSINSLOT", slot], cli)) === 0) continue;
+        const id = await redisCli(node.port, ["CLUSTER", "MYID"], cli);
+        const line = await redisCli(node.port, ["CLUSTER", "REPLICAS", id], cli);
+        const port = Number(/127\.0\.0\.1:(\d+)@/.exec(line)?.[1]);
+        const replica = cluster.nodes.find((n) => n.port === port);
+        assert.ok(replica, `a replica of the master on ${node.port}: ${line}`);
+        return { master: node, replica };
+      }
+      throw new Error(`no master holds slot ${slot}`);
+    }
 
-    await waitUntil(
-      "the replica takes the slot over",
-      async () => (await redisCli(replica.port, ["ROLE"])).split("\n")[0] === "master",
-      20_000,
-    );
-    const promotedMs = Date.now() - killedAt;
-    let served: string | undefined;
-    await waitUntil(
-      "the session is readable again",
-      async () => {
-        served = (await sessionsB.get(record.id).catch(() => undefined))?.subject;
-        return served !== undefined;
-      },
-      20_000,
-    );
-    const recoveredMs = Date.now() - killedAt;
-    assert.equal(served, "jane", "the same session id resolves to the same user after failover: no new login");
-    await waitUntil(
-      "replica A reads it too",
-      async () => (await sessionsA.get(record.id).catch(() => undefined))?.idToken === record.idToken,
-      20_000,
-    );
-    console.log(`cluster failover: replica promoted after ${promotedMs} ms, session served after ${recoveredMs} ms`);
+    it("keeps a session through the SIGKILL of the master owning its slot: the replica takes over, both gateway replicas still read it", async () => {
+      const connect = async () => {
+        const store = await RedisStore.connect({
+          // One node is enough to discover the rest; give two, as a user would.
+          topology: {
+            kind: "cluster",
+            nodes: cluster.nodes.slice(0, 2).map((node) => ({ host: "127.0.0.1", port: node.port })),
+          },
+          ...(tls ? { tls: true, ca: tls.caPem, username: "kog", password } : {}),
+        });
+        stores.push(store);
+        return store;
+      };
+      const [a, b] = [await connect(), await connect()];
+      const [sessionsA, sessionsB] = [new Sessions(a, [secret], 3_600_000), new Sessions(b, [secret], 3_600_000)];
+      const record = await sessionsA.create(idTokenResponse("jane"));
+      assert.equal((await sessionsB.get(record.id))?.subject, "jane", "replica B reads what replica A wrote");
 
-    // Every store operation still works, the announcement crosses replicas.
-    const ended: string[] = [];
-    b.onEnded((id) => ended.push(id));
-    let second: Awaited<ReturnType<Sessions["create"]>> | undefined;
-    await waitUntil(
-      "a new session is written",
-      async () => {
-        second = await sessionsA.create(idTokenResponse("joe")).catch(() => undefined);
-        return second !== undefined;
-      },
-      20_000,
-    );
-    const id = (second as NonNullable<typeof second>).id;
-    assert.equal((await sessionsB.get(id))?.subject, "joe");
-    await waitUntil(
-      "the end is announced to replica B",
-      async () => {
-        await sessionsA.end(id).catch(() => false);
-        return ended.includes(id);
-      },
-      20_000,
-    );
-    assert.equal(await sessionsB.get(id), undefined);
+      const { master, replica } = await slotOwner(`kog:session:${record.id}`);
+      await untilReplicated(master.port, replica.port, tls, dir);
+      const killedAt = Date.now();
+      process.kill(master.pid, "SIGKILL");
+
+      await waitUntil(
+        "the replica takes the slot over",
+        async () => (await redisCli(replica.port, ["ROLE"], cli)).split("\n")[0] === "master",
+        20_000,
+      );
+      const promotedMs = Date.now() - killedAt;
+      let served: string | undefined;
+      await waitUntil(
+        "the session is readable again",
+        async () => {
+          served = (await sessionsB.get(record.id).catch(() => undefined))?.subject;
+          return served !== undefined;
+        },
+        20_000,
+      );
+      const recoveredMs = Date.now() - killedAt;
+      assert.equal(served, "jane", "the same session id resolves to the same user after failover: no new login");
+      await waitUntil(
+        "replica A reads it too",
+        async () => (await sessionsA.get(record.id).catch(() => undefined))?.idToken === record.idToken,
+        20_000,
+      );
+      console.log(
+        `cluster failover (${variant}): replica promoted after ${promotedMs} ms, session served after ${recoveredMs} ms`,
+      );
+
+      // Every store operation still works, the announcement crosses replicas.
+      const ended: string[] = [];
+      b.onEnded((id) => ended.push(id));
+      let second: Awaited<ReturnType<Sessions["create"]>> | undefined;
+      await waitUntil(
+        "a new session is written",
+        async () => {
+          second = await sessionsA.create(idTokenResponse("joe")).catch(() => undefined);
+          return second !== undefined;
+        },
+        20_000,
+      );
+      const id = (second as NonNullable<typeof second>).id;
+      assert.equal((await sessionsB.get(id))?.subject, "joe");
+      await waitUntil(
+        "the end is announced to replica B",
+        async () => {
+          await sessionsA.end(id).catch(() => false);
+          return ended.includes(id);
+        },
+        20_000,
+      );
+      assert.equal(await sessionsB.get(id), undefined);
+    });
   });
-});
+}
