@@ -156,6 +156,8 @@ export interface RedisClusterSet {
 
 export async function startRedisCluster(options: {
   dir: string;
+  /** Six fixed client ports, e.g. to start the cluster where a client already waits; default: free ones. */
+  ports?: readonly number[];
   args?: readonly string[];
   tls?: RedisTls;
   log?: (line: string) => void;
@@ -172,7 +174,7 @@ export async function startRedisCluster(options: {
         await startRedisProcess({
           name: `redis-server (cluster node ${n})`,
           dir,
-          port: await freePort(),
+          port: options.ports?.[n - 1] ?? (await freePort()),
           args: [
             ...noPersistence,
             "--cluster-enabled",

@@ -43,6 +43,8 @@ export interface RedisStoreOptions {
   /** Prefix of every key and of the channel, so several gateways can share one Redis. */
   readonly prefix?: string;
   readonly onError?: (error: Error) => void;
+  /** Stops the start-up retries of a Cluster that is not up yet (shutdown during start-up). */
+  readonly signal?: AbortSignal;
 }
 
 /**
@@ -206,6 +208,26 @@ export class RedisStore implements SessionStore {
 
   /** Connects (retrying in the background if Redis is not up yet) and subscribes. */
   static async connect(options: RedisStoreOptions): Promise<RedisStore> {
+    // The standalone and Sentinel clients keep retrying until Redis is up; @redis/client's
+    // Cluster client instead rejects at once when none of its root nodes answers ("All the root
+    // nodes are unavailable", lib/cluster/cluster-slots.js), and a failed one is not reused. So a
+    // Cluster that is not up yet is retried here with new clients, the same backoff, until it is,
+    // unless the cause is one retrying cannot fix.
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await RedisStore.#connectOnce(options);
+      } catch (error) {
+        const cause = (error as Error).cause as Error | undefined;
+        if (options.topology?.kind !== "cluster" || !cause || permanentProblem(cause) || options.signal?.aborted) {
+          throw error;
+        }
+        options.onError?.(error as Error);
+        await new Promise((resolve) => setTimeout(resolve, Math.min(100 * 2 ** attempt, 5_000)));
+      }
+    }
+  }
+
+  static async #connectOnce(options: RedisStoreOptions): Promise<RedisStore> {
     const state = { ready: false };
     const [client, subscriber] = await newClients(options, state);
     const onError = (error: Error) => options.onError?.(error);
@@ -214,16 +236,19 @@ export class RedisStore implements SessionStore {
     const store = new RedisStore(client, subscriber, options.prefix ?? "kog:");
     try {
       await (subscriber === client ? client.connect() : Promise.all([client.connect(), subscriber.connect()]));
+      state.ready = true;
+      // Inside the try: a Cluster client may resolve connect() with no node known yet and then
+      // fail here (seen with @redis/client 6.3.1: a TypeError from cluster-slots.js's
+      // #initiatePubSubClient), which is the same "not up yet" as a rejected connect().
+      await subscriber.subscribe(store.#channel, (id: string) => {
+        for (const listener of store.#listeners) listener(id);
+      });
     } catch (error) {
       await store.close();
       const cause = (error as { originalError?: Error }).originalError ?? (error as Error);
       const problem = permanentProblem(cause) ?? cause.message;
       throw new SessionError("STORE_UNAVAILABLE", `cannot connect to the Redis session store: ${problem}`, { cause });
     }
-    state.ready = true;
-    await subscriber.subscribe(store.#channel, (id: string) => {
-      for (const listener of store.#listeners) listener(id);
-    });
     return store;
   }
 

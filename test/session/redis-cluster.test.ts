@@ -11,6 +11,7 @@ import { RedisStore, redisAclCommands } from "../../src/session/redis-store.ts";
 import { Sessions } from "../../src/session/sessions.ts";
 import { TestCA } from "../../testbed/ca.ts";
 import { waitFor } from "../../testbed/http.ts";
+import { freePort } from "../../testbed/ports.ts";
 import type { RedisServer, RedisTls } from "../../testbed/redis.ts";
 import {
   idTokenResponse,
@@ -162,3 +163,51 @@ for (const variant of ["plain", "TLS and an ACL user"] as const) {
     });
   });
 }
+
+describe("Redis session store on a Cluster that is not up yet", { timeout: 120_000 }, () => {
+  it("keeps trying at start-up (it does not fail because no node answers) and connects once the cluster is up", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "kog-cluster-late-"));
+    const ports = await Promise.all([1, 2, 3, 4, 5, 6].map(() => freePort()));
+    const errors: Error[] = [];
+    const abort = new AbortController();
+    let settled: string | undefined;
+    const connecting = RedisStore.connect({
+      topology: { kind: "cluster", nodes: [{ host: "127.0.0.1", port: ports[0] as number }] },
+      onError: (error) => errors.push(error),
+      signal: abort.signal,
+    }).then(
+      (store) => {
+        settled = "connected";
+        return store;
+      },
+      (error: Error) => {
+        settled = `rejected: ${error.message}`;
+        throw error;
+      },
+    );
+    let cluster: RedisClusterSet | undefined;
+    let store: RedisStore | undefined;
+    try {
+      await waitFor(
+        "failed attempts",
+        async () => errors.filter((e) => /^cannot connect/.test(e.message)).length >= 2,
+        { timeoutMs: 10_000, intervalMs: 50 },
+      );
+      assert.equal(settled, undefined, "still trying, not failed");
+      assert.ok(
+        errors.some((error) => /^cannot connect to the Redis session store: /.test(error.message)),
+        errors.map((error) => error.message).join("\n"),
+      );
+      cluster = await startRedisCluster({ dir, ports });
+      store = await connecting;
+      await store.put("late", "sealed", Date.now() + 60_000);
+      assert.equal(await store.get("late"), "sealed");
+    } finally {
+      abort.abort();
+      await connecting.catch(() => undefined);
+      await store?.close();
+      await cluster?.stop();
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
