@@ -182,6 +182,10 @@ async function newClients(options: RedisStoreOptions, state: { ready: boolean })
       const cluster = createCluster({
         rootNodes: topology.nodes.map((node) => ({ socket: { ...socket, host: node.host, port: node.port } })),
         defaults: { ...auth, disableOfflineQueue: true, socket },
+        // Re-read the slot map 1 s after a node starts reconnecting (and again each second while
+        // it is), instead of the default 5 s (lib/cluster/cluster-reconnection-tracker.js), so
+        // a promoted replica is found soon after the cluster promotes it.
+        topologyRefreshOnReconnectionAttemptStrategy: 1_000,
       });
       return [cluster as unknown as Commands, cluster as unknown as Commands];
     }
