@@ -29,7 +29,11 @@ export async function redisCli(
     writeFileSync(ca, options.tls.caPem);
     tlsArgs.push("--tls", "--cacert", ca);
   }
-  const auth = options.user ? ["--user", options.user, "--pass", options.password ?? ""] : [];
+  const auth = options.user
+    ? ["--user", options.user, "--pass", options.password ?? ""]
+    : options.password
+      ? ["--pass", options.password]
+      : [];
   const { stdout } = await run(redisCliPath, ["-h", "127.0.0.1", "-p", String(port), ...tlsArgs, ...auth, ...args], {
     // The password goes by --pass (a test bed's throwaway); an inherited REDISCLI_AUTH must not.
     env: Object.fromEntries(Object.entries(process.env).filter(([name]) => name !== "REDISCLI_AUTH")),
@@ -56,6 +60,11 @@ export async function startRedisSentinel(options: {
   args?: readonly string[];
   /** Lines added to each sentinel's configuration (e.g. `sentinel auth-user mymaster …`). */
   sentinelConfig?: readonly string[];
+  /**
+   * A password the sentinels require of their clients (Sentinel's requirepass) and of each
+   * other (sentinel sentinel-pass), apart from the data nodes' users.
+   */
+  sentinelPassword?: string;
   tls?: RedisTls;
   log?: (line: string) => void;
 }): Promise<RedisSentinelSet> {
@@ -101,6 +110,9 @@ export async function startRedisSentinel(options: {
           `sentinel failover-timeout ${masterName} 3000`,
           `sentinel parallel-syncs ${masterName} 1`,
           ...(options.sentinelConfig ?? []).map((line) => line.replaceAll("$MASTER", masterName)),
+          ...(options.sentinelPassword
+            ? [`requirepass ${options.sentinelPassword}`, `sentinel sentinel-pass ${options.sentinelPassword}`]
+            : []),
           "",
         ].join("\n"),
       );
@@ -117,11 +129,12 @@ export async function startRedisSentinel(options: {
       sentinels.push(sentinel);
     }
     const cli = { ...(options.tls ? { tls: options.tls, dir: options.dir } : {}) };
+    const sentinelCli = { ...cli, ...(options.sentinelPassword ? { password: options.sentinelPassword } : {}) };
     const masterPortNow = async () => {
       const reply = await redisCli(
         (sentinels[0] as RedisServer).port,
         ["SENTINEL", "get-master-addr-by-name", masterName],
-        cli,
+        sentinelCli,
       );
       return Number(reply.split("\n")[1]);
     };
@@ -132,7 +145,7 @@ export async function startRedisSentinel(options: {
         const info = await redisCli(replica.port, ["INFO", "replication"], cli);
         if (!info.includes("master_link_status:up")) return false;
         for (const sentinel of sentinels) {
-          const master = await redisCli(sentinel.port, ["SENTINEL", "master", masterName], cli);
+          const master = await redisCli(sentinel.port, ["SENTINEL", "master", masterName], sentinelCli);
           const fields = master.split("\n");
           const field = (name: string) => fields[fields.indexOf(name) + 1];
           if (field("num-slaves") !== "1" || field("num-other-sentinels") !== "2") return false;

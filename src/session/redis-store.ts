@@ -172,6 +172,9 @@ async function newClients(options: RedisStoreOptions, state: { ready: boolean })
         // retried on the new master up to this many times.
         scanInterval: 1_000,
         maxCommandRediscovers: 16,
+        // The sentinels' and nodes' own errors (e.g. NOAUTH from a sentinel) reach onError, so
+        // the log says why "None of the sentinels are available".
+        passthroughClientErrorEvents: true,
       });
       return [sentinel as unknown as Commands, sentinel as unknown as Commands];
     }
@@ -212,17 +215,25 @@ export class RedisStore implements SessionStore {
 
   /** Connects (retrying in the background if Redis is not up yet) and subscribes. */
   static async connect(options: RedisStoreOptions): Promise<RedisStore> {
-    // The standalone and Sentinel clients keep retrying until Redis is up; @redis/client's
-    // Cluster client instead rejects at once when none of its root nodes answers ("All the root
-    // nodes are unavailable", lib/cluster/cluster-slots.js), and a failed one is not reused. So a
-    // Cluster that is not up yet is retried here with new clients, the same backoff, until it is,
-    // unless the cause is one retrying cannot fix.
+    // The standalone client keeps retrying until Redis is up. @redis/client's Cluster client
+    // instead rejects at once when none of its root nodes answers ("All the root nodes are
+    // unavailable", lib/cluster/cluster-slots.js), and its Sentinel client after a while ("None
+    // of the sentinels are available", lib/sentinel/index.js); a failed one is not reused. So
+    // those are retried here with new clients, the same backoff, until Redis is up, unless the
+    // cause is one retrying cannot fix or the caller aborts.
     for (let attempt = 0; ; attempt++) {
       try {
         return await RedisStore.#connectOnce(options);
       } catch (error) {
         const cause = (error as Error).cause as Error | undefined;
-        if (options.topology?.kind !== "cluster" || !cause || permanentProblem(cause) || options.signal?.aborted) {
+        const kind = options.topology?.kind;
+        if (
+          kind === undefined ||
+          kind === "standalone" ||
+          !cause ||
+          permanentProblem(cause) ||
+          options.signal?.aborted
+        ) {
           throw error;
         }
         options.onError?.(error as Error);

@@ -26,8 +26,11 @@ const waitUntil = (what: string, probe: () => Promise<boolean>, timeoutMs: numbe
 const secret = "a".repeat(43);
 
 const password = "store-password-0123456789";
+// The sentinels' own password, distinct from the data nodes' user: the store must send each
+// where it belongs (sentinelClientOptions vs nodeClientOptions).
+const sentinelPassword = "sentinel-password-9876543210";
 
-for (const variant of ["plain", "TLS and an ACL user"] as const) {
+for (const variant of ["plain", "TLS, an ACL user and password-protected sentinels"] as const) {
   describe(`Redis session store on Sentinel (${variant})`, { timeout: 120_000 }, () => {
     let dir: string;
     let set: RedisSentinelSet;
@@ -43,7 +46,7 @@ for (const variant of ["plain", "TLS and an ACL user"] as const) {
       }
       set = await startRedisSentinel({
         dir,
-        ...(tls ? { tls } : {}),
+        ...(tls ? { tls, sentinelPassword } : {}),
         // The default user stays open for replication and the sentinels; the store logs in as
         // "kog", allowed only the documented commands.
         ...(tls
@@ -74,6 +77,7 @@ for (const variant of ["plain", "TLS and an ACL user"] as const) {
             kind: "sentinel",
             masterName: set.masterName,
             sentinels: set.sentinels.map((s) => ({ host: "127.0.0.1", port: s.port })),
+            ...(tls ? { sentinelPassword } : {}),
           },
           ...(tls ? { tls: true, ca: tls.caPem, username: "kog", password } : {}),
         });
