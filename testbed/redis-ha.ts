@@ -65,6 +65,8 @@ export async function startRedisSentinel(options: {
    * other (sentinel sentinel-pass), apart from the data nodes' users.
    */
   sentinelPassword?: string;
+  /** Three fixed sentinel ports, e.g. to start the set where a client already waits; default: free ones. */
+  sentinelPorts?: readonly number[];
   tls?: RedisTls;
   log?: (line: string) => void;
 }): Promise<RedisSentinelSet> {
@@ -120,7 +122,7 @@ export async function startRedisSentinel(options: {
         binary: redisSentinelPath,
         name: `redis-sentinel ${n}`,
         dir,
-        port: await freePort(),
+        port: options.sentinelPorts?.[n - 1] ?? (await freePort()),
         args: [conf],
         ...tls,
         ...log,

@@ -11,6 +11,7 @@ import { RedisStore, redisAclCommands } from "../../src/session/redis-store.ts";
 import { Sessions } from "../../src/session/sessions.ts";
 import { TestCA } from "../../testbed/ca.ts";
 import { waitFor } from "../../testbed/http.ts";
+import { freePort } from "../../testbed/ports.ts";
 import type { RedisTls } from "../../testbed/redis.ts";
 import {
   idTokenResponse,
@@ -137,3 +138,48 @@ for (const variant of ["plain", "TLS, an ACL user and password-protected sentine
     });
   });
 }
+
+describe("Redis session store on Sentinel that is not up yet", { timeout: 120_000 }, () => {
+  it("keeps trying at start-up (it does not fail because no sentinel answers) and connects once the sentinels are up", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "kog-sentinel-late-"));
+    const sentinelPorts = await Promise.all([1, 2, 3].map(() => freePort()));
+    const abort = new AbortController();
+    let settled: string | undefined;
+    const connecting = RedisStore.connect({
+      topology: {
+        kind: "sentinel",
+        masterName: "kog-sessions",
+        sentinels: sentinelPorts.map((port) => ({ host: "127.0.0.1", port })),
+      },
+      onError: () => {},
+      signal: abort.signal,
+    }).then(
+      (store) => {
+        settled = "connected";
+        return store;
+      },
+      (error: Error) => {
+        settled = `rejected: ${error.message}`;
+        throw error;
+      },
+    );
+    let set: RedisSentinelSet | undefined;
+    let store: RedisStore | undefined;
+    try {
+      // Longer than the Sentinel client takes to give up on its own ("None of the sentinels are
+      // available"), which RedisStore.connect retries.
+      await new Promise((resolve) => setTimeout(resolve, 20_000));
+      assert.equal(settled, undefined, "still trying, not failed");
+      set = await startRedisSentinel({ dir, sentinelPorts });
+      store = await connecting;
+      await store.put("late", "sealed", Date.now() + 60_000);
+      assert.equal(await store.get("late"), "sealed");
+    } finally {
+      abort.abort();
+      await connecting.catch(() => undefined);
+      await store?.close();
+      await set?.stop();
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
