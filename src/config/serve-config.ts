@@ -445,7 +445,7 @@ export function loadServeConfig(
     throw new ConfigError("INVALID_FLAG_VALUE", `--workers: expected 0 (one per CPU) to 64, got ${workers}`);
   }
   const sessionRedis = loadSessionRedis(values);
-  const session = loadSessionConfig(values, explicit, authentication.jwt);
+  const session = loadSessionConfig(values, explicit, authentication.jwt, sessionRedis);
   const processes = workers === 0 ? availableParallelism() : workers;
   if (session?.store.kind === "memory" && processes > 1) {
     throw new ConfigError(

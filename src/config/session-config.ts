@@ -5,6 +5,7 @@ import { readFileSync } from "node:fs";
 import type { JwtAuthenticatorConfig } from "../authn/jwt-config.ts";
 import { ConfigError, unreadableFile } from "./errors.ts";
 import type { FlagValues } from "./flags.ts";
+import type { SessionRedisConfig } from "./serve-config.ts";
 
 export interface SessionConfig {
   readonly issuerUrl: string;
@@ -19,7 +20,7 @@ export interface SessionConfig {
   /** The first seals; all open (rotation). At least 32 characters each. */
   readonly cookieSecrets: readonly string[];
   readonly scopes: readonly string[];
-  readonly store: { readonly kind: "memory" } | { readonly kind: "redis"; readonly url: string };
+  readonly store: { readonly kind: "memory" } | { readonly kind: "redis"; readonly connection: SessionRedisConfig };
   readonly refreshAheadMs: number;
   readonly maxLifetimeMs: number;
   /** Where the API is served to sessions: "" (at /) without a dashboard, else e.g. "/k8s". */
@@ -58,6 +59,8 @@ export function loadSessionConfig(
   /** The settings the user gave (no defaults): a session setting without a client id is a mistake. */
   explicit: FlagValues,
   jwt: readonly JwtAuthenticatorConfig[],
+  /** The Redis store's connection (serve-config.ts loadSessionRedis), with --session-store=redis. */
+  redis?: SessionRedisConfig,
 ): SessionConfig | undefined {
   const clientId = values["session-client-id"] as string | undefined;
   if (!clientId) {
@@ -142,11 +145,14 @@ export function loadSessionConfig(
     if (redisUrl) throw new ConfigError("INVALID_FLAG_VALUE", "--session-redis-url needs --session-store=redis");
     store = { kind: "memory" };
   } else if (storeKind === "redis") {
-    if (!redisUrl) throw new ConfigError("MISSING_REQUIRED_FLAG", "--session-store=redis needs --session-redis-url");
-    if (!/^rediss?:\/\//.test(redisUrl)) {
-      throw new ConfigError("INVALID_FLAG_VALUE", "--session-redis-url: expected redis:// or rediss://");
+    // serve-config.ts's loadSessionRedis has parsed and checked the --session-redis-* flags.
+    if (!redis) {
+      throw new ConfigError(
+        "MISSING_REQUIRED_FLAG",
+        "--session-store=redis needs --session-redis-url, --session-redis-sentinel-connection-urls or --session-redis-cluster-connection-urls",
+      );
     }
-    store = { kind: "redis", url: redisUrl };
+    store = { kind: "redis", connection: redis };
   } else {
     throw new ConfigError("INVALID_FLAG_VALUE", `--session-store: expected memory or redis, got ${storeKind}`);
   }

@@ -88,7 +88,7 @@ export class SessionFront {
     const store: SessionStore =
       config.store.kind === "redis"
         ? await RedisStore.connect({
-            url: config.store.url,
+            ...config.store.connection,
             onError: (error) => logger.warn("session store error", { error: error.message }),
           })
         : new MemoryStore();
