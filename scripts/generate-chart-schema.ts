@@ -259,6 +259,18 @@ export function chartValuesSchema(): Schema {
       session: object({
         clientSecret: keyRef("secretName", "Secret with the OAuth client secret (sets session-client-secret-file)"),
         cookieSecret: keyRef("secretName", "Secret with the cookie sealing secret (sets session-cookie-secret-file)"),
+        redisPassword: keyRef(
+          "secretName",
+          "Secret with the Redis data nodes' password (sets session-redis-password-file)",
+        ),
+        redisSentinelPassword: keyRef(
+          "secretName",
+          "Secret with the Redis sentinels' own password (sets session-redis-sentinel-password-file)",
+        ),
+        redisCA: object(
+          { configMap: str("ConfigMap name"), secret: str("Secret name"), key: str("key of the PEM bundle") },
+          "PEM bundle that signed the Redis servers' certificates (sets session-redis-ca-file; turns TLS on)",
+        ),
       }),
       ports: object(
         {

@@ -136,6 +136,46 @@ describe("the chart's config.yaml is accepted by serve's configuration loader", 
     assert.equal(config.serving.apiPort, 8444);
   });
 
+  // Issue 20: the HA store's credentials come from Secrets in the projected volume, never from
+  // config (a ConfigMap): the chart sets the *-file settings and refuses them in config.
+  it("session.redisPassword, redisSentinelPassword and redisCA: Sentinel's secrets from the mounted files", {
+    timeout,
+  }, async () => {
+    const args = [
+      "--set",
+      "config.session-redis-url=",
+      "--set",
+      "config.session-redis-sentinel-connection-urls=redis-sentinel-0.redis:26379\\,redis-sentinel-1.redis:26379",
+      "--set",
+      "config.session-redis-sentinel-master-name=sessions",
+      "--set",
+      "config.session-redis-username=kube-oidc-gateway",
+      "--set",
+      "session.redisPassword.secretName=redis-auth",
+      "--set",
+      "session.redisSentinelPassword.secretName=redis-sentinel-auth",
+      "--set",
+      "session.redisCA.configMap=redis-ca",
+    ];
+    const rendered = await render({ values: ["sessions-redis.yaml"], args });
+    const config = await loadRendered(rendered, "sessions-sentinel");
+    const redis = config.sessionRedis;
+    assert.equal(redis?.topology?.kind, "sentinel");
+    assert.equal(redis?.username, "kube-oidc-gateway");
+    assert.equal(redis?.password, "s".repeat(48), "the data nodes' password is read from its file");
+    assert.match(redis?.ca ?? "", /BEGIN CERTIFICATE/, "the CA is read from its file");
+    assert.equal(redis?.tls, true, "a CA turns TLS on");
+    const configMap = parseYaml(rendered.one("ConfigMap").data["config.yaml"]) as Record<string, unknown>;
+    assert.equal(configMap["session-redis-password-file"], `${configDir}/session/redis-password`);
+    assert.equal(configMap["session-redis-sentinel-password-file"], `${configDir}/session/redis-sentinel-password`);
+    assert.equal(configMap["session-redis-ca-file"], `${configDir}/session/redis-ca.crt`);
+    const refused = await render({
+      values: ["sessions-redis.yaml"],
+      args: [...args, "--set", "config.session-redis-password-file=/p"],
+    }).catch((error: Error) => error);
+    assert.match(String(refused), /config\.session-redis-password-file is set by the chart/);
+  });
+
   for (const example of gatewayExamples) {
     it(`examples/${example} loads, with the chart's ports`, { timeout }, async () => {
       const config = await loadRendered(await render({ values: [example] }), `example-${example}`);

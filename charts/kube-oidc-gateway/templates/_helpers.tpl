@@ -101,6 +101,9 @@ this check also covers installs that skip schema validation).
 {{- if .Values.auditPolicy }}{{ $keys = append $keys "audit-policy-file" }}{{ end }}
 {{- if .Values.session.clientSecret.secretName }}{{ $keys = append $keys "session-client-secret-file" }}{{ end }}
 {{- if .Values.session.cookieSecret.secretName }}{{ $keys = append $keys "session-cookie-secret-file" }}{{ end }}
+{{- if .Values.session.redisPassword.secretName }}{{ $keys = append $keys "session-redis-password-file" }}{{ end }}
+{{- if .Values.session.redisSentinelPassword.secretName }}{{ $keys = append $keys "session-redis-sentinel-password-file" }}{{ end }}
+{{- if or .Values.session.redisCA.configMap .Values.session.redisCA.secret }}{{ $keys = append $keys "session-redis-ca-file" }}{{ end }}
 {{- toJson $keys }}
 {{- end }}
 
@@ -142,6 +145,15 @@ session-client-id), plus the chart's own settings.
 {{- end }}
 {{- if .Values.session.cookieSecret.secretName }}
 {{- $_ = set $config "session-cookie-secret-file" (printf "%s/session/cookie-secret" $dir) }}
+{{- end }}
+{{- if .Values.session.redisPassword.secretName }}
+{{- $_ = set $config "session-redis-password-file" (printf "%s/session/redis-password" $dir) }}
+{{- end }}
+{{- if .Values.session.redisSentinelPassword.secretName }}
+{{- $_ = set $config "session-redis-sentinel-password-file" (printf "%s/session/redis-sentinel-password" $dir) }}
+{{- end }}
+{{- if or .Values.session.redisCA.configMap .Values.session.redisCA.secret }}
+{{- $_ = set $config "session-redis-ca-file" (printf "%s/session/redis-ca.crt" $dir) }}
 {{- end }}
 {{- toYaml $config }}
 {{- end }}
