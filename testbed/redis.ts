@@ -11,6 +11,14 @@ import { spawnSupervised } from "./supervise.ts";
 
 export const redisServerPath = "/usr/bin/redis-server";
 
+/**
+ * redis-server's `--user` directive, one argument per rule: on, the password, the session store's
+ * keys and channel (prefix kog:), and `commands` (e.g. redisAclCommands.standalone).
+ */
+export function redisAclUserArgs(name: string, password: string, commands: readonly string[]): string[] {
+  return ["--user", name, "on", `>${password}`, "~kog:*", "&kog:*", ...commands.map((command) => `+${command}`)];
+}
+
 export interface RedisServer {
   readonly url: string;
   readonly port: number;

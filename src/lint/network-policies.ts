@@ -180,16 +180,9 @@ export function policyRules(objects: readonly ManifestObject[]): PolicyRule[] {
         });
       });
     }
-    if (
-      (policy.kind === "CiliumNetworkPolicy" || policy.kind === "CiliumClusterwideNetworkPolicy") &&
-      policy.apiVersion.startsWith("cilium.io/")
-    ) {
+    if (isCiliumPolicy(policy)) {
       const clusterwide = policy.kind === "CiliumClusterwideNetworkPolicy";
-      const specs: { spec: Json; path: Path }[] = [];
-      if (policy.body.spec !== undefined) specs.push({ spec: asRecord(policy.body.spec), path: ["spec"] });
-      asArray(policy.body.specs).forEach((spec, index) => {
-        specs.push({ spec: asRecord(spec), path: ["specs", index] });
-      });
+      const specs = ciliumSpecs(policy);
       for (const { spec, path } of specs) {
         if (spec.endpointSelector === undefined) continue;
         const own = ciliumPeer(policy.namespace, clusterwide, asRecord(spec.endpointSelector), namespaces);
@@ -386,16 +379,9 @@ export function egressPolicies(objects: readonly ManifestObject[]): EgressPolicy
           }),
       });
     }
-    if (
-      (policy.kind === "CiliumNetworkPolicy" || policy.kind === "CiliumClusterwideNetworkPolicy") &&
-      policy.apiVersion.startsWith("cilium.io/")
-    ) {
+    if (isCiliumPolicy(policy)) {
       const clusterwide = policy.kind === "CiliumClusterwideNetworkPolicy";
-      const specs: { spec: Json; path: Path }[] = [];
-      if (policy.body.spec !== undefined) specs.push({ spec: asRecord(policy.body.spec), path: ["spec"] });
-      asArray(policy.body.specs).forEach((spec, index) => {
-        specs.push({ spec: asRecord(spec), path: ["specs", index] });
-      });
+      const specs = ciliumSpecs(policy);
       for (const { spec, path: base } of specs) {
         if (spec.endpointSelector === undefined) continue;
         const egress = asArray(spec.egress);
@@ -455,4 +441,21 @@ export function egressPolicies(objects: readonly ManifestObject[]): EgressPolicy
     }
   }
   return result;
+}
+
+function isCiliumPolicy(policy: ManifestObject): boolean {
+  return (
+    (policy.kind === "CiliumNetworkPolicy" || policy.kind === "CiliumClusterwideNetworkPolicy") &&
+    policy.apiVersion.startsWith("cilium.io/")
+  );
+}
+
+/** A Cilium policy's rule sets: its `spec` and each of its `specs` (both may be given), with their paths. */
+function ciliumSpecs(policy: ManifestObject): { spec: Json; path: Path }[] {
+  const specs: { spec: Json; path: Path }[] = [];
+  if (policy.body.spec !== undefined) specs.push({ spec: asRecord(policy.body.spec), path: ["spec"] });
+  asArray(policy.body.specs).forEach((spec, index) => {
+    specs.push({ spec: asRecord(spec), path: ["specs", index] });
+  });
+  return specs;
 }

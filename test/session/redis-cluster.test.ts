@@ -12,7 +12,7 @@ import { Sessions } from "../../src/session/sessions.ts";
 import { TestCA } from "../../testbed/ca.ts";
 import { waitFor } from "../../testbed/http.ts";
 import { freePort } from "../../testbed/ports.ts";
-import type { RedisServer, RedisTls } from "../../testbed/redis.ts";
+import { type RedisServer, type RedisTls, redisAclUserArgs } from "../../testbed/redis.ts";
 import {
   idTokenResponse,
   type RedisClusterSet,
@@ -52,15 +52,7 @@ for (const variant of ["plain", "TLS and an ACL user"] as const) {
         ...(tls ? { tls } : {}),
         ...(tls
           ? {
-              args: [
-                "--user",
-                "kog",
-                "on",
-                `>${password}`,
-                "~kog:*",
-                "&kog:*",
-                ...redisAclCommands.cluster.map((c) => `+${c}`),
-              ],
+              args: redisAclUserArgs("kog", password, redisAclCommands.cluster),
             }
           : {}),
       });

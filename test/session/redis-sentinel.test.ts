@@ -12,7 +12,7 @@ import { Sessions } from "../../src/session/sessions.ts";
 import { TestCA } from "../../testbed/ca.ts";
 import { waitFor } from "../../testbed/http.ts";
 import { freePort } from "../../testbed/ports.ts";
-import type { RedisTls } from "../../testbed/redis.ts";
+import { type RedisTls, redisAclUserArgs } from "../../testbed/redis.ts";
 import {
   idTokenResponse,
   type RedisSentinelSet,
@@ -52,15 +52,7 @@ for (const variant of ["plain", "TLS, an ACL user and password-protected sentine
         // "kog", allowed only the documented commands.
         ...(tls
           ? {
-              args: [
-                "--user",
-                "kog",
-                "on",
-                `>${password}`,
-                "~kog:*",
-                "&kog:*",
-                ...redisAclCommands.standalone.map((c) => `+${c}`),
-              ],
+              args: redisAclUserArgs("kog", password, redisAclCommands.standalone),
             }
           : {}),
       });

@@ -11,14 +11,11 @@ import { SessionError } from "../../src/session/errors.ts";
 import { RedisStore, redisAclCommands } from "../../src/session/redis-store.ts";
 import { TestCA } from "../../testbed/ca.ts";
 import { waitFor } from "../../testbed/http.ts";
-import { type RedisServer, type RedisTls, startRedis } from "../../testbed/redis.ts";
+import { type RedisServer, type RedisTls, redisAclUserArgs, startRedis } from "../../testbed/redis.ts";
 
 const password = "store-password-0123456789";
 
-/** redis-server's `--user` directive, one argument per rule: on, password, the store's keys and channel, `commands`. */
-function aclUser(name: string, commands: readonly string[]): string[] {
-  return ["--user", name, "on", `>${password}`, "~kog:*", "&kog:*", ...commands.map((command) => `+${command}`)];
-}
+const aclUser = (name: string, commands: readonly string[]) => redisAclUserArgs(name, password, commands);
 
 describe("Redis session store with TLS and an ACL user", { timeout: 120_000 }, () => {
   let dir: string;

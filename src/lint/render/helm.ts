@@ -10,7 +10,7 @@ import { join } from "node:path";
 import { parse } from "yaml";
 import { maxInputBytes } from "../inputs.ts";
 import type { ManifestSource } from "../manifests.ts";
-import { errorSummary, findOnPath, runTool, shellLine } from "./tools.ts";
+import { errorSummary, findOnPath, runTool, shellLine, unrendered } from "./tools.ts";
 
 /** How charts are rendered: lint's --release-name, --namespace, -f/--values and --set. */
 export interface HelmOptions {
@@ -60,30 +60,20 @@ export async function renderChart(dir: string, options: HelmOptions): Promise<Ma
   const command = helmCommandLine(dir, options);
   const helm = findOnPath("helm", options.env);
   if (helm === undefined) {
-    return [
-      {
-        file: where,
-        text: "",
-        problem: {
-          message: `${dir} is a Helm chart and helm is not on PATH, so lint did not render or check it (templates are not YAML); run: ${command}`,
-          fix: "Put helm on PATH (lint then renders the chart itself), or run the command above.",
-        },
-      },
-    ];
+    return unrendered(
+      where,
+      `${dir} is a Helm chart and helm is not on PATH, so lint did not render or check it (templates are not YAML); run: ${command}`,
+      "Put helm on PATH (lint then renders the chart itself), or run the command above.",
+    );
   }
   const result = await runTool(helm, helmArgs(dir, options), options.env, maxInputBytes);
   if (result.stopped || result.code !== 0) {
     const why = result.stopped ?? `exit ${result.code}: ${errorSummary(result.stderr)}`;
-    return [
-      {
-        file: where,
-        text: "",
-        problem: {
-          message: `helm template could not render the chart ${dir} (${why}), so lint did not check it; run: ${command}`,
-          fix: "Give the chart what it asks for (a required value: -f/--values or --set on lint's command line), then lint it again.",
-        },
-      },
-    ];
+    return unrendered(
+      where,
+      `helm template could not render the chart ${dir} (${why}), so lint did not check it; run: ${command}`,
+      "Give the chart what it asks for (a required value: -f/--values or --set on lint's command line), then lint it again.",
+    );
   }
   return splitBySource(result.stdout, dir);
 }

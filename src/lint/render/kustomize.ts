@@ -7,7 +7,7 @@ import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { maxInputBytes } from "../inputs.ts";
 import type { ManifestSource } from "../manifests.ts";
-import { errorSummary, findOnPath, runTool, shellLine } from "./tools.ts";
+import { errorSummary, findOnPath, runTool, shellLine, unrendered } from "./tools.ts";
 
 export const kustomizationFileNames: readonly string[] = ["kustomization.yaml", "kustomization.yml", "Kustomization"];
 
@@ -29,30 +29,20 @@ export async function renderKustomization(dir: string, env: NodeJS.ProcessEnv): 
   const where = kustomizationIn(dir) ?? dir;
   const binary = kustomize ?? kubectl;
   if (binary === undefined) {
-    return [
-      {
-        file: where,
-        text: "",
-        problem: {
-          message: `${dir} is a kustomization and neither kustomize nor kubectl is on PATH, so lint did not build or check it; run: ${command("kustomize", ["build", dir])}`,
-          fix: `Put kustomize or kubectl on PATH (lint then builds it itself), or run the command above (or ${command("kubectl", ["kustomize", dir])}).`,
-        },
-      },
-    ];
+    return unrendered(
+      where,
+      `${dir} is a kustomization and neither kustomize nor kubectl is on PATH, so lint did not build or check it; run: ${command("kustomize", ["build", dir])}`,
+      `Put kustomize or kubectl on PATH (lint then builds it itself), or run the command above (or ${command("kubectl", ["kustomize", dir])}).`,
+    );
   }
   const result = await runTool(binary, args, env, maxInputBytes);
   if (result.stopped || result.code !== 0) {
     const why = result.stopped ?? `exit ${result.code}: ${errorSummary(result.stderr)}`;
-    return [
-      {
-        file: where,
-        text: "",
-        problem: {
-          message: `${name} could not build the kustomization ${dir} (${why}), so lint did not check it; run: ${command(name, args)}`,
-          fix: "Fix what the build reports, then lint it again.",
-        },
-      },
-    ];
+    return unrendered(
+      where,
+      `${name} could not build the kustomization ${dir} (${why}), so lint did not check it; run: ${command(name, args)}`,
+      "Fix what the build reports, then lint it again.",
+    );
   }
   return [{ file: dir, text: result.stdout }];
 }

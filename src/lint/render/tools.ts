@@ -4,6 +4,7 @@
 import { spawn } from "node:child_process";
 import { accessSync, constants, statSync } from "node:fs";
 import { delimiter, isAbsolute, join } from "node:path";
+import type { ManifestSource } from "../manifests.ts";
 
 /** The executable `name` on `env.PATH` (the first one, as a shell finds it), or undefined. */
 export function findOnPath(name: string, env: NodeJS.ProcessEnv): string | undefined {
@@ -85,4 +86,9 @@ export function errorSummary(stderr: string): string {
     // helm's hint after every template error, not part of the error.
     .filter((l) => l !== "" && !l.startsWith("Use --debug flag"));
   return lines.slice(-3).join(" ") || "no message";
+}
+
+/** What a renderer returns when it could not render: one source holding the unread-input problem. */
+export function unrendered(file: string, message: string, fix: string): ManifestSource[] {
+  return [{ file, text: "", problem: { message, fix } }];
 }
