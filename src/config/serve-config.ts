@@ -611,23 +611,31 @@ function settingFile(flag: string, path: string, code: string): string {
   }
 }
 
+/**
+ * A node list entry as error messages may quote it: whatever stands before its last `@` (a user
+ * and password, which may hold `/`, `#` or `?` and so defeat URL parsing) replaced.
+ */
+function quotedNode(text: string): string {
+  const at = text.lastIndexOf("@");
+  if (at < 0) return JSON.stringify(text);
+  const scheme = /^[a-z][a-z0-9+.-]*:\/\//i.exec(text)?.[0] ?? "";
+  return JSON.stringify(`${scheme}<redacted>@${text.slice(at + 1)}`);
+}
+
 /** One node of a sentinel or cluster list: host:port, redis://host:port or rediss://host:port. */
 function redisNode(flag: string, text: string): { node: RedisNode; tls: boolean | undefined } {
   const scheme = /^(rediss?):\/\//.exec(text)?.[1];
   if (!scheme && /^[a-z][a-z0-9+.-]*:\/\//i.test(text)) {
     throw new ConfigError(
       "INVALID_FLAG_VALUE",
-      `--${flag}: ${JSON.stringify(text)}: expected redis://, rediss:// or host:port`,
+      `--${flag}: ${quotedNode(text)}: expected redis://, rediss:// or host:port`,
     );
   }
   let url: URL;
   try {
     url = new URL(scheme ? text : `redis://${text}`);
   } catch {
-    throw new ConfigError(
-      "INVALID_FLAG_VALUE",
-      `--${flag}: ${JSON.stringify(text)} is not host:port or a redis:// URL`,
-    );
+    throw new ConfigError("INVALID_FLAG_VALUE", `--${flag}: ${quotedNode(text)} is not host:port or a redis:// URL`);
   }
   if (url.username || url.password) {
     // Never echo the value: it holds a secret.
@@ -639,7 +647,7 @@ function redisNode(flag: string, text: string): { node: RedisNode; tls: boolean 
   if (!url.port || (url.pathname !== "" && url.pathname !== "/") || url.search) {
     throw new ConfigError(
       "INVALID_FLAG_VALUE",
-      `--${flag}: ${JSON.stringify(text)}: expected a host and a port, nothing else`,
+      `--${flag}: ${quotedNode(text)}: expected a host and a port, nothing else`,
     );
   }
   const host = url.hostname.replace(/^\[(.*)\]$/, "$1");

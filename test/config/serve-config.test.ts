@@ -567,6 +567,22 @@ describe("kube-oidc-proxy's flags in the serve configuration", () => {
           /credentials in these URLs are refused/.test(error.message) &&
           !/hunter2/.test(error.message),
       );
+      // Review of issue 20: a password holding '#', '/' or '?' breaks URL parsing, and the
+      // "not host:port" and "expected redis://" errors quoted the whole value, password included.
+      for (const text of [
+        "redis://user:s3cr#tpass@host:6379",
+        "redis://:pa/sspass@host:6379",
+        "http://u:se?cretpass@h:1",
+      ]) {
+        assert.throws(
+          () => redis({ "session-redis-cluster-connection-urls": [text] }),
+          (error: unknown) =>
+            error instanceof ConfigError &&
+            /<redacted>@/.test(error.message) &&
+            !/s3cr|sspass|cretpass/.test(error.message),
+          text,
+        );
+      }
       refused(
         { "session-redis-url": "redis://u:p@r:6379", "session-redis-password-file": passwordFile },
         "CONFLICTING_FLAGS",
