@@ -151,14 +151,24 @@ export async function runServe(args: readonly string[], profile: ServeProfile = 
   }
   let gateway: Awaited<ReturnType<typeof startGateway>>;
   try {
-    gateway =
+    const starting =
       worker === undefined
-        ? await startGateway(config)
-        : await startGateway(config, {
+        ? startGateway(config)
+        : startGateway(config, {
             logger: createLogger(config.logLevel, undefined, { worker }, config.logFormat),
             healthServedElsewhere: true,
             worker,
           });
+    // Start-up can wait for good on a dependency that is not there yet (a Redis Sentinel or
+    // Cluster store is retried until it answers): SIGTERM then must still stop the process, or
+    // the kubelet waits out the grace period and kills it.
+    const started = await Promise.race([starting, stopSignal.then(() => undefined)]);
+    if (started === undefined) {
+      starting.then((late) => late.stop()).catch(() => {});
+      process.stderr.write(`${prefix}: stopped before it was ready (SIGTERM or SIGINT during start-up)\n`);
+      return 0;
+    }
+    gateway = started;
   } catch (error) {
     // A setting that turns out wrong only when used (a certificate file that is not there, a key
     // that does not match its certificate) is a configuration error, exit 2 like the others.
