@@ -109,8 +109,6 @@ export interface ServeConfig {
   };
   /** Present when browser sessions are on (--session-client-id). */
   readonly session?: SessionConfig;
-  /** How to reach the Redis session store (with --session-store=redis): topology, TLS, credentials. */
-  readonly sessionRedis?: SessionRedisConfig;
   readonly logLevel: LogLevel;
   readonly logFormat: LogFormat;
   /** The access log: one line per request; undefined when off. */
@@ -540,7 +538,6 @@ export function loadServeConfig(
       http2: upstreamHttp2(values["upstream-http2"] as string),
     },
     session,
-    sessionRedis,
     logLevel: logLevel as LogLevel,
     logFormat,
     accessLog: values["access-log"] === true ? { sampleRate } : undefined,

@@ -21,6 +21,10 @@ import {
   render,
 } from "./chart.ts";
 
+/** The Redis store's connection as serve hands it to the session front (config.session.store). */
+const redisConnectionOf = (config: ServeConfig) =>
+  config.session?.store.kind === "redis" ? config.session.store.connection : undefined;
+
 const timeout = 60_000;
 
 /** Stand-ins for what the referenced Secrets and ConfigMaps hold, by the file's folder. */
@@ -159,7 +163,7 @@ describe("the chart's config.yaml is accepted by serve's configuration loader", 
     ];
     const rendered = await render({ values: ["sessions-redis.yaml"], args });
     const config = await loadRendered(rendered, "sessions-sentinel");
-    const redis = config.sessionRedis;
+    const redis = redisConnectionOf(config);
     assert.equal(redis?.topology?.kind, "sentinel");
     assert.equal(redis?.username, "kube-oidc-gateway");
     assert.equal(redis?.password, "s".repeat(48), "the data nodes' password is read from its file");

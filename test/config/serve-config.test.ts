@@ -4,7 +4,11 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, it } from "node:test";
 import { ConfigError } from "../../src/config/errors.ts";
-import { loadServeConfig, loadSessionRedis } from "../../src/config/serve-config.ts";
+import { loadServeConfig, loadSessionRedis, type ServeConfig } from "../../src/config/serve-config.ts";
+
+/** The Redis store's connection as serve hands it to the session front (config.session.store). */
+const redisConnectionOf = (config: ServeConfig) =>
+  config.session?.store.kind === "redis" ? config.session.store.connection : undefined;
 
 const issuer = "https://issuer.example.com/realms/kube";
 const base = [
@@ -465,14 +469,14 @@ describe("kube-oidc-proxy's flags in the serve configuration", () => {
         "--session-redis-username=kog",
         `--session-redis-password-file=${passwordFile}`,
       ]);
-      assert.deepEqual(config.sessionRedis, {
+      assert.deepEqual(redisConnectionOf(config), {
         topology: { kind: "standalone", url: "rediss://redis.example.com:6380" },
         tls: true,
         ca: "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n",
         username: "kog",
         password: "store-password",
       });
-      assert.ok(Object.isFrozen(config.sessionRedis));
+      assert.ok(Object.isFrozen(redisConnectionOf(config)));
       assert.doesNotMatch(JSON.stringify(config.effective), /store-password/);
     });
 
