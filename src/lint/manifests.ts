@@ -189,14 +189,15 @@ function loadSource({ file, text, problem }: ManifestSource): LoadedManifests {
     if (body === null || body === undefined) continue;
     // A Keycloak realm export (a mapping with a `realm` name) has no kind but is read: keycloak.ts.
     const realmExport = isRecord(body) && typeof body.realm === "string";
-    if (!isRecord(body) || (!("apiVersion" in body) && !("kind" in body) && !realmExport)) {
+    const missing = isRecord(body) ? missingTypeFields(body) : [];
+    if (!isRecord(body) || (missing.length > 0 && !realmExport)) {
       // Not silence (issue 20): a document that is no Kubernetes object is something lint did
       // not check, and a values file or other config named by mistake must not pass as clean.
       syntaxProblems.push({
         ...at(start),
         file,
         source,
-        message: `not a Kubernetes object: ${isRecord(body) ? "a mapping with neither apiVersion nor kind" : Array.isArray(body) ? "a list" : "a scalar"}, so lint checked nothing in it`,
+        message: `not a Kubernetes object: ${isRecord(body) ? mappingWithout(missing) : Array.isArray(body) ? "a list" : "a scalar"}, so lint checked nothing in it`,
         fix: "Lint manifests only; for a Helm values file, lint the chart it configures: kube-oidc-gateway lint <chart-dir> -f <values>.",
         unread: true,
       });
@@ -308,6 +309,21 @@ function embeddedDocuments(document: Document, path: Path, text: string, outer: 
     });
   }
   return result;
+}
+
+/**
+ * The type fields a mapping lacks to be a Kubernetes object: both apiVersion and kind are needed,
+ * as kubectl's decoders demand (k8s.io/apimachinery@v0.37.2 pkg/runtime/error.go: "Object 'Kind'
+ * is missing in '…'" and "Object 'apiVersion' is missing in '…'", returned by the unstructured
+ * and JSON decoders). A mapping with only one of them, such as Fluent Bit's values with a
+ * top-level `kind: DaemonSet`, is not one. An empty string counts as missing, as there.
+ */
+export function missingTypeFields(body: Readonly<Record<string, unknown>>): ("apiVersion" | "kind")[] {
+  return (["apiVersion", "kind"] as const).filter((field) => typeof body[field] !== "string" || body[field] === "");
+}
+
+function mappingWithout(missing: readonly string[]): string {
+  return missing.length === 2 ? "a mapping with neither apiVersion nor kind" : `a mapping with no ${missing[0]}`;
 }
 
 export function isRecord(value: unknown): value is Record<string, unknown> {

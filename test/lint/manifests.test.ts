@@ -35,13 +35,16 @@ metadata:
   it("names the template of each document from helm template's # Source comments", () => {
     const text = `---
 # Source: chart/templates/a.yaml
+apiVersion: v1
 kind: ConfigMap
 metadata: {name: a}
 ---
+apiVersion: v1
 kind: ConfigMap
 metadata: {name: no-source}
 ---
 # Source: chart/templates/c.yaml
+apiVersion: v1
 kind: ConfigMap
 metadata: {name: c}
 `;
@@ -60,6 +63,7 @@ data:
     apiServer:
       extraArgs:
         oidc-issuer-url: https://issuer.example.com
+apiVersion: v1
 `;
     const [object] = loadManifests([{ file: "c.yaml", text }]).objects;
     const [embedded] = object?.embedded(["data", "ClusterConfiguration"]) ?? [];
@@ -67,7 +71,9 @@ data:
   });
 
   it("reads JSON files", () => {
-    const { objects } = loadManifests([{ file: "s.json", text: '{"kind": "Service", "metadata": {"name": "j"}}' }]);
+    const { objects } = loadManifests([
+      { file: "s.json", text: '{"apiVersion": "v1", "kind": "Service", "metadata": {"name": "j"}}' },
+    ]);
     assert.equal(objects[0]?.name, "j");
   });
 
@@ -78,6 +84,7 @@ spec:
   automountServiceAccountToken: no
   hostNetwork: on
   securityContext: {fsGroup: 0755}
+apiVersion: v1
 `;
     const [object] = loadManifests([{ file: "p.yaml", text }]).objects;
     const spec = object?.body.spec as Record<string, unknown>;

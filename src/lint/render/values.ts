@@ -4,7 +4,7 @@
 // nothing. lint says what it is and the command that checks what it configures instead.
 import { basename, dirname } from "node:path";
 import { parseAllDocuments } from "yaml";
-import type { InputProblem } from "../manifests.ts";
+import { type InputProblem, missingTypeFields } from "../manifests.ts";
 import { isChartDirectory } from "./helm.ts";
 
 /** values.yaml, values-prod.yaml, prod-values.yaml, prod.values.yml: "values" as a word of the name. */
@@ -25,7 +25,7 @@ function enclosingChart(file: string): string | undefined {
   return undefined;
 }
 
-/** Whether the text is one or more YAML mappings, none with apiVersion or kind. */
+/** Whether the text is one or more YAML mappings, none with both apiVersion and kind. */
 export function isPlainMapping(text: string): boolean {
   const documents = parseAllDocuments(text);
   if (!Array.isArray(documents)) return false;
@@ -40,7 +40,9 @@ export function isPlainMapping(text: string): boolean {
     }
     if (body === null || body === undefined) continue;
     if (typeof body !== "object" || Array.isArray(body)) return false;
-    if ("apiVersion" in body || "kind" in body) return false;
+    // An object has both (manifests.ts missingTypeFields): values with a top-level `kind:`
+    // (Fluent Bit's) are still values.
+    if (missingTypeFields(body as Record<string, unknown>).length === 0) return false;
     mappings++;
   }
   return mappings > 0;
@@ -48,7 +50,7 @@ export function isPlainMapping(text: string): boolean {
 
 /**
  * The one line lint reports for `file` when it is a Helm values file (named for values, or in a
- * chart's folder, and holding only mappings without apiVersion or kind); else undefined.
+ * chart's folder, and holding only mappings that lack apiVersion or kind); else undefined.
  */
 export function valuesFileProblem(file: string, text: string): InputProblem | undefined {
   const chart = enclosingChart(file);

@@ -34,6 +34,24 @@ describe("unread-input", () => {
     );
   });
 
+  // Review of issue 20: a document counted as an object with either apiVersion or kind, so Fluent
+  // Bit's values (a top-level `kind: DaemonSet`) gave "No findings (1 object)" and exit 0.
+  it("a mapping with kind but no apiVersion, or apiVersion but no kind, is unread-input and says which is missing", () => {
+    const kindOnly = yaml("kind: DaemonSet", "image:", "  repository: cr.fluentbit.io/fluent/fluent-bit");
+    const versionOnly = yaml("apiVersion: v1", "metadata: {name: a}");
+    const report = lintText(kindOnly, versionOnly);
+    assert.deepEqual(
+      report.findings.map((f) => `${f.ruleId} ${f.severity} ${f.file}:${f.line} ${f.message}`),
+      [
+        "unread-input error test-0.yaml:1 not a Kubernetes object: a mapping with no apiVersion, so lint checked nothing in it",
+        "unread-input error test-1.yaml:1 not a Kubernetes object: a mapping with no kind, so lint checked nothing in it",
+      ],
+    );
+    assert.equal(report.objects, 0);
+    // A Keycloak realm export has neither and is still read.
+    assert.deepEqual(hitsOf(lintText(yaml("realm: demo", "accessTokenLifespan: 300"))), []);
+  });
+
   it("is graded or turned off by the config file without touching yaml-syntax", () => {
     const graded = lintTextWithConfig("rules:\n  unread-input: warning\n", broken, valuesLike);
     assert.deepEqual(
