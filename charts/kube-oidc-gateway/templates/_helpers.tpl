@@ -163,17 +163,28 @@ The URLs the gateway fetches from each issuer, as a JSON list: config.oidc-issue
 authenticationConfiguration jwt[] issuer's discoveryURL when set, its url otherwise (kube-apiserver
 fetches discovery from discoveryURL instead of <url>/.well-known/openid-configuration:
 https://kubernetes.io/docs/reference/access-authn-authz/authentication/#using-authentication-configuration).
+Browser sessions discover the login issuer from its URL itself (src/session/issuer-client.ts):
+config.session-issuer-url, or with config.session-client-id and no session-issuer-url, the one
+jwt[] issuer's url (src/config/session-config.ts), which its discoveryURL does not cover.
 */}}
 {{- define "kube-oidc-gateway.issuerFetchURLs" -}}
 {{- $urls := list }}
-{{- with .Values.config }}{{ with index . "oidc-issuer-url" }}{{ $urls = append $urls . }}{{ end }}{{ end }}
-{{- with .Values.authenticationConfiguration }}
-{{- range (.jwt | default list) }}
+{{- $config := .Values.config | default dict }}
+{{- with index $config "oidc-issuer-url" }}{{ $urls = append $urls . }}{{ end }}
+{{- $jwt := list }}
+{{- with .Values.authenticationConfiguration }}{{ $jwt = .jwt | default list }}{{ end }}
+{{- range $jwt }}
 {{- $issuer := (kindIs "map" .) | ternary (.issuer | default dict) dict }}
 {{- with ($issuer.discoveryURL | default $issuer.url) }}{{ $urls = append $urls . }}{{ end }}
 {{- end }}
+{{- with index $config "session-issuer-url" }}
+{{- $urls = append $urls . }}
+{{- else }}
+{{- if and (index $config "session-client-id") (eq (len $jwt) 1) (kindIs "map" (first $jwt)) }}
+{{- with ((first $jwt).issuer | default dict).url }}{{ $urls = append $urls . }}{{ end }}
 {{- end }}
-{{- toJson $urls }}
+{{- end }}
+{{- toJson ($urls | uniq) }}
 {{- end }}
 
 {{/*
@@ -186,19 +197,30 @@ told from a public name like gitlab.com, a real issuer.
 {{- define "kube-oidc-gateway.inClusterIssuerHosts" -}}
 {{- $hosts := list }}
 {{- range (include "kube-oidc-gateway.issuerFetchURLs" . | fromJsonArray) }}
-{{- $host := (urlParse .).hostname | lower }}
-{{- if and $host (not (contains ":" $host)) (ne $host "localhost") (or (not (contains "." $host)) (hasSuffix ".svc" $host) (contains ".svc." $host)) }}
-{{- $hosts = append $hosts $host }}
-{{- end }}
+{{- with (include "kube-oidc-gateway.inClusterHost" .) }}{{ $hosts = append $hosts . }}{{ end }}
 {{- end }}
 {{- toJson ($hosts | uniq) }}
 {{- end }}
 
-{{/* "true" when an issuer host is outside the cluster (or no issuer is set), else "". */}}
+{{/* The host of the issuer URL given as the context, lower-case, when it names a Service in the cluster (see above), else "". */}}
+{{- define "kube-oidc-gateway.inClusterHost" -}}
+{{- $host := (urlParse .).hostname | lower }}
+{{- if and $host (not (contains ":" $host)) (ne $host "localhost") (or (not (contains "." $host)) (hasSuffix ".svc" $host) (contains ".svc." $host)) }}
+{{- $host }}
+{{- end }}
+{{- end }}
+
+{{/*
+"true" when an issuer URL's host is outside the cluster, else "" (also with no URL in the values, an
+issuer from extraEnv: the policies then keep the default issuer egress unless issuer.inCluster is
+set). Counts the URLs whose host is not a Service, not URLs against hosts: two realms on one
+in-cluster host are two URLs but one host, and still no issuer outside.
+*/}}
 {{- define "kube-oidc-gateway.externalIssuer" -}}
 {{- $urls := include "kube-oidc-gateway.issuerFetchURLs" . | fromJsonArray }}
-{{- $inCluster := include "kube-oidc-gateway.inClusterIssuerHosts" . | fromJsonArray }}
-{{- if gt (len $urls) (len $inCluster) }}true{{ end }}
+{{- $external := false }}
+{{- range $urls }}{{ if not (include "kube-oidc-gateway.inClusterHost" .) }}{{ $external = true }}{{ end }}{{ end }}
+{{- if $external }}true{{ end }}
 {{- end }}
 
 {{/*

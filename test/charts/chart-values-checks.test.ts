@@ -1,0 +1,141 @@
+// The chart's render-time checks found wanting in issue 20's review: the login issuer
+// (session-issuer-url) left out of the in-cluster check, and an any-destination issuer rule beside
+// the in-cluster one when two issuers share a host.
+import assert from "node:assert/strict";
+import { before, describe, it } from "node:test";
+import {
+  chartDir,
+  type HelmRun,
+  helm,
+  helmBinary,
+  helmBuildTimeoutMs,
+  imageArgs,
+  issuerArgs,
+  type Rendered,
+  release,
+  render,
+  templateArgs,
+} from "./chart.ts";
+
+const timeout = 60_000;
+
+const template = (args: readonly string[]): Promise<HelmRun> =>
+  helm(["template", release.name, chartDir, "--namespace", release.namespace, ...templateArgs({ args })]);
+
+const sets = (...pairs: string[]) => pairs.flatMap((pair) => ["--set", pair]);
+
+/** The issuer pods of examples/keycloak-in-cluster.yaml. */
+const inCluster = sets(
+  "issuer.inCluster.namespace=keycloak",
+  "issuer.inCluster.podSelector.app=keycloak",
+  "issuer.inCluster.port=8443",
+);
+
+/** Egress rules other than DNS and the API server: the issuer's, in both policies. */
+const issuerRules = (rendered: Rendered) => ({
+  policy: rendered
+    .one("NetworkPolicy")
+    .spec.egress.filter(
+      (rule: { ports: { port: number }[] }) => !rule.ports.some((p) => p.port === 53 || p.port === 6443),
+    ),
+  cilium: rendered
+    .one("CiliumNetworkPolicy")
+    .spec.egress.filter(
+      (rule: { toEntities?: string[]; toEndpoints?: { matchLabels: Record<string, string> }[] }) =>
+        !rule.toEntities?.includes("kube-apiserver") && rule.toEndpoints?.[0]?.matchLabels["k8s-app"] !== "kube-dns",
+    ),
+});
+
+const podRules = {
+  policy: [
+    {
+      ports: [{ port: 8443, protocol: "TCP" }],
+      to: [
+        {
+          namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": "keycloak" } },
+          podSelector: { matchLabels: { app: "keycloak" } },
+        },
+      ],
+    },
+  ],
+  cilium: [
+    {
+      toEndpoints: [{ matchLabels: { "k8s:io.kubernetes.pod.namespace": "keycloak", app: "keycloak" } }],
+      toPorts: [{ ports: [{ port: "8443", protocol: "TCP" }] }],
+    },
+  ],
+};
+
+const authenticationConfiguration = (issuers: readonly Record<string, string>[]) => [
+  "--set-json",
+  `authenticationConfiguration=${JSON.stringify({
+    apiVersion: "apiserver.config.k8s.io/v1",
+    kind: "AuthenticationConfiguration",
+    jwt: issuers.map((issuer) => ({
+      issuer: { ...issuer, audiences: ["kubernetes"] },
+      claimMappings: { username: { claim: "sub", prefix: "" } },
+    })),
+  })}`,
+];
+
+describe("chart values checks (issue 20 review)", () => {
+  before(
+    async () => {
+      await helmBinary();
+    },
+    { timeout: helmBuildTimeoutMs },
+  );
+
+  it("config.session-issuer-url on an in-cluster host counts as an issuer the gateway fetches (browser login egress)", {
+    timeout,
+  }, async () => {
+    const sessions = [
+      ...issuerArgs,
+      ...sets(
+        // One replica: more need the Redis store (a check of its own).
+        "replicaCount=1",
+        "config.session-client-id=gateway",
+        "config.session-issuer-url=https://keycloak.keycloak.svc/realms/kubernetes",
+        "ciliumNetworkPolicy.enabled=true",
+      ),
+    ];
+    const refused = await template(sessions);
+    assert.notEqual(refused.code, 0);
+    assert.match(refused.stderr, /the issuer keycloak\.keycloak\.svc is a Service in the cluster/);
+    // With the pods named: their rule, and the default rule stays for the external oidc-issuer-url.
+    const { policy, cilium } = issuerRules(await render({ args: [...sessions, ...inCluster] }));
+    assert.deepEqual(policy[0], podRules.policy[0]);
+    assert.deepEqual(cilium[0], podRules.cilium[0]);
+    assert.equal(policy.length, 2, JSON.stringify(policy));
+    assert.ok(JSON.stringify(cilium[1]).includes("world"), JSON.stringify(cilium));
+
+    // One jwt[] issuer whose discoveryURL is public: browser login discovers from its url.
+    const oneJwt = await template([
+      ...imageArgs,
+      ...authenticationConfiguration([
+        {
+          url: "https://keycloak.keycloak.svc/realms/kubernetes",
+          discoveryURL: "https://keycloak.example.com/realms/kubernetes/.well-known/openid-configuration",
+        },
+      ]),
+      ...sets("replicaCount=1", "config.session-client-id=gateway"),
+    ]);
+    assert.match(oneJwt.stderr, /the issuer keycloak\.keycloak\.svc is a Service in the cluster/);
+  });
+
+  it("two issuers on one in-cluster host get only the pods' rule, no any-destination 443 or world rule", {
+    timeout,
+  }, async () => {
+    const rendered = await render({
+      args: [
+        ...authenticationConfiguration([
+          { url: "https://keycloak.keycloak.svc/realms/kubernetes" },
+          { url: "https://keycloak.keycloak.svc/realms/operators" },
+        ]),
+        ...sets("ciliumNetworkPolicy.enabled=true"),
+        ...inCluster,
+      ],
+    });
+    assert.deepEqual(issuerRules(rendered), podRules);
+  });
+});
