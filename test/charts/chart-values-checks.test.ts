@@ -1,6 +1,6 @@
 // The chart's render-time checks found wanting in issue 20's review: the login issuer
-// (session-issuer-url) left out of the in-cluster check, and an any-destination issuer rule beside
-// the in-cluster one when two issuers share a host.
+// (session-issuer-url) left out of the in-cluster check, an any-destination issuer rule beside the
+// in-cluster one when two issuers share a host, and the required values named one per render.
 import assert from "node:assert/strict";
 import { before, describe, it } from "node:test";
 import {
@@ -137,5 +137,24 @@ describe("chart values checks (issue 20 review)", () => {
       ],
     });
     assert.deepEqual(issuerRules(rendered), podRules);
+  });
+
+  it("the default values' one message names every missing required value: image.repository and config.oidc-issuer-url", {
+    timeout,
+  }, async () => {
+    const defaults = await helm(["template", release.name, chartDir]);
+    assert.notEqual(defaults.code, 0);
+    assert.match(defaults.stderr, /2 problems with the values:/);
+    assert.match(defaults.stderr, /\n- image\.repository is the placeholder registry\.example\.com\/kube-oidc-gateway/);
+    assert.match(defaults.stderr, /\n- no issuer: set config\.oidc-issuer-url and config\.oidc-client-id/);
+    const noClient = await helm([
+      "template",
+      release.name,
+      chartDir,
+      "--set",
+      "config.oidc-issuer-url=https://issuer.example.com",
+    ]);
+    assert.match(noClient.stderr, /\n- image\.repository is the placeholder/);
+    assert.match(noClient.stderr, /\n- config\.oidc-client-id is not set/);
   });
 });

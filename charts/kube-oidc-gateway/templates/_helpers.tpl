@@ -245,15 +245,17 @@ they are not set: the policy would allow the Service's port, which is never what
 Values without which the Deployment cannot work, refused at `helm template` with the value to set:
 Argo CD and other GitOps tools show no NOTES, so a warning there goes unseen while the pods
 crash-loop or never pull. An issuer may also come from extraEnv (KOG_OIDC_ISSUER_URL or
-KOG_AUTHENTICATION_CONFIG, e.g. from a Secret), which counts as set.
+KOG_AUTHENTICATION_CONFIG, e.g. from a Secret), which counts as set. Every problem is gathered
+into one message, so one render names all of them rather than the next one after each fix.
 */}}
 {{- define "kube-oidc-gateway.validate" -}}
+{{- $problems := list }}
 {{- $repository := .Values.image.repository | default "" }}
 {{- $registry := regexReplaceAll "/.*$" $repository "" }}
 {{- if not $repository }}
-{{- fail "image.repository is empty: set it to the image you built from the repository's Dockerfile and pushed (its last path element kube-oidc-gateway), e.g. --set image.repository=<your registry>/kube-oidc-gateway" }}
+{{- $problems = append $problems "image.repository is empty: set it to the image you built from the repository's Dockerfile and pushed (its last path element kube-oidc-gateway), e.g. --set image.repository=<your registry>/kube-oidc-gateway" }}
 {{- else if regexMatch "(^|\\.)example\\.(com|org|net)$" $registry }}
-{{- fail (printf "image.repository is the placeholder %s: no image is published; build the repository's Dockerfile, push it to your registry and set image.repository to it (its last path element kube-oidc-gateway), e.g. --set image.repository=<your registry>/kube-oidc-gateway" $repository) }}
+{{- $problems = append $problems (printf "image.repository is the placeholder %s: no image is published; build the repository's Dockerfile, push it to your registry and set image.repository to it (its last path element kube-oidc-gateway), e.g. --set image.repository=<your registry>/kube-oidc-gateway" $repository) }}
 {{- end }}
 {{- $envNames := list }}
 {{- range .Values.extraEnv }}{{ if kindIs "map" . }}{{ $envNames = append $envNames (.name | default "") }}{{ end }}{{ end }}
@@ -262,9 +264,14 @@ KOG_AUTHENTICATION_CONFIG, e.g. from a Secret), which counts as set.
 {{- $clientID := or (index $config "oidc-client-id") (has "KOG_OIDC_CLIENT_ID" $envNames) }}
 {{- $authenticationConfig := or .Values.authenticationConfiguration (has "KOG_AUTHENTICATION_CONFIG" $envNames) }}
 {{- if not (or $issuerURL $authenticationConfig) }}
-{{- fail "no issuer: set config.oidc-issuer-url and config.oidc-client-id (or authenticationConfiguration); the gateway verifies every token against it and does not start without one" }}
+{{- $problems = append $problems "no issuer: set config.oidc-issuer-url and config.oidc-client-id (or authenticationConfiguration); the gateway verifies every token against it and does not start without one" }}
 {{- else if and $issuerURL (not $clientID) (not $authenticationConfig) }}
-{{- fail "config.oidc-client-id is not set: set it with config.oidc-issuer-url (the audience the id tokens carry)" }}
+{{- $problems = append $problems "config.oidc-client-id is not set: set it with config.oidc-issuer-url (the audience the id tokens carry)" }}
+{{- end }}
+{{- if eq (len $problems) 1 }}
+{{- fail (first $problems) }}
+{{- else if $problems }}
+{{- fail (printf "%d problems with the values:\n- %s" (len $problems) (join "\n- " $problems)) }}
 {{- end }}
 {{- end }}
 
