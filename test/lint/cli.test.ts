@@ -167,6 +167,33 @@ describe("kube-oidc-gateway lint", () => {
     await rm(shared, { recursive: true });
   });
 
+  // Review of issue 20: Chart.yaml was tested with existsSync and read with readFileSync, so a
+  // FIFO by that name made lint wait for a writer forever (the same for a kustomization file).
+  it("a pipe named Chart.yaml or kustomization.yaml is no chart or kustomization: lint finishes and skips it", {
+    timeout: 30_000,
+  }, async () => {
+    const root = await mkdtemp(join(tmpdir(), "lint-fifo-chart-"));
+    for (const [folder, name] of [
+      ["chart", "Chart.yaml"],
+      ["kustomize", "kustomization.yaml"],
+    ] as const) {
+      await mkdir(join(root, folder));
+      execFileSync("mkfifo", [join(root, folder, name)]);
+      await writeFile(join(root, folder, "proxy.yaml"), warningOnly);
+    }
+    const result = await run(["--output=json", root]);
+    assert.equal(result.code, 0, result.stderr);
+    const document = JSON.parse(result.stdout);
+    // Each folder is walked as plain manifests: its proxy.yaml is read, the pipe skipped with a note.
+    assert.deepEqual(
+      document.findings.map((f: { ruleId: string; file: string }) => `${f.ruleId} ${f.file.slice(root.length + 1)}`),
+      ["cookie-refresh chart/proxy.yaml", "cookie-refresh kustomize/proxy.yaml"],
+    );
+    assert.match(result.stderr, /skipped .*chart\/Chart\.yaml: not a regular file/);
+    assert.match(result.stderr, /skipped .*kustomize\/kustomization\.yaml: not a regular file/);
+    await rm(root, { recursive: true });
+  });
+
   it("refuses a file over the size cap with exit code 2 and skips one in a folder with a note", async () => {
     const root = await mkdtemp(join(tmpdir(), "lint-large-"));
     const large = join(root, "huge.yaml");

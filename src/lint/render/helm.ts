@@ -5,7 +5,7 @@
 // chart, taken from the `# Source: <chart>/templates/x.yaml` comment helm writes before it
 // (helm.sh/helm/v3@v3.22.0 pkg/action/action.go, renderResources:
 // `fmt.Fprintf(b, "---\n# Source: %s\n%s\n", m.Name, m.Content)`).
-import { existsSync, readFileSync } from "node:fs";
+import { readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { parse } from "yaml";
 import { maxInputBytes } from "../inputs.ts";
@@ -24,7 +24,21 @@ export interface HelmOptions {
 
 export const chartFile = "Chart.yaml";
 
-export const isChartDirectory = (dir: string) => existsSync(join(dir, chartFile));
+/**
+ * Whether `dir` holds a Chart.yaml that is a regular file. A pipe or device by that name is not
+ * a chart (helm reads Chart.yaml whole, and reading a FIFO waits for a writer forever): the folder
+ * is walked as any other, and the walk skips the pipe with a note.
+ */
+export const isChartDirectory = (dir: string) => isRegularFile(join(dir, chartFile));
+
+/** Whether `path` is a regular file (following links); false for pipes, devices, folders, nothing. */
+export function isRegularFile(path: string): boolean {
+  try {
+    return statSync(path).isFile();
+  } catch {
+    return false;
+  }
+}
 
 /**
  * The chart's name from its Chart.yaml, the default release name: charts' usual fullname helper
@@ -32,7 +46,11 @@ export const isChartDirectory = (dir: string) => existsSync(join(dir, chartFile)
  */
 function chartName(dir: string): string {
   try {
-    const name = (parse(readFileSync(join(dir, chartFile), "utf8")) as { name?: unknown } | null)?.name;
+    const file = join(dir, chartFile);
+    // Only a regular file of a sane size is read: never a pipe, device or huge file.
+    const info = statSync(file);
+    if (!info.isFile() || info.size > maxInputBytes) return "release";
+    const name = (parse(readFileSync(file, "utf8")) as { name?: unknown } | null)?.name;
     if (typeof name === "string" && /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(name)) return name;
   } catch {}
   return "release";

@@ -3,17 +3,17 @@
 // nothing alone, so they are not read on their own as well (see inputs.ts). kustomize names
 // the file of a kustomization `kustomization.yaml`, `kustomization.yml` or `Kustomization`
 // (sigs.k8s.io/kustomize/api@v0.21.1 konfig/general.go, RecognizedKustomizationFileNames).
-import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { maxInputBytes } from "../inputs.ts";
 import type { ManifestSource } from "../manifests.ts";
+import { isRegularFile } from "./helm.ts";
 import { errorSummary, findOnPath, runTool, shellLine, unrendered } from "./tools.ts";
 
 export const kustomizationFileNames: readonly string[] = ["kustomization.yaml", "kustomization.yml", "Kustomization"];
 
-/** The kustomization file in `dir`, or undefined. */
+/** The kustomization file in `dir` (a regular file: a pipe by that name is not one), or undefined. */
 export function kustomizationIn(dir: string): string | undefined {
-  return kustomizationFileNames.map((name) => join(dir, name)).find((file) => existsSync(file));
+  return kustomizationFileNames.map((name) => join(dir, name)).find((file) => isRegularFile(file));
 }
 
 /**
