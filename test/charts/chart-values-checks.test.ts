@@ -1,6 +1,7 @@
-// The chart's render-time checks found wanting in issue 20's review: the login issuer
-// (session-issuer-url) left out of the in-cluster check, an any-destination issuer rule beside the
-// in-cluster one when two issuers share a host, and the required values named one per render.
+// The chart's render-time checks found wanting in issue 20's review: a Redis password written to
+// the ConfigMap, the login issuer (session-issuer-url) left out of the in-cluster check, an
+// any-destination issuer rule beside the in-cluster one when two issuers share a host, and the
+// required values named one per render.
 import assert from "node:assert/strict";
 import { before, describe, it } from "node:test";
 import {
@@ -85,6 +86,89 @@ describe("chart values checks (issue 20 review)", () => {
     },
     { timeout: helmBuildTimeoutMs },
   );
+
+  describe("a Redis password in the config ConfigMap", () => {
+    const secret = "hunter2";
+
+    it("config.session-redis-url with a password fails the render, names session.redisPassword and does not print it", {
+      timeout,
+    }, async () => {
+      // A raw "/" in the password too: Go's url.Parse fails on it, and Sprig's urlParse would quote it.
+      for (const url of [
+        `redis://:${secret}@redis:6379`,
+        `rediss://gateway:${secret}@redis.sessions.svc:6379/0`,
+        `redis://gateway:hun/${secret}@redis:6379`,
+      ]) {
+        const result = await template([
+          ...issuerArgs,
+          ...sets("config.session-store=redis", `config.session-redis-url=${url}`),
+        ]);
+        assert.notEqual(result.code, 0, url);
+        assert.match(result.stderr, /config\.session-redis-url carries a password/, url);
+        assert.match(result.stderr, /session\.redisPassword/);
+        assert.match(result.stderr, /config\.session-redis-username/);
+        assert.ok(!result.stderr.includes(secret) && !result.stdout.includes(secret), `${url}: ${result.stderr}`);
+      }
+      // A user alone is no secret (serve takes it from the URL).
+      const userOnly = await render({
+        args: [
+          ...issuerArgs,
+          ...sets("config.session-store=redis", "config.session-redis-url=redis://gateway@redis:6379"),
+        ],
+      });
+      assert.match(userOnly.one("ConfigMap").data["config.yaml"], /session-redis-url: redis:\/\/gateway@redis:6379/);
+    });
+
+    it("sentinel and cluster connection URLs with userinfo fail the render, as a list or a comma string, unprinted", {
+      timeout,
+    }, async () => {
+      const sentinel = [
+        ...issuerArgs,
+        ...sets("config.session-store=redis", "config.session-redis-sentinel-master-name=sessions"),
+      ];
+      for (const [args, entries] of [
+        [
+          [
+            ...sentinel,
+            "--set",
+            `config.session-redis-sentinel-connection-urls=s-0:26379\\,redis://:${secret}@s-1:26379`,
+          ],
+          "entry 2",
+        ],
+        [
+          [
+            ...sentinel,
+            "--set-json",
+            `config.session-redis-sentinel-connection-urls=["gateway:${secret}@s-0:26379","s-1:26379"]`,
+          ],
+          "entry 1",
+        ],
+      ] as const) {
+        const result = await template(args);
+        assert.notEqual(result.code, 0);
+        assert.match(
+          result.stderr,
+          new RegExp(`config\\.session-redis-sentinel-connection-urls, ${entries}: a user or password`),
+        );
+        assert.match(result.stderr, /session\.redisSentinelPassword/);
+        assert.ok(!result.stderr.includes(secret), result.stderr);
+      }
+      const cluster = await template([
+        ...issuerArgs,
+        "--set",
+        "config.session-store=redis",
+        "--set-json",
+        `config.session-redis-cluster-connection-urls=["rediss://:${secret}@n-0:6379","rediss://gateway@n-1:6379"]`,
+      ]);
+      assert.match(cluster.stderr, /config\.session-redis-cluster-connection-urls, entries 1, 2: a user or password/);
+      assert.match(cluster.stderr, /session\.redisPassword/);
+      assert.ok(!cluster.stderr.includes(secret), cluster.stderr);
+      // Without userinfo the lists render as before.
+      await render({
+        args: [...sentinel, "--set", "config.session-redis-sentinel-connection-urls=s-0:26379\\,redis://s-1:26379"],
+      });
+    });
+  });
 
   it("config.session-issuer-url on an in-cluster host counts as an issuer the gateway fetches (browser login egress)", {
     timeout,

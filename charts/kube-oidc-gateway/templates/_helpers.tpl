@@ -246,7 +246,8 @@ Values without which the Deployment cannot work, refused at `helm template` with
 Argo CD and other GitOps tools show no NOTES, so a warning there goes unseen while the pods
 crash-loop or never pull. An issuer may also come from extraEnv (KOG_OIDC_ISSUER_URL or
 KOG_AUTHENTICATION_CONFIG, e.g. from a Secret), which counts as set. Every problem is gathered
-into one message, so one render names all of them rather than the next one after each fix.
+into one message, so one render names all of them rather than the next one after each fix. The
+Redis URLs' passwords are refused here too (kube-oidc-gateway.redisCredentials).
 */}}
 {{- define "kube-oidc-gateway.validate" -}}
 {{- $problems := list }}
@@ -268,11 +269,49 @@ into one message, so one render names all of them rather than the next one after
 {{- else if and $issuerURL (not $clientID) (not $authenticationConfig) }}
 {{- $problems = append $problems "config.oidc-client-id is not set: set it with config.oidc-issuer-url (the audience the id tokens carry)" }}
 {{- end }}
+{{- $problems = concat $problems (include "kube-oidc-gateway.redisCredentials" . | fromJsonArray) }}
 {{- if eq (len $problems) 1 }}
 {{- fail (first $problems) }}
 {{- else if $problems }}
 {{- fail (printf "%d problems with the values:\n- %s" (len $problems) (join "\n- " $problems)) }}
 {{- end }}
+{{- end }}
+
+{{/*
+Credentials in the Redis URLs, as a JSON list of problems (never the URL itself: it holds the
+secret). config is written to a ConfigMap, which any reader of the namespace's ConfigMaps sees;
+the passwords belong in Secrets: session.redisPassword (session-redis-password-file) and
+session.redisSentinelPassword (session-redis-sentinel-password-file), the users in
+config.session-redis-username and config.session-redis-sentinel-username.
+- session-redis-url: refused when its userinfo has a password (user:password@ or :password@); a
+  user alone (redis://user@host) is no secret and stays allowed, as serve allows it.
+- the sentinel and cluster connection URLs (a list or a comma string): refused with any userinfo,
+  as serve refuses it (src/config/serve-config.ts redisNode).
+The URL's userinfo is what precedes its last "@" after the scheme (RFC 3986 section 3.2.1: the
+userinfo ends at the "@" before the host). Regular expressions rather than Sprig's urlParse:
+urlParse fails on a URL Go's net/url cannot parse (e.g. a raw "/" or "%" in the password) with
+an error that quotes the whole URL, password included.
+*/}}
+{{- define "kube-oidc-gateway.redisCredentials" -}}
+{{- $problems := list }}
+{{- $config := .Values.config | default dict }}
+{{- $url := index $config "session-redis-url" }}
+{{- if and (kindIs "string" $url) (contains "@" $url) }}
+{{- $userinfo := regexReplaceAll "@[^@]*$" (regexReplaceAll "^[A-Za-z][A-Za-z0-9+.-]*://" $url "") "" }}
+{{- if contains ":" $userinfo }}
+{{- $problems = append $problems "config.session-redis-url carries a password (user:password@ in the URL), which would be written to the ConfigMap: remove it from the URL and put the password in a Secret named by session.redisPassword (secretName, key), and the user, if any, in config.session-redis-username" }}
+{{- end }}
+{{- end }}
+{{- range $key := list "session-redis-sentinel-connection-urls" "session-redis-cluster-connection-urls" }}
+{{- $entries := include "kube-oidc-gateway.list" (index $config $key) | fromJsonArray }}
+{{- $bad := list }}
+{{- range $i, $entry := $entries }}{{ if contains "@" $entry }}{{ $bad = append $bad (add1 $i | toString) }}{{ end }}{{ end }}
+{{- if $bad }}
+{{- $sentinel := eq $key "session-redis-sentinel-connection-urls" }}
+{{- $problems = append $problems (printf "config.%s, %s %s: a user or password in the URL (userinfo@) would be written to the ConfigMap, and serve refuses it: give host:port, redis://host:port or rediss://host:port, put the data nodes' password in a Secret named by session.redisPassword and their user in config.session-redis-username%s" $key ((gt (len $bad) 1) | ternary "entries" "entry") (join ", " $bad) ($sentinel | ternary " (the sentinels' own in session.redisSentinelPassword and config.session-redis-sentinel-username)" "")) }}
+{{- end }}
+{{- end }}
+{{- toJson $problems }}
 {{- end }}
 
 {{/*
