@@ -81,9 +81,8 @@ export async function readInputs(
         if (error instanceof TooLarge) throw new LintError("LINT_INPUT_TOO_LARGE", tooLargeMessage("standard input"));
         throw error;
       }
-      // `helm template` of a chart whose templates are all switched off renders nothing: that
-      // is a valid, empty manifest set, not a usage error.
-      if (text.trim() === "") notes.push("standard input is empty: no manifests to check");
+      // Empty standard input is not a usage error: it is the unread-input finding "nothing to
+      // check" (lint.ts), as a failed render piped in without pipefail looks just like it.
       sources.push({ file: stdinName, text });
       continue;
     }

@@ -4,6 +4,7 @@ import { docsLink } from "../docs/links.ts";
 import { objectOverrides } from "./annotations.ts";
 import { defaultLintConfig, type LintConfig } from "./config.ts";
 import { type Finding, type Severity, severityRank } from "./finding.ts";
+import { stdinName } from "./inputs.ts";
 import { loadManifests, type ManifestObject, type ManifestSource, type SyntaxProblem } from "./manifests.ts";
 import type { Rule, RuleHit, RuleInfo } from "./rule.ts";
 import { allRules, rules } from "./rules/index.ts";
@@ -35,6 +36,15 @@ export function lintSources(sources: readonly ManifestSource[], config: LintConf
     const rule = problem.unread ? unreadInput : yamlSyntax;
     const { enabled, severity } = status(rule.id);
     if (enabled) findings.push(syntaxFinding(rule, problem, severity));
+  }
+  // Review of issue 20: a run that held no object at all passed as "No findings (0 objects)".
+  // `helm template … | kube-oidc-gateway lint -` in a shell without `set -o pipefail` takes lint's
+  // exit status only, and a helm that fails prints nothing on standard output, so an empty input
+  // made the step green having checked nothing. Nothing to check is an unread-input error of its
+  // own (one line), unless the inputs already gave a finding for what could not be read.
+  if (objects.length === 0 && syntaxProblems.length === 0) {
+    const { enabled, severity } = status(unreadInput.id);
+    if (enabled) findings.push(syntaxFinding(unreadInput, nothingToCheck(sources), severity));
   }
   const knownIds = allRules.map((r) => r.id);
   const overrides = new Map(objects.map((object) => [object, objectOverrides(object, knownIds)]));
@@ -73,6 +83,26 @@ export function lintSources(sources: readonly ManifestSource[], config: LintConf
     files: sources.length,
     objects: objects.length,
     rules: statuses,
+  };
+}
+
+/** The one finding of a run whose inputs hold no Kubernetes object. */
+function nothingToCheck(sources: readonly ManifestSource[]): SyntaxProblem {
+  const names = [...new Set(sources.map((s) => s.file))];
+  const what =
+    names.length === 0
+      ? "the inputs"
+      : names.length <= 3
+        ? names.map((name) => (name === stdinName ? "standard input" : name)).join(", ")
+        : `${names.slice(0, 3).join(", ")} and ${names.length - 3} more`;
+  return {
+    file: names[0] ?? stdinName,
+    line: 1,
+    column: 1,
+    source: undefined,
+    message: `nothing to check: no Kubernetes object in ${what}`,
+    fix: "Name the manifests, chart or kustomization to check. A render piped in that failed reaches lint as empty input: lint the chart or kustomization itself (kube-oidc-gateway lint <dir>), or pipe with set -o pipefail so the step fails when the render does.",
+    unread: true,
   };
 }
 

@@ -53,7 +53,7 @@ describe("kube-oidc-gateway lint", () => {
     assert.equal((await run(["--fail-on=info", "-"], [warningOnly])).code, 1);
     assert.equal((await run(["-"], [error])).code, 1);
     assert.equal((await run(["--fail-on=never", "-"], [error])).code, 0);
-    assert.equal((await run(["-"], ["kind: ConfigMap\n"])).code, 0);
+    assert.equal((await run(["-"], ["apiVersion: v1\nkind: ConfigMap\n"])).code, 0);
   });
 
   it("reads standard input for '-', in chunks, and names it <stdin>", async () => {
@@ -83,7 +83,7 @@ describe("kube-oidc-gateway lint", () => {
     await mkdir(join(root, ".git"));
     await writeFile(join(root, "a", "b", "policy.yml"), error);
     await writeFile(join(root, "a", "proxy.yaml"), warningOnly);
-    await writeFile(join(root, "a", "cm.json"), '{"kind": "ConfigMap", "metadata": {"name": "j"}}');
+    await writeFile(join(root, "a", "cm.json"), '{"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "j"}}');
     await writeFile(join(root, "a", "notes.txt"), "kind: [broken");
     await writeFile(join(root, ".git", "hidden.yaml"), "kind: [broken");
     const result = await run(["--output=json", root]);
@@ -198,7 +198,7 @@ describe("kube-oidc-gateway lint", () => {
     const root = await mkdtemp(join(tmpdir(), "lint-large-"));
     const large = join(root, "huge.yaml");
     await writeFile(large, `# ${"x".repeat(maxInputBytes)}\n`);
-    await writeFile(join(root, "small.yaml"), "kind: ConfigMap\n");
+    await writeFile(join(root, "small.yaml"), "apiVersion: v1\nkind: ConfigMap\n");
     const named = await run([large]);
     assert.equal(named.code, 2);
     assert.match(named.stderr, /huge\.yaml is larger than 16 MiB, the most lint reads/);
@@ -208,7 +208,10 @@ describe("kube-oidc-gateway lint", () => {
     await rm(root, { recursive: true });
   });
 
-  it("exits 2 for a folder without manifests, but 0 with a note for empty standard input", async () => {
+  // Review of issue 20: empty standard input and an empty file passed with "No findings (0
+  // objects)", exit 0, so `helm template … | kube-oidc-gateway lint -` without pipefail went green
+  // when helm failed (printing nothing).
+  it("exits 2 for a folder without manifests; empty standard input or an empty file is one unread-input error, nothing to check", async () => {
     const root = await mkdtemp(join(tmpdir(), "lint-empty-"));
     await writeFile(join(root, "README.md"), "# not a manifest\n");
     const empty = await run([root]);
@@ -218,9 +221,22 @@ describe("kube-oidc-gateway lint", () => {
       /no manifests found in .*lint-empty-\w+: it holds no \*\.yaml, \*\.yml or \*\.json file/,
     );
     assert.equal(empty.stdout, "");
-    const stdin = await run(["-"], [""]);
-    assert.equal(stdin.code, 0);
-    assert.match(stdin.stderr, /standard input is empty: no manifests to check/);
+    const stdin = await run(["-o", "json", "-"], [""]);
+    assert.equal(stdin.code, 1);
+    const findings = (out: string) =>
+      (
+        JSON.parse(out) as { findings: { ruleId: string; severity: string; file: string; message: string }[] }
+      ).findings.map((f) => `${f.severity} ${f.ruleId} ${f.file}: ${f.message}`);
+    assert.deepEqual(findings(stdin.stdout), [
+      "error unread-input <stdin>: nothing to check: no Kubernetes object in standard input",
+    ]);
+    const file = join(root, "empty.yaml");
+    await writeFile(file, "# nothing here\n---\n");
+    const emptyFile = await run(["-o", "json", file]);
+    assert.equal(emptyFile.code, 1);
+    assert.deepEqual(findings(emptyFile.stdout), [
+      `error unread-input ${file}: nothing to check: no Kubernetes object in ${file}`,
+    ]);
     await rm(root, { recursive: true });
   });
 
@@ -233,7 +249,7 @@ describe("kube-oidc-gateway lint", () => {
       { argv: ["-o", "json", "-"], stdin: [error], code: 1 },
       { argv: ["-ojson", "-"], stdin: [warningOnly], code: 0 },
       { argv: ["-o=json", "-"], stdin: ["kind: [\n"], code: 1 },
-      { argv: ["-o", "json", "-"], stdin: [""], code: 0, stderr: /standard input is empty/ },
+      { argv: ["-o", "json", "-"], stdin: [""], code: 1 },
       { argv: ["-o", "json", join(fixtures, "incident", "broken")], code: 1 },
       { argv: ["-o", "json", "--frobnicate", "-"], code: 2, stderr: /unknown flag: --frobnicate/ },
       { argv: ["-o", "json", join(fixtures, "no-such-folder")], code: 2, stderr: /cannot read/ },

@@ -107,8 +107,10 @@ Examples:
   kube-oidc-gateway lint --output junit --fail-on warning deploy/ > lint-junit.xml
 
 Exit status: 0 when no finding reaches --fail-on, 1 when one does, 2 for usage errors
-(unknown flag, unreadable path or config, a folder with no manifests in it). Empty standard
-input (a chart that renders nothing) is not an error: exit 0, with a note on standard error.
+(unknown flag, unreadable path or config, a folder with no manifests in it). Inputs that hold no
+Kubernetes object at all (empty standard input, a chart that renders nothing) are one
+unread-input error, "nothing to check": a render piped in that failed looks just like that, so
+pipe with 'set -o pipefail' or name the chart or kustomization itself.
 Every command follows this convention: 0 success, 1 findings or failures, 2 usage errors.
 
 With --output=json, standard output is one JSON document in every case, a usage error too

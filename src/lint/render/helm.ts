@@ -81,7 +81,7 @@ export async function renderChart(dir: string, options: HelmOptions): Promise<Ma
     return unrendered(
       where,
       `${dir} is a Helm chart and helm is not on PATH, so lint did not render or check it (templates are not YAML); run: ${command}`,
-      "Put helm on PATH (lint then renders the chart itself), or run the command above.",
+      "Put helm on PATH (lint then renders the chart itself), or run the command above with set -o pipefail (without it, a failing helm leaves lint only its empty input).",
     );
   }
   const result = await runTool(helm, helmArgs(dir, options), options.env, maxInputBytes);
@@ -93,7 +93,10 @@ export async function renderChart(dir: string, options: HelmOptions): Promise<Ma
       "Give the chart what it asks for (a required value: -f/--values or --set on lint's command line), then lint it again.",
     );
   }
-  return splitBySource(result.stdout, dir);
+  const rendered = splitBySource(result.stdout, dir);
+  // A chart that renders nothing (every template switched off) is still named, so the run's
+  // "nothing to check" finding (lint.ts) says which chart gave nothing.
+  return rendered.length > 0 ? rendered : [{ file: where, text: "" }];
 }
 
 const documentStart = /^---[ \t]*$/m;

@@ -32,7 +32,7 @@ export async function renderKustomization(dir: string, env: NodeJS.ProcessEnv): 
     return unrendered(
       where,
       `${dir} is a kustomization and neither kustomize nor kubectl is on PATH, so lint did not build or check it; run: ${command("kustomize", ["build", dir])}`,
-      `Put kustomize or kubectl on PATH (lint then builds it itself), or run the command above (or ${command("kubectl", ["kustomize", dir])}).`,
+      `Put kustomize or kubectl on PATH (lint then builds it itself), or run the command above (or ${command("kubectl", ["kustomize", dir])}) with set -o pipefail (without it, a failing build leaves lint only its empty input).`,
     );
   }
   const result = await runTool(binary, args, env, maxInputBytes);
