@@ -16,10 +16,11 @@
 // A path named on the command line may be a pipe, for `lint <(helm template …)`. Every read stops
 // at maxInputBytes: a manifest set larger than that is a mistake (a data file, a device), not
 // something to hold in memory.
-import { createReadStream, readFileSync, statSync } from "node:fs";
+import { createReadStream, readFileSync, realpathSync, statSync } from "node:fs";
 import { readdir, readFile, realpath, stat } from "node:fs/promises";
-import { basename, dirname, join } from "node:path";
+import { basename, dirname, join, resolve } from "node:path";
 import type { Readable } from "node:stream";
+import { parse } from "yaml";
 import { LintError } from "./errors.ts";
 import type { ManifestSource } from "./manifests.ts";
 import { chartFile, type HelmOptions, isChartDirectory, renderChart } from "./render/helm.ts";
@@ -150,13 +151,25 @@ async function readPath(path: string, notes: string[], render: RenderOptions): P
         );
       }
       const sources: ManifestSource[] = [];
+      const referenced = kustomizationReferences(units);
       for (const unit of units) {
+        const by = referenced.get(realpathOr(unit.kind === "file" ? unit.path : unit.dir));
+        if (by !== undefined) {
+          notes.push(
+            `skipped ${unit.kind === "file" ? unit.path : unit.dir}: a resource of ${by}, checked as built by it`,
+          );
+          continue;
+        }
         if (unit.kind !== "file") {
           sources.push(...(await renderUnit(unit, render)));
           continue;
         }
         const text = await readCapped(unit.path, notes);
-        if (text !== undefined) sources.push(fileSource(unit.path, text));
+        if (text === undefined) continue;
+        const source = fileSource(unit.path, text);
+        // A values file met in a walk stays its one line (it names the chart to lint); any other
+        // file is marked walked, so one with no object in it is a note (manifests.ts).
+        sources.push(source.problem === undefined ? { ...source, walked: true } : source);
       }
       return sources;
     }
@@ -180,6 +193,53 @@ async function readPath(path: string, notes: string[], render: RenderOptions): P
           ? "permission denied"
           : (error as Error).message;
     throw new LintError("LINT_PATH_UNREADABLE", `cannot read ${path}: ${reason}`, { cause: error });
+  }
+}
+
+const kustomizationReferenceFields = ["resources", "bases", "components"] as const;
+
+/**
+ * What the kustomizations found in a walk take in as resources, bases or components: the real
+ * path of each local entry (relative to the kustomization's folder, as kustomize reads them;
+ * sigs.k8s.io/kustomize/api's kustomization fields `resources`, `bases`, `components`), mapped to
+ * the kustomization file naming it. A base/ and an overlays/prod/ that names it were each built,
+ * so base's objects were checked twice; a unit in this map is left to the build that takes it in.
+ * Remote entries (URLs, git repositories) are not on disk and are ignored.
+ */
+function kustomizationReferences(units: readonly Unit[]): Map<string, string> {
+  const referenced = new Map<string, string>();
+  for (const unit of units) {
+    if (unit.kind !== "kustomization") continue;
+    const file = kustomizationIn(unit.dir);
+    if (file === undefined) continue;
+    let document: unknown;
+    try {
+      if (statSync(file).size > maxInputBytes) continue;
+      document = parse(readFileSync(file, "utf8"));
+    } catch {
+      continue; // kustomize reports a kustomization it cannot read when it builds it
+    }
+    if (typeof document !== "object" || document === null) continue;
+    const self = realpathOr(unit.dir);
+    for (const field of kustomizationReferenceFields) {
+      const entries = (document as Record<string, unknown>)[field];
+      if (!Array.isArray(entries)) continue;
+      for (const entry of entries) {
+        if (typeof entry !== "string" || entry.includes("://") || entry.startsWith("git@")) continue;
+        const target = realpathOr(resolve(unit.dir, entry));
+        if (target !== self) referenced.set(target, file);
+      }
+    }
+  }
+  return referenced;
+}
+
+/** The real path of `path`, or `path` resolved when it does not exist. */
+function realpathOr(path: string): string {
+  try {
+    return realpathSync(path);
+  } catch {
+    return resolve(path);
   }
 }
 

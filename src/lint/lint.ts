@@ -25,10 +25,12 @@ export interface LintReport {
   readonly files: number;
   readonly objects: number;
   readonly rules: readonly RuleStatus[];
+  /** Walked files skipped as holding no Kubernetes object, for standard error. */
+  readonly notes?: readonly string[];
 }
 
 export function lintSources(sources: readonly ManifestSource[], config: LintConfig = defaultLintConfig): LintReport {
-  const { objects, syntaxProblems } = loadManifests(sources);
+  const { objects, syntaxProblems, notes } = loadManifests(sources);
   const statuses = ruleStatuses(config);
   const status = (id: string) => statuses.find((s) => s.info.id === id) as RuleStatus;
   const findings: Finding[] = [];
@@ -83,6 +85,7 @@ export function lintSources(sources: readonly ManifestSource[], config: LintConf
     files: sources.length,
     objects: objects.length,
     rules: statuses,
+    notes,
   };
 }
 

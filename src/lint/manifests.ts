@@ -28,6 +28,11 @@ export interface ManifestSource {
    * file): the one line lint reports for it instead of parsing `text`.
    */
   readonly problem?: InputProblem;
+  /**
+   * Found while walking a folder, not named: when it holds no Kubernetes object at all (a
+   * package.json, a renovate.yaml), it is skipped with a note rather than reported.
+   */
+  readonly walked?: true;
 }
 
 /** Why an input was not read as manifests, and what to do instead (it names the command). */
@@ -78,6 +83,8 @@ export interface SyntaxProblem {
 export interface LoadedManifests {
   readonly objects: ManifestObject[];
   readonly syntaxProblems: SyntaxProblem[];
+  /** Files skipped and why, for standard error (walked files with no object in them). */
+  readonly notes: string[];
 }
 
 const sourceComment = /^# Source: (.+)$/gm;
@@ -104,12 +111,14 @@ export const kubernetesYaml: DocumentOptions & SchemaOptions = {
 export function loadManifests(sources: readonly ManifestSource[]): LoadedManifests {
   const objects: ManifestObject[] = [];
   const syntaxProblems: SyntaxProblem[] = [];
+  const notes: string[] = [];
   for (const input of sources) {
     const loaded = loadSource(input);
     objects.push(...loaded.objects);
     syntaxProblems.push(...loaded.syntaxProblems);
+    notes.push(...loaded.notes);
   }
-  return { objects, syntaxProblems };
+  return { objects, syntaxProblems, notes };
 }
 
 /**
@@ -127,13 +136,35 @@ function binaryKind(text: string): string | undefined {
   return "binary data";
 }
 
-function loadSource({ file, text, problem }: ManifestSource): LoadedManifests {
+function loadSource(input: ManifestSource): LoadedManifests {
+  const loaded = loadDocuments(input);
+  // Review of issue 20: walking a folder (`lint .`) reported package.json, tsconfig.json and
+  // renovate.yaml as errors. A walked file whose every document is plainly no object (a list, a
+  // scalar, a mapping with neither apiVersion nor kind) is not a manifest: a note, as for other
+  // files a walk skips. Named on the command line it stays an error. A mapping with only one of
+  // apiVersion and kind is half a manifest and stays an error in a walk too.
+  if (
+    input.walked &&
+    loaded.objects.length === 0 &&
+    loaded.syntaxProblems.length > 0 &&
+    loaded.syntaxProblems.every((p) => p.unread && plainNonObject.test(p.message))
+  ) {
+    return { objects: [], syntaxProblems: [], notes: [`skipped ${input.file}: no Kubernetes object in it`] };
+  }
+  return loaded;
+}
+
+/** The messages of documents that have no trace of a Kubernetes object. */
+const plainNonObject = /^not a Kubernetes object: (a list|a scalar|a mapping with neither apiVersion nor kind),/;
+
+function loadDocuments({ file, text, problem }: ManifestSource): LoadedManifests {
   const lineCounter = new LineCounter();
   const objects: ManifestObject[] = [];
   const syntaxProblems: SyntaxProblem[] = [];
+  const notes: string[] = [];
   if (problem !== undefined) {
     syntaxProblems.push({ file, line: 1, column: 1, source: undefined, ...problem, unread: true });
-    return { objects, syntaxProblems };
+    return { objects, syntaxProblems, notes };
   }
   const binary = binaryKind(text);
   if (binary !== undefined) {
@@ -146,7 +177,7 @@ function loadSource({ file, text, problem }: ManifestSource): LoadedManifests {
       fix: "Name manifests (YAML or JSON), chart folders or kustomizations only.",
       unread: true,
     });
-    return { objects, syntaxProblems };
+    return { objects, syntaxProblems, notes };
   }
   const at = (offset: number): Position => {
     const { line, col } = lineCounter.linePos(offset);
@@ -224,7 +255,7 @@ function loadSource({ file, text, problem }: ManifestSource): LoadedManifests {
     }
     objects.push(manifestObject(body, file, source, locate, embedded));
   }
-  return { objects, syntaxProblems };
+  return { objects, syntaxProblems, notes };
 }
 
 function manifestObject(

@@ -320,4 +320,59 @@ describe("lint reads what it is given: charts, kustomizations, values files", ()
     assert.equal(result.summary.objects, 1);
     await rm(root, { recursive: true });
   });
+
+  // Review of issue 20: `lint .` reported package.json, tsconfig.json and renovate.yaml as
+  // unread-input errors, failing any repository's walk.
+  it("a walked file with no Kubernetes object in it is a note, not an error; named directly it stays an error", async () => {
+    const root = await mkdtemp(join(tmpdir(), "lint-inputs-walk-"));
+    await writeFile(join(root, "package.json"), '{"name": "app", "scripts": {"test": "node --test"}}\n');
+    await writeFile(join(root, "tsconfig.json"), '{"compilerOptions": {"strict": true}}\n');
+    await writeFile(join(root, "renovate.yaml"), "extends: [config:recommended]\n");
+    await writeFile(join(root, "half.yaml"), "kind: ConfigMap\nmetadata: {name: a}\n");
+    await writeFile(join(root, "cm.yaml"), "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: b}\n");
+    const walked = await lint([root], [nothing]);
+    // Half an object (kind without apiVersion) is a broken manifest and stays an error.
+    assert.deepEqual(
+      walked.findings.map((f) => `${f.ruleId} ${relative(root, f.file)} ${f.message}`),
+      ["unread-input half.yaml not a Kubernetes object: a mapping with no apiVersion, so lint checked nothing in it"],
+    );
+    for (const name of ["package.json", "renovate.yaml", "tsconfig.json"]) {
+      assert.match(
+        walked.stderr,
+        new RegExp(`skipped .*/${name.replace(".", "\\.")}: no Kubernetes object in it`),
+        name,
+      );
+    }
+    assert.equal(walked.summary.objects, 1);
+    const named = await lint([join(root, "package.json")], [nothing]);
+    assert.equal(named.code, 1);
+    assert.deepEqual(
+      named.findings.map((f) => `${f.ruleId} ${f.message}`),
+      [
+        "unread-input not a Kubernetes object: a mapping with neither apiVersion nor kind, so lint checked nothing in it",
+      ],
+    );
+    await rm(root, { recursive: true });
+  });
+
+  // Review of issue 20: walking a base/ and an overlays/prod/ that takes it in built base twice,
+  // so its objects were checked (and any finding reported) twice.
+  it("a kustomization another one in the same walk takes in as a resource is built only through it", async () => {
+    const root = await mkdtemp(join(tmpdir(), "lint-inputs-overlays-"));
+    await mkdir(join(root, "base"));
+    await mkdir(join(root, "overlays", "prod"), { recursive: true });
+    await writeFile(join(root, "base", "kustomization.yaml"), "resources: [cm.yaml]\n");
+    await writeFile(join(root, "base", "cm.yaml"), "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: settings}\n");
+    await writeFile(
+      join(root, "overlays", "prod", "kustomization.yaml"),
+      "resources: [../../base]\nnamePrefix: prod-\n",
+    );
+    const walked = await lint([root], [dirname(kubectlBin)]);
+    assert.deepEqual(walked.findings, []);
+    assert.equal(walked.summary.objects, 1);
+    assert.match(walked.stderr, /skipped .*\/base: a resource of .*overlays\/prod\/kustomization\.yaml/);
+    // Named on its own, base is built as ever.
+    assert.equal((await lint([join(root, "base")], [dirname(kubectlBin)])).summary.objects, 1);
+    await rm(root, { recursive: true });
+  });
 });

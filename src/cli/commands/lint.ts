@@ -157,6 +157,7 @@ async function run(args: readonly string[], context: CommandContext): Promise<nu
   const { sources, notes, config, format, failOn, docsBaseUrl } = prepared;
   for (const note of notes) context.stderr(`kube-oidc-gateway lint: ${escapeControls(note)}\n`);
   const report = lintSources(sources, config);
+  for (const note of report.notes ?? []) context.stderr(`kube-oidc-gateway lint: ${escapeControls(note)}\n`);
   context.stdout(format(report, { docsBaseUrl }));
   return exitCodeFor(report.findings, failOn);
 }
