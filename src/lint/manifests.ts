@@ -33,6 +33,11 @@ export interface ManifestSource {
    * package.json, a renovate.yaml), it is skipped with a note rather than reported.
    */
   readonly walked?: true;
+  /**
+   * What produced the text, for documents without helm's `# Source:` comment: a kustomization's
+   * findings name its file, and this says their lines are of the build's output.
+   */
+  readonly source?: string;
 }
 
 /** Why an input was not read as manifests, and what to do instead (it names the command). */
@@ -157,7 +162,7 @@ function loadSource(input: ManifestSource): LoadedManifests {
 /** The messages of documents that have no trace of a Kubernetes object. */
 const plainNonObject = /^not a Kubernetes object: (a list|a scalar|a mapping with neither apiVersion nor kind),/;
 
-function loadDocuments({ file, text, problem }: ManifestSource): LoadedManifests {
+function loadDocuments({ file, text, problem, source: producedBy }: ManifestSource): LoadedManifests {
   const lineCounter = new LineCounter();
   const objects: ManifestObject[] = [];
   const syntaxProblems: SyntaxProblem[] = [];
@@ -191,7 +196,7 @@ function loadDocuments({ file, text, problem }: ManifestSource): LoadedManifests
     const start = document.contents?.range[0] ?? document.range[1];
     // helm template writes `---` then `# Source: …` before each document: the last such
     // comment between the previous document and this one names its template.
-    const source = templates.filter((t) => t.offset >= previousEnd && t.offset < start).at(-1)?.path;
+    const source = templates.filter((t) => t.offset >= previousEnd && t.offset < start).at(-1)?.path ?? producedBy;
     previousEnd = document.contents?.range[1] ?? document.range[1];
     if (document.errors.length > 0) {
       // The first error of a document, as kubectl reports it: the ones after it are mostly its

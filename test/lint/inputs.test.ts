@@ -238,7 +238,7 @@ describe("lint reads what it is given: charts, kustomizations, values files", ()
       // on the built object; the patch and the resource are not linted on their own as well.
       assert.deepEqual(
         result.findings.map((f) => `${f.ruleId} ${rel(f.file)}:${f.line}`),
-        ["cnp-toservices-apiserver test/lint/fixtures/inputs/kustomization:9"],
+        ["cnp-toservices-apiserver test/lint/fixtures/inputs/kustomization/kustomization.yaml:9"],
         named,
       );
       assert.equal(result.summary.objects, 1);
@@ -255,7 +255,7 @@ describe("lint reads what it is given: charts, kustomizations, values files", ()
       [
         "cnp-toservices-apiserver chart/templates/policy.yaml",
         "unread-input headlamp/values.yaml",
-        "cnp-toservices-apiserver kustomization",
+        "cnp-toservices-apiserver kustomization/kustomization.yaml",
       ],
     );
   });
@@ -374,5 +374,17 @@ describe("lint reads what it is given: charts, kustomizations, values files", ()
     // Named on its own, base is built as ever.
     assert.equal((await lint([join(root, "base")], [dirname(kubectlBin)])).summary.objects, 1);
     await rm(root, { recursive: true });
+  });
+
+  // Review of issue 20: a kustomization's findings named its folder, where a SARIF annotation
+  // cannot land; now they name the kustomization file and their source names the build output.
+  it("kustomize findings name the kustomization file, not its folder, and say the line is of the build output", async () => {
+    const result = await lint([kustomization], [dirname(kubectlBin)]);
+    assert.deepEqual(
+      result.findings.map((f) => `${rel(f.file)}:${f.line} ${f.source}`),
+      [
+        `test/lint/fixtures/inputs/kustomization/kustomization.yaml:9 kubectl kustomize ${kustomization} output (the line is of this output)`,
+      ],
+    );
   });
 });

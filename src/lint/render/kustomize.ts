@@ -18,7 +18,7 @@ export function kustomizationIn(dir: string): string | undefined {
 
 /**
  * The kustomization in `dir` built by `kustomize build`, else `kubectl kustomize` (kubectl embeds
- * kustomize since v1.14), as one source named after the folder; or one source with the problem.
+ * kustomize since v1.14), as one source named after the kustomization file; or one source with the problem.
  */
 export async function renderKustomization(dir: string, env: NodeJS.ProcessEnv): Promise<ManifestSource[]> {
   const kustomize = findOnPath("kustomize", env);
@@ -44,5 +44,10 @@ export async function renderKustomization(dir: string, env: NodeJS.ProcessEnv): 
       "Fix what the build reports, then lint it again.",
     );
   }
-  return [{ file: dir, text: result.stdout }];
+  // Findings name the kustomization file, not its folder: SARIF viewers (GitHub code scanning)
+  // place an annotation on a file and drop one on a folder. Their lines are of the build's
+  // output, which exists in no file, so the source says so and names the command that prints it.
+  return [
+    { file: where, text: result.stdout, source: `${shellLine([name, ...args])} output (the line is of this output)` },
+  ];
 }
