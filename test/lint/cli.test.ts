@@ -194,6 +194,24 @@ describe("kube-oidc-gateway lint", () => {
     await rm(root, { recursive: true });
   });
 
+  // Issue 20: a binary file named .yaml printed one error per "line" with its bytes escaped
+  // (160 KB for an image). Read from disk, not handed in as a string: one line, exit 1.
+  it("a binary file on disk named .yaml is one unread-input line, exit 1", async () => {
+    const root = await mkdtemp(join(tmpdir(), "lint-binary-"));
+    const file = join(root, "logo.yaml");
+    const png = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0x00, 0x00, 0x00, 0x0d]);
+    await writeFile(file, Buffer.concat([png, Buffer.alloc(20_000, 0xff), Buffer.from("\n: x\n- y\n")]));
+    const result = await run([file]);
+    assert.equal(result.code, 1);
+    assert.equal(
+      result.stdout,
+      `${file}\n  ${file}:1:1 error unread-input (document): not a YAML or JSON manifest: a PNG image\n` +
+        "      fix: Name manifests (YAML or JSON), chart folders or kustomizations only.\n" +
+        "      docs: kube-oidc-gateway explain unread-input\n\n1 error, 0 warnings, 0 infos in 1 file (0 objects)\n",
+    );
+    await rm(root, { recursive: true });
+  });
+
   it("refuses a file over the size cap with exit code 2 and skips one in a folder with a note", async () => {
     const root = await mkdtemp(join(tmpdir(), "lint-large-"));
     const large = join(root, "huge.yaml");
