@@ -387,4 +387,41 @@ describe("lint reads what it is given: charts, kustomizations, values files", ()
       ],
     );
   });
+
+  // Review of issue 20: Fluent Bit's values have a top-level `kind: DaemonSet`, so the values file
+  // test (no apiVersion and no kind) missed them and they passed as one object.
+  it("a values file with a top-level kind (Fluent Bit's) is still a values file, in one line", async () => {
+    const root = await mkdtemp(join(tmpdir(), "lint-inputs-fluent-bit-"));
+    const values = join(root, "fluent-bit-values.yaml");
+    await writeFile(values, "kind: DaemonSet\nimage:\n  repository: cr.fluentbit.io/fluent/fluent-bit\n");
+    const result = await lint([values], [nothing]);
+    assert.equal(result.code, 1);
+    assert.deepEqual(
+      result.findings.map((f) => `${f.ruleId} ${f.message}`),
+      [
+        `unread-input ${values} is a Helm values file, not manifests, so lint checked nothing; run: kube-oidc-gateway lint <chart-dir> -f ${values}`,
+      ],
+    );
+    await rm(root, { recursive: true });
+  });
+
+  // Review of issue 20: a chart that rendered nothing passed as "No findings (0 objects)".
+  it("a chart that renders nothing is one unread-input line at its Chart.yaml: nothing to check", async () => {
+    const root = await mkdtemp(join(tmpdir(), "lint-inputs-empty-chart-"));
+    await mkdir(join(root, "templates"));
+    await writeFile(join(root, "Chart.yaml"), "apiVersion: v2\nname: off\nversion: 0.1.0\n");
+    await writeFile(
+      join(root, "templates", "cm.yaml"),
+      "{{- if .Values.enabled }}\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\n{{- end }}\n",
+    );
+    const result = await lint([root], [dirname(helmBin)]);
+    assert.equal(result.code, 1);
+    assert.deepEqual(
+      result.findings.map((f) => `${f.ruleId} ${f.file} ${f.message}`),
+      [
+        `unread-input ${join(root, "Chart.yaml")} nothing to check: no Kubernetes object in ${join(root, "Chart.yaml")}`,
+      ],
+    );
+    await rm(root, { recursive: true });
+  });
 });

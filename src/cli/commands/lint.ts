@@ -84,8 +84,9 @@ RBAC bindings miss, CA bundles the client never reads, network policies naming t
 instead of the pod port, probes pointed at an authenticating endpoint, and more.
 
 Folders are read recursively (*.yaml, *.yml, *.json; hidden folders skipped; symbolic links
-followed, each folder once); only regular files up to 16 MiB are read from them, and what is
-skipped is said on standard error. A folder with a Chart.yaml is rendered with 'helm template'
+followed, each folder once); only regular files up to 16 MiB are read from them, files with no
+Kubernetes object in them (package.json) are skipped, and what is skipped is said on standard
+error. A folder with a Chart.yaml is rendered with 'helm template'
 (--release-name, --namespace, -f/--values, --set; a values file named with the chart is its
 -f), one with a kustomization with 'kustomize build' or else 'kubectl kustomize'; each is linted
 as rendered and not walked into. Without the tool, or when the render fails, that input is one
@@ -100,7 +101,7 @@ Examples:
   kube-oidc-gateway lint deploy/
   kube-oidc-gateway lint charts/headlamp -f values.yaml --namespace headlamp
   kube-oidc-gateway lint overlays/prod                              # a kustomization
-  helm template headlamp headlamp/headlamp -f values.yaml | kube-oidc-gateway lint -
+  set -o pipefail; helm template headlamp headlamp/headlamp -f values.yaml | kube-oidc-gateway lint -
   kube-oidc-gateway lint -o json deploy/ | jq '.findings[] | .ruleId'
   kube-oidc-gateway lint --output sarif rendered/ > lint.sarif     # upload to GitHub code scanning
   kube-oidc-gateway lint -o sarif --docs-base-url=https://github.com/<owner>/kube-oidc-gateway/blob/<tag>/docs/ rendered/
