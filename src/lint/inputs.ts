@@ -207,7 +207,8 @@ const kustomizationReferenceFields = ["resources", "bases", "components"] as con
  * Remote entries (URLs, git repositories) are not on disk and are ignored.
  */
 function kustomizationReferences(units: readonly Unit[]): Map<string, string> {
-  const referenced = new Map<string, string>();
+  // Each kustomization's real folder, its file, and the real paths of its local entries.
+  const graph = new Map<string, { file: string; targets: Set<string> }>();
   for (const unit of units) {
     if (unit.kind !== "kustomization") continue;
     const file = kustomizationIn(unit.dir);
@@ -221,14 +222,38 @@ function kustomizationReferences(units: readonly Unit[]): Map<string, string> {
     }
     if (typeof document !== "object" || document === null) continue;
     const self = realpathOr(unit.dir);
+    const targets = new Set<string>();
     for (const field of kustomizationReferenceFields) {
       const entries = (document as Record<string, unknown>)[field];
       if (!Array.isArray(entries)) continue;
       for (const entry of entries) {
         if (typeof entry !== "string" || entry.includes("://") || entry.startsWith("git@")) continue;
         const target = realpathOr(resolve(unit.dir, entry));
-        if (target !== self) referenced.set(target, file);
+        if (target !== self) targets.add(target);
       }
+    }
+    graph.set(self, { file, targets });
+  }
+  // Whether `from` takes in `to`, directly or through other kustomizations of the walk.
+  const reaches = (from: string, to: string): boolean => {
+    const seen = new Set<string>();
+    const queue = [from];
+    for (let next = queue.pop(); next !== undefined; next = queue.pop()) {
+      for (const target of graph.get(next)?.targets ?? []) {
+        if (target === to) return true;
+        if (!seen.has(target)) {
+          seen.add(target);
+          queue.push(target);
+        }
+      }
+    }
+    return false;
+  };
+  const referenced = new Map<string, string>();
+  for (const [referrer, { file, targets }] of graph) {
+    for (const target of targets) {
+      // In a cycle (which kustomize refuses) neither is skipped, so its build error is reported.
+      if (!reaches(target, referrer)) referenced.set(target, file);
     }
   }
   return referenced;

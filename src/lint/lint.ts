@@ -99,7 +99,8 @@ function nothingToCheck(sources: readonly ManifestSource[]): SyntaxProblem {
         ? names.map((name) => (name === stdinName ? "standard input" : name)).join(", ")
         : `${names.slice(0, 3).join(", ")} and ${names.length - 3} more`;
   return {
-    file: names[0] ?? stdinName,
+    // No source at all (every unit of a walk left to another): the working folder stands in.
+    file: names[0] ?? ".",
     line: 1,
     column: 1,
     source: undefined,

@@ -373,6 +373,17 @@ describe("lint reads what it is given: charts, kustomizations, values files", ()
     assert.match(walked.stderr, /skipped .*\/base: a resource of .*overlays\/prod\/kustomization\.yaml/);
     // Named on its own, base is built as ever.
     assert.equal((await lint([join(root, "base")], [dirname(kubectlBin)])).summary.objects, 1);
+    // Two kustomizations that take in each other are a cycle kustomize refuses: neither is
+    // skipped, so each build's error is reported rather than nothing at all.
+    await mkdir(join(root, "cycle", "a"), { recursive: true });
+    await mkdir(join(root, "cycle", "b"));
+    await writeFile(join(root, "cycle", "a", "kustomization.yaml"), "resources: [../b]\n");
+    await writeFile(join(root, "cycle", "b", "kustomization.yaml"), "resources: [../a]\n");
+    const cycle = await lint([join(root, "cycle")], [dirname(kubectlBin)]);
+    assert.deepEqual(
+      cycle.findings.map((f) => `${f.ruleId} ${relative(root, f.file)}`),
+      ["unread-input cycle/a/kustomization.yaml", "unread-input cycle/b/kustomization.yaml"],
+    );
     await rm(root, { recursive: true });
   });
 
