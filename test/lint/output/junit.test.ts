@@ -43,7 +43,8 @@ describe("JUnit output", () => {
   });
 
   it("escapes what XML cannot hold raw and marks rules turned off as skipped", () => {
-    const text = `kind: ConfigMap
+    const text = `apiVersion: v1
+kind: ConfigMap
 metadata: {name: "a<b>&'\\"c\\u0001d", annotations: {lint.kube-oidc-gateway.io/disable: "x<&>y"}}
 `;
     const xml = formatJunit(

@@ -46,7 +46,7 @@ describe("text output", () => {
   it("ends with a summary line of counts, files and objects", () => {
     assert.match(text, /\n2 errors, 0 warnings, 1 info in 4 files \(10 objects\)\n$/);
     assert.equal(
-      formatText(lintSources([{ file: "a.yaml", text: "kind: ConfigMap\n" }])),
+      formatText(lintSources([{ file: "a.yaml", text: "apiVersion: v1\nkind: ConfigMap\n" }])),
       "No findings: 0 errors, 0 warnings, 0 infos in 1 file (1 object)\n",
     );
   });

@@ -81,7 +81,7 @@ metadata: {name: dup, name: again}
     assert.deepEqual(hitsOf(report as ReturnType<typeof lintText>), ["yaml-syntax@1"]);
     const large = Array.from(
       { length: 3000 },
-      (_, i) => `kind: ConfigMap\nmetadata: {name: c${i}}\ndata: {k: "${"x".repeat(200)}"}`,
+      (_, i) => `apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c${i}}\ndata: {k: "${"x".repeat(200)}"}`,
     ).join("\n---\n");
     assert.doesNotThrow(() => lintText(large));
     assert.equal(lintText(large).objects, 3000);
