@@ -101,7 +101,7 @@ export function formatSarif(report: LintReport, options: OutputOptions = {}): st
               ...(f.object ? { logicalLocations: [{ name: formatObjectRef(f.object), kind: "resource" }] } : {}),
             },
           ],
-          properties: { fix: f.fix, ...(f.source ? { helmTemplate: f.source } : {}) },
+          properties: { fix: f.fix, ...(f.source ? { source: f.source } : {}) },
         })),
       },
     ],
