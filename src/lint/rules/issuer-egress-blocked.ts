@@ -296,6 +296,11 @@ export const issuerEgressBlocked: Rule = {
     const seen = new Set<string>();
     for (const blocked of blockedConnections(objects, issuerClients(objects))) {
       const { client, connection, destination } = blocked;
+      // A pod on the node's network (a kube-apiserver static pod, most often) is not an endpoint
+      // that NetworkPolicy or a CiliumNetworkPolicy's endpointSelector isolates: the Kubernetes
+      // network policy docs leave hostNetwork pods to the plugin (kubernetes/website#39875), and
+      // OpenShift's say plainly they are unaffected. A policy that appears to select it says nothing.
+      if (client.workload.spec.hostNetwork === true) continue;
       const { service, servicePort } = connection;
       const namespace = destination.namespace ?? service.object.namespace;
       const selector = Object.entries(service.selector);

@@ -282,6 +282,34 @@ spec:
     }
   });
 
+  // Review of issue 20: a kube-apiserver static pod runs on the node's network, where network
+  // policies do not isolate it; a policy whose selector matches its labels was reported anyway.
+  it("says nothing of a client on the node's network (hostNetwork: true), which policies do not isolate", () => {
+    const text = `apiVersion: v1
+kind: Pod
+metadata: {name: kube-apiserver, namespace: auth, labels: {app: client}}
+spec:
+  hostNetwork: true
+  containers:
+    - {name: kube-apiserver, image: registry.k8s.io/kube-apiserver:v1.33.0, command: [kube-apiserver, --oidc-issuer-url=https://keycloak.keycloak.svc/realms/k]}
+---
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: client, namespace: auth}
+spec:
+  podSelector: {matchLabels: {app: client}}
+  policyTypes: [Egress]
+  egress:
+    - ports: [{port: 443}]
+`;
+    assert.deepEqual(hitsOf(lintText(text, keycloak), "issuer-egress-blocked"), []);
+    // The control: the same pod on the pod network is reported.
+    assert.equal(
+      hitsOf(lintText(text.replace("  hostNetwork: true\n", ""), keycloak), "issuer-egress-blocked").length,
+      1,
+    );
+  });
+
   it("says nothing when no egress policy isolates the client (no policy, or policyTypes: [Ingress] only)", () => {
     const noEgress = chart.replace("policyTypes: [Ingress, Egress]", "policyTypes: [Ingress]");
     const withoutCilium = noEgress.slice(
