@@ -269,3 +269,31 @@ export function idTokenResponse(sub: string): TokenResponse {
   const idToken = `${part({ alg: "none" })}.${part({ iss: "https://issuer.test", sub, iat: now, exp: now + 3600 })}.sig`;
   return { id_token: idToken, access_token: "at", token_type: "bearer" } as unknown as TokenResponse;
 }
+
+/**
+ * A failover as the store tests measure it: SIGKILLs `master`, waits for `promoted` (the replica
+ * is master now), then for `read` to give the session's subject back; the delays are from the kill.
+ */
+export async function killMasterAndRead(options: {
+  readonly master: RedisServer & { readonly pid: number };
+  readonly promotion: string;
+  readonly promoted: () => Promise<boolean>;
+  readonly read: () => Promise<string | undefined>;
+  readonly timeoutMs?: number;
+}): Promise<{ promotedMs: number; recoveredMs: number; served: string | undefined }> {
+  const timeoutMs = options.timeoutMs ?? 20_000;
+  const killedAt = Date.now();
+  process.kill(options.master.pid, "SIGKILL");
+  await waitFor(options.promotion, options.promoted, { timeoutMs, intervalMs: 100 });
+  const promotedMs = Date.now() - killedAt;
+  let served: string | undefined;
+  await waitFor(
+    "the session is readable again",
+    async () => {
+      served = await options.read();
+      return served !== undefined;
+    },
+    { timeoutMs, intervalMs: 100 },
+  );
+  return { promotedMs, recoveredMs: Date.now() - killedAt, served };
+}

@@ -15,6 +15,7 @@ import { freePort } from "../../testbed/ports.ts";
 import { type RedisServer, type RedisTls, redisAclUserArgs } from "../../testbed/redis.ts";
 import {
   idTokenResponse,
+  killMasterAndRead,
   type RedisClusterSet,
   redisCli,
   startRedisCluster,
@@ -100,25 +101,12 @@ for (const variant of ["plain", "TLS and an ACL user"] as const) {
 
       const { master, replica } = await slotOwner(`kog:session:${record.id}`);
       await untilReplicated(master.port, replica.port, tls, dir);
-      const killedAt = Date.now();
-      process.kill(master.pid, "SIGKILL");
-
-      await waitUntil(
-        "the replica takes the slot over",
-        async () => (await redisCli(replica.port, ["ROLE"], cli)).split("\n")[0] === "master",
-        20_000,
-      );
-      const promotedMs = Date.now() - killedAt;
-      let served: string | undefined;
-      await waitUntil(
-        "the session is readable again",
-        async () => {
-          served = (await sessionsB.get(record.id).catch(() => undefined))?.subject;
-          return served !== undefined;
-        },
-        20_000,
-      );
-      const recoveredMs = Date.now() - killedAt;
+      const { promotedMs, recoveredMs, served } = await killMasterAndRead({
+        master,
+        promotion: "the replica takes the slot over",
+        promoted: async () => (await redisCli(replica.port, ["ROLE"], cli)).split("\n")[0] === "master",
+        read: async () => (await sessionsB.get(record.id).catch(() => undefined))?.subject,
+      });
       assert.equal(served, "jane", "the same session id resolves to the same user after failover: no new login");
       await waitUntil(
         "replica A reads it too",

@@ -15,6 +15,7 @@ import { freePort } from "../../testbed/ports.ts";
 import { type RedisTls, redisAclUserArgs } from "../../testbed/redis.ts";
 import {
   idTokenResponse,
+  killMasterAndRead,
   type RedisSentinelSet,
   redisCli,
   startRedisSentinel,
@@ -87,25 +88,12 @@ for (const variant of ["plain", "TLS, an ACL user and password-protected sentine
       assert.equal(await set.masterPort(), master.port);
       // Replication is asynchronous: kill only once the replica has the session.
       await untilReplicated(master.port, replica.port, tls, dir);
-      const killedAt = Date.now();
-      process.kill(master.pid, "SIGKILL");
-
-      await waitUntil(
-        "the sentinels promote the replica",
-        async () => (await set.masterPort()) === replica.port,
-        20_000,
-      );
-      const promotedMs = Date.now() - killedAt;
-      let served: string | undefined;
-      await waitUntil(
-        "the session is readable again",
-        async () => {
-          served = (await sessionsB.get(record.id).catch(() => undefined))?.subject;
-          return served !== undefined;
-        },
-        20_000,
-      );
-      const recoveredMs = Date.now() - killedAt;
+      const { promotedMs, recoveredMs, served } = await killMasterAndRead({
+        master,
+        promotion: "the sentinels promote the replica",
+        promoted: async () => (await set.masterPort()) === replica.port,
+        read: async () => (await sessionsB.get(record.id).catch(() => undefined))?.subject,
+      });
       assert.equal(served, "jane", "the same session id resolves to the same user after failover: no new login");
       assert.equal((await sessionsA.get(record.id))?.idToken, record.idToken);
       assert.equal(await redisCli(replica.port, ["ROLE"], cli).then((r) => r.split("\n")[0]), "master");
