@@ -2,7 +2,7 @@
 // nginx and kube-oidc-proxy on loopback, in one run, side by side. Reads top to bottom:
 // options, the bed and the stand-in upstream, the setups, the workloads, the report.
 import { randomUUID } from "node:crypto";
-import { writeFile } from "node:fs/promises";
+import { readFile, writeFile } from "node:fs/promises";
 import { availableParallelism, loadavg } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
@@ -13,6 +13,7 @@ import { clients } from "../testbed/issuer/oidc-provider.ts";
 import { type CliResults, measureCli, renderCli } from "./cli-startup.ts";
 import { killAllProcessesNow, peakRssBytes, spawnTracked, stopAllProcesses, waitForLine } from "./lib/processes.ts";
 import { type BenchResults, judgeTargets, renderText, writeResults } from "./report.ts";
+import { ceilingSetup, impersonatedIdentity } from "./setups/ceiling.ts";
 import { directSetup } from "./setups/direct.ts";
 import { credentialsFor, startGateway, startGatewayChild } from "./setups/gateway.ts";
 import { ensureKubeOidcProxy, startKubeOidcProxy } from "./setups/kube-oidc-proxy.ts";
@@ -223,13 +224,20 @@ try {
   }
   // serve --workers is measured in the cores workload only, against the gateway as one process.
   const singleProcess = setups.filter((s) => s.name !== "gateway-workers");
+  // The ceiling: what the gateway sends kube-apiserver, sent by the client itself (small GETs only).
+  const ceiling = ceilingSetup({
+    api: apiServer.url,
+    credential: (await readFile(apiCredentials.tokenFile, "utf8")).trim(),
+    who: await impersonatedIdentity(gateway.endpoints.api.url, bed.ca.certPem, token),
+  });
 
   // Every setup must answer the workload's request with 200 before anything is measured.
-  for (const setup of setups) {
-    for (const target of ["static", "api"] as const) {
-      const res = await httpsRequest(setup.endpoints[target].url + smallGetPath, {
+  for (const setup of [...setups, ceiling]) {
+    for (const target of setup.targets ?? (["static", "api"] as const)) {
+      const endpoint = setup.endpoints[target];
+      const res = await httpsRequest(endpoint.url + smallGetPath, {
         ca: bed.ca.certPem,
-        headers: { authorization: `Bearer ${token}` },
+        headers: endpoint.headers ?? { authorization: `Bearer ${token}` },
       });
       if (res.status !== 200) throw new Error(`${setup.name} ${target}: HTTP ${res.status}: ${res.body.slice(0, 300)}`);
     }
@@ -246,7 +254,7 @@ try {
   const gets = await stage("gets", "small GETs", () =>
     smallGets({
       ...common,
-      setups: singleProcess,
+      setups: [...singleProcess, ceiling],
       targets: ["static", "api"],
       concurrencies: options.concurrencies,
       rounds: options.rounds,
@@ -350,7 +358,7 @@ try {
       rounds: options.rounds,
       kubernetes: bed.binaries?.version,
     },
-    setups: setups.map((s) => ({ name: s.name, description: s.description })),
+    setups: [...setups, ceiling].map((s) => ({ name: s.name, description: s.description })),
     kubeOidcProxy: "binary" in kop ? { built: kop.binary.description } : { failure: kop.failure },
     gets: medianCells(gets),
     auth,

@@ -14,6 +14,8 @@ export interface LoadSpec {
   /** One token for every request, or a file of tokens (one a line) used once each, in order. */
   readonly token?: string;
   readonly tokenFile?: string;
+  /** Headers for every request instead of the bearer token (the ceiling setup's). */
+  readonly headers?: Readonly<Record<string, string>>;
 }
 
 export interface LoadResult {
@@ -64,7 +66,9 @@ async function main(spec: LoadSpec): Promise<LoadResult> {
           port: url.port,
           path: url.pathname + url.search,
           agent,
-          headers: { authorization: `Bearer ${token()}`, accept: "application/json" },
+          headers: spec.headers
+            ? { ...spec.headers, accept: "application/json" }
+            : { authorization: `Bearer ${token()}`, accept: "application/json" },
         },
         (res) => {
           res.resume();

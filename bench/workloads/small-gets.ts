@@ -33,7 +33,8 @@ export async function smallGets(options: SmallGetsOptions): Promise<GetCell[]> {
   for (const target of options.targets) {
     for (const connections of options.concurrencies) {
       for (let round = 0; round < options.rounds; round++) {
-        const order = options.setups.map((_, i) => options.setups[(i + round) % options.setups.length] as Setup);
+        const here = options.setups.filter((s) => !s.targets || s.targets.includes(target));
+        const order = here.map((_, i) => here[(i + round) % here.length] as Setup);
         for (const setup of order) {
           const endpoint = setup.endpoints[target];
           const { value: result, usage } = await whileSampling(endpoint.pids, () =>
@@ -44,6 +45,7 @@ export async function smallGets(options: SmallGetsOptions): Promise<GetCell[]> {
               warmupMs: options.warmupMs,
               durationMs: options.durationMs,
               token: options.token,
+              ...(endpoint.headers ? { headers: endpoint.headers } : {}),
             }),
           );
           options.log(
