@@ -3,7 +3,7 @@
 // API server pays for the impersonation checks (an authorization check per header) on every request
 // whoever sends them, so no impersonating proxy can be faster than this (issue 21).
 import { escapeExtraKey } from "../../src/apiserver/impersonation-headers.ts";
-import { httpsRequest } from "../../testbed/http.ts";
+import { selfSubjectReview } from "../../testbed/self-subject-review.ts";
 import type { Setup } from "./setup.ts";
 
 export interface Impersonated {
@@ -17,14 +17,8 @@ export interface Impersonated {
  * answers with what kube-apiserver saw, i.e. the gateway's Impersonate-* headers.
  */
 export async function impersonatedIdentity(gatewayUrl: string, ca: string, token: string): Promise<Impersonated> {
-  const response = await httpsRequest(`${gatewayUrl}/apis/authentication.k8s.io/v1/selfsubjectreviews`, {
-    method: "POST",
-    ca,
-    headers: { authorization: `Bearer ${token}`, "content-type": "application/json", accept: "application/json" },
-    body: JSON.stringify({ apiVersion: "authentication.k8s.io/v1", kind: "SelfSubjectReview" }),
-  });
-  if (response.status !== 201) throw new Error(`SelfSubjectReview through the gateway: HTTP ${response.status}`);
-  const user = JSON.parse(response.body).status.userInfo;
+  const { status, user } = await selfSubjectReview(gatewayUrl, ca, token);
+  if (!user) throw new Error(`SelfSubjectReview through the gateway: HTTP ${status}`);
   return { username: user.username, groups: user.groups ?? [], extra: user.extra ?? {} };
 }
 

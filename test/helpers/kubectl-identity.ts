@@ -2,14 +2,9 @@
 import assert from "node:assert/strict";
 import { connect } from "node:net";
 import type { TestBed } from "../../testbed/bed.ts";
-import { httpsRequest } from "../../testbed/http.ts";
+import type { UserInfo } from "../../testbed/self-subject-review.ts";
 
-export interface UserInfo {
-  readonly username: string;
-  readonly uid?: string;
-  readonly groups?: string[];
-  readonly extra?: Record<string, string[]>;
-}
+export { type Decision, selfSubjectReview, type UserInfo } from "../../testbed/self-subject-review.ts";
 
 /** `kubectl auth whoami` with `token`, against the bed's API server or `server`. */
 export async function whoami(bed: TestBed, token: string, server?: string) {
@@ -36,23 +31,4 @@ export function portIsClosed(port: number): Promise<boolean> {
     });
     socket.once("error", () => resolve(true));
   });
-}
-
-/** An authentication decision: 201 with the user, or the refusal's status and body. */
-export interface Decision {
-  readonly status: number;
-  readonly body: string;
-  readonly user?: UserInfo;
-}
-
-/** POSTs a SelfSubjectReview with `token` to `url` (the API server or the gateway). */
-export async function selfSubjectReview(url: string, ca: string, token: string): Promise<Decision> {
-  const response = await httpsRequest(`${url}/apis/authentication.k8s.io/v1/selfsubjectreviews`, {
-    method: "POST",
-    ca,
-    headers: { authorization: `Bearer ${token}`, "content-type": "application/json", accept: "application/json" },
-    body: JSON.stringify({ apiVersion: "authentication.k8s.io/v1", kind: "SelfSubjectReview" }),
-  });
-  if (response.status !== 201) return { status: response.status, body: response.body };
-  return { status: response.status, body: "", user: JSON.parse(response.body).status.userInfo as UserInfo };
 }
