@@ -297,3 +297,25 @@ export async function killMasterAndRead(options: {
   );
   return { promotedMs, recoveredMs: Date.now() - killedAt, served };
 }
+
+/**
+ * A start-up that may never end, watched: `settled()` is undefined while it is pending, then
+ * "connected" or "rejected: <message>" (the "not up yet" tests assert it is still pending).
+ */
+export function watchConnect<T>(connecting: Promise<T>): {
+  readonly connected: Promise<T>;
+  settled(): string | undefined;
+} {
+  let settled: string | undefined;
+  const connected = connecting.then(
+    (value) => {
+      settled = "connected";
+      return value;
+    },
+    (error: Error) => {
+      settled = `rejected: ${error.message}`;
+      throw error;
+    },
+  );
+  return { connected, settled: () => settled };
+}

@@ -20,6 +20,7 @@ import {
   redisCli,
   startRedisCluster,
   untilReplicated,
+  watchConnect,
 } from "../../testbed/redis-ha.ts";
 
 const secret = "b".repeat(43);
@@ -150,20 +151,12 @@ describe("Redis session store on a Cluster that is not up yet", { timeout: 120_0
     const ports = await Promise.all([1, 2, 3, 4, 5, 6].map(() => freePort()));
     const errors: Error[] = [];
     const abort = new AbortController();
-    let settled: string | undefined;
-    const connecting = RedisStore.connect({
-      topology: { kind: "cluster", nodes: [{ host: "127.0.0.1", port: ports[0] as number }] },
-      onError: (error) => errors.push(error),
-      signal: abort.signal,
-    }).then(
-      (store) => {
-        settled = "connected";
-        return store;
-      },
-      (error: Error) => {
-        settled = `rejected: ${error.message}`;
-        throw error;
-      },
+    const { connected: connecting, settled } = watchConnect(
+      RedisStore.connect({
+        topology: { kind: "cluster", nodes: [{ host: "127.0.0.1", port: ports[0] as number }] },
+        onError: (error) => errors.push(error),
+        signal: abort.signal,
+      }),
     );
     let cluster: RedisClusterSet | undefined;
     let store: RedisStore | undefined;
@@ -173,7 +166,7 @@ describe("Redis session store on a Cluster that is not up yet", { timeout: 120_0
         async () => errors.filter((e) => /^cannot connect/.test(e.message)).length >= 2,
         { timeoutMs: 10_000, intervalMs: 50 },
       );
-      assert.equal(settled, undefined, "still trying, not failed");
+      assert.equal(settled(), undefined, "still trying, not failed");
       assert.ok(
         errors.some((error) => /^cannot connect to the Redis session store: /.test(error.message)),
         errors.map((error) => error.message).join("\n"),

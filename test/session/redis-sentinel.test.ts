@@ -20,6 +20,7 @@ import {
   redisCli,
   startRedisSentinel,
   untilReplicated,
+  watchConnect,
 } from "../../testbed/redis-ha.ts";
 
 const waitUntil = (what: string, probe: () => Promise<boolean>, timeoutMs: number) =>
@@ -124,24 +125,16 @@ describe("Redis session store on Sentinel that is not up yet", { timeout: 120_00
     const dir = await mkdtemp(join(tmpdir(), "kog-sentinel-late-"));
     const sentinelPorts = await Promise.all([1, 2, 3].map(() => freePort()));
     const abort = new AbortController();
-    let settled: string | undefined;
-    const connecting = RedisStore.connect({
-      topology: {
-        kind: "sentinel",
-        masterName: "kog-sessions",
-        sentinels: sentinelPorts.map((port) => ({ host: "127.0.0.1", port })),
-      },
-      onError: () => {},
-      signal: abort.signal,
-    }).then(
-      (store) => {
-        settled = "connected";
-        return store;
-      },
-      (error: Error) => {
-        settled = `rejected: ${error.message}`;
-        throw error;
-      },
+    const { connected: connecting, settled } = watchConnect(
+      RedisStore.connect({
+        topology: {
+          kind: "sentinel",
+          masterName: "kog-sessions",
+          sentinels: sentinelPorts.map((port) => ({ host: "127.0.0.1", port })),
+        },
+        onError: () => {},
+        signal: abort.signal,
+      }),
     );
     let set: RedisSentinelSet | undefined;
     let store: RedisStore | undefined;
@@ -149,7 +142,7 @@ describe("Redis session store on Sentinel that is not up yet", { timeout: 120_00
       // Longer than the Sentinel client takes to give up on its own ("None of the sentinels are
       // available"), which RedisStore.connect retries.
       await new Promise((resolve) => setTimeout(resolve, 20_000));
-      assert.equal(settled, undefined, "still trying, not failed");
+      assert.equal(settled(), undefined, "still trying, not failed");
       set = await startRedisSentinel({ dir, sentinelPorts });
       store = await connecting;
       await store.put("late", "sealed", Date.now() + 60_000);
