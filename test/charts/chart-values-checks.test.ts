@@ -12,7 +12,7 @@ import {
   helmBuildTimeoutMs,
   imageArgs,
   issuerArgs,
-  type Rendered,
+  issuerEgressRules,
   release,
   render,
   templateArgs,
@@ -31,21 +31,6 @@ const inCluster = sets(
   "issuer.inCluster.podSelector.app=keycloak",
   "issuer.inCluster.port=8443",
 );
-
-/** Egress rules other than DNS and the API server: the issuer's, in both policies. */
-const issuerRules = (rendered: Rendered) => ({
-  policy: rendered
-    .one("NetworkPolicy")
-    .spec.egress.filter(
-      (rule: { ports: { port: number }[] }) => !rule.ports.some((p) => p.port === 53 || p.port === 6443),
-    ),
-  cilium: rendered
-    .one("CiliumNetworkPolicy")
-    .spec.egress.filter(
-      (rule: { toEntities?: string[]; toEndpoints?: { matchLabels: Record<string, string> }[] }) =>
-        !rule.toEntities?.includes("kube-apiserver") && rule.toEndpoints?.[0]?.matchLabels["k8s-app"] !== "kube-dns",
-    ),
-});
 
 const podRules = {
   policy: [
@@ -187,7 +172,7 @@ describe("chart values checks (issue 20 review)", () => {
     assert.notEqual(refused.code, 0);
     assert.match(refused.stderr, /the issuer keycloak\.keycloak\.svc is a Service in the cluster/);
     // With the pods named: their rule, and the default rule stays for the external oidc-issuer-url.
-    const { policy, cilium } = issuerRules(await render({ args: [...sessions, ...inCluster] }));
+    const { policy, cilium } = issuerEgressRules(await render({ args: [...sessions, ...inCluster] }));
     assert.deepEqual(policy[0], podRules.policy[0]);
     assert.deepEqual(cilium[0], podRules.cilium[0]);
     assert.equal(policy.length, 2, JSON.stringify(policy));
@@ -220,7 +205,7 @@ describe("chart values checks (issue 20 review)", () => {
         ...inCluster,
       ],
     });
-    assert.deepEqual(issuerRules(rendered), podRules);
+    assert.deepEqual(issuerEgressRules(rendered), podRules);
   });
 
   it("the default values' one message names every missing required value: image.repository and config.oidc-issuer-url", {

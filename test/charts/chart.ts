@@ -180,3 +180,18 @@ export async function renderNotes(options: { values?: readonly string[]; args?: 
     await rm(copy, { recursive: true, force: true });
   }
 }
+
+/** Egress rules other than DNS and the API server, in both policies: the issuer's. */
+export const issuerEgressRules = (rendered: Rendered) => ({
+  policy: rendered
+    .one("NetworkPolicy")
+    .spec.egress.filter(
+      (rule: { ports: { port: number }[] }) => !rule.ports.some((p) => p.port === 53 || p.port === 6443),
+    ),
+  cilium: rendered
+    .one("CiliumNetworkPolicy")
+    .spec.egress.filter(
+      (rule: { toEntities?: string[]; toEndpoints?: { matchLabels: Record<string, string> }[] }) =>
+        !rule.toEntities?.includes("kube-apiserver") && rule.toEndpoints?.[0]?.matchLabels["k8s-app"] !== "kube-dns",
+    ),
+});

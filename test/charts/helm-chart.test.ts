@@ -22,6 +22,7 @@ import {
   helmBuildTimeoutMs,
   imageArgs,
   issuerArgs,
+  issuerEgressRules,
   type K8sObject,
   parseManifests,
   type Rendered,
@@ -433,21 +434,6 @@ describe(`chart kube-oidc-gateway`, () => {
 
     describe("in-cluster issuer (issue 20: Keycloak's Service 443 → pods 8443)", () => {
       const keycloak = join(repoRoot, "test", "lint", "fixtures", "in-cluster-issuer", "keycloak.yaml");
-      /** Egress rules other than DNS and the API server: the issuer's. */
-      const issuerRules = (rendered: Rendered) => ({
-        policy: rendered
-          .one("NetworkPolicy")
-          .spec.egress.filter(
-            (rule: { ports: { port: number }[] }) => !rule.ports.some((p) => p.port === 53 || p.port === 6443),
-          ),
-        cilium: rendered
-          .one("CiliumNetworkPolicy")
-          .spec.egress.filter(
-            (rule: { toEntities?: string[]; toEndpoints?: { matchLabels: Record<string, string> }[] }) =>
-              !rule.toEntities?.includes("kube-apiserver") &&
-              rule.toEndpoints?.[0]?.matchLabels["k8s-app"] !== "kube-dns",
-          ),
-      });
 
       it("examples/keycloak-in-cluster.yaml: the issuer egress goes to the Keycloak pods' 8443, not 443 or world", {
         timeout,
@@ -458,7 +444,7 @@ describe(`chart kube-oidc-gateway`, () => {
         const podPort = deployment?.spec.template.spec.containers[0].ports[0].containerPort;
         assert.equal(podPort, 8443);
         assert.equal(service?.spec.ports[0].port, 443);
-        const { policy, cilium } = issuerRules(rendered);
+        const { policy, cilium } = issuerEgressRules(rendered);
         assert.deepEqual(policy, [
           {
             ports: [{ port: podPort, protocol: "TCP" }],
@@ -553,7 +539,7 @@ describe(`chart kube-oidc-gateway`, () => {
             "issuer.inCluster.port=8443",
           ],
         });
-        const { policy, cilium } = issuerRules(rendered);
+        const { policy, cilium } = issuerEgressRules(rendered);
         assert.deepEqual(
           policy.map((rule: { ports: { port: number }[] }) => rule.ports[0]?.port),
           [8443],
@@ -568,7 +554,7 @@ describe(`chart kube-oidc-gateway`, () => {
       it("a public issuer keeps networkPolicy.egress.issuer and Cilium's world:443; a partial issuer.inCluster is refused; no policy, no check", {
         timeout,
       }, async () => {
-        const { policy, cilium } = issuerRules(await render({ values: ["keycloak-headlamp.yaml"] }));
+        const { policy, cilium } = issuerEgressRules(await render({ values: ["keycloak-headlamp.yaml"] }));
         assert.deepEqual(policy, [{ ports: [{ port: 443, protocol: "TCP" }] }]);
         assert.deepEqual(cilium, [{ toEntities: ["world"], toPorts: [{ ports: [{ port: "443", protocol: "TCP" }] }] }]);
         const partial = await helm([
