@@ -734,7 +734,10 @@ export async function certDirServingPair(
         throw unreadableFile("CERT_DIR_UNUSABLE", "--cert-dir", file, error);
       },
     );
-  const [cert, key] = await Promise.all([readable(certFile), readable(keyFile)]);
+  // One after the other, as certutil.CanReadCertAndKey reads them: with both failing, the error
+  // names the certificate every time (Promise.all named whichever access() lost the race).
+  const cert = await readable(certFile);
+  const key = await readable(keyFile);
   if (cert && key) return { certFile, keyFile, generated: false };
   if (cert !== key) {
     throw new ConfigError(
