@@ -4,7 +4,7 @@
 import { randomUUID } from "node:crypto";
 import { readFile, writeFile } from "node:fs/promises";
 import { availableParallelism, loadavg } from "node:os";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { startTestBed, type TestBed } from "../testbed/bed.ts";
 import { prepareGatewayCredentials } from "../testbed/gateway.ts";
@@ -12,13 +12,20 @@ import { httpsRequest } from "../testbed/http.ts";
 import { clients } from "../testbed/issuer/oidc-provider.ts";
 import { type CliResults, measureCli, renderCli } from "./cli-startup.ts";
 import { killAllProcessesNow, peakRssBytes, spawnTracked, stopAllProcesses, waitForLine } from "./lib/processes.ts";
-import { type BenchResults, judgeTargets, renderText, writeResults } from "./report.ts";
+import {
+  type Baseline,
+  type BenchResults,
+  judgeTargets,
+  regressionTargets,
+  renderText,
+  writeResults,
+} from "./report.ts";
 import { ceilingSetup, impersonatedIdentity } from "./setups/ceiling.ts";
 import { directSetup } from "./setups/direct.ts";
-import { credentialsFor, startGateway, startGatewayChild } from "./setups/gateway.ts";
+import { credentialsFor, startGateway, startGatewayChild, startGatewayVariant } from "./setups/gateway.ts";
 import { ensureKubeOidcProxy, startKubeOidcProxy } from "./setups/kube-oidc-proxy.ts";
 import { startNginx } from "./setups/nginx.ts";
-import type { Setup } from "./setups/setup.ts";
+import { gatewayVariants, type Setup, type Target } from "./setups/setup.ts";
 import { authCost } from "./workloads/auth-cost.ts";
 import { cores } from "./workloads/cores.ts";
 import { profileGateway } from "./workloads/profile.ts";
@@ -44,6 +51,10 @@ const { values: flags } = parseArgs({
     "no-kube-oidc-proxy": { type: "boolean", default: false },
     "no-profile": { type: "boolean", default: false },
     "profile-concurrency": { type: "string", default: "16" },
+    "profile-targets": { type: "string", default: "static,api" },
+    "semi-space": { type: "string", default: "8" },
+    targets: { type: "string", default: "static,api" },
+    baseline: { type: "string", default: "2026-12-07T10-43-43-189Z.json" },
     "time-limit": { type: "string", default: "45" },
     "cli-runs": { type: "string" },
     help: { type: "boolean", default: false },
@@ -56,6 +67,10 @@ if (flags.help) {
   --warmup=S              seconds of warm-up per cell, not measured (default 2; quick 0.5)
   --rounds=N              rounds of every GET cell, setups rotated each round; the median is kept (default 1)
   --concurrency=1,16,64   connections for the GET workloads
+  --targets=static,api    upstreams of the small-GET cells (static stand-in, kube-apiserver)
+  --semi-space=N          MiB: node --max-semi-space-size of the young-generation variants measured
+                          on kube-apiserver (gateway-bounded, gateway-h2; default 8); 0 leaves out
+                          the variants (and gateway-h2-unbounded)
   --watches=1000,5000     concurrent watch counts (quick: 1000)
   --streams=1,4           concurrent upgrade streams
   --watch-transports=1,100  watches per connection: 1 = HTTP/1.1 connection each, n = HTTP/2, n per connection
@@ -69,6 +84,9 @@ if (flags.help) {
   --no-kube-oidc-proxy    do not try to build kube-oidc-proxy
   --no-profile            skip the --cpu-prof run of the gateway
   --profile-concurrency=N connections of the profiled run (default 16)
+  --profile-targets=static,api  upstreams profiled (api: kube-apiserver's work shares the cores)
+  --baseline=FILE         results file (in bench/results/ or a path) the "no regression" targets compare
+                          with (default 2026-12-07T10-43-43-189Z.json, the last full run before issue 21)
   --time-limit=MIN        abort (and stop everything) after this many minutes (default 45)
 `);
   process.exit(0);
@@ -88,6 +106,9 @@ const options = {
   nginxWorkers: Number(flags["nginx-workers"]),
   gatewayWorkers: Number(flags.workers),
   only: new Set((flags.only ?? "gets,auth,upgrade,watches,cores,profile,cli").split(",")),
+  targets: (flags.targets ?? "static,api").split(",") as Target[],
+  semiSpaceMiB: Number(flags["semi-space"]),
+  profileTargets: (flags["profile-targets"] ?? "static,api").split(",") as Target[],
   cliRuns: Number(flags["cli-runs"] ?? (quick ? 5 : 15)),
 };
 const log = (line: string) => process.stderr.write(`${line}\n`);
@@ -222,8 +243,16 @@ try {
   if (options.gatewayWorkers > 1 && options.only.has("cores")) {
     setups.push(await startGateway(bed, apiCredentials, staticUrl, options.gatewayWorkers));
   }
+  // Issue 21: HTTP/2 for every request and V8's young generation bounded, on kube-apiserver only.
+  if (options.semiSpaceMiB > 0 && options.only.has("gets") && options.targets.includes("api")) {
+    for (const name of gatewayVariants) {
+      setups.push(await startGatewayVariant(bed, apiCredentials, name, options.semiSpaceMiB));
+    }
+  }
   // serve --workers is measured in the cores workload only, against the gateway as one process.
   const singleProcess = setups.filter((s) => s.name !== "gateway-workers");
+  // The variants are measured in the small-GET cells only.
+  const baseSetups = singleProcess.filter((s) => !gatewayVariants.includes(s.name));
   // The ceiling: what the gateway sends kube-apiserver, sent by the client itself (small GETs only).
   const ceiling = ceilingSetup({
     api: apiServer.url,
@@ -255,7 +284,7 @@ try {
     smallGets({
       ...common,
       setups: [...singleProcess, ceiling],
-      targets: ["static", "api"],
+      targets: options.targets,
       concurrencies: options.concurrencies,
       rounds: options.rounds,
       token,
@@ -273,7 +302,7 @@ try {
     }),
   );
   const upgrades = await stage("upgrade", "upgrade streams", () =>
-    upgradeThroughput({ ...common, setups: singleProcess, streams: options.streams, token }),
+    upgradeThroughput({ ...common, setups: baseSetups, streams: options.streams, token }),
   );
   const watchCells = await stage(
     "watches",
@@ -310,7 +339,7 @@ try {
   const coreCells = await stage("cores", `more than one core: serve --workers=${options.gatewayWorkers} (wrk)`, () =>
     cores({
       ...common,
-      setups: setups.filter((s) => s.name !== "kube-oidc-proxy"),
+      setups: setups.filter((s) => s.name !== "kube-oidc-proxy" && !gatewayVariants.includes(s.name)),
       token,
       connections: 64,
       rounds: Math.max(2, options.rounds),
@@ -321,18 +350,26 @@ try {
   // The CLI's start-up, while the setups idle: a fresh process per run, and a fresh idle serve.
   let cli: CliResults | undefined;
   if (options.only.has("cli")) cli = await measureCli({ runs: options.cliRuns, bed, log });
-  let profile: Awaited<ReturnType<typeof profileGateway>> | undefined;
+  const profiles: Awaited<ReturnType<typeof profileGateway>>[] = [];
   if (options.only.has("profile") && !flags["no-profile"]) {
     const connections = Number(flags["profile-concurrency"]);
-    log(`bench: profiling the gateway (--cpu-prof) under c=${connections} small GETs on the static stand-in`);
-    profile = await profileGateway({
-      ...common,
-      bed,
-      credentials: await credentialsFor(bed, "gateway-profiled", staticUrl, "static-upstream-ignores-this"),
-      dir: join(resultsDir, "profiles"),
-      token,
-      connections,
-    });
+    for (const target of options.profileTargets) {
+      log(`bench: profiling the gateway (--cpu-prof) under c=${connections} small GETs on ${target}`);
+      profiles.push(
+        await profileGateway({
+          ...common,
+          bed,
+          credentials:
+            target === "api"
+              ? apiCredentials
+              : await credentialsFor(bed, "gateway-profiled", staticUrl, "static-upstream-ignores-this"),
+          dir: join(resultsDir, "profiles"),
+          token,
+          connections,
+          target,
+        }),
+      );
+    }
   }
 
   // --- Report ----------------------------------------------------------------------------------
@@ -365,12 +402,17 @@ try {
     upgrades,
     watches: watchCells,
     cores: coreCells,
-    ...(profile ? { profile } : {}),
+    ...(profiles.length ? { profiles } : {}),
     ...(cli ? { cli } : {}),
     peakRss,
     missing,
   };
-  const results: BenchResults = { ...partial, targets: [...judgeTargets(partial), ...(cli?.targets ?? [])] };
+  const baselineFile = resolve(resultsDir, flags.baseline ?? "");
+  const baseline = JSON.parse(await readFile(baselineFile, "utf8")) as Baseline;
+  const results: BenchResults = {
+    ...partial,
+    targets: [...judgeTargets(partial), ...regressionTargets(partial, baseline), ...(cli?.targets ?? [])],
+  };
   process.stdout.write(`\n${renderText(results)}\n`);
   if (cli) process.stdout.write(`\n${renderCli(cli)}\n`);
   const files = await writeResults(resultsDir, results);

@@ -17,7 +17,7 @@ import {
 import { repoRoot } from "../../testbed/paths.ts";
 import { freePort } from "../../testbed/ports.ts";
 import { childPids, spawnTracked, stopProcess } from "../lib/processes.ts";
-import type { Setup } from "./setup.ts";
+import type { Setup, SetupName } from "./setup.ts";
 
 export interface GatewayChild {
   readonly url: string;
@@ -35,6 +35,8 @@ export interface GatewayChildOptions {
   /** --cpu-prof into this folder (written when the process exits). */
   readonly cpuProfileDir?: string;
   readonly extraFlags?: readonly string[];
+  /** Flags for node itself (before the script), e.g. --max-semi-space-size. */
+  readonly nodeFlags?: readonly string[];
 }
 
 /** Credentials for a gateway in front of an arbitrary upstream (the static stand-in). */
@@ -65,7 +67,10 @@ export async function startGatewayChild(options: GatewayChildOptions): Promise<G
   const healthPort = flags.find((f) => f.startsWith("--health-port="))?.split("=")[1];
   const logFile = join(options.bed.dir, `${options.name}.log`);
   const log = openSync(logFile, "a");
-  const nodeFlags = options.cpuProfileDir ? ["--cpu-prof", `--cpu-prof-dir=${options.cpuProfileDir}`] : [];
+  const nodeFlags = [
+    ...(options.nodeFlags ?? []),
+    ...(options.cpuProfileDir ? ["--cpu-prof", `--cpu-prof-dir=${options.cpuProfileDir}`] : []),
+  ];
   const child = spawnTracked(
     process.execPath,
     [...nodeFlags, join(repoRoot, "dist", "cli", "main.js"), "serve", ...flags, ...(options.extraFlags ?? [])],
@@ -113,8 +118,16 @@ export async function startGateway(
     name: workers > 1 ? "gateway-workers" : "gateway",
     children: { static: staticChild, api: apiChild },
     endpoints: {
-      static: { url: staticChild.url, pids: () => withWorkers(staticChild.pid) },
-      api: { url: apiChild.url, pids: () => withWorkers(apiChild.pid) },
+      static: {
+        url: staticChild.url,
+        pids: () => withWorkers(staticChild.pid),
+        ...(workers > 1 ? {} : { metricsUrl: `${staticChild.healthUrl}/metrics` }),
+      },
+      api: {
+        url: apiChild.url,
+        pids: () => withWorkers(apiChild.pid),
+        ...(workers > 1 ? {} : { metricsUrl: `${apiChild.healthUrl}/metrics` }),
+      },
     },
     allPids: () => [...withWorkers(staticChild.pid), ...withWorkers(apiChild.pid)],
     description:
@@ -124,5 +137,40 @@ export async function startGateway(
     stop: async () => {
       await Promise.all([staticChild.stop(), apiChild.stop()]);
     },
+  };
+}
+
+/** What each young-generation variant runs (issue 21): the upstream protocol and V8's semi-space. */
+export function variantFlags(name: SetupName, semiSpaceMiB: number) {
+  const h2 = name === "gateway-h2" || name === "gateway-h2-unbounded";
+  const bounded = name === "gateway-h2" || name === "gateway-bounded";
+  return {
+    extraFlags: h2 ? ["--upstream-http2=all"] : [],
+    // Node's CLI docs (--max-semi-space-size, in MiB): the young generation is three times the
+    // semi-space (V8's YoungGenerationSizeFromSemiSpaceSize), and the default on 64-bit systems
+    // is up to 16 MiB, depending on the heap limit: so N bounds the young generation to ~3N MiB.
+    nodeFlags: bounded ? [`--max-semi-space-size=${semiSpaceMiB}`] : [],
+    description: `kube-oidc-gateway ${h2 ? "--upstream-http2=all (every request an HTTP/2 stream)" : "with its default --upstream-http2=watches (small requests over HTTP/1.1 keep-alive)"}, ${bounded ? `node --max-semi-space-size=${semiSpaceMiB} (MiB)` : "V8's default young generation"}; kube-apiserver only`,
+  };
+}
+
+/** A young-generation variant of the gateway, in front of kube-apiserver only. */
+export async function startGatewayVariant(
+  bed: TestBed,
+  apiCredentials: GatewayCredentials,
+  name: SetupName,
+  semiSpaceMiB: number,
+): Promise<Setup & { child: GatewayChild }> {
+  const { extraFlags, nodeFlags, description } = variantFlags(name, semiSpaceMiB);
+  const child = await startGatewayChild({ bed, name, credentials: apiCredentials, extraFlags, nodeFlags });
+  const endpoint = { url: child.url, pids: () => [child.pid], metricsUrl: `${child.healthUrl}/metrics` };
+  return {
+    name,
+    child,
+    targets: ["api"],
+    endpoints: { static: endpoint, api: endpoint },
+    allPids: () => [child.pid],
+    description,
+    stop: () => child.stop(),
   };
 }

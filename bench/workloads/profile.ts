@@ -1,6 +1,9 @@
 // Profiles the gateway's hot path: a separate gateway child started with --cpu-prof serves
-// small GETs on the static stand-in (only the proxy's own work), then exits cleanly so Node
-// writes the profile; the report lists the frames with the most self time.
+// small GETs (on the static stand-in: only the proxy's own work; on kube-apiserver: the real
+// upstream, whose work shares the same cores), then exits cleanly so Node writes the profile.
+// The report answers "where does the CPU go" in categories one can act on (TLS, HTTP parsing and
+// header writing, the gateway's own code by concern, GC, idle), as % of busy time and as µs per
+// request, and lists the frames with the most self time.
 import { mkdir, readdir, readFile } from "node:fs/promises";
 import { join, relative } from "node:path";
 import type { TestBed } from "../../testbed/bed.ts";
@@ -9,6 +12,7 @@ import { repoRoot } from "../../testbed/paths.ts";
 import type { LoadResult } from "../lib/http-load.ts";
 import { runLoad } from "../lib/workers.ts";
 import { startGatewayChild } from "../setups/gateway.ts";
+import type { Target } from "../setups/setup.ts";
 import { smallGetPath } from "./small-gets.ts";
 
 export interface ProfileFrame {
@@ -17,10 +21,27 @@ export interface ProfileFrame {
   readonly selfPercent: number;
 }
 
+/** One category of the profile: its share of busy time and its time per request served. */
+export interface ProfileCategory {
+  readonly category: string;
+  readonly busyPercent: number;
+  readonly microsPerRequest: number;
+}
+
 export interface ProfileReport {
   readonly file: string;
   readonly load: LoadResult;
   readonly connections: number;
+  /** Absent in results written before the api target was profiled (then: static). */
+  readonly target?: Target;
+  /** Requests the gateway served while profiled (its own counter: warm-up included). */
+  readonly requests?: number;
+  /** Busy time (not idle, not module loading at startup) in µs. */
+  readonly busyMicros?: number;
+  /** Idle time in % of the profiled wall time. */
+  readonly idlePercent?: number;
+  /** Busy time by category, highest first (see categorize). */
+  readonly categories?: ProfileCategory[];
   /** Self time by frame, highest first. */
   readonly topFrames: ProfileFrame[];
   /** Self time by where the code lives: the gateway's src/, its dependencies, Node itself, GC/idle. */
@@ -58,10 +79,87 @@ function area(url: string, fn: string): string {
   return url === "" ? "native/builtin" : "other";
 }
 
+// The categories a reader can act on. Native frames (url "") take the category of the nearest
+// JavaScript frame that called them, except the stream writes: on a TLS socket (both of the
+// gateway's sides are TLS) StreamBase's writev/write*String run TLSWrap's encryption and the
+// write syscall, so their time is TLS.
+export const categoryNames = {
+  gc: "garbage collection",
+  native:
+    "native, no JavaScript on the stack ((program): TLS decryption of what is read, llhttp parsing the clients' requests, nghttp2, libuv)",
+  tls: "TLS: encrypt + write (writev/write*String under TLSWrap) and Node's tls JavaScript",
+  http: "HTTP parsing and header writing (Node's _http_*, http2, llhttp's execute, and the events and streams they drive)",
+  plumbing: "Node's event loop: ticks, microtasks, timers, events with no TLS, HTTP or gateway caller",
+  authn: "gateway: authentication (token verification, token cache)",
+  headers: "gateway: request and impersonation headers",
+  logging: "gateway: logging",
+  metrics: "gateway: metrics",
+  pipeline: "gateway: the rest of its request pipeline (proxy, upstream, server)",
+  dependency: "dependencies (node_modules), not under a gateway frame",
+  other: "other",
+} as const;
+
+const tlsWrites = new Set([
+  "writev",
+  "writeBuffer",
+  "writeUtf8String",
+  "writeLatin1String",
+  "writeAsciiString",
+  "writeUcs2String",
+]);
+const isTlsModule = (url: string) => /^node:(_tls_|tls$|internal\/tls\/)/.test(url);
+const isHttpModule = (url: string) => /^node:(_http_|https?$|http2$|internal\/http)/.test(url);
+
+/** The gateway's concern a file of its own belongs to (dist/ mirrors src/). */
+function gatewayArea(url: string): string {
+  const path = url.replace(/^.*\/(src|dist)\//, "");
+  if (path.startsWith("authn/") || path.startsWith("apiserver/jw") || path.startsWith("apiserver/go-oidc"))
+    return categoryNames.authn;
+  if (path.startsWith("proxy/headers") || path.startsWith("apiserver/impersonation")) return categoryNames.headers;
+  if (/^observability\/(access-log|logger)/.test(path)) return categoryNames.logging;
+  if (path.startsWith("observability/")) return categoryNames.metrics;
+  return categoryNames.pipeline;
+}
+
+type Node = CpuProfile["nodes"][number];
+
+/** The category of a profile node (a function on one stack), given its ancestors, innermost first. */
+export function categorize(node: Node, ancestors: readonly Node[]): string {
+  const { functionName: fn, url } = node.callFrame;
+  if (fn === "(garbage collector)") return categoryNames.gc;
+  if (fn === "(program)") return categoryNames.native;
+  if (fn === "(idle)") return "idle";
+  if (url === "") {
+    if (tlsWrites.has(fn)) return categoryNames.tls;
+    const [caller, ...rest] = ancestors;
+    return caller ? categorize(caller, rest) : categoryNames.other;
+  }
+  if (isTlsModule(url)) return categoryNames.tls;
+  if (isHttpModule(url)) return categoryNames.http;
+  if (isGatewayCode(url)) return gatewayArea(url);
+  // Node's other internals (events, streams, nextTick, crypto, buffers) and dependencies count for
+  // the nearest caller that is TLS, HTTP or the gateway's: the listeners _http_outgoing adds are
+  // HTTP's cost, the token cache's SHA-256 is authentication, the logger's stream writes are
+  // logging. With no such caller (the event loop's own ticks and microtasks) they are plumbing.
+  for (const caller of ancestors) {
+    const at = caller.callFrame.url;
+    if (isTlsModule(at)) return categoryNames.tls;
+    if (isHttpModule(at)) return categoryNames.http;
+    if (isGatewayCode(at)) return gatewayArea(at);
+  }
+  if (url.includes("/node_modules/")) return categoryNames.dependency;
+  if (url.startsWith("node:")) return categoryNames.plumbing;
+  return categoryNames.other;
+}
+
 const locationOf = (url: string, lineNumber: number) =>
   url ? `${url.startsWith("file://") ? relative(repoRoot, new URL(url).pathname) : url}:${lineNumber + 1}` : "";
 
-export function summarizeProfile(profile: CpuProfile, top = 20): Omit<ProfileReport, "file" | "load" | "connections"> {
+export function summarizeProfile(
+  profile: CpuProfile,
+  top = 20,
+  requests = 0,
+): Omit<ProfileReport, "file" | "load" | "connections" | "target"> {
   const parent = new Map<number, number>();
   const byId = new Map(profile.nodes.map((n) => [n.id, n]));
   for (const n of profile.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
@@ -72,7 +170,7 @@ export function summarizeProfile(profile: CpuProfile, top = 20): Omit<ProfileRep
     }
   };
   const isStartup = (id: number) =>
-    [...ancestors(id)].some((n) => n.callFrame.url.startsWith("node:internal/modules/"));
+    [byId.get(id), ...ancestors(id)].some((n) => n?.callFrame.url.startsWith("node:internal/modules/"));
   const srcFrame = (id: number) => {
     const self = byId.get(id);
     if (self && isGatewayCode(self.callFrame.url)) return self;
@@ -90,8 +188,10 @@ export function summarizeProfile(profile: CpuProfile, top = 20): Omit<ProfileRep
   }
   const frames = new Map<string, { function: string; location: string; time: number }>();
   const areas = new Map<string, number>();
+  const categories = new Map<string, number>();
   let total = 0;
   let busy = 0;
+  let idle = 0;
   for (const node of profile.nodes) {
     const t = time.get(node.id) ?? 0;
     if (t === 0) continue;
@@ -100,12 +200,17 @@ export function summarizeProfile(profile: CpuProfile, top = 20): Omit<ProfileRep
     const fn = functionName || "(anonymous)";
     const a = area(url, fn);
     areas.set(a, (areas.get(a) ?? 0) + t);
-    if (a === "idle") continue;
+    if (a === "idle") {
+      idle += t;
+      continue;
+    }
     busy += t;
     if (isStartup(node.id)) {
       startup += t;
       continue;
     }
+    const category = categorize(node, [...ancestors(node.id)]);
+    categories.set(category, (categories.get(category) ?? 0) + t);
     const owner = srcFrame(node.id);
     const ownerKey = owner
       ? `${owner.callFrame.functionName}@${locationOf(owner.callFrame.url, owner.callFrame.lineNumber)}`
@@ -136,7 +241,24 @@ export function summarizeProfile(profile: CpuProfile, top = 20): Omit<ProfileRep
     .sort((a, b) => b.time - a.time)
     .slice(0, top)
     .map((f) => ({ function: f.function, location: f.location, selfPercent: (100 * f.time) / (busy || 1) }));
-  return { topFrames, byArea, bySrcFrame, startupPercent: (100 * startup) / (busy || 1) };
+  // Busy time of the categories: startup's module loading is left out, as in the tables.
+  const served = busy - startup;
+  return {
+    topFrames,
+    byArea,
+    bySrcFrame,
+    startupPercent: (100 * startup) / (busy || 1),
+    requests,
+    busyMicros: served,
+    idlePercent: (100 * idle) / (total || 1),
+    categories: [...categories.entries()]
+      .sort((a, b) => b[1] - a[1])
+      .map(([category, t]) => ({
+        category,
+        busyPercent: (100 * t) / (served || 1),
+        microsPerRequest: requests > 0 ? t / requests : Number.NaN,
+      })),
+  };
 }
 
 export async function profileGateway(options: {
@@ -148,16 +270,19 @@ export async function profileGateway(options: {
   readonly connections: number;
   readonly warmupMs: number;
   readonly durationMs: number;
+  /** The upstream the credentials point at (the report says which). */
+  readonly target: Target;
 }): Promise<ProfileReport> {
   await mkdir(options.dir, { recursive: true });
   const before = new Set(await readdir(options.dir));
   const gateway = await startGatewayChild({
     bed: options.bed,
-    name: "gateway-profiled",
+    name: `gateway-profiled-${options.target}`,
     credentials: options.credentials,
     cpuProfileDir: options.dir,
   });
   let load: LoadResult;
+  let requests = 0;
   try {
     load = await runLoad({
       url: gateway.url + smallGetPath,
@@ -167,6 +292,7 @@ export async function profileGateway(options: {
       durationMs: options.durationMs,
       token: options.token,
     });
+    requests = await requestsServed(`${gateway.healthUrl}/metrics`);
   } finally {
     await gateway.stop();
   }
@@ -178,6 +304,17 @@ export async function profileGateway(options: {
     file: relative(repoRoot, join(options.dir, file)),
     load,
     connections: options.connections,
-    ...summarizeProfile(profile),
+    target: options.target,
+    ...summarizeProfile(profile, 20, requests),
   };
+}
+
+/** Every request the gateway counted so far (warm-up included: the profile covers it too). */
+async function requestsServed(metricsUrl: string): Promise<number> {
+  const text = await (await fetch(metricsUrl)).text();
+  let sum = 0;
+  for (const line of text.split("\n")) {
+    if (/^kube_oidc_gateway_http_requests_total[{ ]/.test(line)) sum += Number(line.slice(line.lastIndexOf(" ") + 1));
+  }
+  return sum;
 }

@@ -14,6 +14,25 @@ export interface GetCell {
   readonly round: number;
   readonly result: LoadResult;
   readonly usage: ProcessUsage;
+  /**
+   * The gateway's garbage collection over the cell (warm-up included, like its CPU), in cores:
+   * seconds of GC per second of wall time, from its nodejs_gc_duration_seconds_sum. Gateway setups only.
+   */
+  readonly gcCores?: number;
+}
+
+/** Seconds spent in GC so far (every kind), from the gateway's Prometheus text; undefined if unreadable. */
+export async function gcSeconds(metricsUrl: string): Promise<number | undefined> {
+  try {
+    const text = await (await fetch(metricsUrl)).text();
+    let sum = 0;
+    for (const line of text.split("\n")) {
+      if (line.startsWith("nodejs_gc_duration_seconds_sum")) sum += Number(line.slice(line.lastIndexOf(" ") + 1));
+    }
+    return sum;
+  } catch {
+    return undefined;
+  }
 }
 
 export interface SmallGetsOptions {
@@ -37,6 +56,8 @@ export async function smallGets(options: SmallGetsOptions): Promise<GetCell[]> {
         const order = here.map((_, i) => here[(i + round) % here.length] as Setup);
         for (const setup of order) {
           const endpoint = setup.endpoints[target];
+          const gcBefore = endpoint.metricsUrl ? await gcSeconds(endpoint.metricsUrl) : undefined;
+          const started = performance.now();
           const { value: result, usage } = await whileSampling(endpoint.pids, () =>
             runLoad({
               url: endpoint.url + smallGetPath,
@@ -48,10 +69,22 @@ export async function smallGets(options: SmallGetsOptions): Promise<GetCell[]> {
               ...(endpoint.headers ? { headers: endpoint.headers } : {}),
             }),
           );
+          const wallSeconds = (performance.now() - started) / 1000;
+          const gcAfter = endpoint.metricsUrl ? await gcSeconds(endpoint.metricsUrl) : undefined;
+          const gcCores =
+            gcBefore !== undefined && gcAfter !== undefined ? (gcAfter - gcBefore) / wallSeconds : undefined;
           options.log(
-            `  ${target} c=${connections} ${setup.name.padEnd(15)} ${result.rps.toFixed(0).padStart(6)} req/s  p50 ${result.p50Ms.toFixed(3)} ms  p99 ${result.p99Ms.toFixed(3)} ms  cpu ${(usage.cpuCores * 100).toFixed(0)}%${result.errors + result.non2xx ? `  errors ${result.errors + result.non2xx} (${result.firstError})` : ""}`,
+            `  ${target} c=${connections} ${setup.name.padEnd(15)} ${result.rps.toFixed(0).padStart(6)} req/s  p50 ${result.p50Ms.toFixed(3)} ms  p99 ${result.p99Ms.toFixed(3)} ms  cpu ${(usage.cpuCores * 100).toFixed(0)}%${gcCores === undefined ? "" : ` (gc ${(gcCores * 100).toFixed(1)}%)`}  rss ${(usage.peakRss / 2 ** 20).toFixed(0)} MiB${result.errors + result.non2xx ? `  errors ${result.errors + result.non2xx} (${result.firstError})` : ""}`,
           );
-          cells.push({ target, connections, setup: setup.name, round, result, usage });
+          cells.push({
+            target,
+            connections,
+            setup: setup.name,
+            round,
+            result,
+            usage,
+            ...(gcCores === undefined ? {} : { gcCores }),
+          });
         }
       }
     }
