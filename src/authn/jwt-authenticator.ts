@@ -1,18 +1,13 @@
 // One issuer's token check, step for step as kube-apiserver's jwtAuthenticator.AuthenticateToken
 // (k8s.io/apiserver plugin/pkg/authenticator/token/oidc/oidc.go): the id token is verified as
 // go-oidc does (id-token-verifier.ts), distributed claims are expanded, then the claims are mapped.
-import {
-  type CelOutput,
-  type CompiledExpression,
-  claimsValue,
-  compileExpression,
-  toStringList,
-  userValue,
-} from "../apiserver/cel.ts";
+import type { CelOutput, CompiledExpression } from "../apiserver/cel.ts";
 import { goBool, goString, goStringOrArray } from "../apiserver/go-json.ts";
 import { verifyIdToken } from "../apiserver/id-token-verifier.ts";
 import { impersonationWouldChange } from "../apiserver/impersonation-headers.ts";
 import type { ParsedToken } from "../apiserver/jws.ts";
+// CEL is loaded when a configuration has an expression (lazy-libraries.ts), not at start-up.
+import { celLibrary } from "../config/lazy-libraries.ts";
 import { DistributedClaimsResolver } from "./distributed-claims.ts";
 import { AuthenticationError } from "./errors.ts";
 import type { IssuerKeys, IssuerKeysEvents } from "./issuer-keys.ts";
@@ -54,7 +49,7 @@ function compileMapping(
   output: CelOutput,
 ): CompiledMapping | undefined {
   if (!mapping) return undefined;
-  if ("expression" in mapping) return { program: compileExpression(mapping.expression, "claims", output) };
+  if ("expression" in mapping) return { program: celLibrary().compileExpression(mapping.expression, "claims", output) };
   return { claim: mapping.claim, prefix: "prefix" in mapping ? mapping.prefix : "" };
 }
 
@@ -81,14 +76,14 @@ export class JwtAuthenticator {
     this.#uid = compileMapping(mappings.uid, "string");
     this.#extra = (mappings.extra ?? []).map((e) => ({
       key: e.key,
-      program: compileExpression(e.valueExpression, "claims", "strings"),
+      program: celLibrary().compileExpression(e.valueExpression, "claims", "strings"),
     }));
     this.#claimRules = (config.claimValidationExpressions ?? []).map((r) => ({
-      program: compileExpression(r.expression, "claims", "bool"),
+      program: celLibrary().compileExpression(r.expression, "claims", "bool"),
       message: r.message,
     }));
     this.#userRules = (config.userValidationRules ?? []).map((r) => ({
-      program: compileExpression(r.expression, "user", "bool"),
+      program: celLibrary().compileExpression(r.expression, "user", "bool"),
       message: r.message,
     }));
     this.#usesCel =
@@ -117,7 +112,7 @@ export class JwtAuthenticator {
     });
     const claims = { ...token.payload };
     await this.#distributedClaims?.expand(claims);
-    const celInput = this.#usesCel ? { claims: claimsValue(claims) } : {};
+    const celInput = this.#usesCel ? { claims: celLibrary().claimsValue(claims) } : {};
 
     const user: UserInfo = {
       username: this.#mapUsername(claims, celInput),
@@ -146,7 +141,7 @@ export class JwtAuthenticator {
       }
     }
     if (this.#userRules.length > 0) {
-      const userInput = { user: userValue(user) };
+      const userInput = { user: celLibrary().userValue(user) };
       for (const rule of this.#userRules) {
         if (this.#run(rule.program, userInput, "USER_VALIDATION") !== true) {
           throw new AuthenticationError(
@@ -234,7 +229,7 @@ export class JwtAuthenticator {
     if (!mapping) return [];
     if ("program" in mapping) {
       try {
-        return toStringList(this.#run(mapping.program, celInput, "CEL_MAPPING"));
+        return celLibrary().toStringList(this.#run(mapping.program, celInput, "CEL_MAPPING"));
       } catch (error) {
         if (error instanceof AuthenticationError) throw error;
         throw new AuthenticationError(
@@ -286,7 +281,7 @@ export class JwtAuthenticator {
     for (const { key, program } of this.#extra) {
       let values: string[];
       try {
-        values = toStringList(this.#run(program, celInput, "CEL_MAPPING"));
+        values = celLibrary().toStringList(this.#run(program, celInput, "CEL_MAPPING"));
       } catch (error) {
         if (error instanceof AuthenticationError) throw error;
         throw new AuthenticationError(

@@ -4,10 +4,10 @@
 // validation.go: ValidateAuthenticationConfiguration and the validate* functions it calls).
 // CEL expressions are compiled and type-checked here, at load, so a bad one never reaches a request.
 import { X509Certificate } from "node:crypto";
-import { parse as parseYaml } from "yaml";
-import { type CelOutput, compileExpression } from "../apiserver/cel.ts";
+import type { CelOutput } from "../apiserver/cel.ts";
 import { type JwtAuthenticatorConfig, validSigningAlgorithms } from "../authn/jwt-config.ts";
 import { ConfigError } from "./errors.ts";
+import { celLibrary, parseYaml } from "./lazy-libraries.ts";
 
 const apiVersions = [
   "apiserver.config.k8s.io/v1",
@@ -86,7 +86,7 @@ function checkExpression(
     return undefined;
   }
   try {
-    compileExpression(expression, variable, output);
+    celLibrary().compileExpression(expression, variable, output);
     return expression;
   } catch (error) {
     errors.invalid(path, expression, (error as Error).message);

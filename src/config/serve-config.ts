@@ -3,7 +3,6 @@
 // rest of the program receives and never re-reads.
 import { readFileSync } from "node:fs";
 import { availableParallelism } from "node:os";
-import { parse as parseYaml } from "yaml";
 import { trustedProxyList } from "../apiserver/source-ips.ts";
 import type { AuditConfig } from "../audit/types.ts";
 import type { JwtAuthenticatorConfig } from "../authn/jwt-config.ts";
@@ -21,6 +20,7 @@ import {
   valuesFromFile,
 } from "./flags.ts";
 import { goCipherSuites, goSuitesNodeLacks, goTls13Suites, goTlsVersions } from "./go-tls-names.ts";
+import { parseYaml } from "./lazy-libraries.ts";
 import { jwtAuthenticatorFromFlags } from "./oidc-flags.ts";
 import { serveFlags } from "./serve-flags.ts";
 import { loadSessionConfig, type SessionConfig } from "./session-config.ts";

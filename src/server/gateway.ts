@@ -4,7 +4,6 @@
 import type { ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { withholdExtras } from "../apiserver/impersonation-headers.ts";
-import { createAuditor } from "../audit/auditor.ts";
 import { Authenticator } from "../authn/authenticator.ts";
 import { ReloadingAuthenticator } from "../authn/reloading-authenticator.ts";
 import { TokenReviewer } from "../authn/token-review.ts";
@@ -70,8 +69,14 @@ export async function startGateway(config: ServeConfig, deps: GatewayDependencie
     );
 
   // The audit policy and backends first: a policy file that does not load stops the start before
-  // anything else runs.
-  const auditor = createAuditor(config.audit, logger);
+  // anything else runs. Their code (policy, backends, the YAML library) is loaded only when an
+  // --audit-* flag asks for it: without, createAuditor returns undefined and says nothing, and a
+  // plain serve's idle RSS does not carry it (bench/cli-startup.ts).
+  const audit = config.audit;
+  const auditor =
+    audit.policyFile || audit.log.path || audit.webhook.configFile
+      ? (await import("../audit/auditor.ts")).createAuditor(audit, logger)
+      : undefined;
 
   const upstream = new Upstream({
     kubeconfig: config.upstream.kubeconfig,
