@@ -1,6 +1,8 @@
 // The CLI's own cost: how long `kube-oidc-gateway --help` (and two other commands that do little)
 // takes and how much memory it peaks at, and how much a `serve` that has started and serves
-// nothing holds. Issue 19's targets: --help under 150 ms and 50 MB; idle serve RSS is reported.
+// nothing holds. Issue 19's targets: --help under 150 ms and 50 MB; issue 21's: idle serve RSS
+// ≤ 60 MiB (Node 24 alone idles at ~42 MiB, and with node:http, https, http2 and tls loaded and a
+// TLS server listening at ~57 MiB: most of the budget is Node's own).
 //
 // `npm run bench` runs it as the "cli" section (its verdicts join the report's targets); to run
 // only this section (no nginx, no kube-oidc-proxy, no load): `node bench/cli-startup.ts`, or
@@ -119,6 +121,8 @@ export async function measureIdleServe(bed: TestBed, settleMs = 5_000): Promise<
   }
 }
 
+const idleTarget = "idle serve RSS ≤ 60 MiB";
+
 export function judgeCli(cells: readonly CliCell[], idleServe: IdleServe | undefined): CliVerdict[] {
   const help = cells.find((c) => c.command === "kube-oidc-gateway --help");
   const mib = (bytes: number) => (bytes / 2 ** 20).toFixed(1);
@@ -139,11 +143,11 @@ export function judgeCli(cells: readonly CliCell[], idleServe: IdleServe | undef
       : { target: "kube-oidc-gateway --help peak RSS under 50 MB", met: "not measured", detail: "" },
     idleServe
       ? {
-          target: "idle serve RSS (reported, no target)",
-          met: "not measured",
+          target: idleTarget,
+          met: idleServe.rssBytes <= 60 * 2 ** 20,
           detail: `${mib(idleServe.rssBytes)} MiB after ${idleServe.settleMs / 1000} s ready and idle; peak ${mib(idleServe.peakRssBytes)} MiB`,
         }
-      : { target: "idle serve RSS (reported, no target)", met: "not measured", detail: "skipped (--no-serve)" },
+      : { target: idleTarget, met: "not measured", detail: "skipped (--no-serve)" },
   ];
 }
 
