@@ -127,24 +127,32 @@ export function gcMicrosPerRequest(cell: GetCell): number {
 }
 
 const variantRows: SetupName[] = ["gateway", ...gatewayVariants];
+const upstreamName = (target: Target) => (target === "static" ? "static stand-in" : "kube-apiserver");
+/** A gateway setup's peak RSS over the run on one upstream (results before the variants ran on both: by name). */
+const runPeak = (peakRss: Readonly<Record<string, number>>, setup: SetupName, target: Target) =>
+  peakRss[`${setup} (${target})`] ?? (target === "api" ? peakRss[setup] : undefined);
 
 /**
- * Issue 21: HTTP/2 to the API server for every request, and V8's young generation bounded, on
- * kube-apiserver: each variant against direct, the ceiling, the default gateway and nginx.
+ * Issue 21: HTTP/2 to the API server for every request, and V8's young generation bounded: each
+ * variant against direct, the ceiling (kube-apiserver), the default gateway and nginx.
  */
 export function variantsTable(gets: readonly GetCell[], peakRss: Readonly<Record<string, number>>): string {
-  const cs = [...new Set(gets.filter((g) => g.target === "api").map((g) => g.connections))];
+  const keys = [
+    ...new Set(gets.filter((g) => gatewayVariants.includes(g.setup)).map((g) => `${g.target}/${g.connections}`)),
+  ];
   const rows: string[][] = [];
-  for (const c of cs) {
-    const at = (s: SetupName) => find(gets, "api", c, s);
+  for (const key of keys) {
+    const [target, c] = [key.split("/")[0] as Target, Number(key.split("/")[1])];
+    const at = (s: SetupName) => find(gets, target, c, s);
     const nginxCpu = at("nginx") ? cpuMicrosPerRequest(at("nginx") as GetCell) : undefined;
     for (const setup of variantRows) {
       const cell = at(setup);
       if (!cell) continue;
       const cpu = cpuMicrosPerRequest(cell);
       const gc = gcMicrosPerRequest(cell);
-      const runPeak = setup === "gateway" ? peakRss["gateway (api)"] : peakRss[setup];
+      const peak = runPeak(peakRss, setup, target);
       rows.push([
+        upstreamName(target),
         String(c),
         setup,
         `${cell.result.rps.toFixed(0)} (${f(cell.result.p50Ms)}/${f(cell.result.p99Ms)})`,
@@ -155,13 +163,14 @@ export function variantsTable(gets: readonly GetCell[], peakRss: Readonly<Record
         ratio(cpu, nginxCpu),
         Number.isNaN(gc) ? "–" : `${f(gc, 0)} µs (${f((100 * gc) / cpu, 0)}%)`,
         mib(cell.usage.peakRss),
-        runPeak ? mib(runPeak) : "–",
+        peak ? mib(peak) : "–",
       ]);
     }
   }
   if (rows.length === 0) return "";
   return table(
     [
+      "upstream",
       "c",
       "setup",
       "req/s (p50/p99 ms)",
@@ -178,15 +187,21 @@ export function variantsTable(gets: readonly GetCell[], peakRss: Readonly<Record
   );
 }
 
-/** Which variant is best on each of issue 21's measures, at the highest concurrency ≥ 16 measured. */
+/** Which gateway setup is best on each of issue 21's measures, per upstream, at the highest c ≥ 16 measured. */
 export function bestVariants(gets: readonly GetCell[], peakRss: Readonly<Record<string, number>>): string {
-  const c = Math.max(...gets.filter((g) => g.target === "api" && g.connections >= 16).map((g) => g.connections));
-  const cells = variantRows.map((s) => find(gets, "api", c, s)).filter((g): g is GetCell => g !== undefined);
-  if (cells.length < 2) return "";
-  const best = (score: (g: GetCell) => number, low: boolean) =>
-    [...cells].sort((a, b) => (low ? score(a) - score(b) : score(b) - score(a)))[0]?.setup ?? "–";
-  const run = (g: GetCell) => (g.setup === "gateway" ? peakRss["gateway (api)"] : peakRss[g.setup]) ?? g.usage.peakRss;
-  return `Best at c=${c} on kube-apiserver: throughput (÷ ceiling) ${best((g) => g.result.rps, false)}; CPU per request ${best(cpuMicrosPerRequest, true)}; peak RSS over the run ${best(run, true)}.`;
+  const lines: string[] = [];
+  for (const target of ["static", "api"] as const) {
+    const c = Math.max(...gets.filter((g) => g.target === target && g.connections >= 16).map((g) => g.connections));
+    const cells = variantRows.map((s) => find(gets, target, c, s)).filter((g): g is GetCell => g !== undefined);
+    if (cells.length < 2) continue;
+    const best = (score: (g: GetCell) => number, low: boolean) =>
+      [...cells].sort((a, b) => (low ? score(a) - score(b) : score(b) - score(a)))[0]?.setup ?? "–";
+    const peak = (g: GetCell) => runPeak(peakRss, g.setup, target) ?? g.usage.peakRss;
+    lines.push(
+      `Best at c=${c} on the ${upstreamName(target)}: throughput${target === "api" ? " (÷ ceiling)" : ""} ${best((g) => g.result.rps, false)}; CPU per request ${best(cpuMicrosPerRequest, true)}; peak RSS over the run ${best(peak, true)}.`,
+    );
+  }
+  return lines.join("\n");
 }
 
 /** The median of each setup's rounds (of two: the slower), by req/s. */
@@ -581,7 +596,7 @@ export function renderText(results: BenchResults): string {
     "",
     ...(results.gets.some((g) => gatewayVariants.includes(g.setup))
       ? [
-          `Upstream HTTP/2 and V8's young generation (issue 21), kube-apiserver: gateway = the default (HTTP/1.1 to the API server for small requests, V8's default young generation); gateway-bounded = the same with node --max-semi-space-size; gateway-h2 = --upstream-http2=all with it; gateway-h2-unbounded = --upstream-http2=all alone. GC per request from the gateway's nodejs_gc_duration_seconds; peak RSS in the cell is sampled every 200 ms, over the run it is the kernel's high-water mark (VmHWM).`,
+          `Upstream HTTP/2 and V8's young generation (issue 21): gateway = the default (HTTP/1.1 upstream for small requests, V8's default young generation); gateway-bounded = the same with node --max-semi-space-size; gateway-h2 = --upstream-http2=all with it; gateway-h2-unbounded = --upstream-http2=all alone. GC per request from the gateway's nodejs_gc_duration_seconds; peak RSS in the cell is sampled every 200 ms, over the run it is the kernel's high-water mark (VmHWM).`,
           "",
           variantsTable(results.gets, results.peakRss),
           "",

@@ -68,9 +68,9 @@ if (flags.help) {
   --rounds=N              rounds of every GET cell, setups rotated each round; the median is kept (default 1)
   --concurrency=1,16,64   connections for the GET workloads
   --targets=static,api    upstreams of the small-GET cells (static stand-in, kube-apiserver)
-  --semi-space=N          MiB: node --max-semi-space-size of the young-generation variants measured
-                          on kube-apiserver (gateway-bounded, gateway-h2; default 8); 0 leaves out
-                          the variants (and gateway-h2-unbounded)
+  --semi-space=N          MiB: node --max-semi-space-size of the young-generation variants of the
+                          small-GET cells (gateway-bounded, gateway-h2; default 8); 0 leaves out the
+                          variants (and gateway-h2-unbounded)
   --watches=1000,5000     concurrent watch counts (quick: 1000)
   --streams=1,4           concurrent upgrade streams
   --watch-transports=1,100  watches per connection: 1 = HTTP/1.1 connection each, n = HTTP/2, n per connection
@@ -243,10 +243,12 @@ try {
   if (options.gatewayWorkers > 1 && options.only.has("cores")) {
     setups.push(await startGateway(bed, apiCredentials, staticUrl, options.gatewayWorkers));
   }
-  // Issue 21: HTTP/2 for every request and V8's young generation bounded, on kube-apiserver only.
-  if (options.semiSpaceMiB > 0 && options.only.has("gets") && options.targets.includes("api")) {
+  // Issue 21: HTTP/2 for every request and V8's young generation bounded (small GETs only).
+  const variants: Awaited<ReturnType<typeof startGatewayVariant>>[] = [];
+  if (options.semiSpaceMiB > 0 && options.only.has("gets")) {
     for (const name of gatewayVariants) {
-      setups.push(await startGatewayVariant(bed, apiCredentials, name, options.semiSpaceMiB));
+      variants.push(await startGatewayVariant(bed, apiCredentials, staticUrl, name, options.semiSpaceMiB));
+      setups.push(variants[variants.length - 1] as Setup);
     }
   }
   // serve --workers is measured in the cores workload only, against the gateway as one process.
@@ -378,6 +380,12 @@ try {
     if (setup.name === "gateway") {
       peakRss["gateway (static)"] = peakRssBytes(gateway.children.static.pid);
       peakRss["gateway (api)"] = peakRssBytes(gateway.children.api.pid);
+    } else if (gatewayVariants.includes(setup.name)) {
+      const variant = variants.find((v) => v.name === setup.name);
+      if (variant) {
+        peakRss[`${setup.name} (static)`] = peakRssBytes(variant.children.static.pid);
+        peakRss[`${setup.name} (api)`] = peakRssBytes(variant.children.api.pid);
+      }
     } else if (setup.name !== "direct") {
       peakRss[setup.name] = setup.allPids().reduce((sum, pid) => sum + peakRssBytes(pid), 0);
     }

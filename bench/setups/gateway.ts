@@ -150,27 +150,37 @@ export function variantFlags(name: SetupName, semiSpaceMiB: number) {
     // semi-space (V8's YoungGenerationSizeFromSemiSpaceSize), and the default on 64-bit systems
     // is up to 16 MiB, depending on the heap limit: so N bounds the young generation to ~3N MiB.
     nodeFlags: bounded ? [`--max-semi-space-size=${semiSpaceMiB}`] : [],
-    description: `kube-oidc-gateway ${h2 ? "--upstream-http2=all (every request an HTTP/2 stream)" : "with its default --upstream-http2=watches (small requests over HTTP/1.1 keep-alive)"}, ${bounded ? `node --max-semi-space-size=${semiSpaceMiB} (MiB)` : "V8's default young generation"}; kube-apiserver only`,
+    description: `kube-oidc-gateway ${h2 ? "--upstream-http2=all (every request an HTTP/2 stream)" : "with its default --upstream-http2=watches (small requests over HTTP/1.1 keep-alive)"}, ${bounded ? `node --max-semi-space-size=${semiSpaceMiB} (MiB)` : "V8's default young generation"}`,
   };
 }
 
-/** A young-generation variant of the gateway, in front of kube-apiserver only. */
+/** A young-generation variant of the gateway: one child per upstream, as the default gateway. */
 export async function startGatewayVariant(
   bed: TestBed,
   apiCredentials: GatewayCredentials,
+  staticUrl: string,
   name: SetupName,
   semiSpaceMiB: number,
-): Promise<Setup & { child: GatewayChild }> {
+): Promise<Setup & { children: { static: GatewayChild; api: GatewayChild } }> {
   const { extraFlags, nodeFlags, description } = variantFlags(name, semiSpaceMiB);
-  const child = await startGatewayChild({ bed, name, credentials: apiCredentials, extraFlags, nodeFlags });
-  const endpoint = { url: child.url, pids: () => [child.pid], metricsUrl: `${child.healthUrl}/metrics` };
+  const staticCredentials = await credentialsFor(bed, `${name}-static`, staticUrl, "static-upstream-ignores-this");
+  const [staticChild, apiChild] = await Promise.all([
+    startGatewayChild({ bed, name: `${name}-static`, credentials: staticCredentials, extraFlags, nodeFlags }),
+    startGatewayChild({ bed, name: `${name}-api`, credentials: apiCredentials, extraFlags, nodeFlags }),
+  ]);
+  const endpoint = (child: GatewayChild) => ({
+    url: child.url,
+    pids: () => [child.pid],
+    metricsUrl: `${child.healthUrl}/metrics`,
+  });
   return {
     name,
-    child,
-    targets: ["api"],
-    endpoints: { static: endpoint, api: endpoint },
-    allPids: () => [child.pid],
+    children: { static: staticChild, api: apiChild },
+    endpoints: { static: endpoint(staticChild), api: endpoint(apiChild) },
+    allPids: () => [staticChild.pid, apiChild.pid],
     description,
-    stop: () => child.stop(),
+    stop: async () => {
+      await Promise.all([staticChild.stop(), apiChild.stop()]);
+    },
   };
 }
