@@ -1,7 +1,9 @@
 // Many concurrent watches: N clients each watch ConfigMaps of one namespace through a proxy
 // (or directly). Then ConfigMaps are created and the time until every watch saw each one is
 // the delivery delay (p50/p99 over all watches and events). The proxy's RSS before and with
-// the watches open gives its memory per watch.
+// the watches open gives its memory per watch; its RSS a while (a minute by default) after the
+// watch clients have gone says whether it gives that memory back (issue 21: within 10% of the
+// baseline a minute after 1,000 watches close).
 import { join } from "node:path";
 import { httpsRequest } from "../../testbed/http.ts";
 import { percentile } from "../lib/http-load.ts";
@@ -24,6 +26,9 @@ export interface WatchCell {
   readonly rssBefore: number;
   readonly rssWithWatches: number;
   readonly rssPerWatch: number;
+  /** The proxy's RSS `afterCloseSeconds` after the watch clients closed (bytes; 0 for direct). */
+  readonly rssAfterClose: number;
+  readonly afterCloseSeconds: number;
   readonly deliveryP50Ms: number;
   readonly deliveryP99Ms: number;
   readonly deliveryMaxMs: number;
@@ -43,6 +48,49 @@ interface WatchOptions {
   readonly adminToken: string;
   readonly caPem: string;
   readonly log: (line: string) => void;
+  /** How long after the watches close to read the proxy's RSS again (ms); default 60 s. */
+  readonly afterCloseMs?: number;
+}
+
+/** The verdict on one of the issue's targets, in bench/report.ts's shape. */
+export interface WatchVerdict {
+  readonly target: string;
+  readonly met: boolean | "not measured";
+  readonly detail: string;
+}
+
+const mib = (bytes: number) => `${(bytes / 2 ** 20).toFixed(0)} MiB`;
+
+/**
+ * Issue 21's watch memory targets, judged on the gateway's cells of this run: RSS back within
+ * 10% of its baseline a minute after 1,000 watches close, and 5,000 watches ≤ 250 MB (one
+ * verdict per transport measured; "not measured" when no cell had that many watches).
+ */
+export function watchTargets(cells: readonly WatchCell[]): WatchVerdict[] {
+  const verdicts: WatchVerdict[] = [];
+  const returned = "RSS back within 10% of its baseline a minute after 1,000 watches close";
+  const w1k = cells.filter((w) => w.setup === "gateway" && w.watches === 1000);
+  if (w1k.length === 0)
+    verdicts.push({ target: returned, met: "not measured", detail: "no 1,000-watch run (--watches)" });
+  for (const w of w1k) {
+    const waited = w.afterCloseSeconds >= 60;
+    verdicts.push({
+      target: `${returned} (${w.transport})`,
+      met: waited ? w.rssAfterClose <= 1.1 * w.rssBefore && w.failed === 0 : "not measured",
+      detail: `${mib(w.rssBefore)} before, ${mib(w.rssWithWatches)} with ${w.opened} open (${w.failed} failed), ${mib(w.rssAfterClose)} ${w.afterCloseSeconds.toFixed(0)} s after they closed: ${((w.rssAfterClose / w.rssBefore - 1) * 100).toFixed(0)}% above the baseline${waited ? "" : " (waited less than a minute)"}`,
+    });
+  }
+  const many = "5,000 watches ≤ 250 MB RSS";
+  const w5k = cells.filter((w) => w.setup === "gateway" && w.watches >= 5000);
+  if (w5k.length === 0) verdicts.push({ target: many, met: "not measured", detail: "no 5,000-watch run (--watches)" });
+  for (const w of w5k) {
+    verdicts.push({
+      target: `${many} (${w.transport})`,
+      met: w.rssWithWatches <= 250e6 && w.failed === 0,
+      detail: `${mib(w.rssWithWatches)} (${(w.rssWithWatches / 1e6).toFixed(0)} MB) with ${w.opened} watches open, ${w.failed} failed`,
+    });
+  }
+  return verdicts;
 }
 
 function nextMessage<T>(child: ReturnType<typeof spawnTracked>, timeoutMs: number): Promise<T> {
@@ -55,9 +103,12 @@ function nextMessage<T>(child: ReturnType<typeof spawnTracked>, timeoutMs: numbe
   });
 }
 
+// ConfigMap names are unique per process: a second call (another workload's cells) must not
+// create a name the first one did (HTTP 409).
+let serial = 0;
+
 export async function watches(options: WatchOptions): Promise<WatchCell[]> {
   const cells: WatchCell[] = [];
-  let serial = 0;
   for (const count of options.counts) {
     for (const perConnection of options.perConnection) {
       const transport = perConnection > 1 ? `h2 ×${perConnection}/conn` : "http/1.1";
@@ -104,6 +155,15 @@ export async function watches(options: WatchOptions): Promise<WatchCell[]> {
             await new Promise((r) => setTimeout(r, 300));
           }
           delays.sort((a, b) => a - b);
+          // The clients go (their process exits, so every connection closes), then the proxy is
+          // left alone for afterCloseMs before its RSS is read again.
+          const exited = new Promise((r) => child.once("exit", r));
+          child.send({ close: true });
+          await Promise.race([exited, new Promise((r) => setTimeout(r, 5000))]);
+          await stopProcess(child, 5000);
+          const afterCloseMs = pids().length ? (options.afterCloseMs ?? 60_000) : 0;
+          await new Promise((r) => setTimeout(r, afterCloseMs));
+          const rssAfterClose = rss();
           const cell: WatchCell = {
             setup: setup.name,
             watches: count,
@@ -115,13 +175,15 @@ export async function watches(options: WatchOptions): Promise<WatchCell[]> {
             rssBefore,
             rssWithWatches,
             rssPerWatch: opened.opened ? (rssWithWatches - rssBefore) / opened.opened : 0,
+            rssAfterClose,
+            afterCloseSeconds: afterCloseMs / 1000,
             deliveryP50Ms: percentile(delays, 50),
             deliveryP99Ms: percentile(delays, 99),
             deliveryMaxMs: delays.at(-1) ?? Number.NaN,
             missed,
           };
           options.log(
-            `  watches=${count} ${transport} ${setup.name.padEnd(15)} opened ${cell.opened} (failed ${cell.failed}${cell.firstError ? `: ${cell.firstError}` : ""}) in ${openSeconds.toFixed(1)} s  delivery p50 ${cell.deliveryP50Ms.toFixed(1)} ms p99 ${cell.deliveryP99Ms.toFixed(1)} ms  missed ${missed}${pids().length ? `  RSS ${(rssWithWatches / 2 ** 20).toFixed(0)} MiB (${(cell.rssPerWatch / 1024).toFixed(1)} KiB/watch)` : ""}`,
+            `  watches=${count} ${transport} ${setup.name.padEnd(15)} opened ${cell.opened} (failed ${cell.failed}${cell.firstError ? `: ${cell.firstError}` : ""}) in ${openSeconds.toFixed(1)} s  delivery p50 ${cell.deliveryP50Ms.toFixed(1)} ms p99 ${cell.deliveryP99Ms.toFixed(1)} ms  missed ${missed}${pids().length ? `  RSS ${(rssWithWatches / 2 ** 20).toFixed(0)} MiB (${(cell.rssPerWatch / 1024).toFixed(1)} KiB/watch), before ${(rssBefore / 2 ** 20).toFixed(0)} MiB, ${afterCloseMs / 1000} s after close ${(rssAfterClose / 2 ** 20).toFixed(0)} MiB` : ""}`,
           );
           cells.push(cell);
         } finally {
