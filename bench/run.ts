@@ -54,6 +54,7 @@ const { values: flags } = parseArgs({
     "profile-targets": { type: "string", default: "static,api" },
     "semi-space": { type: "string", default: "8" },
     targets: { type: "string", default: "static,api" },
+    "after-close": { type: "string" },
     baseline: { type: "string", default: "2026-12-07T10-43-43-189Z.json" },
     "time-limit": { type: "string", default: "45" },
     "cli-runs": { type: "string" },
@@ -85,6 +86,9 @@ if (flags.help) {
   --no-profile            skip the --cpu-prof run of the gateway
   --profile-concurrency=N connections of the profiled run (default 16)
   --profile-targets=static,api  upstreams profiled (api: kube-apiserver's work shares the cores)
+  --after-close=S         seconds the watch workload leaves the gateway alone after the watches close
+                          before reading its RSS again (default 60, the issue's minute; quick 10,
+                          judged "not measured")
   --baseline=FILE         results file (in bench/results/ or a path) the "no regression" targets compare
                           with (default 2026-12-07T10-43-43-189Z.json, the last full run before issue 21)
   --time-limit=MIN        abort (and stop everything) after this many minutes (default 45)
@@ -330,6 +334,7 @@ try {
         counts: options.watchCounts,
         perConnection: options.watchTransports,
         events: quick ? 3 : 5,
+        afterCloseMs: seconds(flags["after-close"], quick ? 10 : 60),
         token,
         caFile,
         apiUrl: apiServer.url,
