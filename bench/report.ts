@@ -311,10 +311,14 @@ export function watchTable(watches: readonly WatchCell[]): string {
   );
 }
 
-export function profileTable(profile: ProfileReport): string {
+export function profileTable(profile: ProfileReport, gets: readonly GetCell[] = []): string {
   const api = profile.target === "api";
   const busyPerRequest =
     profile.requests && profile.busyMicros !== undefined ? profile.busyMicros / profile.requests : undefined;
+  // The profiler slows the process: the same cell unprofiled (same upstream and c) gives the CPU
+  // per request the shares are scaled to.
+  const unprofiled = find(gets, profile.target ?? "static", profile.connections, "gateway");
+  const scale = unprofiled && busyPerRequest ? cpuMicrosPerRequest(unprofiled) / busyPerRequest : undefined;
   return [
     `Gateway CPU profile under c=${profile.connections} small GETs on ${api ? "kube-apiserver" : "the static stand-in"} (${profile.load.rps.toFixed(0)} req/s while profiled${profile.requests ? `, ${profile.requests} requests served` : ""}), ${profile.file}`,
     ...(api
@@ -329,8 +333,22 @@ export function profileTable(profile: ProfileReport): string {
           `Where the CPU goes: busy time (not idle, not module loading at startup) by what one would change to cut it; µs per request = the category's time ÷ the requests served while profiled${busyPerRequest === undefined ? "" : ` (busy ${f(busyPerRequest, 0)} µs per request in all, with the profiler's own overhead)`}; idle ${f(profile.idlePercent, 1)}% of the profiled time.`,
           "",
           table(
-            ["category", "% of busy time", "µs per request"],
-            profile.categories.map((c) => [c.category, f(c.busyPercent, 1), f(c.microsPerRequest, 1)]),
+            [
+              "category",
+              "% of busy time",
+              "µs per request (profiled)",
+              ...(scale
+                ? [
+                    `µs per request scaled to the unprofiled cell's ${f(cpuMicrosPerRequest(unprofiled as GetCell), 0)} µs`,
+                  ]
+                : []),
+            ],
+            profile.categories.map((c) => [
+              c.category,
+              f(c.busyPercent, 1),
+              f(c.microsPerRequest, 1),
+              ...(scale ? [f(c.microsPerRequest * scale, 1)] : []),
+            ]),
           ),
           "",
           (() => {
@@ -343,7 +361,9 @@ export function profileTable(profile: ProfileReport): string {
                 );
             const own = sum((c) => c.startsWith("gateway:"));
             const node = sum((c) => c.startsWith("TLS") || c.startsWith("HTTP") || c.startsWith("native"));
-            return `In all: the gateway's own code ${f(own.percent, 1)}% (${f(own.micros, 0)} µs per request); Node's TLS and HTTP, with the native work under them, ${f(node.percent, 1)}% (${f(node.micros, 0)} µs).`;
+            const us = (micros: number) =>
+              `${f(micros, 0)} µs per request${scale ? `, ${f(micros * scale, 0)} unprofiled` : ""}`;
+            return `In all: the gateway's own code ${f(own.percent, 1)}% (${us(own.micros)}); Node's TLS and HTTP, with the native work under them, ${f(node.percent, 1)}% (${us(node.micros)}).`;
           })(),
         ]
       : []),
@@ -626,7 +646,10 @@ export function renderText(results: BenchResults): string {
     "",
     targetsTable(results.targets),
     "",
-    ...(results.profiles ?? (results.profile ? [results.profile] : [])).flatMap((p) => [profileTable(p), ""]),
+    ...(results.profiles ?? (results.profile ? [results.profile] : [])).flatMap((p) => [
+      profileTable(p, results.gets),
+      "",
+    ]),
     ...(results.missing.length ? ["Not measured in this run:", ...results.missing.map((m) => `- ${m}`), ""] : []),
   ].join("\n");
 }
