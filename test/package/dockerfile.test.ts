@@ -169,7 +169,9 @@ describe("Dockerfile", () => {
       await rm(folder, { recursive: true, force: true });
     }
     // No KOG_SECURE_PORT in the image: it would beat the chart's config.yaml (next test).
-    assert.equal(serveDefaultsText(), "secure-port: 8443\n");
+    assert.equal(serveDefaultsText(), '{"secure-port": 8443}\n');
+    // JSON, so serve reads it without loading the YAML library (src/config/lazy-libraries.ts).
+    assert.deepEqual(JSON.parse(serveDefaultsText()), { "secure-port": 8443 });
   });
 
   it("puts kube-oidc-proxy on the PATH, for its manifests' command: [kube-oidc-proxy]", () => {
