@@ -67,6 +67,8 @@ async function loadRendered(rendered: Rendered, name: string): Promise<ServeConf
   const files = volumeFiles(rendered);
   const configText = files.get(`${configDir}/config.yaml`);
   assert.ok(configText, "config.yaml is in the volume");
+  // JSON (which is YAML), so serve reads it without loading the YAML library (issue 21: idle RSS).
+  assert.doesNotThrow(() => JSON.parse(configText), "config.yaml is JSON");
   const root = join(scratch, name);
   const local = (path: string) => join(root, path);
   for (const [path, text] of files) {

@@ -101,7 +101,10 @@ describe("chart values checks (issue 20 review)", () => {
           ...sets("config.session-store=redis", "config.session-redis-url=redis://gateway@redis:6379"),
         ],
       });
-      assert.match(userOnly.one("ConfigMap").data["config.yaml"], /session-redis-url: redis:\/\/gateway@redis:6379/);
+      assert.match(
+        userOnly.one("ConfigMap").data["config.yaml"],
+        /"session-redis-url": "redis:\/\/gateway@redis:6379"/,
+      );
     });
 
     it("sentinel and cluster connection URLs with userinfo fail the render, as a list or a comma string, unprinted", {
