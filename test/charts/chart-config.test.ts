@@ -239,8 +239,14 @@ describe("the chart's config.yaml is accepted by serve's configuration loader", 
         },
       }),
     );
-    const config = await loadRendered(await render({ args: ["--values", values] }), "authentication-config");
+    const rendered = await render({ args: ["--values", values] });
+    const config = await loadRendered(rendered, "authentication-config");
     assert.ok(config.authentication.configFile?.endsWith("/authentication-config.yaml"));
+    // JSON (which is YAML), so serve reads it without loading the YAML library.
+    assert.equal(
+      (JSON.parse(rendered.one("ConfigMap").data["authentication-config.yaml"]) as { kind: string }).kind,
+      "AuthenticationConfiguration",
+    );
     assert.deepEqual(config.authentication.jwt[0]?.claimMappings.username, {
       claim: "preferred_username",
       prefix: "oidc:",
