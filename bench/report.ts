@@ -445,11 +445,16 @@ export function judgeTargets(results: Omit<BenchResults, "targets">): TargetVerd
     verdicts.push({
       target: "CPU per request ≤ 2× nginx's",
       met: cpuPairs.every(([g, n]) => n && cpuMicrosPerRequest(g) <= 2 * cpuMicrosPerRequest(n)),
+      // With the Node floor in the run, each cell also says how much of the distance is Node's
+      // own (floor ÷ nginx) and how much the gateway's (gateway ÷ floor).
       detail: cpuPairs
-        .map(
-          ([g, n]) =>
-            `${g.target} c=${g.connections}: ${n ? ratio(cpuMicrosPerRequest(g), cpuMicrosPerRequest(n)) : "–"}×`,
-        )
+        .map(([g, n]) => {
+          const floor = find(results.gets, g.target, g.connections, "node-floor");
+          const split = floor
+            ? ` (node-floor ${ratio(cpuMicrosPerRequest(floor), cpuMicrosPerRequest(n as GetCell))}× nginx, gateway ${ratio(cpuMicrosPerRequest(g), cpuMicrosPerRequest(floor))}× node-floor)`
+            : "";
+          return `${g.target} c=${g.connections}: ${n ? ratio(cpuMicrosPerRequest(g), cpuMicrosPerRequest(n)) : "–"}×${split}`;
+        })
         .join(", "),
     });
   }

@@ -25,6 +25,7 @@ import { directSetup } from "./setups/direct.ts";
 import { credentialsFor, startGateway, startGatewayChild, startGatewayVariant } from "./setups/gateway.ts";
 import { ensureKubeOidcProxy, startKubeOidcProxy } from "./setups/kube-oidc-proxy.ts";
 import { startNginx } from "./setups/nginx.ts";
+import { startNodeFloor } from "./setups/node-floor.ts";
 import { gatewayVariants, type Setup, type Target } from "./setups/setup.ts";
 import { authCost } from "./workloads/auth-cost.ts";
 import { cores } from "./workloads/cores.ts";
@@ -242,6 +243,11 @@ try {
     log(`bench: kube-oidc-proxy left out: ${kop.failure}`);
     missing.push(`kube-oidc-proxy column: it could not be built from ../shared/peers (${kop.failure})`);
   }
+  // The Node floor (issue 21): what Node's own HTTPS server and client cost with no gateway code,
+  // so the report can split the gateway's distance from nginx into Node's share and its own.
+  if (options.only.has("gets")) {
+    setups.push(await startNodeFloor(bed.ca, bed.ca.certPem, bed.dir, { static: staticUrl, api: apiServer.url }));
+  }
   const gateway = await startGateway(bed, apiCredentials, staticUrl);
   setups.push(gateway);
   if (options.gatewayWorkers > 1 && options.only.has("cores")) {
@@ -258,7 +264,7 @@ try {
   // serve --workers is measured in the cores workload only, against the gateway as one process.
   const singleProcess = setups.filter((s) => s.name !== "gateway-workers");
   // The variants are measured in the small-GET cells only.
-  const baseSetups = singleProcess.filter((s) => !gatewayVariants.includes(s.name));
+  const baseSetups = singleProcess.filter((s) => !gatewayVariants.includes(s.name) && s.name !== "node-floor");
   // The ceiling: what the gateway sends kube-apiserver, sent by the client itself (small GETs only).
   const ceiling = ceilingSetup({
     api: apiServer.url,
