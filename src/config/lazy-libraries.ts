@@ -19,15 +19,54 @@ let yaml: typeof Yaml | undefined;
 let cel: typeof Cel | undefined;
 
 /**
+ * Whether valid JSON text repeats a key within one object. JSON.parse keeps the last value of a
+ * repeated key; the YAML library refuses it, and so does kube-apiserver, whose strict decoding of
+ * an AuthenticationConfiguration (k8s.io/kubernetes@v1.37.2 pkg/kubeapiserver/options/
+ * authentication.go, serializer.EnableStrict) reports a duplicate field. Only called on text
+ * JSON.parse accepted, so strings and nesting need no validation here.
+ */
+function repeatsAKey(text: string): boolean {
+  const objects: (Set<string> | undefined)[] = []; // undefined: an array
+  let atKey = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i];
+    if (c === '"') {
+      let end = i + 1;
+      while (text[end] !== '"') end += text[end] === "\\" ? 2 : 1;
+      const keys = objects[objects.length - 1];
+      if (atKey && keys) {
+        const key = JSON.parse(text.slice(i, end + 1)) as string;
+        if (keys.has(key)) return true;
+        keys.add(key);
+        atKey = false;
+      }
+      i = end;
+    } else if (c === "{") {
+      objects.push(new Set());
+      atKey = true;
+    } else if (c === "[") {
+      objects.push(undefined);
+    } else if (c === "}" || c === "]") {
+      objects.pop();
+      atKey = false;
+    } else if (c === ",") {
+      atKey = objects[objects.length - 1] !== undefined;
+    }
+  }
+  return false;
+}
+
+/**
  * A YAML document's value. JSON is YAML: text that JSON.parse accepts is read with it, and the
- * YAML library is loaded only for the rest (YAML's parse of JSON gives the same value, except
- * that it refuses a duplicate key where JSON.parse, like Go's encoding/json, keeps the last).
+ * YAML library is loaded only for the rest. A repeated key goes to the YAML library too, which
+ * refuses it as it always did (JSON.parse would keep the last value).
  */
 export function parseYaml(text: string): unknown {
   const start = text.trimStart()[0];
   if (start === "{" || start === "[") {
     try {
-      return JSON.parse(text);
+      const value: unknown = JSON.parse(text);
+      if (!repeatsAKey(text)) return value;
     } catch {
       // YAML's flow style, or not valid at all: the YAML parser reads it or says why not.
     }

@@ -47,6 +47,24 @@ describe("lazy libraries", () => {
     assert.throws(() => parseYaml("{a: 1"), /Expected flow map to end with \}|flow map/i);
   });
 
+  it("refuses a JSON document that repeats a key, as YAML does (regression: the JSON fast path kept the last value)", () => {
+    // kube-apiserver's strict decoding refuses a repeated field in an AuthenticationConfiguration;
+    // JSON.parse alone would have read {"a": 2} and accepted what it refuses.
+    assert.throws(() => parseYaml('{"a": 1, "a": 2}'), /Map keys must be unique/);
+    assert.throws(() => parseYaml('{"x": {"b": 1, "b": 2}}'), /Map keys must be unique/);
+    assert.throws(() => parseYaml('[{"b": 1, "c": {"d": [1, {"e": 1, "e": 1}]}}]'), /Map keys must be unique/);
+    // The same key once escaped and once not is the same key.
+    assert.throws(() => parseYaml('{"a\\"b": 1, "a\\u0022b": 2}'), /Map keys must be unique/);
+    // The same name in sibling objects, in arrays of objects and as a value is no repeat.
+    assert.deepEqual(parseYaml('{"x": {"a": 1}, "y": {"a": 2}, "z": [{"a": 1}, {"a": 2}], "a": "a"}'), {
+      x: { a: 1 },
+      y: { a: 2 },
+      z: [{ a: 1 }, { a: 2 }],
+      a: "a",
+    });
+    assert.deepEqual(parseYaml('{"s": "a,\\"{[", "t": "}", "s2": 1}'), { s: 'a,"{[', t: "}", s2: 1 });
+  });
+
   it("loads the CEL port on the first celLibrary() call, not with the module", () => {
     const out = inFreshProcess(`
       const before = loaded("/@marcbachmann/cel-js/") || loaded("/re2js/");
