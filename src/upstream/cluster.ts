@@ -6,8 +6,8 @@ import { readFileSync } from "node:fs";
 import { readFile, stat } from "node:fs/promises";
 import * as https from "node:https";
 import { dirname, resolve } from "node:path";
-import { parse as parseYaml } from "yaml";
 import { ConfigError, unreadableFile } from "../config/errors.ts";
+import { parseYaml } from "../config/lazy-libraries.ts";
 import type { UpstreamClientFlags } from "../config/serve-config.ts";
 import {
   type UpstreamExchange,
