@@ -346,6 +346,37 @@ describe("the npm package", { timeout: 300_000 }, () => {
         assert.ok(!r.stdout.includes(jwt), "the token itself is never printed");
       });
 
+      it("token compiles an AuthenticationConfiguration's CEL expression from the installed package (the CEL port is loaded on demand with require)", async () => {
+        // src/config/lazy-libraries.ts requires ../apiserver/cel.js by a computed name, which the
+        // build's import check cannot follow: this is the test that the package has it and that
+        // require() of that ES module works on the oldest Node too.
+        const now = Math.floor(Date.now() / 1000);
+        const issuer = `https://127.0.0.1:${await closedPort()}/realms/pack`;
+        const config = join(work, `cel-authn-${process.pid}-${Math.random().toString(36).slice(2)}.json`);
+        writeFileSync(
+          config,
+          JSON.stringify({
+            apiVersion: "apiserver.config.k8s.io/v1",
+            kind: "AuthenticationConfiguration",
+            jwt: [
+              {
+                issuer: { url: issuer, audiences: ["kubernetes"] },
+                claimMappings: { username: { expression: "claims.sub +" } },
+              },
+            ],
+          }),
+        );
+        const jwt = [
+          base64url({ alg: "RS256", kid: "pack-test", typ: "JWT" }),
+          base64url({ iss: issuer, aud: "kubernetes", sub: "jane", iat: now, exp: now + 600 }),
+          Buffer.from("not a signature").toString("base64url"),
+        ].join(".");
+        const r = await kog(["token", `--authentication-config=${config}`], `${jwt}\n`);
+        assert.doesNotMatch(`${r.stdout}${r.stderr}`, moduleErrors);
+        assert.equal(r.code, 2, `${r.stdout}\n${r.stderr}`);
+        assert.match(r.stderr, /username\.expression: Invalid value: "claims\.sub \+": compilation failed/);
+      });
+
       it("doctor names 'explain <id>' for each finding, and explain prints that page as the installed package ships it", async () => {
         const issuer = `https://127.0.0.1:${await closedPort()}/realms/pack`;
         const now = Math.floor(Date.now() / 1000);
