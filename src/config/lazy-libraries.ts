@@ -19,13 +19,20 @@ let yaml: typeof Yaml | undefined;
 let cel: typeof Cel | undefined;
 
 /**
- * Whether valid JSON text repeats a key within one object. JSON.parse keeps the last value of a
- * repeated key; the YAML library refuses it, and so does kube-apiserver, whose strict decoding of
- * an AuthenticationConfiguration (k8s.io/kubernetes@v1.37.2 pkg/kubeapiserver/options/
- * authentication.go, serializer.EnableStrict) reports a duplicate field. Only called on text
- * JSON.parse accepted, so strings and nesting need no validation here.
+ * Whether valid JSON text must go to the YAML library instead of JSON.parse: a key that repeats
+ * within one object, or a key written with an escape.
+ * - Repeats: JSON.parse keeps the last value; the YAML library refuses, and so does kube-apiserver,
+ *   whose strict decoding of an AuthenticationConfiguration (k8s.io/kubernetes@v1.37.2
+ *   pkg/kubeapiserver/options/authentication.go, serializer.EnableStrict) reports a duplicate field.
+ * - Escapes: Node 24.21's JSON.parse can decode an escaped key wrongly once an earlier parse in
+ *   the process has seen the key "\\" at the same place in an object's shape (after
+ *   `JSON.parse('{"\\\\": 2}')`, `JSON.parse('{"a": {"\\u0062": 2}}')` gives the key "\\", not
+ *   "b"; Node 20 is right; nodejs/node#63785, V8 crbug 521080746). Config keys are plain words, so this
+ *   costs nothing in practice. test/config/lazy-libraries.test.ts holds parseYaml against the YAML
+ *   library on generated JSON.
+ * Only called on text JSON.parse accepted, so strings and nesting need no validation here.
  */
-function repeatsAKey(text: string): boolean {
+function needsYamlLibrary(text: string): boolean {
   const objects: (Set<string> | undefined)[] = []; // undefined: an array
   let atKey = false;
   for (let i = 0; i < text.length; i++) {
@@ -35,7 +42,9 @@ function repeatsAKey(text: string): boolean {
       while (text[end] !== '"') end += text[end] === "\\" ? 2 : 1;
       const keys = objects[objects.length - 1];
       if (atKey && keys) {
-        const key = JSON.parse(text.slice(i, end + 1)) as string;
+        const raw = text.slice(i, end + 1);
+        if (raw.includes("\\")) return true;
+        const key = JSON.parse(raw) as string;
         if (keys.has(key)) return true;
         keys.add(key);
         atKey = false;
@@ -58,15 +67,15 @@ function repeatsAKey(text: string): boolean {
 
 /**
  * A YAML document's value. JSON is YAML: text that JSON.parse accepts is read with it, and the
- * YAML library is loaded only for the rest. A repeated key goes to the YAML library too, which
- * refuses it as it always did (JSON.parse would keep the last value).
+ * YAML library is loaded only for the rest, and for JSON whose keys repeat (which it refuses, as it
+ * always did) or are escaped (see needsYamlLibrary).
  */
 export function parseYaml(text: string): unknown {
   const start = text.trimStart()[0];
   if (start === "{" || start === "[") {
     try {
       const value: unknown = JSON.parse(text);
-      if (!repeatsAKey(text)) return value;
+      if (!needsYamlLibrary(text)) return value;
     } catch {
       // YAML's flow style, or not valid at all: the YAML parser reads it or says why not.
     }
