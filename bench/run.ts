@@ -147,6 +147,17 @@ const timeLimit = setTimeout(() => {
 timeLimit.unref();
 
 // --only=cli: the CLI section alone, on the bed only (no setups, no load).
+// The run the "no regression" targets compare with, read before anything is measured: a wrong
+// --baseline is said at once instead of costing the whole run at its end.
+const baselineFile = resolve(resultsDir, flags.baseline ?? "");
+let baseline: Baseline;
+try {
+  baseline = JSON.parse(await readFile(baselineFile, "utf8")) as Baseline;
+} catch (error) {
+  log(`bench: --baseline=${flags.baseline}: cannot read ${baselineFile}: ${(error as Error).message}`);
+  process.exit(2);
+}
+
 if (options.only.size === 1 && options.only.has("cli")) {
   try {
     log("bench: starting the test bed (for the idle serve)");
@@ -426,8 +437,6 @@ try {
     peakRss,
     missing,
   };
-  const baselineFile = resolve(resultsDir, flags.baseline ?? "");
-  const baseline = JSON.parse(await readFile(baselineFile, "utf8")) as Baseline;
   const results: BenchResults = {
     ...partial,
     targets: [...judgeTargets(partial), ...regressionTargets(partial, baseline), ...(cli?.targets ?? [])],
