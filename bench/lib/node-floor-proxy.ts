@@ -1,9 +1,10 @@
-// The Node floor: the least a Node.js TLS reverse proxy can do per request, run as its own
-// process. Node's own HTTPS server and HTTPS client with a keep-alive agent, headers copied
-// as they are, the body relayed with the same three listeners the gateway uses, and nothing
-// else: no authentication, no impersonation headers, no logging, no metrics. What the gateway
-// spends above this is its own work; what this spends above nginx is Node's (its TLS and HTTP
-// layers in JavaScript), which no change to the gateway's code can remove.
+// The Node floor: a minimal, straightforward Node.js TLS reverse proxy, run as its own process.
+// Node's own HTTPS server and HTTPS client with a keep-alive agent, headers copied as they are,
+// the body relayed with the same three listeners the gateway uses, and nothing else: no
+// authentication, no impersonation headers, no logging, no metrics. What the gateway spends
+// above this is its own work; what this spends above nginx is mostly Node's (its TLS and HTTP
+// layers in JavaScript). Not a proven lower bound: raw headers or an HTTP/2 upstream could shave
+// a little more.
 // Usage: node bench/lib/node-floor-proxy.ts <cert.pem> <key.pem> <ca.pem> <upstream-url>;
 // prints "listening <port>".
 import { readFileSync } from "node:fs";

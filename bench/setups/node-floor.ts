@@ -1,5 +1,5 @@
-// node-floor: the least any Node.js proxy can spend (bench/lib/node-floor-proxy.ts: Node's HTTPS
-// server and client, keep-alive upstream, nothing else), one process per upstream like the
+// node-floor: a minimal Node.js proxy (bench/lib/node-floor-proxy.ts: Node's HTTPS server and
+// client, keep-alive upstream, nothing else), one process per upstream like the
 // gateway, run by the project's Node. It passes the bearer token through, as nginx does, and
 // kube-apiserver validates it. Set beside nginx it splits the gateway's distance from nginx
 // into Node's share (floor ÷ nginx) and the gateway's own (gateway ÷ floor).
@@ -44,7 +44,7 @@ export async function startNodeFloor(
       api: { url: forApi.url, pids: pid(forApi.child) },
     },
     allPids: () => [...pid(forStatic.child)(), ...pid(forApi.child)()],
-    description: `a bare Node.js HTTPS proxy (node ${process.version}: its https server and keep-alive client, nothing else), one process per upstream`,
+    description: `a minimal Node.js HTTPS proxy (node ${process.version}: its https server and keep-alive client, nothing else; run from TypeScript, so its RSS includes type stripping), one process per upstream`,
     stop: async () => {
       await Promise.all([stopProcess(forStatic.child), stopProcess(forApi.child)]);
     },
