@@ -167,43 +167,49 @@ function hasEscapedKey(text: string): boolean {
  * JSON.parse of valid JSON text, building each object member by member with its key parsed as a
  * string of its own, which the V8 bug above does not touch. Same values, same key order (a repeated
  * key keeps its first place and its last value, as JSON.parse does), "__proto__" an own property.
+ * A loop over an explicit stack, not recursion: encoding/json takes 10,000 levels of nesting.
  */
 function parseKeyByKey(text: string): unknown {
+  const open: (Record<string, unknown> | unknown[])[] = [];
+  let key = ""; // the innermost object's member being read
+  let result: unknown;
   let i = 0;
-  const value = (): unknown => {
+  const readKey = () => {
+    i = skipSpace(text, i);
+    const end = stringEnd(text, i);
+    key = JSON.parse(text.slice(i, end)) as string;
+    i = skipSpace(text, end) + 1; // past the colon
+  };
+  const place = (value: unknown) => {
+    const into = open[open.length - 1];
+    if (into === undefined) result = value;
+    else if (Array.isArray(into)) into.push(value);
+    else Object.defineProperty(into, key, { value, enumerable: true, writable: true, configurable: true });
+  };
+  for (;;) {
     i = skipSpace(text, i);
     const c = text[i];
-    if (c === "{" || c === "[") {
-      const object = c === "{";
-      const container: Record<string, unknown> | unknown[] = object ? {} : [];
+    if (c === ",") {
+      i++;
+      if (!Array.isArray(open[open.length - 1])) readKey();
+    } else if (c === "}" || c === "]") {
+      i++;
+      open.pop();
+      if (open.length === 0) return result;
+    } else if (c === "{" || c === "[") {
+      const container = c === "{" ? {} : [];
+      place(container);
+      open.push(container);
       i = skipSpace(text, i + 1);
-      if (text[i] === (object ? "}" : "]")) {
-        i++;
-        return container;
-      }
-      for (;;) {
-        if (object) {
-          i = skipSpace(text, i);
-          const end = stringEnd(text, i);
-          const key = JSON.parse(text.slice(i, end)) as string;
-          i = skipSpace(text, end) + 1; // past the colon
-          Object.defineProperty(container, key, {
-            value: value(),
-            enumerable: true,
-            writable: true,
-            configurable: true,
-          });
-        } else (container as unknown[]).push(value());
-        i = skipSpace(text, i);
-        if (text[i++] !== ",") return container;
-      }
+      if (c === "{" && text[i] !== "}") readKey();
+    } else {
+      const start = i;
+      if (c === '"') i = stringEnd(text, i);
+      else while (i < text.length && !",}] \t\r\n".includes(text[i] ?? "")) i++;
+      place(JSON.parse(text.slice(start, i)));
+      if (open.length === 0) return result;
     }
-    const start = i;
-    if (c === '"') i = stringEnd(text, i);
-    else while (i < text.length && !",}] \t\r\n".includes(text[i] ?? "")) i++;
-    return JSON.parse(text.slice(start, i));
-  };
-  return value();
+  }
 }
 
 /** Replaces lone surrogates in every string and key, in place (JSON.parse's fresh objects). */

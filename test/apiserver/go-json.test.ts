@@ -152,6 +152,14 @@ describe("go-json: escaped object keys, whatever JSON.parse saw before (nodejs/n
     assert.deepEqual(Object.keys(goJsonParse('{"h":1,"\\"":2}') as object), ["h", '"']);
   });
 
+  it("reads 10,000 levels of objects with escaped keys, as encoding/json takes them (regression: a recursive reader overflowed the stack)", () => {
+    const depth = 10_000;
+    const text = `${'{"\\u0061":'.repeat(depth)}[1,{"\\u0062":[]},{}]${"}".repeat(depth)}`;
+    let value = goJsonParse(text);
+    for (let level = 0; level < depth; level++) value = (value as { a: unknown }).a;
+    assert.deepEqual(value, [1, { b: [] }, {}]);
+  });
+
   it("agrees with the YAML library's reading of any JSON object with escaped keys", () => {
     const key = fc.oneof(
       fc.string({ unit: fc.constantFrom("\\", '"', "h", "b", "n", "\n", "\t", "\u0001", "é", "/"), maxLength: 3 }),
