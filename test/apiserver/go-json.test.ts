@@ -6,6 +6,7 @@ import { describe, it } from "node:test";
 import fc from "fast-check";
 import { parse as yamlParse } from "yaml";
 import { goJsonParse, goUtf8Decode, topLevelMembers } from "../../src/apiserver/go-json.ts";
+import { objectWithEscapedKeys } from "../helpers/json-arbitraries.ts";
 import { propertyParameters } from "../helpers/property-seed.ts";
 
 // [bytes inside a JSON string, what json.Unmarshal into a string gives], both in hex.
@@ -161,23 +162,7 @@ describe("go-json: escaped object keys, whatever JSON.parse saw before (nodejs/n
   });
 
   it("agrees with the YAML library's reading of any JSON object with escaped keys", () => {
-    const key = fc.oneof(
-      fc.string({ unit: fc.constantFrom("\\", '"', "h", "b", "n", "\n", "\t", "\u0001", "é", "/"), maxLength: 3 }),
-      fc.constant("__proto__"),
-    );
-    const { object } = fc.letrec((tie) => ({
-      value: fc.oneof(
-        { depthSize: "small" },
-        fc.integer(),
-        fc.string({ maxLength: 4 }),
-        fc.boolean(),
-        fc.constant(null),
-        tie("array"),
-        tie("object"),
-      ),
-      array: fc.array(tie("value"), { maxLength: 3 }),
-      object: fc.dictionary(key, tie("value"), { maxKeys: 4 }),
-    }));
+    const object = objectWithEscapedKeys({ protoKey: true });
     fc.assert(
       fc.property(object, fc.constantFrom(undefined, 1), (value, indent) => {
         poison();

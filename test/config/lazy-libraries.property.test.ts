@@ -11,25 +11,10 @@ import { describe, it } from "node:test";
 import fc from "fast-check";
 import { parse as yamlParse } from "yaml";
 import { parseYaml } from "../../src/config/lazy-libraries.ts";
+import { objectWithEscapedKeys } from "../helpers/json-arbitraries.ts";
 import { propertyParameters } from "../helpers/property-seed.ts";
 
-const key = fc.string({
-  unit: fc.constantFrom("\\", '"', "h", "b", "n", "\n", "\t", "\u0001", "é", "/"),
-  maxLength: 3,
-});
-const { object } = fc.letrec((tie) => ({
-  value: fc.oneof(
-    { depthSize: "small" },
-    fc.integer(),
-    fc.string({ maxLength: 4 }),
-    fc.boolean(),
-    fc.constant(null),
-    tie("array"),
-    tie("object"),
-  ),
-  array: fc.array(tie("value"), { maxLength: 3 }),
-  object: fc.dictionary(key, tie("value"), { maxKeys: 4 }),
-}));
+const object = objectWithEscapedKeys();
 
 describe("parseYaml against the YAML library", () => {
   it("reads every JSON object as the YAML library does, escaped keys included", () => {
