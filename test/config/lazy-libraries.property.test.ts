@@ -27,4 +27,29 @@ describe("parseYaml against the YAML library", () => {
       propertyParameters(),
     );
   });
+
+  it("refuses a repeated key wherever the YAML library does, and reads the rest alike", () => {
+    // Members written out one by one, so a key may repeat (JSON.stringify never repeats one):
+    // JSON.parse would keep the last value, the YAML library refuses, as kube-apiserver's strict
+    // decoding does. The outcome must be the library's: the same value, or an error from both.
+    const member = fc.tuple(fc.constantFrom("a", "b", "\\", "é"), object);
+    const outcome = (read: () => unknown) => {
+      try {
+        return { value: read() };
+      } catch {
+        return { refused: true };
+      }
+    };
+    fc.assert(
+      fc.property(fc.array(member, { maxLength: 4 }), (members) => {
+        const text = `{${members.map(([k, v]) => `${JSON.stringify(k)}: ${JSON.stringify(v)}`).join(", ")}}`;
+        assert.deepStrictEqual(
+          outcome(() => parseYaml(text)),
+          outcome(() => yamlParse(text)),
+          text,
+        );
+      }),
+      propertyParameters(),
+    );
+  });
 });
