@@ -90,7 +90,31 @@ interface Commands {
   on(event: "error", listener: (error: Error) => void): unknown;
   connect(): Promise<unknown>;
   close(): Promise<void>;
+  destroy(): unknown;
   readonly isReady: boolean;
+}
+
+// How long a store operation may wait for Redis. @redis/client's command timeout (5 s by
+// default) covers only the wait to be written: once a command is on the socket its timer is
+// removed (6.3.1 lib/client/commands-queue.js, where a command is sent), so a Redis that
+// accepts connections but stops answering (paused, swapping, a half-open connection) would
+// hold the request forever. Past this the request gets a 503 Status, and a late reply is dropped.
+const operationDeadlineMs = 5_000;
+
+// How long close() lets commands already sent get their replies before it drops the
+// connections: @redis/client's graceful close() waits for every reply, which a node that
+// stopped answering never sends (lib/client/index.js close(); lib/cluster/cluster-slots.js
+// itself destroys removed nodes because "close() can hang if the server is not responding").
+// A stuck close kept `serve` from exiting on SIGTERM.
+const closeGraceMs = 2_000;
+
+/** Settles with `promise`, or rejects after `ms` with "no reply within" — whichever is first. */
+function withDeadline<T>(promise: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`no reply within ${ms / 1000} s`)), ms);
+  });
+  return Promise.race([promise, deadline]).finally(() => clearTimeout(timer));
 }
 
 // Node's codes for a certificate that does not verify (tls.TLSSocket's authorizationError and
@@ -273,7 +297,7 @@ export class RedisStore implements SessionStore {
 
   async #run<T>(what: string, command: () => Promise<T>): Promise<T> {
     try {
-      return await command();
+      return await withDeadline(command(), operationDeadlineMs);
     } catch (error) {
       throw new SessionError("STORE_UNAVAILABLE", `Redis ${what}: ${(error as Error).message}`, { cause: error });
     }
@@ -326,8 +350,12 @@ export class RedisStore implements SessionStore {
   }
 
   async close(): Promise<void> {
-    await Promise.allSettled(
-      this.#subscriber === this.#client ? [this.#client.close()] : [this.#subscriber.close(), this.#client.close()],
-    );
+    const clients = this.#subscriber === this.#client ? [this.#client] : [this.#subscriber, this.#client];
+    const closed = Promise.allSettled(clients.map((client) => client.close()));
+    try {
+      await withDeadline(closed, closeGraceMs);
+    } catch {
+      await Promise.allSettled(clients.map(async (client) => client.destroy()));
+    }
   }
 }
