@@ -188,6 +188,11 @@ interface BackendOptions {
 
 /** Every --audit-* flag, validated (pkg/server/options/audit.go AuditOptions). */
 export interface AuditConfig {
+  /**
+   * Whether any --audit-* setting asks for auditing (the policy or a backend): only then is the
+   * audit code loaded, to record events or to say why none will be (src/audit/auditor.ts).
+   */
+  readonly requested: boolean;
   /** --audit-policy-file; empty: no policy, so no events (as kube-apiserver). */
   readonly policyFile: string;
   readonly log: BackendOptions & {

@@ -114,8 +114,10 @@ export function auditConfig(values: FlagValues): AuditConfig {
     throw invalid(`--audit-log-format: invalid audit log format ${format}, allowed formats are "legacy,json"`);
   }
   const off = <T>(on: boolean, check: () => T, fallback: () => T): T => (on ? check() : fallback());
+  const policyFile = text("audit-policy-file");
   return {
-    policyFile: text("audit-policy-file"),
+    requested: policyFile !== "" || logOn || webhookOn,
+    policyFile,
     log: {
       path: logPath,
       format: format as "json" | "legacy",

@@ -70,13 +70,11 @@ export async function startGateway(config: ServeConfig, deps: GatewayDependencie
 
   // The audit policy and backends first: a policy file that does not load stops the start before
   // anything else runs. Their code (policy, backends, the YAML library) is loaded only when an
-  // --audit-* flag asks for it: without, createAuditor returns undefined and says nothing, and a
-  // plain serve's idle RSS does not carry it (bench/cli-startup.ts).
-  const audit = config.audit;
-  const auditor =
-    audit.policyFile || audit.log.path || audit.webhook.configFile
-      ? (await import("../audit/auditor.ts")).createAuditor(audit, logger)
-      : undefined;
+  // --audit-* flag asks for it (config.audit.requested), so a plain serve's idle RSS does not
+  // carry it (bench/cli-startup.ts).
+  const auditor = config.audit.requested
+    ? (await import("../audit/auditor.ts")).createAuditor(config.audit, logger)
+    : undefined;
 
   const upstream = new Upstream({
     kubeconfig: config.upstream.kubeconfig,

@@ -29,6 +29,7 @@ function config(changes: {
   webhook?: Partial<AuditConfig["webhook"]>;
 }): AuditConfig {
   return {
+    requested: true,
     policyFile: "/etc/audit/policy.yaml",
     log: {
       path: "",

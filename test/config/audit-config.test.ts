@@ -37,6 +37,14 @@ describe("audit flags", () => {
     assert.deepEqual(audit.webhook.truncate, { enabled: false, maxBatchSize: 10_485_760, maxEventSize: 102_400 });
   });
 
+  it("is requested (so serve loads the audit code) by the policy or either backend alone, and not by their options", () => {
+    assert.equal(load([]).requested, false);
+    assert.equal(load(["--audit-log-maxage=3", "--audit-webhook-mode=blocking"]).requested, false);
+    assert.equal(load(["--audit-policy-file=/etc/audit/policy.yaml"]).requested, true);
+    assert.equal(load(["--audit-log-path=-"]).requested, true);
+    assert.equal(load(["--audit-webhook-config-file=/etc/audit/webhook.kubeconfig"]).requested, true);
+  });
+
   it("takes every backend option with its meaning", () => {
     const audit = load([
       "--audit-policy-file=/etc/kog/policy.yaml",

@@ -93,6 +93,7 @@ describe("log backend", () => {
       const none = { enabled: false, maxBatchSize: 1, maxEventSize: 1 };
       const batch = { bufferSize: 10, maxBatchSize: 1, maxBatchWaitMs: 0, throttleEnable: false, throttleQps: 0, throttleBurst: 0 };
       const backend = createAuditBackend({
+        requested: true,
         policyFile: "policy.yaml",
         log: { path: "-", format: "json", maxSizeMb: 0, maxBackups: 0, maxAgeDays: 0, mode: "blocking", batch, truncate: none, groupVersion: "audit.k8s.io/v1" },
         webhook: { configFile: "", initialBackoffMs: 10, mode: "batch", batch, truncate: none, groupVersion: "audit.k8s.io/v1" },
