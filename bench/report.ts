@@ -399,7 +399,9 @@ export function judgeTargets(results: Omit<BenchResults, "targets">): TargetVerd
     verdicts.push({
       target: "throughput ≥ kube-oidc-proxy's",
       met: "not measured",
-      detail: `kube-oidc-proxy could not be built: ${results.kubeOidcProxy.failure ?? "skipped"}`,
+      detail: results.kubeOidcProxy.failure
+        ? `kube-oidc-proxy could not be built: ${results.kubeOidcProxy.failure}`
+        : "no small-GET cell of kube-oidc-proxy in this run (--only, --setups)",
     });
   } else {
     const pairs = results.gets

@@ -342,7 +342,10 @@ try {
             });
             return {
               ...gateway,
-              endpoints: { ...gateway.endpoints, api: { url: child.url, pids: () => [child.pid] } },
+              endpoints: {
+                ...gateway.endpoints,
+                api: { url: child.url, pids: () => [child.pid], metricsUrl: `${child.healthUrl}/metrics` },
+              },
               allPids: () => [child.pid],
               stop: child.stop,
             };

@@ -9,6 +9,7 @@ import { join, relative } from "node:path";
 import type { TestBed } from "../../testbed/bed.ts";
 import type { GatewayCredentials } from "../../testbed/gateway.ts";
 import { repoRoot } from "../../testbed/paths.ts";
+import { metricSum } from "../lib/gateway-metrics.ts";
 import type { LoadResult } from "../lib/http-load.ts";
 import { runLoad } from "../lib/workers.ts";
 import { startGatewayChild } from "../setups/gateway.ts";
@@ -311,10 +312,7 @@ export async function profileGateway(options: {
 
 /** Every request the gateway counted so far (warm-up included: the profile covers it too). */
 async function requestsServed(metricsUrl: string): Promise<number> {
-  const text = await (await fetch(metricsUrl)).text();
-  let sum = 0;
-  for (const line of text.split("\n")) {
-    if (/^kube_oidc_gateway_http_requests_total[{ ]/.test(line)) sum += Number(line.slice(line.lastIndexOf(" ") + 1));
-  }
-  return sum;
+  const served = await metricSum(metricsUrl, "kube_oidc_gateway_http_requests_total");
+  if (served === undefined) throw new Error(`the gateway's metrics at ${metricsUrl} did not answer`);
+  return served;
 }

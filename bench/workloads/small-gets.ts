@@ -1,5 +1,6 @@
 // Small GETs at fixed concurrency: each setup measured in turn for the same cell, the order
 // rotated every round so no setup always runs on a warmer or cooler machine.
+import { metricSum } from "../lib/gateway-metrics.ts";
 import type { LoadResult } from "../lib/http-load.ts";
 import { type ProcessUsage, whileSampling } from "../lib/sampler.ts";
 import { runLoad } from "../lib/workers.ts";
@@ -22,17 +23,8 @@ export interface GetCell {
 }
 
 /** Seconds spent in GC so far (every kind), from the gateway's Prometheus text; undefined if unreadable. */
-export async function gcSeconds(metricsUrl: string): Promise<number | undefined> {
-  try {
-    const text = await (await fetch(metricsUrl)).text();
-    let sum = 0;
-    for (const line of text.split("\n")) {
-      if (line.startsWith("nodejs_gc_duration_seconds_sum")) sum += Number(line.slice(line.lastIndexOf(" ") + 1));
-    }
-    return sum;
-  } catch {
-    return undefined;
-  }
+export function gcSeconds(metricsUrl: string): Promise<number | undefined> {
+  return metricSum(metricsUrl, "nodejs_gc_duration_seconds_sum");
 }
 
 export interface SmallGetsOptions {

@@ -6,6 +6,7 @@
 // baseline a minute after 1,000 watches close).
 import { join } from "node:path";
 import { httpsRequest } from "../../testbed/http.ts";
+import { metricSum } from "../lib/gateway-metrics.ts";
 import { percentile } from "../lib/http-load.ts";
 import { rssBytes, spawnTracked, stopProcess } from "../lib/processes.ts";
 import { benchDir } from "../lib/workers.ts";
@@ -29,6 +30,11 @@ export interface WatchCell {
   /** The proxy's RSS `afterCloseSeconds` after the watch clients closed (bytes; 0 for direct). */
   readonly rssAfterClose: number;
   readonly afterCloseSeconds: number;
+  /**
+   * The gateway's open-watches gauge when the after-close RSS was read: 0 means every watch had
+   * ended on its side too. Absent for proxies without the gauge (and in older results).
+   */
+  readonly openWatchesAfterClose?: number;
   readonly deliveryP50Ms: number;
   readonly deliveryP99Ms: number;
   readonly deliveryMaxMs: number;
@@ -74,10 +80,12 @@ export function watchTargets(cells: readonly WatchCell[]): WatchVerdict[] {
     verdicts.push({ target: returned, met: "not measured", detail: "no 1,000-watch run (--watches)" });
   for (const w of w1k) {
     const waited = w.afterCloseSeconds >= 60;
+    // Watches the gateway still counted open make the reading a "with watches" one, not "after".
+    const stillOpen = w.openWatchesAfterClose ?? 0;
     verdicts.push({
       target: `${returned} (${w.transport})`,
-      met: waited ? w.rssAfterClose <= 1.1 * w.rssBefore && w.failed === 0 : "not measured",
-      detail: `${mib(w.rssBefore)} before, ${mib(w.rssWithWatches)} with ${w.opened} open (${w.failed} failed), ${mib(w.rssAfterClose)} ${w.afterCloseSeconds.toFixed(0)} s after they closed: ${((w.rssAfterClose / w.rssBefore - 1) * 100).toFixed(0)}% above the baseline${waited ? "" : " (waited less than a minute)"}`,
+      met: waited && stillOpen === 0 ? w.rssAfterClose <= 1.1 * w.rssBefore && w.failed === 0 : "not measured",
+      detail: `${mib(w.rssBefore)} before, ${mib(w.rssWithWatches)} with ${w.opened} open (${w.failed} failed), ${mib(w.rssAfterClose)} ${w.afterCloseSeconds.toFixed(0)} s after they closed: ${((w.rssAfterClose / w.rssBefore - 1) * 100).toFixed(0)}% above the baseline${waited ? "" : " (waited less than a minute)"}${stillOpen > 0 ? ` (the gateway still counted ${stillOpen} watches open)` : w.openWatchesAfterClose === 0 ? " (the gateway counted none open)" : ""}`,
     });
   }
   const many = "5,000 watches ≤ 250 MB RSS";
@@ -162,7 +170,16 @@ export async function watches(options: WatchOptions): Promise<WatchCell[]> {
           await Promise.race([exited, new Promise((r) => setTimeout(r, 5000))]);
           await stopProcess(child, 5000);
           const afterCloseMs = pids().length ? (options.afterCloseMs ?? 60_000) : 0;
-          await new Promise((r) => setTimeout(r, afterCloseMs));
+          const closedAt = performance.now();
+          // The gateway must have seen every watch end before "after close" means anything: its
+          // own gauge says so (waited for within the after-close time, which starts at the close).
+          const metricsUrl = setup.endpoints.api.metricsUrl;
+          const openWatches = () => (metricsUrl ? metricSum(metricsUrl, "kube_oidc_gateway_open_watches") : undefined);
+          while (metricsUrl && performance.now() - closedAt < afterCloseMs && ((await openWatches()) ?? 0) > 0) {
+            await new Promise((r) => setTimeout(r, 500));
+          }
+          await new Promise((r) => setTimeout(r, Math.max(0, afterCloseMs - (performance.now() - closedAt))));
+          const openWatchesAfterClose = await openWatches();
           const rssAfterClose = rss();
           const cell: WatchCell = {
             setup: setup.name,
@@ -177,13 +194,14 @@ export async function watches(options: WatchOptions): Promise<WatchCell[]> {
             rssPerWatch: opened.opened ? (rssWithWatches - rssBefore) / opened.opened : 0,
             rssAfterClose,
             afterCloseSeconds: afterCloseMs / 1000,
+            ...(openWatchesAfterClose === undefined ? {} : { openWatchesAfterClose }),
             deliveryP50Ms: percentile(delays, 50),
             deliveryP99Ms: percentile(delays, 99),
             deliveryMaxMs: delays.at(-1) ?? Number.NaN,
             missed,
           };
           options.log(
-            `  watches=${count} ${transport} ${setup.name.padEnd(15)} opened ${cell.opened} (failed ${cell.failed}${cell.firstError ? `: ${cell.firstError}` : ""}) in ${openSeconds.toFixed(1)} s  delivery p50 ${cell.deliveryP50Ms.toFixed(1)} ms p99 ${cell.deliveryP99Ms.toFixed(1)} ms  missed ${missed}${pids().length ? `  RSS ${(rssWithWatches / 2 ** 20).toFixed(0)} MiB (${(cell.rssPerWatch / 1024).toFixed(1)} KiB/watch), before ${(rssBefore / 2 ** 20).toFixed(0)} MiB, ${afterCloseMs / 1000} s after close ${(rssAfterClose / 2 ** 20).toFixed(0)} MiB` : ""}`,
+            `  watches=${count} ${transport} ${setup.name.padEnd(15)} opened ${cell.opened} (failed ${cell.failed}${cell.firstError ? `: ${cell.firstError}` : ""}) in ${openSeconds.toFixed(1)} s  delivery p50 ${cell.deliveryP50Ms.toFixed(1)} ms p99 ${cell.deliveryP99Ms.toFixed(1)} ms  missed ${missed}${pids().length ? `  RSS ${(rssWithWatches / 2 ** 20).toFixed(0)} MiB (${(cell.rssPerWatch / 1024).toFixed(1)} KiB/watch), before ${(rssBefore / 2 ** 20).toFixed(0)} MiB, ${afterCloseMs / 1000} s after close ${(rssAfterClose / 2 ** 20).toFixed(0)} MiB${openWatchesAfterClose === undefined ? "" : ` (${openWatchesAfterClose} watches still open on the gateway)`}` : ""}`,
           );
           cells.push(cell);
         } finally {

@@ -1,0 +1,24 @@
+// Reading the gateway's own Prometheus text (its health port's /metrics) during a run: GC time
+// per cell, requests served under the profiler, and whether every watch was closed on the
+// gateway's side before the after-close RSS reading.
+
+/**
+ * The sum of every series of metric `name` (each label set; `name` itself, or a `_sum` or
+ * `_total` series named in full); undefined when the endpoint does not answer.
+ */
+export async function metricSum(metricsUrl: string, name: string): Promise<number | undefined> {
+  let text: string;
+  try {
+    text = await (await fetch(metricsUrl)).text();
+  } catch {
+    return undefined;
+  }
+  let sum = 0;
+  for (const line of text.split("\n")) {
+    // The name ends where its labels or its value start, so `x_total` does not also match `x_total_bytes`.
+    if (line.startsWith(name) && (line[name.length] === "{" || line[name.length] === " ")) {
+      sum += Number(line.slice(line.lastIndexOf(" ") + 1));
+    }
+  }
+  return sum;
+}
