@@ -401,7 +401,7 @@ export function judgeTargets(results: Omit<BenchResults, "targets">): TargetVerd
       met: "not measured",
       detail: results.kubeOidcProxy.failure
         ? `kube-oidc-proxy could not be built: ${results.kubeOidcProxy.failure}`
-        : "no small-GET cell of kube-oidc-proxy in this run (--only, --setups)",
+        : "no small-GET cell of kube-oidc-proxy in this run (--only or --no-kube-oidc-proxy left them out)",
     });
   } else {
     const pairs = results.gets
