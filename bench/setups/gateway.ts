@@ -7,15 +7,9 @@
 import { openSync } from "node:fs";
 import { join } from "node:path";
 import type { TestBed } from "../../testbed/bed.ts";
-import {
-  bedOidcFlags,
-  type GatewayCredentials,
-  gatewayFlags,
-  gatewayReady,
-  writeGatewayCredentials,
-} from "../../testbed/gateway.ts";
+import { bedOidcFlags, type GatewayCredentials, gatewayReady, writeGatewayCredentials } from "../../testbed/gateway.ts";
 import { repoRoot } from "../../testbed/paths.ts";
-import { freePort } from "../../testbed/ports.ts";
+import { serveChildFlags } from "../../testbed/serve-child.ts";
 import { childPids, spawnTracked, stopProcess } from "../lib/processes.ts";
 import type { Setup, SetupName } from "./setup.ts";
 
@@ -60,11 +54,7 @@ function buildOnce(): Promise<void> {
 
 export async function startGatewayChild(options: GatewayChildOptions): Promise<GatewayChild> {
   await buildOnce();
-  const port = await freePort();
-  const flags = (await gatewayFlags(options.credentials, bedOidcFlags(options.bed))).map((f) =>
-    f === "--secure-port=0" ? `--secure-port=${port}` : f,
-  );
-  const healthPort = flags.find((f) => f.startsWith("--health-port="))?.split("=")[1];
+  const { flags, url, healthUrl } = await serveChildFlags(options.credentials, bedOidcFlags(options.bed));
   const logFile = join(options.bed.dir, `${options.name}.log`);
   const log = openSync(logFile, "a");
   const nodeFlags = [
@@ -77,8 +67,8 @@ export async function startGatewayChild(options: GatewayChildOptions): Promise<G
     { stdio: ["ignore", log, log], cwd: repoRoot },
   );
   const running: GatewayChild = {
-    url: `https://127.0.0.1:${port}`,
-    healthUrl: `http://127.0.0.1:${healthPort}`,
+    url,
+    healthUrl,
     pid: child.pid ?? 0,
     logFile,
     stop: () => stopProcess(child, 10_000),

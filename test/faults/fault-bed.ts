@@ -3,20 +3,12 @@
 // (`node src/cli/main.ts serve …`, as it runs in a pod), tokens minted for the bed's issuer,
 // and a small HTTPS client that reports what happened to every request.
 import assert from "node:assert/strict";
-import { type ChildProcess, spawn } from "node:child_process";
 import * as https from "node:https";
-import { join } from "node:path";
 import { startTestBed, type TestBed, type TestBedOptions } from "../../testbed/bed.ts";
-import {
-  bedOidcFlags,
-  type GatewayCredentials,
-  gatewayFlags,
-  prepareGatewayCredentials,
-} from "../../testbed/gateway.ts";
-import { waitFor } from "../../testbed/http.ts";
+import { bedOidcFlags, type GatewayCredentials, prepareGatewayCredentials } from "../../testbed/gateway.ts";
 import { clients } from "../../testbed/issuer/oidc-provider.ts";
 import { idTokenClaims, type MintOptions, mintJwt } from "../../testbed/issuer/raw-signer.ts";
-import { freePort } from "../../testbed/ports.ts";
+import { type ServeChild, startServeChild } from "../../testbed/serve-child.ts";
 
 export const user = "jane@example.com";
 
@@ -70,69 +62,15 @@ export function mintToken(
   });
 }
 
-export interface GatewayProcess {
-  readonly child: ChildProcess;
-  readonly url: string;
-  readonly healthUrl: string;
-  readonly exited: Promise<number | null>;
-  /** Everything the process wrote to stderr (its JSON log) so far. */
-  stderr(): string;
-  /** SIGTERM and wait for the exit; SIGKILL if it takes longer than `graceMs`. */
-  stop(graceMs?: number): Promise<number | null>;
-}
+/** The gateway as a child process (testbed/serve-child.ts): its URLs, stderr, exit and stop. */
+export type GatewayProcess = ServeChild;
 
 /** Starts `kube-oidc-gateway serve` as a child process in front of the bed; resolves once ready. */
-export async function spawnGateway(
+export function spawnGateway(
   { bed, credentials }: FaultBed,
   extraFlags: readonly string[] = [],
-  options: { waitReady?: boolean } = {},
 ): Promise<GatewayProcess> {
-  const port = await freePort();
-  const flags = (await gatewayFlags(credentials, bedOidcFlags(bed))).map((f) =>
-    f === "--secure-port=0" ? `--secure-port=${port}` : f,
-  );
-  const healthPort = Number(flags.find((f) => f.startsWith("--health-port="))?.split("=")[1]);
-  const child = spawn(
-    process.execPath,
-    [join(import.meta.dirname, "..", "..", "src", "cli", "main.ts"), "serve", ...flags, ...extraFlags],
-    { stdio: ["ignore", "ignore", "pipe"] },
-  );
-  let stderr = "";
-  child.stderr?.on("data", (d: Buffer) => {
-    stderr += d.toString();
-  });
-  const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
-  const gateway: GatewayProcess = {
-    child,
-    url: `https://127.0.0.1:${port}`,
-    healthUrl: `http://127.0.0.1:${healthPort}`,
-    exited,
-    stderr: () => stderr,
-    stop: async (graceMs = 15_000) => {
-      if (child.exitCode !== null || child.signalCode !== null) return child.exitCode;
-      child.kill("SIGTERM");
-      const timer = setTimeout(() => child.kill("SIGKILL"), graceMs);
-      const code = await exited;
-      clearTimeout(timer);
-      return code;
-    },
-  };
-  if (options.waitReady ?? true) {
-    try {
-      await waitFor(
-        "the gateway's readiness",
-        async () => {
-          if (child.exitCode !== null) throw new Error(`gateway exited: ${stderr}`);
-          return (await fetch(`${gateway.healthUrl}/readyz`)).status === 200;
-        },
-        { timeoutMs: 30_000, intervalMs: 100 },
-      );
-    } catch (error) {
-      child.kill("SIGKILL");
-      throw error;
-    }
-  }
-  return gateway;
+  return startServeChild({ credentials, oidc: bedOidcFlags(bed), extra: extraFlags, readyTimeoutMs: 30_000 });
 }
 
 export interface Outcome {

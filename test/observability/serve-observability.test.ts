@@ -4,7 +4,6 @@
 // upstream connections), the runtime metrics on the health port, the text log format and
 // sampling, and --trusted-proxies as CIDR ranges with real loopback source addresses.
 import assert from "node:assert/strict";
-import { type ChildProcess, spawn } from "node:child_process";
 import { randomUUID } from "node:crypto";
 import { readdirSync, readFileSync, writeFileSync } from "node:fs";
 import * as http2 from "node:http2";
@@ -13,25 +12,14 @@ import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { connect } from "node:tls";
 import { startTestBed, type TestBed } from "../../testbed/bed.ts";
-import {
-  bedOidcFlags,
-  type GatewayCredentials,
-  gatewayFlags,
-  prepareGatewayCredentials,
-} from "../../testbed/gateway.ts";
+import { bedOidcFlags, type GatewayCredentials, prepareGatewayCredentials } from "../../testbed/gateway.ts";
 import { waitFor } from "../../testbed/http.ts";
 import { repoRoot } from "../../testbed/paths.ts";
-import { freePort } from "../../testbed/ports.ts";
+import { type ServeChild, startServeChild } from "../../testbed/serve-child.ts";
 
 type LogLine = { readonly msg: string; readonly level: string; readonly [field: string]: unknown };
 
-interface Served {
-  readonly child: ChildProcess;
-  readonly url: string;
-  readonly port: number;
-  readonly healthUrl: string;
-  /** Every stderr line, as written. */
-  readonly lines: string[];
+interface Served extends ServeChild {
   readonly spawnedAt: number;
 }
 
@@ -42,32 +30,12 @@ async function serve(
   extra: string[],
   env: NodeJS.ProcessEnv = {},
 ): Promise<Served> {
-  const port = await freePort();
-  const flags = (await gatewayFlags(credentials, oidc)).map((f) =>
-    f === "--secure-port=0" ? `--secure-port=${port}` : f,
-  );
-  const healthUrl = `http://127.0.0.1:${flags.find((f) => f.startsWith("--health-port="))?.split("=")[1]}`;
   const spawnedAt = Date.now();
-  const child = spawn(process.execPath, [join(repoRoot, "src", "cli", "main.ts"), "serve", ...flags, ...extra], {
-    stdio: ["ignore", "ignore", "pipe"],
-    env: { ...process.env, ...env },
-  });
-  const lines: string[] = [];
-  let partial = "";
-  child.stderr?.on("data", (chunk: Buffer) => {
-    const parts = (partial + chunk.toString()).split("\n");
-    partial = parts.pop() ?? "";
-    lines.push(...parts);
-  });
-  await waitFor("serve ready", async () => (await fetch(`${healthUrl}/readyz`)).status === 200, { timeoutMs: 60_000 });
-  return { child, url: `https://127.0.0.1:${port}`, port, healthUrl, lines, spawnedAt };
+  return { ...(await startServeChild({ credentials, oidc, extra, env })), spawnedAt };
 }
 
 async function stop(served: Served | undefined): Promise<void> {
-  if (!served || served.child.exitCode !== null) return;
-  const exited = new Promise((resolve) => served.child.once("exit", resolve));
-  served.child.kill("SIGTERM");
-  await exited;
+  await served?.stop();
 }
 
 const jsonLines = (served: Served): LogLine[] =>

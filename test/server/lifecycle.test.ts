@@ -1,17 +1,14 @@
 // The gateway's life around requests: serving-certificate rotation, an issuer that is down,
 // and SIGTERM under load with the real `kube-oidc-gateway serve` process.
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
 import { createHash } from "node:crypto";
 import { writeFile } from "node:fs/promises";
 import * as https from "node:https";
-import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import * as tls from "node:tls";
 import { startTestBed, type TestBed } from "../../testbed/bed.ts";
 import {
   type GatewayCredentials,
-  gatewayFlags,
   gatewayReady,
   prepareGatewayCredentials,
   type RunningGateway,
@@ -20,6 +17,7 @@ import {
 import { httpsRequest, waitFor } from "../../testbed/http.ts";
 import { clients } from "../../testbed/issuer/oidc-provider.ts";
 import { freePort } from "../../testbed/ports.ts";
+import { startServeChild } from "../../testbed/serve-child.ts";
 
 function servedCertificateFingerprint(url: string, ca: string): Promise<string> {
   const { hostname, port } = new URL(url);
@@ -129,30 +127,9 @@ describe("gateway lifecycle", { timeout: 300_000 }, () => {
   });
 
   it("drains on SIGTERM: every request it accepted completes, streams end, the process exits 0", async () => {
-    const flags = await gatewayFlags(credentials, oidc);
-    const port = await freePort();
-    const healthPort = Number(flags.find((f) => f.startsWith("--health-port="))?.split("=")[1]);
-    const child = spawn(
-      process.execPath,
-      [
-        join(import.meta.dirname, "..", "..", "src", "cli", "main.ts"),
-        "serve",
-        ...flags.map((f) => (f === "--secure-port=0" ? `--secure-port=${port}` : f)),
-      ],
-      {
-        stdio: ["ignore", "ignore", "pipe"],
-      },
-    );
-    let stderr = "";
-    child.stderr.on("data", (d: Buffer) => {
-      stderr += d.toString();
-    });
-    const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
+    const served = await startServeChild({ credentials, oidc, readyTimeoutMs: 30_000 });
     try {
-      await waitFor("readiness", async () => (await fetch(`http://127.0.0.1:${healthPort}/readyz`)).status === 200, {
-        timeoutMs: 30_000,
-      });
-      const url = `https://127.0.0.1:${port}`;
+      const url = served.url;
       const agent = new https.Agent({ keepAlive: true, ca: bed.ca.certPem, maxSockets: 8 });
       const watchEnded = new Promise<string>((resolve) => {
         https
@@ -216,20 +193,19 @@ describe("gateway lifecycle", { timeout: 300_000 }, () => {
       };
       const workers = Array.from({ length: 8 }, worker);
       await new Promise((r) => setTimeout(r, 500));
-      child.kill("SIGTERM");
-      const code = await exited;
+      const code = await served.stop("SIGTERM");
       running = false;
       await Promise.all(workers);
       agent.destroy();
-      assert.equal(code, 0, stderr);
+      assert.equal(code, 0, served.stderr());
       assert.ok(outcomes.ok > 20, `only ${outcomes.ok} requests completed`);
       // A request on a keep-alive connection the gateway closed while idle is retried by real
       // clients; what must never happen is a wrong or truncated answer to one it accepted.
       assert.deepEqual(outcomes.broken, [], `completed ${outcomes.ok}, refused ${outcomes.refused}`);
       assert.notEqual(await watchEnded, "request error");
-      assert.match(stderr, /"msg":"stopped"/);
+      assert.match(served.stderr(), /"msg":"stopped"/);
     } finally {
-      child.kill("SIGKILL");
+      await served.stop("SIGKILL");
     }
   });
 });

@@ -6,7 +6,6 @@
 // policy does load them, on demand, and still authenticates: the hook sees lazy loads, and the
 // lazy paths work in a real process (require() of the ES module, the dynamic import).
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
@@ -15,16 +14,12 @@ import { startTestBed, type TestBed } from "../../testbed/bed.ts";
 import {
   bedOidcFlags,
   type GatewayCredentials,
-  gatewayFlags,
-  gatewayReady,
   prepareGatewayCredentials,
   writeAuthenticationConfig,
 } from "../../testbed/gateway.ts";
 import { httpsRequest } from "../../testbed/http.ts";
 import { clients } from "../../testbed/issuer/oidc-provider.ts";
-import { freePort } from "../../testbed/ports.ts";
-
-const main = join(import.meta.dirname, "..", "..", "src", "cli", "main.ts");
+import { startServeChild } from "../../testbed/serve-child.ts";
 
 // Records the URL of every module the process loads, by import or require (module.registerHooks
 // sees both: https://nodejs.org/api/module.html#customization-hooks), one per line in a file.
@@ -66,33 +61,23 @@ describe("serve loads CEL and the audit pipeline only when configured", { timeou
   async function modulesOfServe(name: string, oidc: string[], extra: string[] = []): Promise<string[]> {
     const log = join(bed.dir, `${name}-modules.txt`);
     await writeFile(log, "");
-    const port = await freePort();
-    const flags = (await gatewayFlags(credentials, oidc)).map((f) =>
-      f === "--secure-port=0" ? `--secure-port=${port}` : f,
-    );
-    const healthPort = flags.find((f) => f.startsWith("--health-port="))?.split("=")[1];
-    const child = spawn(process.execPath, [`--import=${hook}`, main, "serve", ...flags, ...extra], {
-      stdio: ["ignore", "ignore", "pipe"],
-      env: { ...process.env, MODULE_LOG: log },
+    const served = await startServeChild({
+      credentials,
+      oidc,
+      extra,
+      nodeArgs: [`--import=${hook}`],
+      env: { MODULE_LOG: log },
+      readyTimeoutMs: 30_000,
     });
-    let stderr = "";
-    child.stderr.on("data", (d: Buffer) => {
-      stderr += d.toString();
-    });
-    const exited = new Promise((resolve) => child.once("exit", resolve));
     try {
-      await gatewayReady({ healthUrl: `http://127.0.0.1:${healthPort}` }, 30_000).catch((error: Error) => {
-        throw new Error(`${error.message}\n${stderr}`);
-      });
       const jane = (await bed.login("jane")).idToken;
-      const r = await httpsRequest(`https://127.0.0.1:${port}/api/v1/namespaces/default/configmaps`, {
+      const r = await httpsRequest(`${served.url}/api/v1/namespaces/default/configmaps`, {
         ca: bed.ca.certPem,
         headers: { authorization: `Bearer ${jane}` },
       });
       assert.equal(r.status, 200, r.body);
     } finally {
-      child.kill("SIGTERM");
-      await exited;
+      await served.stop();
     }
     return readFileSync(log, "utf8").split("\n").filter(Boolean);
   }

@@ -2,22 +2,16 @@
 // spread over both workers, the health port speaks for all of them, a dead worker is replaced,
 // and SIGTERM stops everything cleanly.
 import assert from "node:assert/strict";
-import { type ChildProcess, spawn } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
 import { rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { childPids } from "../../bench/lib/processes.ts";
 import { startTestBed, type TestBed } from "../../testbed/bed.ts";
-import {
-  bedOidcFlags,
-  type GatewayCredentials,
-  gatewayFlags,
-  prepareGatewayCredentials,
-} from "../../testbed/gateway.ts";
+import { bedOidcFlags, type GatewayCredentials, prepareGatewayCredentials } from "../../testbed/gateway.ts";
 import { httpsRequest, waitFor } from "../../testbed/http.ts";
-import { repoRoot } from "../../testbed/paths.ts";
-import { freePort } from "../../testbed/ports.ts";
+import { type ServeChild, startServeChild } from "../../testbed/serve-child.ts";
 
 interface LogLine {
   readonly msg: string;
@@ -33,7 +27,9 @@ describe("serve --workers", { timeout: 180_000 }, () => {
   let child: ChildProcess;
   let url: string;
   let healthUrl: string;
-  const logs: LogLine[] = [];
+  let served: ServeChild;
+  /** serve's JSON log lines so far (the primary's and the workers'). */
+  const logs = (): LogLine[] => served.lines.filter((l) => l.startsWith("{")).map((l) => JSON.parse(l) as LogLine);
 
   before(async () => {
     bed = await startTestBed();
@@ -46,41 +42,29 @@ describe("serve --workers", { timeout: 180_000 }, () => {
       assert.equal(result.code, 0, result.stderr);
     }
     jane = (await bed.login("jane")).idToken;
-    const port = await freePort();
-    const flags = (await gatewayFlags(credentials, bedOidcFlags(bed))).map((f) =>
-      f === "--secure-port=0" ? `--secure-port=${port}` : f,
-    );
-    url = `https://127.0.0.1:${port}`;
-    healthUrl = `http://127.0.0.1:${flags.find((f) => f.startsWith("--health-port="))?.split("=")[1]}`;
-    child = spawn(process.execPath, [join(repoRoot, "src", "cli", "main.ts"), "serve", ...flags, "--workers=2"], {
-      stdio: ["ignore", "ignore", "pipe"],
-    });
-    let partial = "";
-    child.stderr?.on("data", (chunk: Buffer) => {
-      const lines = (partial + chunk.toString()).split("\n");
-      partial = lines.pop() ?? "";
-      for (const line of lines) if (line.startsWith("{")) logs.push(JSON.parse(line) as LogLine);
-    });
-    await waitFor("both workers ready", async () => (await fetch(`${healthUrl}/readyz`)).status === 200, {
-      timeoutMs: 60_000,
-    });
+    served = await startServeChild({ credentials, oidc: bedOidcFlags(bed), extra: ["--workers=2"] });
+    child = served.child;
+    url = served.url;
+    healthUrl = served.healthUrl;
   });
   after(async () => {
-    if (child && child.exitCode === null) child.kill("SIGKILL");
+    await served?.stop("SIGKILL");
     await bed?.stop();
   });
 
   it("runs two workers under one primary, and reports ready only when both are", async () => {
     const workers = childPids(child.pid ?? 0);
     assert.equal(workers.length, 2, `worker processes: ${workers.join(", ")}`);
-    const listening = logs.filter((l) => l.msg === "worker listening").map((l) => l.worker);
+    const listening = logs()
+      .filter((l) => l.msg === "worker listening")
+      .map((l) => l.worker);
     assert.deepEqual([...new Set(listening)].sort(), [1, 2]);
     const ready = await fetch(`${healthUrl}/readyz`);
     assert.equal(ready.status, 200);
   });
 
   it("spreads new connections over both workers, each answering as the gateway", async () => {
-    const before = logs.length;
+    const before = logs().length;
     // A new connection each time (Connection: close): the primary deals connections round robin.
     for (let i = 0; i < 12; i++) {
       const ok = await httpsRequest(`${url}/api/v1/namespaces/default/configmaps`, {
@@ -98,7 +82,7 @@ describe("serve --workers", { timeout: 180_000 }, () => {
       assert.equal(refused.status, 401);
     }
     await new Promise((r) => setTimeout(r, 200));
-    const refusedBy = logs
+    const refusedBy = logs()
       .slice(before)
       .filter((l) => l.msg === "authentication failed")
       .map((l) => l.worker);
@@ -156,7 +140,7 @@ describe("serve --workers", { timeout: 180_000 }, () => {
     const workers = childPids(child.pid ?? 0);
     assert.equal(workers.length, 2);
     assert.ok(!workers.includes(victim));
-    assert.ok(logs.some((l) => l.msg === "worker exited; starting another"));
+    assert.ok(logs().some((l) => l.msg === "worker exited; starting another"));
     const ok = await httpsRequest(`${url}/api/v1/namespaces/default/configmaps`, {
       ca: bed.ca.certPem,
       headers: { authorization: `Bearer ${jane}` },
@@ -166,9 +150,7 @@ describe("serve --workers", { timeout: 180_000 }, () => {
 
   it("stops every worker on SIGTERM and exits 0", async () => {
     const workers = childPids(child.pid ?? 0);
-    const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
-    child.kill("SIGTERM");
-    assert.equal(await exited, 0);
+    assert.equal(await served.stop("SIGTERM"), 0);
     for (const pid of workers) {
       assert.throws(() => process.kill(pid, 0), "a worker outlived its primary");
     }
