@@ -516,52 +516,57 @@ export type Baseline = Pick<BenchResults, "upgrades" | "watches"> & { readonly m
  * 1.25 × the baseline's (delivery delays swing more; the tolerances are this machine's noise).
  */
 export function regressionTargets(results: Omit<BenchResults, "targets">, baseline: Baseline): TargetVerdict[] {
-  const verdicts: TargetVerdict[] = [];
-  const since = `against ${baseline.meta.startedAt}`;
+  // One verdict per workload: every cell measured in both runs, as [cell, now, then] ratios.
+  const judged = (
+    cells: string,
+    rule: string,
+    pairs: readonly (readonly [string, number | undefined, number | undefined])[],
+    holds: (now: number, then: number) => boolean,
+  ): TargetVerdict => {
+    const both = pairs.filter((p): p is readonly [string, number, number] => p[1] !== undefined && p[2] !== undefined);
+    return both.length
+      ? {
+          target: `no regression in the ${cells} cells (${rule})`,
+          met: both.every(([, now, then]) => holds(now, then)),
+          detail: `${both.map(([cell, now, then]) => `${cell}: ${f(now)} (baseline ${f(then)})`).join(", ")}, against ${baseline.meta.startedAt}`,
+        }
+      : {
+          target: `no regression in the ${cells} cells`,
+          met: "not measured",
+          detail: `no ${cells} cell in this run and the baseline (${baseline.meta.startedAt}) alike`,
+        };
+  };
   const upRatio = (cells: readonly UpgradeCell[], n: number) => {
     const g = cells.find((u) => u.streams === n && u.setup === "gateway")?.result.mbPerSecond;
     const d = cells.find((u) => u.streams === n && u.setup === "direct")?.result.mbPerSecond;
     return g !== undefined && d ? g / d : undefined;
   };
-  const ups = [...new Set(results.upgrades.map((u) => u.streams))]
-    .map((n) => [n, upRatio(results.upgrades, n), upRatio(baseline.upgrades, n)] as const)
-    .filter(([, now, then]) => now !== undefined && then !== undefined);
-  verdicts.push(
-    ups.length
-      ? {
-          target: "no regression in the upgrade cells (gateway ÷ direct ≥ 0.9 × the baseline's)",
-          met: ups.every(([, now, then]) => (now ?? 0) >= 0.9 * (then ?? 0)),
-          detail: `${ups.map(([n, now, then]) => `${n} stream(s): ${f(now)} (baseline ${f(then)})`).join(", ")}, ${since}`,
-        }
-      : {
-          target: "no regression in the upgrade cells",
-          met: "not measured",
-          detail: `no upgrade cell in this run and the baseline (${baseline.meta.startedAt}) alike`,
-        },
-  );
   const delayRatio = (cells: readonly WatchCell[], w: WatchCell) => {
     const d = cells.find((c) => c.setup === "direct" && c.watches === w.watches && c.transport === w.transport);
     const g = cells.find((c) => c.setup === "gateway" && c.watches === w.watches && c.transport === w.transport);
     return g && d && d.deliveryP50Ms > 0 ? g.deliveryP50Ms / d.deliveryP50Ms : undefined;
   };
-  const delays = results.watches
-    .filter((w) => w.setup === "gateway")
-    .map((w) => [w, delayRatio(results.watches, w), delayRatio(baseline.watches, w)] as const)
-    .filter(([, now, then]) => now !== undefined && then !== undefined);
-  verdicts.push(
-    delays.length
-      ? {
-          target: "no regression in the watch-delay cells (gateway ÷ direct p50 delay ≤ 1.25 × the baseline's)",
-          met: delays.every(([, now, then]) => (now ?? 0) <= 1.25 * (then ?? 0)),
-          detail: `${delays.map(([w, now, then]) => `${w.watches} ${w.transport}: ${f(now)} (baseline ${f(then)})`).join(", ")}, ${since}`,
-        }
-      : {
-          target: "no regression in the watch-delay cells",
-          met: "not measured",
-          detail: `no watch cell in this run and the baseline (${baseline.meta.startedAt}) alike`,
-        },
-  );
-  return verdicts;
+  return [
+    judged(
+      "upgrade",
+      "gateway ÷ direct ≥ 0.9 × the baseline's",
+      [...new Set(results.upgrades.map((u) => u.streams))].map(
+        (n) => [`${n} stream(s)`, upRatio(results.upgrades, n), upRatio(baseline.upgrades, n)] as const,
+      ),
+      (now, then) => now >= 0.9 * then,
+    ),
+    judged(
+      "watch-delay",
+      "gateway ÷ direct p50 delay ≤ 1.25 × the baseline's",
+      results.watches
+        .filter((w) => w.setup === "gateway")
+        .map(
+          (w) =>
+            [`${w.watches} ${w.transport}`, delayRatio(results.watches, w), delayRatio(baseline.watches, w)] as const,
+        ),
+      (now, then) => now <= 1.25 * then,
+    ),
+  ];
 }
 
 /** Issue 21's targets, each found among the verdicts by what it names (other helpers' included). */
