@@ -172,6 +172,18 @@ describe("lint reads what it is given: charts, kustomizations, values files", ()
         `unread-input ${chart} is a Helm chart and helm is not on PATH, so lint did not render or check it (templates are not YAML); run: helm template inputs-chart ${chart} --namespace auth -f prod.yaml --set 'issuer.url=https://a b' | kube-oidc-gateway lint -`,
       ],
     );
+    // A credential given with --set is not repeated in the finding (CI logs, SARIF uploads);
+    // regression: the command echoed every --set value as typed.
+    const secret = await lint(
+      [chart, "--set", "issuer.url=https://a,issuer.clientSecret=hunter2-s3cret", "--set", "redis.password=pw-0123"],
+      [nothing],
+    );
+    const message = secret.findings[0]?.message ?? "";
+    assert.match(
+      message,
+      /--set 'issuer\.url=https:\/\/a,issuer\.clientSecret=<redacted>' --set 'redis\.password=<redacted>' \| kube-oidc-gateway lint -$/,
+    );
+    assert.ok(!/hunter2|pw-0123/.test(JSON.stringify(secret.findings)), "a --set credential was echoed");
     // --fail-on=never still reports it; the exit code is the user's choice then.
     const never = await lint(["--fail-on=never", chart], [nothing]);
     assert.equal(never.findings.length, 1);

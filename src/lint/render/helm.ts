@@ -68,9 +68,65 @@ export function helmArgs(dir: string, options: HelmOptions): string[] {
   ];
 }
 
-/** The line a user can run instead: the render piped into lint. */
+// A --set key that names a credential: its value is not repeated in a finding.
+const credentialKey = /secret|passw(or)?d|token|credential|private.?key|access.?key|api.?key|(^|[.\]_-])key$/i;
+
+/**
+ * A --set argument as a finding may show it: the value of each `key=value` pair whose key names
+ * a credential (a client secret, a password, a token) becomes <redacted>. Findings end up in CI
+ * logs and SARIF uploads, which must not carry what the user typed for helm alone. The pairs are
+ * read as helm's strvals parser reads them (helm.sh/helm/v3@v3.22.0 pkg/strvals/parser.go: a key
+ * runs to `=`; a value starting with `{` is a list up to `}`, any other runs to the next comma;
+ * a backslash escapes the character after it). test/lint/render/helm.property.test.ts holds the
+ * redacted line against helm's own reading of generated ones.
+ */
+export function redactedSet(argument: string): string {
+  let i = 0;
+  // The raw text up to the next unescaped character of `stops` (or the end), escapes kept.
+  const until = (stops: string): string => {
+    const start = i;
+    while (i < argument.length && !stops.includes(argument.charAt(i))) i += argument[i] === "\\" ? 2 : 1;
+    i = Math.min(i, argument.length);
+    return argument.slice(start, i);
+  };
+  let out = "";
+  while (i < argument.length) {
+    const key = until("=,");
+    out += key;
+    if (argument[i] !== "=") {
+      // A key without a value (helm refuses the whole argument): nothing to redact.
+      if (i < argument.length) out += argument.charAt(i++);
+      continue;
+    }
+    i++;
+    const start = i;
+    if (argument[i] === "{" && closesList(argument, i + 1)) {
+      i++;
+      until("}");
+      i++;
+    } else {
+      // Helm refuses a list that never closes; read as a plain value, the pairs after it are
+      // still redacted (as a list it would have swallowed them, credentials and all).
+      until(",");
+    }
+    out += `=${credentialKey.test(key) ? "<redacted>" : argument.slice(start, i)}`;
+    if (argument[i] === ",") out += argument.charAt(i++);
+  }
+  return out;
+}
+
+/** Whether an unescaped `}` follows `from`: the list that starts before it ends. */
+function closesList(argument: string, from: number): boolean {
+  for (let i = from; i < argument.length; i += argument[i] === "\\" ? 2 : 1) if (argument[i] === "}") return true;
+  return false;
+}
+
+/**
+ * The line a user can run instead: the render piped into lint, --set credentials redacted
+ * (redactedSet; helm itself is run with the values as given).
+ */
 export const helmCommandLine = (dir: string, options: HelmOptions) =>
-  `${shellLine(["helm", ...helmArgs(dir, options)])} | kube-oidc-gateway lint -`;
+  `${shellLine(["helm", ...helmArgs(dir, { ...options, set: options.set.map(redactedSet) })])} | kube-oidc-gateway lint -`;
 
 /** The chart at `dir` rendered, one source per template; or one source with the problem that stopped it. */
 export async function renderChart(dir: string, options: HelmOptions): Promise<ManifestSource[]> {
