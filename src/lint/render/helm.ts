@@ -8,6 +8,7 @@
 import { readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { parse } from "yaml";
+import { namesCredential, redacted } from "../credentials.ts";
 import { maxInputBytes } from "../inputs.ts";
 import type { ManifestSource } from "../manifests.ts";
 import { errorSummary, findOnPath, runTool, shellLine, unrendered } from "./tools.ts";
@@ -68,16 +69,12 @@ export function helmArgs(dir: string, options: HelmOptions): string[] {
   ];
 }
 
-// A --set key that names a credential: its value is not repeated in a finding.
-const credentialKey = /secret|passw(or)?d|token|credential|private.?key|access.?key|api.?key|(^|[.\]_-])key$/i;
-
 /**
  * A --set argument as a finding may show it: the value of each `key=value` pair whose key names
- * a credential (a client secret, a password, a token) becomes <redacted>. Findings end up in CI
- * logs and SARIF uploads, which must not carry what the user typed for helm alone. The pairs are
- * read as helm's strvals parser reads them (helm.sh/helm/v3@v3.22.0 pkg/strvals/parser.go: a key
- * runs to `=`; a value starting with `{` is a list up to `}`, any other runs to the next comma;
- * a backslash escapes the character after it). test/lint/render/helm.property.test.ts holds the
+ * a credential (src/lint/credentials.ts) becomes <redacted>. The pairs are read as helm's strvals
+ * parser reads them (helm.sh/helm/v3@v3.22.0 pkg/strvals/parser.go: a key runs to `=`; a value
+ * starting with `{` is a list up to `}`, any other runs to the next comma; a backslash escapes the
+ * character after it). test/lint/render/helm.property.test.ts holds the
  * redacted line against helm's own reading of generated ones.
  */
 export function redactedSet(argument: string): string {
@@ -109,7 +106,7 @@ export function redactedSet(argument: string): string {
       // still redacted (as a list it would have swallowed them, credentials and all).
       until(",");
     }
-    out += `=${credentialKey.test(key) ? "<redacted>" : argument.slice(start, i)}`;
+    out += `=${namesCredential(key) ? redacted : argument.slice(start, i)}`;
     if (argument[i] === ",") out += argument.charAt(i++);
   }
   return out;

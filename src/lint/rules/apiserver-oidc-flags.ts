@@ -6,6 +6,7 @@
 // no RBAC binding written for plain names matches. And an unquoted `- --oidc-username-prefix=oidc:`
 // in a container's args is a YAML mapping, not a string (a plain scalar ending in ':' is a key):
 // the API server rejects the Pod; the Kubeapps guide quotes these arguments for that reason.
+import { namesCredential, redacted } from "../credentials.ts";
 import { asArray, asRecord, containersOf, isRecordWord, workloadsOf } from "../objects.ts";
 import { apiServerFlagSets } from "../oidc-settings.ts";
 import type { Rule, RuleHit } from "../rule.ts";
@@ -67,8 +68,8 @@ export const apiserverOidcFlags: Rule = {
  * password or key is replaced, as lint output ends up in CI logs and code-scanning alerts.
  */
 export function redactArgument(argument: string): string {
-  const match = /^(--?[^=\s]*(?:secret|token|password|passwd|key)[^=\s]*=)(.*)$/is.exec(argument);
-  return match ? `${match[1]}<redacted>` : argument;
+  const match = /^(--?[^=\s]*=)(.*)$/s.exec(argument);
+  return match?.[1] && namesCredential(match[1]) ? `${match[1]}${redacted}` : argument;
 }
 
 function* unquotedOidcArguments(objects: Parameters<typeof workloadsOf>[0]): Generator<RuleHit> {
