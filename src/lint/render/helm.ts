@@ -106,7 +106,8 @@ export function redactedSet(argument: string): string {
       // still redacted (as a list it would have swallowed them, credentials and all).
       until(",");
     }
-    out += `=${namesCredential(key) ? redacted : argument.slice(start, i)}`;
+    // Helm drops the escapes from a key (`pass\\word` is the key password) before it is judged.
+    out += `=${namesCredential(key.replace(/\\(.)/gs, "$1")) ? redacted : argument.slice(start, i)}`;
     if (argument[i] === ",") out += argument.charAt(i++);
   }
   return out;
