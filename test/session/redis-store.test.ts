@@ -2,6 +2,7 @@
 // paused (SIGSTOP), so its connections stay open and commands already sent get no reply, as
 // with a Redis that swaps, a node mid-failover, or a half-open connection.
 import assert from "node:assert/strict";
+import { readdirSync, readFileSync, readlinkSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -9,8 +10,29 @@ import { after, afterEach, before, describe, it } from "node:test";
 import { SessionError } from "../../src/session/errors.ts";
 import { RedisStore } from "../../src/session/redis-store.ts";
 import { type RedisServer, startRedis } from "../../testbed/redis.ts";
+import { redisCli, startRedisCluster } from "../../testbed/redis-ha.ts";
 
-describe("Redis session store when Redis stops answering", { timeout: 60_000 }, () => {
+/**
+ * This process's open TCP sockets to 127.0.0.1:`port`, in any state (Linux /proc): a graceful
+ * close half-closes a socket and keeps it until the server answers, destroy() lets it go.
+ */
+function socketsTo(port: number): number {
+  const sockets = new Set<string>();
+  for (const fd of readdirSync("/proc/self/fd")) {
+    try {
+      const inode = /^socket:\[(\d+)\]$/.exec(readlinkSync(`/proc/self/fd/${fd}`))?.[1];
+      if (inode) sockets.add(inode);
+    } catch {}
+  }
+  const remote = `0100007F:${port.toString(16).toUpperCase().padStart(4, "0")}`;
+  return readFileSync("/proc/net/tcp", "utf8")
+    .split("\n")
+    .slice(1)
+    .map((line) => line.trim().split(/\s+/))
+    .filter((f) => f[2] === remote && sockets.has(f[9] ?? "")).length;
+}
+
+describe("Redis session store when Redis stops answering", { timeout: 120_000 }, () => {
   let dir: string;
   let redis: RedisServer;
   let paused = false;
@@ -84,5 +106,44 @@ describe("Redis session store when Redis stops answering", { timeout: 60_000 }, 
     const started = Date.now();
     await store.close();
     assert.ok(Date.now() - started < 500, `close() took ${Date.now() - started} ms`);
+  });
+
+  it("a Cluster store's close() returns within its grace and leaves no socket to a node that stopped answering", async () => {
+    const cluster = await startRedisCluster({ dir: join(dir, "cluster") });
+    let pausedPid: number | undefined;
+    let store: RedisStore | undefined;
+    try {
+      store = await RedisStore.connect({
+        topology: {
+          kind: "cluster",
+          nodes: cluster.nodes.slice(0, 2).map((n) => ({ host: "127.0.0.1", port: n.port })),
+        },
+      });
+      await store.put("cluster-close", "sealed", Date.now() + 60_000);
+      // The master holding the record, and this process's connections to it.
+      let owner: RedisServer | undefined;
+      for (const node of cluster.nodes) {
+        if ((await redisCli(node.port, ["--scan", "--pattern", "kog:session:*"])) !== "") owner = node;
+      }
+      assert.ok(owner, "a node holds the session record");
+      assert.ok(socketsTo(owner.port) > 0, "the store is connected to the record's master");
+      process.kill(owner.pid, "SIGSTOP");
+      pausedPid = owner.pid;
+      const pending = store.get("cluster-close").catch((error: unknown) => error);
+      const started = Date.now();
+      await store.close();
+      const closeMs = Date.now() - started;
+      assert.ok(closeMs < 4_000, `close() took ${closeMs} ms (grace 2 s)`);
+      // Still paused: the sockets are gone, not half-closed and waiting for its replies.
+      assert.equal(socketsTo(owner.port), 0, "a socket to the paused node is still open");
+      process.kill(owner.pid, "SIGCONT");
+      pausedPid = undefined;
+      assert.ok((await pending) instanceof SessionError);
+    } finally {
+      if (pausedPid !== undefined) process.kill(pausedPid, "SIGCONT");
+      // A store left open keeps reconnecting to the stopped cluster, and the file would never end.
+      await store?.close();
+      await cluster.stop();
+    }
   });
 });
