@@ -25,8 +25,14 @@ const files = patterns.length > 0 ? patterns : ["test/**/*.test.ts"];
 // Headlamp way-B file, 11.6 min); the soak runs for its minutes.
 const soakMinutes = Number(process.env.KOG_SOAK_MINUTES ?? (process.env.CI ? 2 : 30));
 const fileMinutes = Number(
-  process.env.KOG_TEST_FILE_MINUTES ?? (files.some((f) => f.includes("soak")) ? soakMinutes + 10 : 25),
+  process.env.KOG_TEST_FILE_MINUTES || (files.some((f) => f.includes("soak")) ? soakMinutes + 10 : 25),
 );
+if (!(fileMinutes > 0)) {
+  process.stderr.write(
+    `run-tests: KOG_TEST_FILE_MINUTES=${process.env.KOG_TEST_FILE_MINUTES}: expected minutes above 0\n`,
+  );
+  process.exit(2);
+}
 let killedFiles = 0;
 
 /**
@@ -47,7 +53,10 @@ function fileWatchdog(runner: number, minutes: number): NodeJS.Timeout {
   };
   return setInterval(() => {
     const now = Date.now();
-    for (const pid of children()) {
+    const running = children();
+    // A file that ended is forgotten, so a later file given its process id starts afresh.
+    for (const pid of firstSeen.keys()) if (!running.includes(pid)) firstSeen.delete(pid);
+    for (const pid of running) {
       const since = firstSeen.get(pid) ?? now;
       firstSeen.set(pid, since);
       if (now - since <= minutes * 60_000) continue;
