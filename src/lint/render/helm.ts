@@ -97,13 +97,15 @@ export function redactedSet(argument: string): string {
     }
     i++;
     const start = i;
-    if (argument[i] === "{" && closesList(argument, i + 1)) {
+    if (argument[i] === "{") {
       i++;
       until("}");
       i++;
-    } else {
-      // Helm refuses a list that never closes; read as a plain value, the pairs after it are
-      // still redacted (as a list it would have swallowed them, credentials and all).
+    }
+    if (i > argument.length || argument[start] !== "{") {
+      // Not a list, or one that never closes (helm refuses it): a plain value, so the pairs
+      // after it are still redacted (as a list it would have swallowed them, credentials and all).
+      i = start;
       until(",");
     }
     // Helm drops the escapes from a key (`pass\\word` is the key password) before it is judged.
@@ -111,12 +113,6 @@ export function redactedSet(argument: string): string {
     if (argument[i] === ",") out += argument.charAt(i++);
   }
   return out;
-}
-
-/** Whether an unescaped `}` follows `from`: the list that starts before it ends. */
-function closesList(argument: string, from: number): boolean {
-  for (let i = from; i < argument.length; i += argument[i] === "\\" ? 2 : 1) if (argument[i] === "}") return true;
-  return false;
 }
 
 /**
