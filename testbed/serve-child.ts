@@ -61,10 +61,9 @@ export async function startServeChild(options: ServeChildOptions): Promise<Serve
     { stdio: ["ignore", "ignore", "pipe"], env: { ...process.env, ...options.env } },
   );
   const lines: string[] = [];
-  let text = "";
   let partial = "";
+  const text = () => [...lines, partial].join("\n");
   child.stderr?.on("data", (chunk: Buffer) => {
-    text += chunk.toString();
     const parts = (partial + chunk.toString()).split("\n");
     partial = parts.pop() ?? "";
     lines.push(...parts);
@@ -79,7 +78,7 @@ export async function startServeChild(options: ServeChildOptions): Promise<Serve
     }
     return exited;
   };
-  const served: ServeChild = { child, port, url, healthUrl, lines, stderr: () => text, exited, stop };
+  const served: ServeChild = { child, port, url, healthUrl, lines, stderr: text, exited, stop };
   try {
     let gone = false;
     await Promise.race([
@@ -96,7 +95,7 @@ export async function startServeChild(options: ServeChildOptions): Promise<Serve
     ]);
   } catch (error) {
     await stop("SIGKILL");
-    throw new Error(`${(error as Error).message}\nserve's stderr:\n${text}`);
+    throw new Error(`${(error as Error).message}\nserve's stderr:\n${text()}`);
   }
   return served;
 }
